@@ -1,0 +1,1 @@
+"""Committees, sessions, conflicts of interest, votes and decisions (committee issue)."""

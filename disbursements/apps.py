@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class DisbursementsConfig(AppConfig):
+    name = "disbursements"
+    verbose_name = _("Funding and disbursements")
+    default_auto_field = "django.db.models.BigAutoField"

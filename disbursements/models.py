@@ -1,0 +1,1 @@
+"""Budget envelopes, equipment plans, quotes, purchase orders, disbursements (funding issue)."""

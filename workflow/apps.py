@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class WorkflowConfig(AppConfig):
+    name = "workflow"
+    verbose_name = _("Projects and lifecycle")
+    default_auto_field = "django.db.models.BigAutoField"

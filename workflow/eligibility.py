@@ -1,0 +1,87 @@
+"""Eligibility rules of a program, evaluated all at once.
+
+Screening must tell the association every reason a file fails, not just the first,
+so ``evaluate_eligibility`` returns the complete list of failed rules.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from dateutil.relativedelta import relativedelta
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .models.documents import DocumentType
+
+
+@dataclass(frozen=True)
+class RuleFailure:
+    code: str
+    message: str
+
+    def as_dict(self):
+        return {"code": self.code, "message": self.message}
+
+
+def evaluate_eligibility(project, on: date | None = None) -> list[RuleFailure]:
+    """Every eligibility rule of ``project.program`` that ``project`` fails, in a fixed order."""
+    from .models.project import COMMITTED_STATES
+
+    program, person = project.program, project.beneficiary
+    on = on or (project.submitted_at or timezone.now()).date()
+    failures = []
+
+    if not (person.is_woman_in_difficulty or person.has_disability):
+        failures.append(RuleFailure("category", _(
+            "The beneficiary is neither a woman in a difficult situation nor a person with a disability."
+        )))
+    elif person.is_woman_in_difficulty and not person.has_disability and person.gender != "F":
+        failures.append(RuleFailure("category", _(
+            "The category 'woman in a difficult situation' applies to women only."
+        )))
+
+    if person.commune.province != program.province or not person.commune.active:
+        failures.append(RuleFailure("commune", _(
+            "The beneficiary's commune is not in the province of %(province)s."
+        ) % {"province": program.province}))
+
+    age = person.age_on(on)
+    if not program.min_age <= age <= program.max_age:
+        failures.append(RuleFailure("age", _(
+            "Age %(age)d is outside the program's range of %(min)d to %(max)d years."
+        ) % {"age": age, "min": program.min_age, "max": program.max_age}))
+
+    cooldown_start = on - relativedelta(years=program.support_cooldown_years)
+    recently_supported = person.last_support_date is not None and person.last_support_date > cooldown_start
+    funded_elsewhere = (
+        person.projects.exclude(pk=project.pk)
+        .filter(state__in=COMMITTED_STATES, created_at__date__gt=cooldown_start)
+        .exists()
+    )
+    if recently_supported or funded_elsewhere:
+        failures.append(RuleFailure("recent_support", _(
+            "The beneficiary received comparable support less than %(years)d years ago."
+        ) % {"years": program.support_cooldown_years}))
+
+    missing = project.missing_documents()
+    if missing:
+        labels = ", ".join(str(DocumentType(t).label) for t in missing)
+        failures.append(RuleFailure("documents", _("Missing documents: %(list)s.") % {"list": labels}))
+
+    if not person.consent_given:
+        failures.append(RuleFailure("consent", _("The beneficiary's consent is not recorded.")))
+
+    if project.requested_amount > program.project_ceiling:
+        failures.append(RuleFailure("ceiling", _(
+            "The requested amount exceeds the ceiling of %(ceiling)s MAD."
+        ) % {"ceiling": program.project_ceiling}))
+
+    total = project.total_cost
+    required = (total * program.contribution_share).quantize(Decimal("0.01"))
+    if project.own_contribution < required:
+        failures.append(RuleFailure("contribution", _(
+            "The beneficiary's contribution is below %(share)s %% of the project cost."
+        ) % {"share": f"{program.contribution_share * 100:.0f}"}))
+
+    return failures

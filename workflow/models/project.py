@@ -1,0 +1,346 @@
+"""The grant project and its lifecycle (DESIGN.md §3).
+
+Transitions here only guard and set state. Locking, permission and separation-of-
+duties checks, the audit entry, the save and side effects belong to the services in
+``workflow.services``, which are the only callers of these methods.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
+
+from .documents import DISABILITY_PROOF_TYPES
+
+
+class ProjectState(models.TextChoices):
+    DRAFT = "draft", _("draft")
+    SUBMITTED = "submitted", _("submitted")
+    ELIGIBLE = "eligible", _("eligible")
+    INELIGIBLE = "ineligible", _("ineligible")
+    IN_COMMITTEE = "in_committee", _("in committee")
+    APPROVED = "approved", _("approved")
+    REVISION_REQUESTED = "revision_requested", _("revision requested")
+    REJECTED = "rejected", _("rejected")
+    IN_TRAINING = "in_training", _("in training")
+    TRAINED = "trained", _("trained")
+    FUNDING = "funding", _("funding")
+    EQUIPPED = "equipped", _("equipped")
+    LAUNCHED = "launched", _("launched")
+    CLOSED = "closed", _("closed")
+    WITHDRAWN = "withdrawn", _("withdrawn")
+    SUSPENDED = "suspended", _("suspended")
+
+
+S = ProjectState
+TERMINAL_STATES = (S.INELIGIBLE, S.REJECTED, S.CLOSED, S.WITHDRAWN)
+# States a project can be suspended from, and so resumed to.
+ACTIVE_STATES = tuple(s for s in S.values if s not in TERMINAL_STATES and s != S.SUSPENDED)
+# States in which the approved amount is committed against the program envelope.
+COMMITTED_STATES = (S.APPROVED, S.IN_TRAINING, S.TRAINED, S.FUNDING, S.EQUIPPED, S.LAUNCHED, S.CLOSED)
+
+
+class Outcome(models.TextChoices):
+    SUCCESS = "success", _("success")
+    FAILED = "failed", _("failed")
+    ABANDONED = "abandoned", _("abandoned")
+
+
+def guard(code, message):
+    """Mark a transition condition with the coded, translated reason shown when it fails."""
+
+    def decorate(func):
+        func.guard_code = code
+        func.guard_message = message
+        return func
+
+    return decorate
+
+
+# --- Guards -------------------------------------------------------------------------
+# Each takes the project (already locked by the calling service) and returns a bool.
+
+
+@guard("documents_missing", _("Some required documents are missing."))
+def has_required_documents(project):
+    return not project.missing_documents()
+
+
+@guard("consent_missing", _("The beneficiary's consent to data processing is not recorded."))
+def has_consent(project):
+    return project.beneficiary.consent_given
+
+
+@guard("amount_over_ceiling", _("The requested amount exceeds the program's ceiling per project."))
+def requested_within_ceiling(project):
+    return project.requested_amount <= project.program.project_ceiling
+
+
+@guard("not_eligible", _("The file does not meet every eligibility rule."))
+def passes_eligibility(project):
+    from ..eligibility import evaluate_eligibility
+
+    return not evaluate_eligibility(project)
+
+
+@guard("approved_amount_invalid", _("The approved amount must be positive, at most the requested amount and at most the program ceiling."))
+def approved_amount_within_limits(project):
+    amount = project.approved_amount
+    return (
+        amount is not None
+        and amount > 0
+        and amount <= project.requested_amount
+        and amount <= project.program.project_ceiling
+    )
+
+
+@guard("envelope_exceeded", _("The program's budget envelope has no room left for this amount."))
+def approved_amount_within_envelope(project):
+    # The approving service holds the program row lock, so the balance cannot move
+    # between this check and the commit.
+    return project.approved_amount is not None and project.approved_amount <= project.program.free_balance()
+
+
+@guard("training_incomplete", _("Mandatory training modules are not attended at the program's threshold."))
+def training_attendance_met(project):
+    from ..training import attendance_met
+
+    return attendance_met(project)
+
+
+@guard("orders_not_received", _("Every purchase order must be received with a signed receipt report."))
+def all_orders_received(project):
+    from ..funding import all_orders_received as received
+
+    return received(project)
+
+
+@guard("followup_incomplete", _("The follow-up plan is not finished (or give an abandonment reason)."))
+def followup_complete_or_abandoned(project):
+    from ..followup import followup_complete
+
+    return project.outcome == Outcome.ABANDONED or followup_complete(project)
+
+
+class GrantProject(ConcurrentTransitionMixin, models.Model):
+    program = models.ForeignKey(
+        "workflow.Program", on_delete=models.PROTECT, related_name="projects",
+        verbose_name=_("program"),
+    )
+    beneficiary = models.ForeignKey(
+        "workflow.Beneficiary", on_delete=models.PROTECT, related_name="projects",
+        verbose_name=_("beneficiary"),
+    )
+    title = models.CharField(_("title"), max_length=200)
+    sector = models.ForeignKey(
+        "workflow.ActivitySector", on_delete=models.PROTECT, related_name="projects",
+        verbose_name=_("activity sector"),
+    )
+    description = models.TextField(_("description"))
+    requested_amount = models.DecimalField(_("requested amount (MAD)"), max_digits=12, decimal_places=2)
+    own_contribution = models.DecimalField(
+        _("own contribution (MAD)"), max_digits=12, decimal_places=2, default=Decimal("0.00")
+    )
+    approved_amount = models.DecimalField(
+        _("approved amount (MAD)"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    decision_conditions = models.TextField(_("conditions of the decision"), blank=True)
+    eligibility_failures = models.JSONField(_("failed eligibility rules"), default=list, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices, blank=True)
+    closure_reason = models.TextField(_("closure reason"), blank=True)
+
+    state = FSMField(_("state"), default=S.DRAFT, choices=S.choices, protected=True, db_index=True)
+    state_before_suspension = models.CharField(max_length=30, choices=S.choices, blank=True)
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("grant project")
+        verbose_name_plural = _("grant projects")
+        permissions = [
+            ("submit_project", "Can submit and resubmit a project"),
+            ("screen_project", "Can screen a project's eligibility or return it"),
+            ("schedule_project", "Can place a project on a committee agenda"),
+            ("defer_project", "Can defer a project from committee"),
+            ("decide_project", "Can record a committee decision on a project"),
+            ("enrol_project", "Can enrol a project in training"),
+            ("complete_training", "Can sign off a project's training"),
+            ("open_funding", "Can open a project's funding"),
+            ("confirm_equipment", "Can confirm a project's equipment is received"),
+            ("launch_project", "Can launch a project"),
+            ("close_project", "Can close a project"),
+            ("withdraw_project", "Can withdraw a project at the beneficiary's request"),
+            ("suspend_project", "Can suspend and resume a project"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(requested_amount__gt=0), name="project_requested_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(own_contribution__gte=0), name="project_contribution_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(approved_amount__isnull=True)
+                | (Q(approved_amount__gt=0) & Q(approved_amount__lte=models.F("requested_amount"))),
+                name="project_approved_within_requested",
+            ),
+        ]
+        indexes = [models.Index(fields=["program", "state"])]
+
+    def __str__(self):
+        return f"{self.reference} — {self.title}"
+
+    @property
+    def reference(self):
+        return f"AGR-{self.program.year if self.program_id else 0}-{self.pk or 0:05d}"
+
+    @property
+    def total_cost(self):
+        return self.requested_amount + self.own_contribution
+
+    @property
+    def is_terminal(self):
+        return self.state in TERMINAL_STATES
+
+    def required_document_types(self):
+        return list(self.program.required_documents)
+
+    def missing_documents(self):
+        """Document types still to upload (a disability needs one of the accepted proofs)."""
+        present = set(self.documents.values_list("doc_type", flat=True))
+        missing = [t for t in self.required_document_types() if t not in present]
+        if self.beneficiary.has_disability and not present.intersection(DISABILITY_PROOF_TYPES):
+            missing.append(DISABILITY_PROOF_TYPES[0].value)
+        return missing
+
+    @classmethod
+    def transition_names(cls) -> list[str]:
+        return sorted(
+            name for name in dir(cls) if hasattr(getattr(cls, name, None), "_django_fsm")
+        )
+
+    @classmethod
+    def transition_permission(cls, name: str) -> str:
+        meta = getattr(cls, name)._django_fsm
+        return next(iter(meta.transitions.values())).permission
+
+    # --- Lifecycle ---------------------------------------------------------------
+    @transition(
+        field=state, source=S.DRAFT, target=S.SUBMITTED, permission="workflow.submit_project",
+        conditions=[has_consent, has_required_documents, requested_within_ceiling],
+    )
+    def submit(self):
+        pass
+
+    @transition(field=state, source=S.SUBMITTED, target=S.DRAFT, permission="workflow.screen_project")
+    def return_docs(self):
+        pass
+
+    @transition(
+        field=state, source=S.SUBMITTED, target=S.ELIGIBLE, permission="workflow.screen_project",
+        conditions=[passes_eligibility],
+    )
+    def screen_ok(self):
+        pass
+
+    @transition(field=state, source=S.SUBMITTED, target=S.INELIGIBLE, permission="workflow.screen_project")
+    def screen_fail(self):
+        pass
+
+    @transition(field=state, source=S.ELIGIBLE, target=S.IN_COMMITTEE, permission="workflow.schedule_project")
+    def schedule(self):
+        pass
+
+    @transition(field=state, source=S.IN_COMMITTEE, target=S.ELIGIBLE, permission="workflow.defer_project")
+    def defer(self):
+        pass
+
+    @transition(
+        field=state, source=S.IN_COMMITTEE, target=S.APPROVED, permission="workflow.decide_project",
+        conditions=[approved_amount_within_limits, approved_amount_within_envelope],
+    )
+    def decide_approve(self):
+        pass
+
+    @transition(
+        field=state, source=S.IN_COMMITTEE, target=S.REVISION_REQUESTED,
+        permission="workflow.decide_project",
+    )
+    def decide_revise(self):
+        pass
+
+    @transition(field=state, source=S.IN_COMMITTEE, target=S.REJECTED, permission="workflow.decide_project")
+    def decide_reject(self):
+        pass
+
+    @transition(
+        field=state, source=S.REVISION_REQUESTED, target=S.SUBMITTED,
+        permission="workflow.submit_project",
+        conditions=[has_consent, has_required_documents, requested_within_ceiling],
+    )
+    def resubmit(self):
+        pass
+
+    @transition(field=state, source=S.APPROVED, target=S.IN_TRAINING, permission="workflow.enrol_project")
+    def enrol(self):
+        pass
+
+    @transition(
+        field=state, source=S.IN_TRAINING, target=S.TRAINED, permission="workflow.complete_training",
+        conditions=[training_attendance_met],
+    )
+    def complete_training(self):
+        pass
+
+    @transition(field=state, source=S.TRAINED, target=S.FUNDING, permission="workflow.open_funding")
+    def open_funding(self):
+        pass
+
+    @transition(
+        field=state, source=S.FUNDING, target=S.EQUIPPED, permission="workflow.confirm_equipment",
+        conditions=[all_orders_received],
+    )
+    def equipment_received(self):
+        pass
+
+    @transition(field=state, source=S.EQUIPPED, target=S.LAUNCHED, permission="workflow.launch_project")
+    def launch(self):
+        pass
+
+    @transition(
+        field=state, source=S.LAUNCHED, target=S.CLOSED, permission="workflow.close_project",
+        conditions=[followup_complete_or_abandoned],
+    )
+    def close(self):
+        pass
+
+    @transition(
+        field=state, source=ACTIVE_STATES + (S.SUSPENDED,), target=S.WITHDRAWN,
+        permission="workflow.withdraw_project",
+    )
+    def withdraw(self):
+        pass
+
+    @transition(field=state, source=ACTIVE_STATES, target=S.SUSPENDED, permission="workflow.suspend_project")
+    def suspend(self):
+        self.state_before_suspension = self.state
+
+    @transition(
+        field=state, source=S.SUSPENDED, target=RETURN_VALUE(*ACTIVE_STATES),
+        permission="workflow.suspend_project",
+    )
+    def resume(self):
+        previous, self.state_before_suspension = self.state_before_suspension, ""
+        return previous

@@ -1,0 +1,110 @@
+"""The roles of DESIGN.md §1 as Django groups, and the permissions each one holds.
+
+The table below is the single source: the data migrations and ``manage.py sync_roles``
+apply it, services read it to say in which role an actor acted.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    ASSOCIATION_AGENT = "association_agent", _("association agent")
+    PROGRAM_OFFICER = "program_officer", _("program officer")
+    COMMITTEE_MEMBER = "committee_member", _("committee member")
+    COMMITTEE_CHAIR = "committee_chair", _("committee chair")
+    TRAINER = "trainer", _("trainer")
+    MENTOR = "mentor", _("mentor")
+    FINANCE_OFFICER = "finance_officer", _("finance officer")
+    AUTHORIZING_OFFICER = "authorizing_officer", _("authorizing officer")
+    TREASURER = "treasurer", _("treasurer")
+    AUDITOR = "auditor", _("auditor")
+    ADMIN = "admin", _("administrator")
+
+
+_READ_PROJECTS = [
+    "workflow.view_program", "workflow.view_commune", "workflow.view_activitysector",
+    "workflow.view_grantproject", "workflow.view_beneficiary", "workflow.view_document",
+]
+_READ_ALL = _READ_PROJECTS + [
+    "workflow.view_auditentry", "workflow.view_sensitive_beneficiary",
+]
+
+ROLE_PERMISSIONS = {
+    Role.ASSOCIATION_AGENT: _READ_PROJECTS + [
+        "workflow.add_beneficiary", "workflow.change_beneficiary",
+        "workflow.view_sensitive_beneficiary",
+        "workflow.add_grantproject", "workflow.change_grantproject", "workflow.add_document",
+        "workflow.submit_project", "workflow.withdraw_project",
+    ],
+    Role.PROGRAM_OFFICER: _READ_ALL + [
+        "workflow.add_program", "workflow.change_program", "workflow.add_document",
+        "workflow.screen_project", "workflow.schedule_project", "workflow.defer_project",
+        "workflow.enrol_project", "workflow.complete_training",
+        "workflow.confirm_equipment", "workflow.launch_project", "workflow.close_project",
+        "workflow.withdraw_project", "workflow.suspend_project",
+    ],
+    Role.COMMITTEE_MEMBER: _READ_PROJECTS,
+    Role.COMMITTEE_CHAIR: _READ_PROJECTS + ["workflow.decide_project", "workflow.defer_project"],
+    Role.TRAINER: _READ_PROJECTS,
+    Role.MENTOR: _READ_PROJECTS + ["workflow.add_document", "workflow.launch_project"],
+    Role.FINANCE_OFFICER: _READ_PROJECTS + ["workflow.open_funding"],
+    Role.AUTHORIZING_OFFICER: _READ_PROJECTS,
+    Role.TREASURER: _READ_PROJECTS,
+    # Auditors read everything and change nothing: only view_* and verification.
+    Role.AUDITOR: _READ_ALL + ["workflow.verify_ledger"],
+    # Administrators configure programs, users and reference data; they do not act
+    # on files (no transition permission), so their duties stay separate.
+    Role.ADMIN: _READ_ALL + [
+        "workflow.add_program", "workflow.change_program",
+        "workflow.add_commune", "workflow.change_commune",
+        "workflow.add_activitysector", "workflow.change_activitysector",
+        "auth.view_user", "auth.add_user", "auth.change_user", "auth.view_group",
+    ],
+}
+
+
+def sync_roles(apps, schema_editor=None):
+    """Create each role's group and give it exactly the permissions of the table.
+
+    Usable from a data migration (historical ``apps``) and at run time
+    (``django.apps.apps``). Idempotent.
+    """
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for role, perms in ROLE_PERMISSIONS.items():
+        group, _created = Group.objects.get_or_create(name=role.value)
+        found = []
+        for perm in perms:
+            app_label, codename = perm.split(".")
+            permission = Permission.objects.filter(
+                content_type__app_label=app_label, codename=codename
+            ).first()
+            if permission is None:
+                raise LookupError(f"role {role.value}: unknown permission {perm}")
+            found.append(permission)
+        group.permissions.set(found)
+
+
+def roles_of(user) -> set[str]:
+    """The role names a user holds (cached on the user object for the request)."""
+    if not hasattr(user, "_tamkeen_roles"):
+        user._tamkeen_roles = set(user.groups.values_list("name", flat=True)) if user.pk else set()
+    return user._tamkeen_roles
+
+
+def role_for(user, perm: str) -> str:
+    """The role in which ``user`` exercises ``perm``: the first of their roles granting it."""
+    held = roles_of(user)
+    for role, perms in ROLE_PERMISSIONS.items():
+        if role.value in held and perm in perms:
+            return role.value
+    if user.is_superuser:
+        return "superuser"
+    return sorted(held)[0] if held else "none"

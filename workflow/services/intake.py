@@ -1,0 +1,156 @@
+"""Writes before and around the lifecycle: beneficiaries, draft projects, documents.
+
+Creating a project opens its audit chain (entry 1, ``create``: "" → draft), so a
+replay of the chain starts from nothing.
+"""
+
+import hashlib
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+from ..audit import record_transition
+from ..audit.payload import pii_hash
+from ..exceptions import InvalidInput, PermissionDenied, TransitionNotAllowed
+from ..locks import lock_project
+from ..models import Beneficiary, Document, DocumentType, GrantProject, Program
+from ..models.project import ProjectState
+from ..roles import role_for
+from ..transactions import service_transaction
+from .input import parse_money
+
+EDITABLE_STATES = (ProjectState.DRAFT, ProjectState.REVISION_REQUESTED)
+BENEFICIARY_FIELDS = (
+    "first_name", "last_name", "first_name_ar", "last_name_ar", "cin", "phone", "gender",
+    "birth_date", "commune", "address", "is_woman_in_difficulty", "has_disability",
+    "disability_proof", "last_support_date", "consent_given", "consent_date",
+)
+
+
+def _require_perm(actor, perm):
+    if actor is None or not actor.is_active or not actor.has_perm(perm):
+        raise PermissionDenied()
+
+
+def _validated(instance, exclude=()):
+    try:
+        instance.full_clean(exclude=list(exclude))
+    except ValidationError as exc:
+        raise InvalidInput(field_errors=exc.message_dict) from None
+    return instance
+
+
+@service_transaction
+def beneficiary_create(*, actor, **fields) -> Beneficiary:
+    """Register a beneficiary. Association agent. CIN and phone are normalised; every
+    invalid field is reported at once; nothing is saved on error."""
+    _require_perm(actor, "workflow.add_beneficiary")
+    unknown = set(fields) - set(BENEFICIARY_FIELDS)
+    if unknown:
+        raise InvalidInput(field_errors={f: [_("Unknown field.")] for f in sorted(unknown)})
+    beneficiary = _validated(Beneficiary(created_by=actor, **fields))
+    beneficiary.save()
+    return beneficiary
+
+
+@service_transaction
+def project_create(*, actor, program, beneficiary, title, sector, description,
+                   requested_amount, own_contribution="0") -> GrantProject:
+    """Open a draft application file. Association agent. Audited as ``create``."""
+    _require_perm(actor, "workflow.add_grantproject")
+    errors = {}
+    try:
+        requested_amount = parse_money(requested_amount, "requested_amount")
+    except InvalidInput as exc:
+        errors.update(exc.field_errors)
+    try:
+        own_contribution = parse_money(own_contribution, "own_contribution", allow_zero=True)
+    except InvalidInput as exc:
+        errors.update(exc.field_errors)
+    if isinstance(program, Program) and not program.is_active:
+        errors.setdefault("program", []).append(_("This program is closed for applications."))
+    if not errors and requested_amount > program.project_ceiling:
+        errors["requested_amount"] = [
+            _("The requested amount exceeds the program ceiling of %(ceiling)s MAD.")
+            % {"ceiling": program.project_ceiling}
+        ]
+    if errors:
+        raise InvalidInput(field_errors=errors)
+    project = GrantProject(
+        program=program, beneficiary=beneficiary, title=(title or "").strip(), sector=sector,
+        description=(description or "").strip(), requested_amount=requested_amount,
+        own_contribution=own_contribution, created_by=actor,
+    )
+    _validated(project, exclude=["state"])
+    project.save()
+    record_transition(
+        entity=project, transition="create", from_state="", to_state=project.state,
+        actor=actor, role=role_for(actor, "workflow.add_grantproject"),
+        payload={
+            "program": program.code,
+            "beneficiary": pii_hash(beneficiary.cin),
+            "requested_amount": requested_amount,
+            "own_contribution": own_contribution,
+        },
+    )
+    return project
+
+
+@service_transaction
+def project_update(*, project_id, actor, **changes) -> GrantProject:
+    """Edit a file while it is a draft or under revision. Association agent."""
+    _require_perm(actor, "workflow.change_grantproject")
+    allowed = {"title", "sector", "description", "requested_amount", "own_contribution"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise InvalidInput(field_errors={f: [_("This field cannot be changed.")] for f in sorted(unknown)})
+    project = lock_project(project_id)
+    if project.state not in EDITABLE_STATES:
+        raise TransitionNotAllowed(_("Only a draft or a file under revision can be edited."))
+    if "requested_amount" in changes:
+        changes["requested_amount"] = parse_money(changes["requested_amount"], "requested_amount")
+        if changes["requested_amount"] > project.program.project_ceiling:
+            raise InvalidInput(field_errors={"requested_amount": [
+                _("The requested amount exceeds the program ceiling of %(ceiling)s MAD.")
+                % {"ceiling": project.program.project_ceiling}
+            ]})
+    if "own_contribution" in changes:
+        changes["own_contribution"] = parse_money(changes["own_contribution"], "own_contribution", allow_zero=True)
+    for field, value in changes.items():
+        setattr(project, field, value.strip() if isinstance(value, str) else value)
+    _validated(project, exclude=["state"])
+    project.save(update_fields=[*changes, "updated_at"])
+    return project
+
+
+@service_transaction
+def document_attach(*, project_id, actor, doc_type, uploaded_file) -> Document:
+    """Attach a typed document, fingerprinted with SHA-256. Agent, officer or mentor.
+    The same content twice on one file is refused."""
+    _require_perm(actor, "workflow.add_document")
+    if doc_type not in DocumentType.values:
+        raise InvalidInput(field_errors={"doc_type": [_("Choose a document type from the list.")]})
+    if uploaded_file is None or not uploaded_file.size:
+        raise InvalidInput(field_errors={"file": [_("The file is empty.")]})
+    if uploaded_file.size > settings.TAMKEEN_MAX_DOCUMENT_BYTES:
+        raise InvalidInput(field_errors={"file": [
+            _("The file is larger than %(mb)d MB.") % {"mb": settings.TAMKEEN_MAX_DOCUMENT_BYTES // 2**20}
+        ]})
+    project = lock_project(project_id)
+    if project.is_terminal:
+        raise TransitionNotAllowed(_("Documents cannot be added to a closed file."))
+    digest = hashlib.sha256()
+    for chunk in uploaded_file.chunks():
+        digest.update(chunk)
+    sha256 = digest.hexdigest()
+    if project.documents.filter(sha256=sha256).exists():
+        raise InvalidInput(field_errors={"file": [_("This file is already attached to the project.")]})
+    uploaded_file.seek(0)
+    document = Document(
+        project=project, doc_type=doc_type, original_name=uploaded_file.name[:255],
+        size=uploaded_file.size, sha256=sha256, uploaded_by=actor,
+    )
+    document.file.save(uploaded_file.name, uploaded_file, save=False)
+    document.save()
+    return document

@@ -1,0 +1,119 @@
+"""Shared fixtures. States are reached through services (workflow.scenarios), never by
+writing ``state=``; tests run on SQLite locally and on PostgreSQL in CI."""
+
+import os
+from collections import Counter
+from datetime import date
+from decimal import Decimal
+from itertools import count
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.db import connection
+
+from workflow import services
+from workflow.models import ActivitySector, Commune, Program
+from workflow.roles import Role
+from workflow.scenarios import Cast, drive
+
+_ran_on = Counter()
+_serial = count(1)
+
+
+def pytest_collection_modifyitems(config, items):
+    require = os.environ.get("TAMKEEN_REQUIRE_POSTGRES") == "1"
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(pytest.mark.django_db(transaction=True))
+            item.user_properties.append(("needs_postgres", require))
+
+
+@pytest.fixture(autouse=True)
+def _postgres_gate(request):
+    if "postgres" in request.keywords:
+        request.getfixturevalue("transactional_db")
+        if connection.vendor != "postgresql":
+            if os.environ.get("TAMKEEN_REQUIRE_POSTGRES") == "1":
+                pytest.fail("this test needs PostgreSQL and TAMKEEN_REQUIRE_POSTGRES=1 is set")
+            pytest.skip("needs PostgreSQL (set DATABASE_URL=postgres://...)")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" and report.passed:
+        uses_db = any(m.name == "django_db" for m in item.iter_markers()) or "db" in item.fixturenames
+        _ran_on[connection.vendor if uses_db else "no database"] += 1
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _ran_on:
+        parts = ", ".join(f"{n} on {vendor}" for vendor, n in sorted(_ran_on.items()))
+        terminalreporter.write_line(f"Tamkeen: passed tests by database: {parts}")
+
+
+@pytest.fixture
+def make_user(db):
+    def make(*roles, username=None, password="pass-Tamkeen-2025"):
+        user = User.objects.create_user(
+            username=username or f"user{next(_serial)}", password=password, email="u@example.org"
+        )
+        user.groups.set([Group.objects.get(name=Role(r).value) for r in roles])
+        return User.objects.get(pk=user.pk)  # fresh: no stale permission cache
+
+    return make
+
+
+@pytest.fixture
+def cast(make_user):
+    return Cast(
+        agent=make_user(Role.ASSOCIATION_AGENT, username="agent"),
+        officer=make_user(Role.PROGRAM_OFFICER, username="officer"),
+        chair=make_user(Role.COMMITTEE_CHAIR, Role.COMMITTEE_MEMBER, username="chair"),
+        finance=make_user(Role.FINANCE_OFFICER, username="finance"),
+        mentor=make_user(Role.MENTOR, username="mentor"),
+    )
+
+
+@pytest.fixture
+def program(db):
+    return Program.objects.create(
+        code=f"nador-{next(_serial)}", name="AGR Nador", year=2025,
+        envelope=Decimal("1000000.00"), project_ceiling=Decimal("100000.00"),
+    )
+
+
+@pytest.fixture
+def make_beneficiary(cast):
+    def make(**overrides):
+        n = next(_serial)
+        fields = dict(
+            first_name="Fatima", last_name=f"Amrani{n}", first_name_ar="فاطمة", last_name_ar="العمراني",
+            cin=f"S{100000 + n}", phone="0612345678", gender="F", birth_date=date(1990, 5, 1),
+            commune=Commune.objects.get(code="nador"), is_woman_in_difficulty=True,
+            consent_given=True, consent_date=date(2025, 1, 10),
+        )
+        fields.update(overrides)
+        return services.beneficiary_create(actor=cast.agent, **fields)
+
+    return make
+
+
+@pytest.fixture
+def make_project(cast, program, make_beneficiary):
+    """make_project(state="approved", amount=..., program=..., **fields) through services."""
+
+    def make(state="draft", *, amount=None, program=program, beneficiary=None, **fields):
+        values = dict(
+            title="Atelier de couture", description="Deux machines à coudre et une surjeteuse.",
+            requested_amount="60000.00", own_contribution="30000.00",
+            sector=ActivitySector.objects.get(code="sewing"),
+        )
+        values.update(fields)
+        project = services.project_create(
+            actor=cast.agent, program=program, beneficiary=beneficiary or make_beneficiary(), **values
+        )
+        return drive(project, state, cast, amount=amount)
+
+    return make

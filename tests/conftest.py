@@ -45,6 +45,10 @@ def pytest_runtest_makereport(item, call):
     if report.when == "call" and report.passed:
         uses_db = any(m.name == "django_db" for m in item.iter_markers()) or "db" in item.fixturenames
         _ran_on[connection.vendor if uses_db else "no database"] += 1
+        if "live_worker" in item.keywords:
+            from django.conf import settings
+
+            _ran_on["a live worker on " + settings.CELERY_BROKER_URL.split("://")[0]] += 1
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -6,3 +6,8 @@ class ApprovalsConfig(AppConfig):
     name = "approvals"
     verbose_name = _("Committee review")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from workflow.audit import machines
+
+        machines.register("approvals.committeesession")

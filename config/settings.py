@@ -198,9 +198,28 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # WeasyPrint's font subsetting is chatty at INFO.
+        "fontTools": {"level": "WARNING"},
+        "weasyprint": {"level": "WARNING"},
+    },
 }
 
 # --- Tamkeen ---------------------------------------------------------------------------
 # Salt for hashing personal data (CIN, disability details) before it enters audit payloads.
 TAMKEEN_PII_SALT = env.str("TAMKEEN_PII_SALT", default="development-salt-change-me")
+
+# --- Audit ledger ----------------------------------------------------------------------
+# Private signing keys: <key id>.pem files in this directory, or the environment
+# variables TAMKEEN_ENTRY_SIGNING_KEY / TAMKEEN_CHECKPOINT_SIGNING_KEY (base64 of the
+# 32-byte Ed25519 private key). Development keys are generated on first use only when
+# TAMKEEN_DEV_KEYS is on (default: DEBUG).
+TAMKEEN_KEY_DIR = Path(env.str("TAMKEEN_KEY_DIR", default=str(VAR_DIR / "keys")))
+TAMKEEN_DEV_KEYS = env.bool("TAMKEEN_DEV_KEYS", default=DEBUG)
+TAMKEEN_CHECKPOINT_EVERY_ENTRIES = env.int("TAMKEEN_CHECKPOINT_EVERY_ENTRIES", default=1000)
+TAMKEEN_CHECKPOINT_EVERY_SECONDS = env.int("TAMKEEN_CHECKPOINT_EVERY_SECONDS", default=300)
+CELERY_BEAT_SCHEDULE["audit-ledger-integrator"] = {
+    "task": "workflow.tasks.integrate_ledger",
+    "schedule": 60.0,
+}

@@ -2,6 +2,18 @@ from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+
+from workflow.flows import GrantFlow
+from workflow.views.site import GrantFlowApp, ProjectsApp, TamkeenSite
+
+site = TamkeenSite(
+    title=_("Tamkeen"),
+    viewsets=[
+        GrantFlowApp(GrantFlow, icon="assignment"),
+        ProjectsApp(),
+    ],
+)
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -11,3 +23,6 @@ urlpatterns = [
 
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+# Last: the site answers at the root ("/" redirects to the inbox).
+urlpatterns += [path("", site.urls)]

@@ -2,6 +2,7 @@
 writing ``state=``; tests run on SQLite locally and on PostgreSQL in CI."""
 
 import os
+import tempfile
 from collections import Counter
 from datetime import date
 from decimal import Decimal
@@ -12,12 +13,38 @@ from django.contrib.auth.models import Group, User
 from django.db import connection
 
 from workflow import services
+from workflow.audit.keys import KEYRING
 from workflow.models import ActivitySector, Commune, Program
 from workflow.roles import Role
 from workflow.scenarios import Cast, drive
 
 _ran_on = Counter()
 _serial = count(1)
+
+
+def pytest_configure(config):
+    from django.conf import settings
+
+    # Development signing keys made by the test databases stay out of var/keys.
+    settings.TAMKEEN_KEY_DIR = tempfile.mkdtemp(prefix="tamkeen-test-keys-")
+    _let_test_flushes_empty_the_ledger()
+
+
+def _let_test_flushes_empty_the_ledger():
+    """The ledger's PostgreSQL triggers refuse TRUNCATE, which is how transactional tests
+    reset the database. Only the test flush disables triggers, for its own transaction
+    (SET LOCAL needs a superuser, as a real bypass would)."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    original = DatabaseOperations.execute_sql_flush
+    if getattr(original, "_tamkeen", False):
+        return
+
+    def execute_sql_flush(self, sql_list):
+        return original(self, ["SET LOCAL session_replication_role = replica", *sql_list])
+
+    execute_sql_flush._tamkeen = True
+    DatabaseOperations.execute_sql_flush = execute_sql_flush
 
 
 def pytest_collection_modifyitems(config, items):
@@ -30,12 +57,14 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(autouse=True)
 def _postgres_gate(request):
+    # Signing keys can vanish with a flushed database: never sign with a cached one.
+    KEYRING.clear()
     if "postgres" in request.keywords:
-        request.getfixturevalue("transactional_db")
         if connection.vendor != "postgresql":
             if os.environ.get("TAMKEEN_REQUIRE_POSTGRES") == "1":
                 pytest.fail("this test needs PostgreSQL and TAMKEEN_REQUIRE_POSTGRES=1 is set")
             pytest.skip("needs PostgreSQL (set DATABASE_URL=postgres://...)")
+        request.getfixturevalue("transactional_db")
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -43,7 +72,14 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     if report.when == "call" and report.passed:
-        uses_db = any(m.name == "django_db" for m in item.iter_markers()) or "db" in item.fixturenames
+        from django.test import TransactionTestCase
+
+        uses_db = (
+            any(m.name == "django_db" for m in item.iter_markers())
+            or "db" in item.fixturenames
+            or "transactional_db" in item.fixturenames
+            or (item.cls is not None and issubclass(item.cls, TransactionTestCase))
+        )
         _ran_on[connection.vendor if uses_db else "no database"] += 1
         if "live_worker" in item.keywords:
             from django.conf import settings
@@ -92,12 +128,12 @@ def program(db):
 def make_beneficiary(cast):
     def make(**overrides):
         n = next(_serial)
-        fields = dict(
-            first_name="Fatima", last_name=f"Amrani{n}", first_name_ar="فاطمة", last_name_ar="العمراني",
-            cin=f"S{100000 + n}", phone="0612345678", gender="F", birth_date=date(1990, 5, 1),
-            commune=Commune.objects.get(code="nador"), is_woman_in_difficulty=True,
-            consent_given=True, consent_date=date(2025, 1, 10),
-        )
+        fields = {
+            "first_name": "Fatima", "last_name": f"Amrani{n}", "first_name_ar": "فاطمة", "last_name_ar": "العمراني",
+            "cin": f"S{100000 + n}", "phone": "0612345678", "gender": "F", "birth_date": date(1990, 5, 1),
+            "commune": Commune.objects.get(code="nador"), "is_woman_in_difficulty": True,
+            "consent_given": True, "consent_date": date(2025, 1, 10),
+        }
         fields.update(overrides)
         return services.beneficiary_create(actor=cast.agent, **fields)
 
@@ -109,11 +145,11 @@ def make_project(cast, program, make_beneficiary):
     """make_project(state="approved", amount=..., program=..., **fields) through services."""
 
     def make(state="draft", *, amount=None, program=program, beneficiary=None, **fields):
-        values = dict(
-            title="Atelier de couture", description="Deux machines à coudre et une surjeteuse.",
-            requested_amount="60000.00", own_contribution="30000.00",
-            sector=ActivitySector.objects.get(code="sewing"),
-        )
+        values = {
+            "title": "Atelier de couture", "description": "Deux machines à coudre et une surjeteuse.",
+            "requested_amount": "60000.00", "own_contribution": "30000.00",
+            "sector": ActivitySector.objects.get(code="sewing"),
+        }
         values.update(fields)
         project = services.project_create(
             actor=cast.agent, program=program, beneficiary=beneficiary or make_beneficiary(), **values

@@ -9,6 +9,7 @@ from datetime import date
 from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -54,9 +55,10 @@ def evaluate_eligibility(project, on: date | None = None) -> list[RuleFailure]:
 
     cooldown_start = on - relativedelta(years=program.support_cooldown_years)
     recently_supported = person.last_support_date is not None and person.last_support_date > cooldown_start
+    committed = Q(state__in=COMMITTED_STATES) | Q(state="suspended", state_before_suspension__in=COMMITTED_STATES)
     funded_elsewhere = (
         person.projects.exclude(pk=project.pk)
-        .filter(state__in=COMMITTED_STATES, created_at__date__gt=cooldown_start)
+        .filter(committed, created_at__date__gt=cooldown_start)
         .exists()
     )
     if recently_supported or funded_elsewhere:

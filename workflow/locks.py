@@ -16,11 +16,14 @@ def lock_program(program_id) -> Program:
         raise NotFound() from None
 
 
-def lock_project(project_id) -> GrantProject:
+def lock_project(project_id, *, with_beneficiary=False) -> GrantProject:
+    """Lock one project row. Its program comes along (guards read it); the beneficiary
+    only when the caller's guards read it (submission, screening)."""
+    related = ("program", "beneficiary", "beneficiary__commune") if with_beneficiary else ("program",)
     try:
         return (
             GrantProject.objects.select_for_update(of=("self",))
-            .select_related("program", "beneficiary", "beneficiary__commune")
+            .select_related(*related)
             .get(pk=project_id)
         )
     except GrantProject.DoesNotExist:

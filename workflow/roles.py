@@ -26,8 +26,14 @@ _READ_PROJECTS = [
     "workflow.view_program", "workflow.view_commune", "workflow.view_activitysector",
     "workflow.view_grantproject", "workflow.view_beneficiary", "workflow.view_document",
 ]
-_READ_ALL = _READ_PROJECTS + [
+_READ_COMMITTEES = [
+    "approvals.view_committee", "approvals.view_committeemember", "approvals.view_scoringcriterion",
+    "approvals.view_committeesession", "approvals.view_agendaitem",
+]
+_READ_ALL = _READ_PROJECTS + _READ_COMMITTEES + [
     "workflow.view_auditentry", "workflow.view_sensitive_beneficiary",
+    "approvals.view_attendance", "approvals.view_interestdeclaration", "approvals.view_vote",
+    "approvals.view_sessionminutes", "approvals.view_minutesconfirmation",
 ]
 
 ROLE_PERMISSIONS = {
@@ -43,9 +49,14 @@ ROLE_PERMISSIONS = {
         "workflow.enrol_project", "workflow.complete_training",
         "workflow.confirm_equipment", "workflow.launch_project", "workflow.close_project",
         "workflow.withdraw_project", "workflow.suspend_project",
+        "approvals.add_committee", "approvals.change_committee", "approvals.add_committeemember",
+        "approvals.change_committeemember", "approvals.add_scoringcriterion",
+        "approvals.change_scoringcriterion", "approvals.add_committeesession", "approvals.manage_session",
     ],
-    Role.COMMITTEE_MEMBER: _READ_PROJECTS,
-    Role.COMMITTEE_CHAIR: _READ_PROJECTS + ["workflow.decide_project", "workflow.defer_project"],
+    Role.COMMITTEE_MEMBER: _READ_PROJECTS + _READ_COMMITTEES + ["approvals.vote_session"],
+    Role.COMMITTEE_CHAIR: _READ_PROJECTS + _READ_COMMITTEES + [
+        "workflow.decide_project", "workflow.defer_project", "approvals.vote_session", "approvals.chair_session",
+    ],
     Role.TRAINER: _READ_PROJECTS,
     Role.MENTOR: _READ_PROJECTS + ["workflow.add_document", "workflow.launch_project"],
     Role.FINANCE_OFFICER: _READ_PROJECTS + ["workflow.open_funding"],
@@ -64,18 +75,25 @@ ROLE_PERMISSIONS = {
 }
 
 
-def sync_roles(apps, schema_editor=None):
+def sync_roles(apps, schema_editor=None, *, strict=True):
     """Create each role's group and give it exactly the permissions of the table.
 
     Usable from a data migration (historical ``apps``) and at run time
-    (``django.apps.apps``). Idempotent.
+    (``django.apps.apps``). Idempotent. A migration that runs before every app's models
+    exist passes ``strict=False`` to skip the permissions of those apps; each app's own
+    roles migration applies the table again once its models exist.
     """
     from django.contrib.auth.management import create_permissions
 
     for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
+        # create_permissions skips apps without a models module; historical app configs
+        # have none, live ones do and must keep it.
+        previous = getattr(app_config, "models_module", None)
+        app_config.models_module = previous or True
+        try:
+            create_permissions(app_config, apps=apps, verbosity=0)
+        finally:
+            app_config.models_module = previous
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     for role, perms in ROLE_PERMISSIONS.items():
@@ -87,7 +105,9 @@ def sync_roles(apps, schema_editor=None):
                 content_type__app_label=app_label, codename=codename
             ).first()
             if permission is None:
-                raise LookupError(f"role {role.value}: unknown permission {perm}")
+                if strict:
+                    raise LookupError(f"role {role.value}: unknown permission {perm}")
+                continue
             found.append(permission)
         group.permissions.set(found)
 
@@ -108,3 +128,8 @@ def role_for(user, perm: str) -> str:
     if user.is_superuser:
         return "superuser"
     return sorted(held)[0] if held else "none"
+
+
+def sync_roles_in_migration(apps, schema_editor):
+    """For data migrations: apply the table, skipping apps not migrated yet."""
+    sync_roles(apps, schema_editor, strict=False)

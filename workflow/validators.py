@@ -9,7 +9,7 @@ import re
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-CIN_PATTERN = re.compile(r"^[A-Z]{1,2}[0-9]{5,6}$")
+CIN_PATTERN = re.compile(r"[A-Z]{1,2}[0-9]{5,6}")
 _SEPARATORS = re.compile(r"[\s.\-/()]")
 
 
@@ -18,7 +18,7 @@ def normalize_cin(value: str) -> str:
 
 
 def validate_cin(value: str) -> None:
-    if not CIN_PATTERN.match(value or ""):
+    if not CIN_PATTERN.fullmatch(value or ""):
         raise ValidationError(
             _("Enter a national ID (CIN): one or two letters then 5 or 6 digits, e.g. S123456."),
             code="invalid_cin",

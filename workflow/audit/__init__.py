@@ -1,8 +1,15 @@
-"""The audit ledger: one entry per transition of every audited state machine.
+"""The audit ledger: one signed entry per transition of every audited state machine.
 
-``record_transition`` is the only way entries are written. It must run inside the
+``record_transition`` is the only way entries are written. It runs inside the
 transaction that changes the state, after the caller has locked the entity's row, so
-the per-entity sequence is contiguous and a rolled-back transition leaves no entry.
+the per-entity chain is contiguous and a rolled-back transition leaves no entry. The
+caller saves the entity afterwards, including ``HEAD_FIELDS`` when the entity keeps its
+chain head (``AuditedModel``).
+
+Each entry is stored as exact canonical bytes (format version 1), chained to the
+previous entry of the same entity by its hash, and signed (Ed25519) by the active entry
+key. The integrator (``workflow.audit.integrator``) later gives entries their place in a
+global RFC 6962 Merkle tree and signs checkpoints. See docs/audit-ledger.md.
 """
 
 from django.db import connection
@@ -11,35 +18,55 @@ from django.utils import timezone
 from .context import current_request_id
 from .payload import to_jsonable
 
-__all__ = ["record_transition"]
+__all__ = ["HEAD_FIELDS", "record_transition"]
 
 
 def record_transition(*, entity, transition, from_state, to_state, actor, role, payload=None):
-    """Append the audit entry of one transition of ``entity`` and return it."""
+    """Append the signed audit entry of one transition of ``entity`` and return it."""
+    from .canonical import canonical_bytes, entry_document, entry_hash
+    from .keys import signer_for
     from .models import AuditEntry, entity_type_of
 
     if not connection.in_atomic_block:
         raise RuntimeError("record_transition must run inside the transition's transaction")
     entity_type = entity_type_of(entity)
     entity_id = str(entity.pk)
-    last_seq = (
-        AuditEntry.objects.filter(entity_type=entity_type, entity_id=entity_id)
-        .order_by("-seq")
-        .values_list("seq", flat=True)
-        .first()
+    keeps_head = hasattr(entity, "audit_head")
+    if keeps_head:  # the caller holds the row lock: the head on the row is current
+        seq, prev_hash = entity.audit_seq + 1, entity.audit_head or "0" * 64
+    else:
+        previous = (
+            AuditEntry.objects.filter(entity_type=entity_type, entity_id=entity_id)
+            .order_by("-seq")
+            .values_list("seq", "entry_hash")
+            .first()
+        )
+        seq, prev_hash = (previous[0] + 1, previous[1]) if previous else (1, "0" * 64)
+    at = timezone.now()
+    actor_id = actor.pk if actor is not None and actor.pk else None
+    payload = to_jsonable(payload or {})
+    request_id = current_request_id()
+    document = entry_document(
+        entity_type=entity_type, entity_id=entity_id, seq=seq, transition=transition,
+        from_state=from_state or "", to_state=to_state, actor_id=actor_id, role=role,
+        request_id=request_id, payload=payload, prev_hash=prev_hash, at=at,
     )
+    canonical = canonical_bytes(document)
+    digest = entry_hash(canonical)
+    window, private_key = signer_for("entry", at)
     entry = AuditEntry(
-        entity_type=entity_type,
-        entity_id=entity_id,
-        seq=(last_seq or 0) + 1,
-        transition=transition,
-        from_state=from_state or "",
-        to_state=to_state,
-        actor=actor if actor is not None and actor.pk else None,
-        actor_role=role,
-        request_id=current_request_id(),
-        payload=to_jsonable(payload or {}),
-        created_at=timezone.now(),
+        entity_type=entity_type, entity_id=entity_id, seq=seq, transition=transition,
+        from_state=from_state or "", to_state=to_state, actor_id=actor_id, actor_role=role,
+        request_id=request_id, payload=payload, created_at=at,
+        canonical=canonical, prev_hash=prev_hash, entry_hash=digest,
+        key_id=window.key_id, signature=private_key.sign(bytes.fromhex(digest)),
     )
     entry.save()
+    if keeps_head:
+        # Saved by the caller with its transition (see HEAD_FIELDS).
+        entity.audit_seq, entity.audit_head = seq, digest
     return entry
+
+
+# The fields a caller saves after ``record_transition`` on an AuditedModel.
+HEAD_FIELDS = ("audit_seq", "audit_head")

@@ -24,6 +24,19 @@ def entity_type_of(entity) -> str:
     return entity._meta.label_lower
 
 
+class AuditedModel(models.Model):
+    """A model whose transitions are audited. It keeps the head of its own audit chain
+    (last sequence number and entry hash) on its row: the row is locked for every
+    transition anyway, so the next entry needs no extra query to find its predecessor.
+    The ledger stays the evidence; the verifier never reads these two columns."""
+
+    audit_seq = models.PositiveIntegerField(default=0, editable=False)
+    audit_head = models.CharField(max_length=64, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+
 class AuditEntry(models.Model):
     entity_type = models.CharField(_("entity type"), max_length=60)
     entity_id = models.CharField(_("entity id"), max_length=40)
@@ -39,6 +52,16 @@ class AuditEntry(models.Model):
     request_id = models.CharField(_("request id"), max_length=64, blank=True)
     payload = models.JSONField(_("payload"), default=dict)
     created_at = models.DateTimeField(_("time"))
+    # The signed form. ``canonical`` holds the exact bytes that were hashed; every
+    # column above must equal its value in them (the verifier checks).
+    canonical = models.BinaryField(_("canonical bytes"))
+    prev_hash = models.CharField(_("previous entry hash"), max_length=64)
+    entry_hash = models.CharField(_("entry hash"), max_length=64, unique=True)
+    key_id = models.CharField(_("signing key"), max_length=32)
+    signature = models.BinaryField(_("signature"))
+    # The inserting transaction (PostgreSQL, set by a trigger): the integrator only
+    # takes rows whose transaction is older than every running snapshot.
+    xact_id = models.BigIntegerField(null=True, editable=False, db_index=True)
 
     objects = AuditEntryQuerySet.as_manager()
 
@@ -65,3 +88,111 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("audit entries cannot be deleted")
+
+    def column_values(self) -> dict:
+        """The queryable columns under their names in the signed document."""
+        from .canonical import format_time
+
+        return {
+            "entity_type": self.entity_type, "entity_id": self.entity_id, "seq": self.seq,
+            "transition": self.transition, "from": self.from_state, "to": self.to_state,
+            "actor": self.actor_id, "role": self.actor_role, "request_id": self.request_id,
+            "payload": self.payload, "prev": self.prev_hash, "at": format_time(self.created_at),
+        }
+
+
+class AppendOnlyModel(models.Model):
+    """Rows that are written once and never changed or removed."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError(f"{self._meta.verbose_name} rows cannot be updated")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError(f"{self._meta.verbose_name} rows cannot be deleted")
+
+
+class LedgerLeaf(AppendOnlyModel):
+    """An entry's place in the global Merkle tree, given by the integrator."""
+
+    index = models.BigIntegerField(primary_key=True)
+    entry = models.OneToOneField(AuditEntry, on_delete=models.PROTECT, related_name="leaf")
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["index"]
+        verbose_name = _("ledger leaf")
+
+    def __str__(self):
+        return f"leaf {self.index} → entry {self.entry_id}"
+
+
+class Checkpoint(AppendOnlyModel):
+    """A signed statement of the Merkle tree's size and root at a moment."""
+
+    size = models.BigIntegerField(_("tree size"))
+    root_hash = models.CharField(_("root"), max_length=64)
+    created_at = models.DateTimeField(_("time"))
+    key_id = models.CharField(_("signing key"), max_length=32)
+    canonical = models.BinaryField(_("canonical bytes"))
+    signature = models.BinaryField(_("signature"))
+    # Perfect subtrees of the tree at this size, so the next checkpoint is incremental.
+    frontier = models.JSONField(default=list)
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["size", "created_at"]
+        verbose_name = _("checkpoint")
+        verbose_name_plural = _("checkpoints")
+
+    def __str__(self):
+        return f"checkpoint {self.size} {self.root_hash[:12]}"
+
+
+class SigningKey(AppendOnlyModel):
+    """A public key and the moment it became active. A key's window ends when the next
+    key of the same purpose becomes active (or at ``valid_until``); public keys are kept
+    forever so old entries stay verifiable."""
+
+    class Purpose(models.TextChoices):
+        ENTRY = "entry", _("entry signing")
+        CHECKPOINT = "checkpoint", _("checkpoint signing")
+
+    key_id = models.CharField(_("key id"), max_length=32, unique=True)
+    purpose = models.CharField(_("purpose"), max_length=12, choices=Purpose.choices)
+    public_key = models.CharField(_("Ed25519 public key (hex)"), max_length=64, unique=True)
+    valid_from = models.DateTimeField(_("valid from"))
+    valid_until = models.DateTimeField(_("valid until"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["purpose", "valid_from"]
+        verbose_name = _("signing key")
+        verbose_name_plural = _("signing keys")
+
+    def __str__(self):
+        return f"{self.purpose} key {self.key_id}"
+
+
+class IntegratorState(models.Model):
+    """Where the integrator stopped (operational state, not evidence).
+
+    ``horizon`` is the oldest transaction id that might still insert entries the
+    integrator has not taken; entries of older transactions are all integrated.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    horizon = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"integrator horizon {self.horizon}"

@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
+from ..audit.models import AuditedModel
 from .documents import DISABILITY_PROOF_TYPES
 
 
@@ -49,22 +50,31 @@ class Outcome(models.TextChoices):
     ABANDONED = "abandoned", _("abandoned")
 
 
-def guard(code, message):
-    """Mark a transition condition with the coded, translated reason shown when it fails."""
+def guard(code, message, detail=None):
+    """Mark a transition condition with the coded, translated reason shown when it fails.
+    ``detail(instance)``, when given, says precisely what is missing."""
 
     def decorate(func):
         func.guard_code = code
         func.guard_message = message
+        func.guard_detail = detail
         return func
 
     return decorate
+
+
+def _missing_documents_detail(project):
+    from .documents import DocumentType
+
+    labels = ", ".join(str(DocumentType(t).label) for t in project.missing_documents())
+    return _("Missing documents: %(list)s.") % {"list": labels}
 
 
 # --- Guards -------------------------------------------------------------------------
 # Each takes the project (already locked by the calling service) and returns a bool.
 
 
-@guard("documents_missing", _("Some required documents are missing."))
+@guard("documents_missing", _("Some required documents are missing."), detail=_missing_documents_detail)
 def has_required_documents(project):
     return not project.missing_documents()
 
@@ -125,7 +135,7 @@ def followup_complete_or_abandoned(project):
     return project.outcome == Outcome.ABANDONED or followup_complete(project)
 
 
-class GrantProject(ConcurrentTransitionMixin, models.Model):
+class GrantProject(ConcurrentTransitionMixin, AuditedModel):
     program = models.ForeignKey(
         "workflow.Program", on_delete=models.PROTECT, related_name="projects",
         verbose_name=_("program"),

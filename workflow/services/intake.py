@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from ..audit import record_transition
+from ..audit import HEAD_FIELDS, record_transition
 from ..audit.payload import pii_hash
 from ..exceptions import InvalidInput, PermissionDenied, TransitionNotAllowed
 from ..locks import lock_project
@@ -94,6 +94,7 @@ def project_create(*, actor, program, beneficiary, title, sector, description,
             "own_contribution": own_contribution,
         },
     )
+    project.save(update_fields=list(HEAD_FIELDS))
     return project
 
 

@@ -16,60 +16,25 @@ from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..audit import record_transition
+from ..audited_transition import apply_transition, check_permission
 from ..eligibility import evaluate_eligibility
-from ..exceptions import (
-    BudgetExceeded,
-    GuardFailed,
-    InvalidInput,
-    PermissionDenied,
-    SeparationOfDuties,
-    TransitionNotAllowed,
-)
+from ..exceptions import InvalidInput, SeparationOfDuties, TransitionNotAllowed
 from ..locks import lock_project, lock_project_with_program
 from ..models import GrantProject, Outcome
-from ..roles import role_for
 from ..transactions import service_transaction
 from .input import parse_money, require_text
 
 # Sent after the transaction commits: sender=GrantProject, project, transition, actor.
 project_transitioned = Signal()
 
-_ALWAYS_SAVED = ["state", "updated_at"]
-
-
 def _check_permission(actor, perm: str) -> None:
-    if actor is None or not actor.is_active or not actor.has_perm(perm):
-        raise PermissionDenied()
-
-
-def _check_transition(project: GrantProject, name: str) -> None:
-    """Raise TransitionNotAllowed or GuardFailed (with every unmet guard) for ``name``."""
-    meta = getattr(GrantProject, name)._django_fsm
-    if not meta.has_transition(project.state):
-        raise TransitionNotAllowed(
-            params={"transition": name, "state": project.state},
-        )
-    failed = [c for c in meta.get_transition(project.state).conditions if not c(project)]
-    if failed:
-        failures = [(c.guard_code, c.guard_message) for c in failed]
-        error = BudgetExceeded if any(c.guard_code == "envelope_exceeded" for c in failed) else GuardFailed
-        raise error(failures, params={"transition": name, "failures": [c for c, _m in failures]})
+    check_permission(actor, perm)
 
 
 def transition_project(project, actor, name, *, payload=None, fields=(), args=()):
     """Apply transition ``name`` to the locked ``project`` and audit it (joins the caller's
     transaction; public services below are the entry points)."""
-    perm = GrantProject.transition_permission(name)
-    _check_permission(actor, perm)
-    _check_transition(project, name)
-    from_state = project.state
-    getattr(project, name)(*args)
-    record_transition(
-        entity=project, transition=name, from_state=from_state, to_state=project.state,
-        actor=actor, role=role_for(actor, perm), payload=payload,
-    )
-    project.save(update_fields=_ALWAYS_SAVED + list(fields))
+    apply_transition(project, actor, name, payload=payload, fields=fields, args=args)
     transaction.on_commit(
         lambda: project_transitioned.send(
             sender=GrantProject, project=project, transition=name, actor=actor
@@ -82,7 +47,7 @@ def transition_project(project, actor, name, *, payload=None, fields=(), args=()
 def project_submit(*, project_id, actor) -> GrantProject:
     """draft → submitted. Association agent. Needs consent, every required document and a
     requested amount within the ceiling."""
-    project = lock_project(project_id)
+    project = lock_project(project_id, with_beneficiary=True)
     project.submitted_by, project.submitted_at = actor, timezone.now()
     return transition_project(
         project, actor, "submit",
@@ -94,7 +59,7 @@ def project_submit(*, project_id, actor) -> GrantProject:
 @service_transaction
 def project_resubmit(*, project_id, actor) -> GrantProject:
     """revision_requested → submitted. Association agent, after revising the file."""
-    project = lock_project(project_id)
+    project = lock_project(project_id, with_beneficiary=True)
     project.submitted_by, project.submitted_at = actor, timezone.now()
     return transition_project(
         project, actor, "resubmit",
@@ -127,7 +92,7 @@ def project_screen(*, project_id, actor, note="", failures=()) -> GrantProject:
     rules are evaluated; ``failures`` adds reasons the officer found by reading the
     file (e.g. a forged document). Any failure makes the file ineligible.
     """
-    project = lock_project(project_id)
+    project = lock_project(project_id, with_beneficiary=True)
     _check_permission(actor, GrantProject.transition_permission("screen_ok"))
     _check_not_submitter(project, actor)
     if project.state != "submitted":

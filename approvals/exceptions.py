@@ -1,0 +1,45 @@
+"""Coded errors of committee review (on top of workflow.exceptions)."""
+
+from django.utils.translation import gettext_lazy as _
+
+from workflow.exceptions import InvalidInput, PermissionDenied, TamkeenError, TransitionNotAllowed
+
+__all__ = [
+    "DecisionOutdated", "DecisionsMissing", "InvalidInput", "NotAMember", "NotPresent",
+    "ReauthenticationFailed", "Recused", "TransitionNotAllowed", "UndeclaredInterest",
+]
+
+
+class NotAMember(PermissionDenied):
+    code = "not_a_member"
+    default_message = _("You are not a member of this committee.")
+
+
+class NotPresent(PermissionDenied):
+    code = "not_present"
+    default_message = _("Only members recorded as present can vote.")
+
+
+class Recused(PermissionDenied):
+    code = "recused"
+    default_message = _("You declared a conflict of interest on this file and are recused from it.")
+
+
+class UndeclaredInterest(TamkeenError):
+    code = "interest_not_declared"
+    default_message = _("Declare whether you have a conflict of interest on this file before voting.")
+
+
+class DecisionsMissing(TamkeenError):
+    code = "decisions_missing"
+    default_message = _("Every file on the agenda needs a confirmed decision before the session closes.")
+
+
+class DecisionOutdated(TamkeenError):
+    code = "decision_outdated"
+    default_message = _("Votes changed after the decision was confirmed: confirm it again.")
+
+
+class ReauthenticationFailed(PermissionDenied):
+    code = "reauthentication_failed"
+    default_message = _("The password is not correct.")

@@ -1,0 +1,202 @@
+"""Committee sessions: agenda, attendance, opening and closing (planned → open → closed).
+
+Closing applies every confirmed decision as project transitions in the same
+transaction — all or nothing — committing approved amounts against the program's
+envelope under its row lock, then writes the minutes and the closing audit entry
+(which carries the minutes' SHA-256).
+"""
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from workflow.audit import HEAD_FIELDS, record_transition
+from workflow.audited_transition import apply_transition, check_permission, check_transition
+from workflow.exceptions import InvalidInput, TamkeenError, TransitionNotAllowed
+from workflow.locks import lock_program, lock_project
+from workflow.models import ProjectState
+from workflow.roles import role_for
+from workflow.services import project_decide, project_defer, transition_project
+from workflow.services.input import require_text
+from workflow.transactions import service_transaction, within_caller_transaction
+
+from ..exceptions import DecisionOutdated, DecisionsMissing, NotAMember
+from ..locks import lock_session
+from ..models import AgendaItem, Attendance, CommitteeMember, CommitteeSession
+from ..selectors import item_tally, member_ids, present_ids
+from .minutes import render_minutes, store_minutes
+
+
+def require_chair(session, actor):
+    if not CommitteeMember.objects.filter(
+        committee=session.committee, user=actor, role=CommitteeMember.Role.CHAIR, is_active=True
+    ).exists():
+        raise NotAMember(_("Only the committee's chair can do this."))
+
+
+@service_transaction
+def session_create(*, actor, committee, title, scheduled_for, location="") -> CommitteeSession:
+    """Plan a session of ``committee``. Program officer. Audited as ``create``."""
+    check_permission(actor, "approvals.manage_session")
+    title = require_text(title, "title", max_length=200)
+    if scheduled_for is None:
+        raise InvalidInput(field_errors={"scheduled_for": [_("This field is required.")]})
+    session = CommitteeSession.objects.create(
+        committee=committee, title=title, scheduled_for=scheduled_for, location=(location or "").strip(),
+        created_by=actor,
+    )
+    record_transition(
+        entity=session, transition="create", from_state="", to_state=session.state, actor=actor,
+        role=role_for(actor, "approvals.manage_session"),
+        payload={"committee": committee.pk, "program": committee.program.code, "title": title,
+                 "scheduled_for": scheduled_for},
+    )
+    session.save(update_fields=list(HEAD_FIELDS))
+    return session
+
+
+@service_transaction
+def session_add_item(*, session_id, project_id, actor) -> AgendaItem:
+    """Put an eligible project on a planned session's agenda (the project moves to
+    in_committee). Program officer."""
+    check_permission(actor, "approvals.manage_session")
+    session = lock_session(session_id)
+    check_transition(session, "add_item")
+    project = lock_project(project_id)
+    if project.program_id != session.committee.program_id:
+        raise InvalidInput(field_errors={"project": [_("This file belongs to another program.")]})
+    if project.state != ProjectState.ELIGIBLE:
+        raise TransitionNotAllowed(_("Only an eligible file can be put on the agenda."),
+                                   params={"state": project.state})
+    transition_project(project, actor, "schedule", payload={"session": session.pk})
+    position = session.items.filter(removed=False).count() + 1
+    item = AgendaItem.objects.create(session=session, project=project, position=position)
+    apply_transition(session, actor, "add_item",
+                     payload={"item": item.pk, "project": project.pk, "position": position})
+    return item
+
+
+@service_transaction
+def session_remove_item(*, session_id, item_id, actor, reason) -> AgendaItem:
+    """Take a file off a planned session's agenda (the project returns to eligible).
+    Program officer; reason required."""
+    reason = require_text(reason, "reason")
+    check_permission(actor, "approvals.manage_session")
+    session = lock_session(session_id)
+    check_transition(session, "remove_item")
+    item = session.items.filter(pk=item_id, removed=False).first()
+    if item is None:
+        raise InvalidInput(field_errors={"item": [_("This file is not on the agenda.")]})
+    project = lock_project(item.project_id)
+    transition_project(project, actor, "defer", payload={"reason": reason, "session": session.pk})
+    item.removed = True
+    item.save(update_fields=["removed"])
+    apply_transition(session, actor, "remove_item", payload={"item": item.pk, "project": project.pk, "reason": reason})
+    return item
+
+
+@service_transaction
+def session_record_attendance(*, session_id, actor, present_user_ids) -> CommitteeSession:
+    """Record who is present (everyone else is absent). Program officer, before or during
+    the session."""
+    check_permission(actor, "approvals.manage_session")
+    try:
+        present = {int(pk) for pk in present_user_ids}
+    except (TypeError, ValueError):
+        raise InvalidInput(field_errors={"present": [_("Choose members from the list.")]}) from None
+    session = lock_session(session_id)
+    check_transition(session, "record_attendance")
+    members = member_ids(session.committee)
+    if present - members:
+        raise InvalidInput(field_errors={"present": [_("Only committee members can be recorded as present.")]})
+    for user_id in members:
+        Attendance.objects.update_or_create(session=session, user_id=user_id,
+                                            defaults={"present": user_id in present})
+    return apply_transition(session, actor, "record_attendance",
+                            payload={"present": sorted(present), "absent": sorted(members - present)})
+
+
+@service_transaction
+def session_open(*, session_id, actor) -> CommitteeSession:
+    """planned → open. The chair; needs an agenda and recorded attendance."""
+    session = lock_session(session_id)
+    require_chair(session, actor)
+    if not session.items.filter(removed=False).exists():
+        raise InvalidInput(field_errors={"__all__": [_("The agenda is empty.")]})
+    if not session.attendance.exists():
+        raise InvalidInput(field_errors={"__all__": [_("Record the attendance first.")]})
+    session.opened_at = timezone.now()
+    return apply_transition(session, actor, "open", payload={"present": sorted(present_ids(session))},
+                            fields=["opened_at"])
+
+
+@service_transaction
+def session_close(*, session_id, actor) -> CommitteeSession:
+    """open → closed. The chair. Applies every confirmed decision to its project in this
+    one transaction (all or nothing; approvals checked against the envelope under its
+    lock), writes the minutes and records their SHA-256 in the closing entry."""
+    session = lock_session(session_id)
+    require_chair(session, actor)
+    check_permission(actor, "approvals.chair_session")
+    check_transition(session, "close")
+    items = list(session.items.filter(removed=False).select_related("project").order_by("position"))
+    missing = [item for item in items if item.confirmed_at is None]
+    if missing:
+        raise DecisionsMissing(
+            field_errors={"__all__": [_("No confirmed decision for %(ref)s.") % {"ref": i.project.reference}
+                                      for i in missing]},
+            params={"items": [i.pk for i in missing]},
+        )
+    members, present = member_ids(session.committee), present_ids(session)
+    tallies = {}
+    for item in items:
+        tallies[item.pk] = item_tally(item, members=members, present=present)
+        if tallies[item.pk].as_dict() != item.confirmed_tally:
+            raise DecisionOutdated(
+                field_errors={"__all__": [_("Votes on %(ref)s changed after its decision was confirmed.")
+                                          % {"ref": item.project.reference}]},
+                params={"item": item.pk},
+            )
+    lock_program(session.committee.program_id)  # envelope before projects
+    skipped = {}
+    with within_caller_transaction():
+        for item in items:
+            state = item.project.__class__.objects.values_list("state", flat=True).get(pk=item.project_id)
+            if state != ProjectState.IN_COMMITTEE:
+                # Withdrawn or suspended during the session: the decision is recorded in
+                # the minutes and the closing entry, not applied.
+                skipped[item.pk] = state
+                continue
+            _apply_decision(session, item, actor)
+    pdf = render_minutes(session, items, tallies, skipped)
+    minutes = store_minutes(session, pdf)
+    session.closed_at = timezone.now()
+    return apply_transition(
+        session, actor, "close", fields=["closed_at"],
+        payload={
+            "minutes_sha256": minutes.sha256,
+            "decisions": [
+                {"item": i.pk, "project": i.project_id, "outcome": i.outcome, "amount": i.approved_amount,
+                 "tally": tallies[i.pk].as_dict(), "applied": i.pk not in skipped,
+                 **({"project_state": skipped[i.pk]} if i.pk in skipped else {})}
+                for i in items
+            ],
+        },
+    )
+
+
+def _apply_decision(session, item, actor):
+    ref = f"session:{session.pk}/item:{item.pk}"
+    try:
+        if item.outcome == AgendaItem.Outcome.DEFER:
+            project_defer(project_id=item.project_id, actor=actor, reason=item.reason or _("No decision: deferred."))
+        else:
+            project_decide(project_id=item.project_id, actor=actor, outcome=item.outcome,
+                           amount=item.approved_amount, conditions=item.conditions, reason=item.reason,
+                           decision_ref=ref)
+    except TamkeenError as error:
+        # Say which file stopped the close; nothing of the close is kept.
+        error.params = {**error.params, "item": item.pk, "project": item.project_id}
+        error.field_errors.setdefault("__all__", []).insert(
+            0, _("%(ref)s: %(message)s") % {"ref": item.project.reference, "message": error.message}
+        )
+        raise

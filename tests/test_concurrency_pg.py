@@ -1,0 +1,237 @@
+"""Two real PostgreSQL connections racing on the same rows (DESIGN.md §4, §7).
+
+Each test starts two threads, each with its own database connection, lines them up on
+a barrier and lets both call a service at once. Writing the audit entry is slowed
+down, so the first writer still holds its row locks when the second one arrives: the
+second must wait for the lock and then see the first one's result, never act on the
+state both read before.
+
+Marked ``postgres``: skipped on SQLite, required in CI. The data is really committed
+(transactional database), so the role groups, communes and sectors that data
+migrations create, and that the flush ending every transactional test removes, are put
+back first. (``serialized_rollback`` cannot do it: it reloads rows with UPDATEs, which
+the ledger's append-only triggers refuse on signing keys.)
+"""
+
+import importlib
+import threading
+import time
+from decimal import Decimal
+
+import pytest
+from django.db import connections
+
+from workflow import services
+from workflow.exceptions import TamkeenError
+from workflow.models import AuditEntry, GrantProject, Program
+from workflow.roles import Role
+
+REASON = "Motif consigné au dossier."
+LOSING_CODES = {"transition_not_allowed", "concurrent_update"}
+
+pytestmark = [
+    pytest.mark.postgres,
+    # Explicit here (not only added by conftest at collection) so that pytest-django
+    # orders these tests after the ones that roll back.
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("_reference_data"),
+]
+
+
+@pytest.fixture
+def _reference_data(transactional_db):
+    from django.apps import apps
+
+    from workflow.roles import sync_roles
+
+    importlib.import_module("workflow.migrations.0002_reference_data").load(apps, None)
+    sync_roles(apps)
+
+
+@pytest.fixture(autouse=True)
+def _fast_test_settings(settings, tmp_path):
+    # Each user costs one production-strength PBKDF2 hash otherwise (~0.25 s).
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.MEDIA_ROOT = str(tmp_path)
+
+
+@pytest.fixture
+def slow_audit(monkeypatch):
+    """In the racing threads only, hold each transition's transaction (and its row locks)
+    open a little after its audit entry is written."""
+    save = AuditEntry.save
+
+    def slowly(entry, *args, **kwargs):
+        save(entry, *args, **kwargs)
+        if threading.current_thread().name.startswith("racer-"):
+            time.sleep(0.3)
+
+    monkeypatch.setattr(AuditEntry, "save", slowly)
+
+
+def race(*calls):
+    """Run each call in its own thread and connection, all released at once; return
+    "ok" or the error code of each, in order."""
+    barrier = threading.Barrier(len(calls))
+    outcomes = [None] * len(calls)
+
+    def run(i, call):
+        try:
+            barrier.wait(timeout=10)
+            call()
+            outcomes[i] = "ok"
+        except TamkeenError as error:
+            outcomes[i] = error.code
+        except Exception as error:  # reported by the assertions below, not swallowed
+            outcomes[i] = f"unexpected {type(error).__name__}: {error}"
+        finally:
+            connections.close_all()
+
+    threads = [
+        threading.Thread(target=run, args=(i, call), name=f"racer-{i}") for i, call in enumerate(calls)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a racing service never returned"
+    return outcomes
+
+
+def _one_winner(outcomes):
+    assert outcomes.count("ok") == 1, outcomes
+    (loser,) = [o for o in outcomes if o != "ok"]
+    assert loser in LOSING_CODES, outcomes
+    return outcomes.index("ok")
+
+
+def _trail(project):
+    return list(AuditEntry.objects.for_entity(project).order_by("seq").values_list("seq", "transition"))
+
+
+@pytest.fixture
+def second(make_user):
+    """A second holder of each role, so two different people race."""
+    return {
+        "officer": make_user(Role.PROGRAM_OFFICER, username="officer-2"),
+        "chair": make_user(Role.COMMITTEE_CHAIR, Role.COMMITTEE_MEMBER, username="chair-2"),
+        "agent": make_user(Role.ASSOCIATION_AGENT, username="agent-2"),
+    }
+
+
+def test_two_officers_screening_the_same_file(make_project, cast, second, slow_audit):
+    project = make_project("submitted")
+    before = _trail(project)
+
+    outcomes = race(
+        lambda: services.project_screen(project_id=project.pk, actor=cast.officer),
+        lambda: services.project_screen(project_id=project.pk, actor=second["officer"]),
+    )
+
+    winner = _one_winner(outcomes)
+    assert GrantProject.objects.get(pk=project.pk).state == "eligible"
+    trail = _trail(project)
+    assert trail == before + [(len(before) + 1, "screen_ok")]
+    entry = AuditEntry.objects.for_entity(project).get(seq=len(before) + 1)
+    assert entry.actor_id == (cast.officer, second["officer"])[winner].pk
+
+
+RACES = {
+    # name: (source state, first call, second call, {transition the winner's entry may carry})
+    "approve-vs-reject": (
+        "in_committee",
+        lambda pid, cast, second: services.project_decide(
+            project_id=pid, actor=cast.chair, outcome="approve", amount="60000.00"),
+        lambda pid, cast, second: services.project_decide(
+            project_id=pid, actor=second["chair"], outcome="reject", reason=REASON),
+        {"decide_approve": "approved", "decide_reject": "rejected"},
+    ),
+    "withdraw-vs-withdraw": (
+        "eligible",
+        lambda pid, cast, second: services.project_withdraw(project_id=pid, actor=cast.agent, reason=REASON),
+        lambda pid, cast, second: services.project_withdraw(
+            project_id=pid, actor=second["officer"], reason=REASON),
+        {"withdraw": "withdrawn"},
+    ),
+    "suspend-vs-suspend": (
+        "approved",
+        lambda pid, cast, second: services.project_suspend(
+            project_id=pid, actor=cast.officer, reason=REASON),
+        lambda pid, cast, second: services.project_suspend(
+            project_id=pid, actor=second["officer"], reason=REASON),
+        {"suspend": "suspended"},
+    ),
+    "launch-vs-launch": (
+        "equipped",
+        lambda pid, cast, second: services.project_launch(project_id=pid, actor=cast.mentor),
+        lambda pid, cast, second: services.project_launch(project_id=pid, actor=second["officer"]),
+        {"launch": "launched"},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(RACES))
+def test_two_people_moving_the_same_file_at_once(name, make_project, cast, second, slow_audit):
+    source, first_call, second_call, targets = RACES[name]
+    project = make_project(source)
+    before = _trail(project)
+
+    outcomes = race(
+        lambda: first_call(project.pk, cast, second),
+        lambda: second_call(project.pk, cast, second),
+    )
+
+    _one_winner(outcomes)
+    trail = _trail(project)
+    assert trail[: len(before)] == before
+    assert len(trail) == len(before) + 1, trail
+    (seq, transition) = trail[-1]
+    assert seq == len(before) + 1
+    assert transition in targets
+    assert GrantProject.objects.get(pk=project.pk).state == targets[transition]
+
+
+def test_two_chairs_approving_against_an_envelope_with_room_for_one(make_project, cast, second, slow_audit):
+    program = Program.objects.create(
+        code="tight", name="Enveloppe serrée", year=2025,
+        envelope=Decimal("100000.00"), project_ceiling=Decimal("60000.00"),
+    )
+    one = make_project("in_committee", program=program)  # each requests 60,000.00
+    two = make_project("in_committee", program=program)
+
+    outcomes = race(
+        lambda: services.project_decide(project_id=one.pk, actor=cast.chair, outcome="approve",
+                                        amount="60000.00"),
+        lambda: services.project_decide(project_id=two.pk, actor=second["chair"], outcome="approve",
+                                        amount="60000.00"),
+    )
+
+    assert sorted(outcomes) == ["budget_exceeded", "ok"], outcomes
+    winner, loser = (one, two) if outcomes[0] == "ok" else (two, one)
+    assert GrantProject.objects.get(pk=winner.pk).state == "approved"
+    loser = GrantProject.objects.get(pk=loser.pk)
+    assert (loser.state, loser.approved_amount) == ("in_committee", None)
+    assert program.committed_amount() == Decimal("60000.00") <= program.envelope
+    assert AuditEntry.objects.filter(transition="decide_approve").count() == 1
+
+
+def test_many_chairs_approving_at_once_never_over_commit(make_project, make_user, slow_audit):
+    program = Program.objects.create(
+        code="crowd", name="Appel très demandé", year=2025,
+        envelope=Decimal("100000.00"), project_ceiling=Decimal("30000.00"),
+    )
+    projects = [
+        make_project("in_committee", program=program, requested_amount="30000.00", own_contribution="15000.00")
+        for _ in range(5)
+    ]
+    chairs = [make_user(Role.COMMITTEE_CHAIR, username=f"chair-{i}") for i in range(5)]
+
+    outcomes = race(*[
+        (lambda p=p, c=c: services.project_decide(project_id=p.pk, actor=c, outcome="approve",
+                                                  amount="30000.00"))
+        for p, c in zip(projects, chairs, strict=True)
+    ])
+
+    assert sorted(outcomes) == ["budget_exceeded", "budget_exceeded", "ok", "ok", "ok"], outcomes
+    assert program.committed_amount() == Decimal("90000.00")
+    assert program.committed_amount() <= program.envelope

@@ -1,0 +1,419 @@
+"""Property test of the project lifecycle (STYLE.md §9).
+
+A hypothesis ``RuleBasedStateMachine`` whose every rule is one service call on projects
+of a small program envelope. The test keeps its own model of each project (state,
+amounts, documents, who submitted it) written from DESIGN.md §3, predicts the outcome
+of every call ("ok" or the exact error code) and checks it. Calls that fail must change
+nothing. After every step:
+
+- each project's state equals the model's;
+- each project has one audit entry per successful transition, plus ``create``, with a
+  contiguous sequence 1..n whose states chain;
+- committed ≤ envelope, and committed equals the model's sum;
+- approved ≤ requested ≤ ceiling for every approved file.
+
+Each example runs inside its own rolled-back transaction (as ``django.test.TestCase``
+does per test), with a fresh program and fresh users.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from itertools import count
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import TestCase
+from hypothesis import HealthCheck, event
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    multiple,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from workflow import services
+from workflow.exceptions import TamkeenError
+from workflow.models import ActivitySector, AuditEntry, Commune, Document, GrantProject, Program
+from workflow.roles import Role
+from workflow.scenarios import attach_required_documents
+
+ENVELOPE = Decimal("100000.00")
+CEILING = Decimal("60000.00")
+REASON = "Motif consigné au dossier."
+
+TERMINAL = {"ineligible", "rejected", "closed", "withdrawn"}
+ACTIVE = {
+    "draft", "submitted", "eligible", "in_committee", "approved", "revision_requested",
+    "in_training", "trained", "funding", "equipped", "launched",
+}
+COMMITTED = {"approved", "in_training", "trained", "funding", "equipped", "launched", "closed"}
+EDITABLE = {"draft", "revision_requested"}
+# Transitions with one source, one target and no guard the model has to reason about.
+SIMPLE = {
+    "schedule": ("eligible", "in_committee"),
+    "defer": ("in_committee", "eligible"),
+    "decide_revise": ("in_committee", "revision_requested"),
+    "decide_reject": ("in_committee", "rejected"),
+    "enrol": ("approved", "in_training"),
+    "complete_training": ("in_training", "trained"),
+    "open_funding": ("trained", "funding"),
+    "equipment_received": ("funding", "equipped"),
+    "launch": ("equipped", "launched"),
+}
+
+_cin = count(1)
+
+amounts = st.sampled_from(["0", "-10.00", "1.00", "15000.00", "30000.00", "45000.00", "60000.00",
+                           "60000.01", "75000.00"])
+
+
+@dataclass
+class Model:
+    state: str = "draft"
+    requested: Decimal = Decimal("0")
+    approved: Decimal | None = None
+    documents: bool = False
+    submitted_by: str | None = None
+    before_suspension: str = ""
+    transitions: int = 0  # successful audited service calls since create
+
+
+class LifecycleMachine(RuleBasedStateMachine):
+    projects = Bundle("projects")
+
+    def __init__(self):
+        super().__init__()
+        # One savepoint per example, rolled back in teardown(): the services' durable
+        # transactions accept it as a test transaction, like django.test.TestCase's.
+        self._atomics = TestCase._enter_atomics()
+        self.model: dict[int, Model] = {}
+
+    def teardown(self):
+        TestCase._rollback_atomics(self._atomics)
+
+    # --- setup ---------------------------------------------------------------------------
+
+    @initialize()
+    def a_program_and_its_people(self):
+        self.program = Program.objects.create(
+            code=f"prop-{next(_cin)}", name="Programme", year=2025, envelope=ENVELOPE, project_ceiling=CEILING,
+        )
+        self.sector = ActivitySector.objects.get(code="sewing")
+        self.commune = Commune.objects.get(code="nador")
+
+        def person(name, *roles):
+            user = User.objects.create_user(username=f"{name}-{next(_cin)}", password=None)
+            user.groups.set(Group.objects.filter(name__in=[Role(r).value for r in roles]))
+            return User.objects.get(pk=user.pk)
+
+        self.people = {
+            "agent": person("agent", Role.ASSOCIATION_AGENT),
+            # Can both submit and screen: separation of duties must stop them doing both.
+            "dual": person("dual", Role.ASSOCIATION_AGENT, Role.PROGRAM_OFFICER),
+            "officer": person("officer", Role.PROGRAM_OFFICER),
+            "chair": person("chair", Role.COMMITTEE_CHAIR, Role.COMMITTEE_MEMBER),
+            "finance": person("finance", Role.FINANCE_OFFICER),
+            "mentor": person("mentor", Role.MENTOR),
+        }
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def _snapshot(self, pk):
+        return (
+            GrantProject.objects.filter(pk=pk).values().get(),
+            AuditEntry.objects.filter(entity_type="workflow.grantproject", entity_id=str(pk)).count(),
+        )
+
+    def _attempt(self, pk, expected, call):
+        """Call a service whose outcome the model predicts; True when it succeeded."""
+        before = self._snapshot(pk)
+        try:
+            call()
+        except TamkeenError as error:
+            assert error.code == expected, (
+                f"project {pk} in {self.model[pk].state}: expected {expected}, got {error.as_dict()}"
+            )
+            assert self._snapshot(pk) == before, f"a refused call changed project {pk}"
+            return False
+        assert expected == "ok", f"project {pk} in {self.model[pk].state}: expected {expected}, got success"
+        self.model[pk].transitions += 1
+        return True
+
+    def _committed(self):
+        return sum(
+            (m.approved for m in self.model.values()
+             if m.state in COMMITTED or (m.state == "suspended" and m.before_suspension in COMMITTED)),
+            Decimal("0.00"),
+        )
+
+    # --- rules ---------------------------------------------------------------------------
+
+    # A few files per example, so that the other rules keep working on the same ones and
+    # carry them deep into their lifecycle.
+    @precondition(lambda self: len(self.model) < 3)
+    @rule(target=projects, requested=amounts, with_documents=st.booleans())
+    def create(self, requested, with_documents):
+        n = next(_cin)
+        beneficiary = services.beneficiary_create(
+            actor=self.people["agent"], first_name="Samira", last_name=f"Haddou{n}", first_name_ar="سميرة",
+            last_name_ar="حدو", cin=f"PR{100000 + n}", phone="0612345678", gender="F",
+            birth_date=date(1990, 1, 1), commune=self.commune, is_woman_in_difficulty=True,
+            consent_given=True, consent_date=date(2025, 1, 1),
+        )
+        valid = Decimal("0") < Decimal(requested) <= CEILING
+        try:
+            project = services.project_create(
+                actor=self.people["agent"], program=self.program, beneficiary=beneficiary, title="Atelier",
+                sector=self.sector, description="Équipement.", requested_amount=requested,
+                own_contribution=requested if Decimal(requested) > 0 else "0",
+            )
+        except TamkeenError as error:
+            assert not valid and error.code == "invalid_input", error.as_dict()
+            return multiple()
+        assert valid, f"a request of {requested} was accepted"
+        self.model[project.pk] = Model(requested=Decimal(requested))
+        if with_documents:
+            attach_required_documents(project, self.people["agent"])
+            self.model[project.pk].documents = True
+        return project.pk
+
+    @rule(pk=projects)
+    def attach_documents(self, pk):
+        m = self.model[pk]
+        if m.state in TERMINAL:
+            before = (self._snapshot(pk), Document.objects.filter(project_id=pk).count())
+            with pytest.raises(TamkeenError) as caught:
+                services.document_attach(
+                    project_id=pk, actor=self.people["agent"], doc_type="photo",
+                    uploaded_file=SimpleUploadedFile("late.jpg", f"late {next(_cin)}".encode()),
+                )
+            assert caught.value.code == "transition_not_allowed"
+            assert (self._snapshot(pk), Document.objects.filter(project_id=pk).count()) == before
+            return
+        attach_required_documents(GrantProject.objects.get(pk=pk), self.people["agent"])
+        m.documents = True
+
+    @rule(pk=projects, requested=amounts)
+    def update_requested_amount(self, pk, requested):
+        m = self.model[pk]
+        if m.state not in EDITABLE:
+            expected = "transition_not_allowed"
+        elif not Decimal("0") < Decimal(requested) <= CEILING:
+            expected = "invalid_input"
+        else:
+            expected = "ok"
+        before = self._snapshot(pk)
+        try:
+            # The contribution follows, so the file keeps passing the contribution rule.
+            services.project_update(
+                project_id=pk, actor=self.people["agent"], requested_amount=requested, own_contribution=requested,
+            )
+        except TamkeenError as error:
+            assert error.code == expected, error.as_dict()
+            assert self._snapshot(pk) == before
+            return
+        assert expected == "ok"
+        m.requested = Decimal(requested)
+
+    @rule(pk=projects, who=st.sampled_from(["agent", "dual"]))
+    def submit(self, pk, who):
+        m = self.model[pk]
+        if m.state == "draft":
+            expected = "ok" if m.documents else "guard_failed"
+        else:
+            expected = "transition_not_allowed"
+        if self._attempt(pk, expected, lambda: services.project_submit(project_id=pk, actor=self.people[who])):
+            m.state, m.submitted_by = "submitted", who
+
+    @rule(pk=projects, who=st.sampled_from(["agent", "dual"]))
+    def resubmit(self, pk, who):
+        m = self.model[pk]
+        expected = "ok" if m.state == "revision_requested" else "transition_not_allowed"
+        if self._attempt(pk, expected, lambda: services.project_resubmit(project_id=pk, actor=self.people[who])):
+            m.state, m.submitted_by = "submitted", who
+
+    @rule(pk=projects)
+    def return_docs(self, pk):
+        m = self.model[pk]
+        expected = "ok" if m.state == "submitted" else "transition_not_allowed"
+        call = lambda: services.project_return_docs(  # noqa: E731
+            project_id=pk, actor=self.people["officer"], reason=REASON)
+        if self._attempt(pk, expected, call):
+            m.state = "draft"
+
+    @rule(pk=projects, who=st.sampled_from(["officer", "dual"]), fail=st.booleans())
+    def screen(self, pk, who, fail):
+        m = self.model[pk]
+        # The service checks separation of duties before the state.
+        if who == "dual" and m.submitted_by == "dual":
+            expected = "separation_of_duties"
+        elif m.state != "submitted":
+            expected = "transition_not_allowed"
+        else:
+            expected = "ok"
+        failures = ["Le local est déjà financé."] if fail else []
+        call = lambda: services.project_screen(project_id=pk, actor=self.people[who], failures=failures)  # noqa: E731
+        if self._attempt(pk, expected, call):
+            m.state = "ineligible" if fail else "eligible"
+
+    @rule(pk=projects, name=st.sampled_from(sorted(SIMPLE)))
+    def simple_transition(self, pk, name):
+        m = self.model[pk]
+        source, target = SIMPLE[name]
+        expected = "ok" if m.state == source else "transition_not_allowed"
+        calls = {
+            "schedule": lambda: services.project_schedule(project_id=pk, actor=self.people["officer"]),
+            "defer": lambda: services.project_defer(project_id=pk, actor=self.people["chair"], reason=REASON),
+            "decide_revise": lambda: services.project_decide(
+                project_id=pk, actor=self.people["chair"], outcome="revise", reason=REASON),
+            "decide_reject": lambda: services.project_decide(
+                project_id=pk, actor=self.people["chair"], outcome="reject", reason=REASON),
+            "enrol": lambda: services.project_enrol(project_id=pk, actor=self.people["officer"]),
+            "complete_training": lambda: services.project_complete_training(
+                project_id=pk, actor=self.people["officer"]),
+            "open_funding": lambda: services.project_open_funding(project_id=pk, actor=self.people["finance"]),
+            "equipment_received": lambda: services.project_confirm_equipment(
+                project_id=pk, actor=self.people["officer"]),
+            "launch": lambda: services.project_launch(project_id=pk, actor=self.people["mentor"]),
+        }
+        if self._attempt(pk, expected, calls[name]):
+            m.state = target
+
+    @rule(pk=projects, amount=amounts)
+    def approve(self, pk, amount):
+        m = self.model[pk]
+        amount = Decimal(amount)
+        # The service's order: the amount's shape, its limits, then the state, then the envelope.
+        if amount <= 0 or amount > m.requested or amount > CEILING:
+            expected = "invalid_input"
+        elif m.state != "in_committee":
+            expected = "transition_not_allowed"
+        elif amount > ENVELOPE - self._committed():
+            expected = "budget_exceeded"
+        else:
+            expected = "ok"
+        call = lambda: services.project_decide(  # noqa: E731
+            project_id=pk, actor=self.people["chair"], outcome="approve", amount=str(amount))
+        if self._attempt(pk, expected, call):
+            m.state, m.approved = "approved", amount
+
+    @rule(pk=projects, outcome=st.sampled_from(["success", "failed", "abandoned"]),
+          reason=st.sampled_from(["", "L'activité a cessé."]))
+    def close(self, pk, outcome, reason):
+        m = self.model[pk]
+        if outcome == "abandoned" and not reason:
+            expected = "invalid_input"
+        elif m.state != "launched":
+            expected = "transition_not_allowed"
+        else:
+            expected = "ok"
+        call = lambda: services.project_close(  # noqa: E731
+            project_id=pk, actor=self.people["officer"], outcome=outcome, reason=reason)
+        if self._attempt(pk, expected, call):
+            m.state = "closed"
+
+    @rule(pk=projects, who=st.sampled_from(["agent", "officer"]))
+    def withdraw(self, pk, who):
+        m = self.model[pk]
+        expected = "ok" if m.state in ACTIVE or m.state == "suspended" else "transition_not_allowed"
+        call = lambda: services.project_withdraw(project_id=pk, actor=self.people[who], reason=REASON)  # noqa: E731
+        if self._attempt(pk, expected, call):
+            m.state = "withdrawn"
+
+    @rule(pk=projects)
+    def suspend(self, pk):
+        m = self.model[pk]
+        expected = "ok" if m.state in ACTIVE else "transition_not_allowed"
+        call = lambda: services.project_suspend(project_id=pk, actor=self.people["officer"], reason=REASON)  # noqa: E731
+        if self._attempt(pk, expected, call):
+            m.state, m.before_suspension = "suspended", m.state
+
+    @rule(pk=projects)
+    def resume(self, pk):
+        m = self.model[pk]
+        expected = "ok" if m.state == "suspended" else "transition_not_allowed"
+        if self._attempt(pk, expected, lambda: services.project_resume(project_id=pk, actor=self.people["officer"])):
+            m.state, m.before_suspension = m.before_suspension, ""
+
+    @rule(pk=projects, steps=st.integers(min_value=1, max_value=8))
+    def advance(self, pk, steps):
+        """Take the file's usual next steps, so that examples reach the later states."""
+        for _ in range(steps):
+            m = self.model[pk]
+            if m.state == "draft":
+                if not m.documents:
+                    self.attach_documents(pk)
+                self.submit(pk, "agent")
+            elif m.state == "submitted":
+                self.screen(pk, "officer", False)
+            elif m.state == "in_committee":
+                self.approve(pk, str(m.requested))
+            elif m.state == "revision_requested":
+                self.resubmit(pk, "agent")
+            elif m.state == "launched":
+                self.close(pk, "success", "")
+            elif m.state == "suspended":
+                self.resume(pk)
+            elif m.state in TERMINAL:
+                break
+            else:
+                (name,) = [n for n, (source, _t) in SIMPLE.items() if source == m.state and n != "defer"]
+                self.simple_transition(pk, name)
+            event(f"advanced to {self.model[pk].state}")
+
+    # --- invariants ----------------------------------------------------------------------
+
+    @invariant()
+    def states_match_the_model(self):
+        live = dict(GrantProject.objects.filter(program=self.program).values_list("pk", "state"))
+        assert live == {pk: m.state for pk, m in self.model.items()}
+
+    @invariant()
+    def one_audit_entry_per_successful_call_with_a_contiguous_chain(self):
+        for pk, m in self.model.items():
+            chain = list(
+                AuditEntry.objects.filter(entity_type="workflow.grantproject", entity_id=str(pk))
+                .order_by("seq").values_list("seq", "transition", "from_state", "to_state")
+            )
+            assert len(chain) == m.transitions + 1, (pk, chain)
+            assert [seq for seq, *_ in chain] == list(range(1, len(chain) + 1))
+            assert chain[0][1:] == ("create", "", "draft")
+            for (_s, _t, _f, to_state), (_s2, _t2, from_state, _to) in zip(chain, chain[1:], strict=False):
+                assert to_state == from_state, chain
+            assert chain[-1][3] == m.state
+
+    @invariant()
+    def the_envelope_is_never_over_committed(self):
+        if not self.model:
+            return
+        committed = self.program.committed_amount()
+        assert committed == self._committed()
+        assert committed <= ENVELOPE
+
+    @invariant()
+    def approved_amounts_stay_within_the_limits(self):
+        for pk, approved, requested in GrantProject.objects.filter(
+            pk__in=self.model, approved_amount__isnull=False
+        ).values_list("pk", "approved_amount", "requested_amount"):
+            assert Decimal("0") < approved <= requested <= CEILING, pk
+            assert approved == self.model[pk].approved
+
+
+def test_the_lifecycle_keeps_its_invariants(db, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+    run_state_machine_as_test(
+        LifecycleMachine,
+        settings=hypothesis_settings(
+            max_examples=30, stateful_step_count=25, deadline=None,
+            database=None,  # no .hypothesis/ directory in the working tree
+            suppress_health_check=[HealthCheck.too_slow],
+        ),
+    )

@@ -1,0 +1,108 @@
+"""Admin of the workflow app: configuration and read-only inspection.
+
+Reference data and programs are configured here. Beneficiaries, projects and
+documents are written only by the audited services, so their admins only read;
+the audit ledger admin grants no add, change or delete permission and no action.
+"""
+
+from django.contrib import admin
+
+# Importing the flow registers its process model and connects it to the project
+# lifecycle in every process that loads the admin (web, workers, commands).
+from . import flows  # noqa: F401
+from .audit.models import AuditEntry
+from .models import ActivitySector, Beneficiary, Commune, Document, GrantProject, Program
+
+
+@admin.register(Program)
+class ProgramAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "year", "envelope", "project_ceiling", "is_active")
+    list_filter = ("year", "is_active")
+    search_fields = ("code", "name")
+
+
+@admin.register(Commune)
+class CommuneAdmin(admin.ModelAdmin):
+    list_display = ("code", "name_fr", "name_ar", "province", "kind", "active")
+    list_filter = ("province", "kind", "active")
+    search_fields = ("code", "name_fr", "name_ar")
+
+
+@admin.register(ActivitySector)
+class ActivitySectorAdmin(admin.ModelAdmin):
+    list_display = ("code", "name_fr", "name_ar", "name_en", "active")
+    list_filter = ("active",)
+    search_fields = ("code", "name_fr", "name_ar", "name_en")
+
+
+@admin.register(Beneficiary)
+class BeneficiaryAdmin(admin.ModelAdmin):
+    list_display = ("last_name", "first_name", "commune", "gender", "created_at")
+    list_filter = ("commune", "gender", "is_woman_in_difficulty")
+    search_fields = ("last_name", "first_name", "last_name_ar", "first_name_ar")
+
+    # Beneficiaries are registered through beneficiary_create; the admin only reads.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_exclude(self, request, obj=None):
+        # CIN and disability details only for those allowed to see them (law 09-08).
+        if request.user.has_perm("workflow.view_sensitive_beneficiary"):
+            return ()
+        return ("cin", "has_disability", "disability_proof")
+
+
+class DocumentInline(admin.TabularInline):
+    model = Document
+    extra = 0
+    can_delete = False
+    fields = ("doc_type", "original_name", "size", "sha256", "uploaded_by", "uploaded_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False  # documents are attached through document_attach (fingerprinting)
+
+
+@admin.register(GrantProject)
+class GrantProjectAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "program", "beneficiary", "state", "requested_amount", "approved_amount")
+    list_filter = ("state", "program")
+    search_fields = ("title", "beneficiary__last_name", "beneficiary__first_name")
+    inlines = [DocumentInline]
+
+    # Projects are opened, edited and moved only through the audited services.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    list_display = ("entity_type", "entity_id", "seq", "transition", "from_state", "to_state",
+                    "actor", "actor_role", "created_at")
+    list_filter = ("entity_type", "transition", "actor_role")
+    search_fields = ("entity_id", "request_id")
+    actions = None
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,90 @@
+"""Forms of the workflow screens: they parse input; the services decide.
+
+Business rules (a reason is required, a guard holds, separation of duties) are
+checked by the services, whose coded errors ``add_service_error`` puts back on the
+form, next to the field they concern.
+"""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .exceptions import TamkeenError
+from .models import Outcome, ProjectState
+
+
+def add_service_error(form: forms.Form, error: TamkeenError) -> None:
+    """Show a service's coded error on ``form``: on the field it names when the form
+    has that field, above the form otherwise."""
+    placed = False
+    for field, messages in error.field_errors.items():
+        target = field if field in form.fields else None
+        for message in messages:
+            form.add_error(target, message)
+            placed = True
+    if not placed:
+        form.add_error(None, str(error.message))
+
+
+class ScreeningForm(forms.Form):
+    SCREEN = "screen"
+    RETURN = "return"
+
+    decision = forms.ChoiceField(
+        label=_("Decision"),
+        choices=[
+            (SCREEN, _("Screen the file against the program's eligibility rules")),
+            (RETURN, _("Return the file to the association for documents")),
+        ],
+        widget=forms.RadioSelect,
+        initial=SCREEN,
+    )
+    note = forms.CharField(
+        label=_("Screening note"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    failures = forms.CharField(
+        label=_("Reasons found by reading the file (one per line)"),
+        help_text=_("Any reason listed here makes the file ineligible, in addition to the program's rules."),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    reason = forms.CharField(
+        label=_("Reason for returning the file"),
+        help_text=_("Required when the file is returned: say which documents are missing or wrong."),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def clean_failures(self):
+        return [line.strip() for line in self.cleaned_data["failures"].splitlines() if line.strip()]
+
+
+class TrainingSignoffForm(forms.Form):
+    confirm = forms.BooleanField(
+        label=_("I confirm the beneficiary attended the mandatory training modules."),
+        required=True,
+    )
+
+
+class LaunchForm(forms.Form):
+    note = forms.CharField(
+        label=_("Launch note"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class ClosureForm(forms.Form):
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=Outcome.choices)
+    reason = forms.CharField(
+        label=_("Reason"),
+        help_text=_("Required when the project was abandoned."),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class ProjectFilterForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+    state = forms.ChoiceField(
+        label=_("State"), required=False, choices=[("", _("All states")), *ProjectState.choices]
+    )

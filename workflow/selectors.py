@@ -1,0 +1,137 @@
+"""Reads of the workflow app: what the project list and detail pages show.
+
+Nothing here writes. Sensitive beneficiary data (CIN, disability) is not filtered
+here but in the pages, by ``can_view_sensitive``; search never looks at the CIN.
+"""
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db.models import Q, QuerySet
+
+from .audit.models import AuditEntry
+from .eligibility import evaluate_eligibility
+from .models import Document, GrantProject, ProjectState
+from .models.documents import DISABILITY_PROOF_TYPES, DocumentType
+from .roles import Role
+
+SENSITIVE_PERMISSION = "workflow.view_sensitive_beneficiary"
+# Documents that carry the CIN or the disability: shown by name only to those who
+# may see the data itself.
+SENSITIVE_DOCUMENT_TYPES = frozenset([DocumentType.CIN_COPY, *DISABILITY_PROOF_TYPES])
+
+_REFERENCE = re.compile(r"^\s*AGR-(\d{4})-0*(\d+)\s*$", re.IGNORECASE)
+
+
+def can_view_sensitive(user) -> bool:
+    return user.has_perm(SENSITIVE_PERMISSION)
+
+
+def project_list(*, search: str = "", state: str = "") -> QuerySet[GrantProject]:
+    """Projects, newest first, matching a reference (``AGR-2025-00012`` or ``12``), a
+    title or a beneficiary name (Latin or Arabic script), and optionally a state."""
+    projects = GrantProject.objects.select_related("program", "beneficiary", "sector")
+    if state:
+        projects = projects.filter(state=state)
+    search = (search or "").strip()
+    if search:
+        match = _REFERENCE.match(search)
+        if match:
+            return projects.filter(program__year=int(match[1]), pk=int(match[2]))
+        text = Q(title__icontains=search)
+        for name_field in ("first_name", "last_name", "first_name_ar", "last_name_ar"):
+            text |= Q(**{f"beneficiary__{name_field}__icontains": search})
+        if search.isdigit():
+            text |= Q(pk=int(search))
+        projects = projects.filter(text)
+    return projects.order_by("-created_at", "-pk")
+
+
+def project_detail(project_id) -> GrantProject:
+    """The project with what its summary shows; raises ``GrantProject.DoesNotExist``."""
+    return GrantProject.objects.select_related(
+        "program", "beneficiary", "beneficiary__commune", "sector", "created_by", "submitted_by"
+    ).get(pk=project_id)
+
+
+def project_documents(project) -> QuerySet[Document]:
+    return project.documents.select_related("uploaded_by").order_by("doc_type", "-uploaded_at")
+
+
+def project_eligibility_preview(project) -> list:
+    """The program's eligibility rules the project fails today (what screening will find)."""
+    return evaluate_eligibility(project)
+
+
+@dataclass
+class TimelineEntry:
+    seq: int
+    at: datetime
+    actor: object
+    role: str
+    transition: str
+    from_state: str
+    to_state: str
+    reason: str = ""
+    note: str = ""
+    amount: str = ""
+    outcome: str = ""
+    failed_rules: list = field(default_factory=list)
+
+
+def _role_label(value: str) -> str:
+    try:
+        return Role(value).label
+    except ValueError:
+        return value
+
+
+def _state_label(value: str) -> str:
+    try:
+        return ProjectState(value).label
+    except ValueError:
+        return value
+
+
+def project_timeline(project) -> list[TimelineEntry]:
+    """The project's audit entries in chain order, with what a person reads from them."""
+    entries = AuditEntry.objects.for_entity(project).select_related("actor").order_by("seq")
+    timeline = []
+    for entry in entries:
+        payload = entry.payload or {}
+        timeline.append(TimelineEntry(
+            seq=entry.seq,
+            at=entry.created_at,
+            actor=entry.actor,
+            role=_role_label(entry.actor_role),
+            transition=entry.transition,
+            from_state=_state_label(entry.from_state) if entry.from_state else "",
+            to_state=_state_label(entry.to_state),
+            reason=str(payload.get("reason") or ""),
+            note=str(payload.get("note") or ""),
+            amount=str(payload.get("amount") or ""),
+            outcome=str(payload.get("outcome") or ""),
+            failed_rules=[
+                rule.get("message", "") for rule in payload.get("failed_rules") or []
+                if isinstance(rule, dict)
+            ],
+        ))
+    return timeline
+
+
+def project_process(project):
+    """The project's grant process and its open tasks, or (None, [])."""
+    from viewflow.workflow import STATUS
+
+    from .flows import process_for
+
+    process = process_for(project)
+    if process is None:
+        return None, []
+    open_tasks = list(
+        process.task_set.filter(status__in=(STATUS.NEW, STATUS.ASSIGNED))
+        .select_related("owner")
+        .order_by("pk")
+    )
+    return process, open_tasks

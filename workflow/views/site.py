@@ -1,0 +1,86 @@
+"""The viewflow site: the grant flow's task lists and the project pages, behind login.
+
+Authentication is a wall around every URL of the site (anonymous visitors are sent
+to the login page); authorisation is per application and per task (roles'
+permissions). viewflow's ``SiteMiddleware`` checks the applications before any view
+runs, so the applications let anonymous requests through to the wall instead of
+answering 403.
+"""
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import Q
+from django.urls import URLResolver, path
+from django.utils.translation import gettext_lazy as _
+from django.views.generic import RedirectView
+from viewflow.urls import Application, Site
+from viewflow.utils import viewprop
+from viewflow.workflow import STATUS
+from viewflow.workflow.flow import FlowAppViewset
+from viewflow.workflow.flow.views import FlowInboxListView
+
+from .projects import ProjectDetailView, ProjectListView
+
+
+def _require_login(patterns):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            _require_login(pattern.url_patterns)
+        else:
+            pattern.callback = login_required(pattern.callback)
+
+
+def my_tasks(flow_class, user):
+    """Tasks assigned to ``user`` and unassigned tasks ``user``'s roles may take."""
+    tasks = flow_class.task_class._default_manager.filter(process__flow_class=flow_class)
+    claimable = tasks.user_queue(user).filter(status=STATUS.NEW, owner__isnull=True)
+    return tasks.filter(
+        Q(owner=user, status=STATUS.ASSIGNED) | Q(pk__in=claimable.values("pk"))
+    ).select_related("process").order_by("-created")
+
+
+class InboxView(FlowInboxListView):
+    """The role's work: tasks assigned to me first, and those my role may take."""
+
+    @viewprop
+    def queryset(self):
+        return my_tasks(self.flow_class, self.request.user)
+
+
+class GrantFlowApp(FlowAppViewset):
+    inbox_view_class = InboxView
+
+    def has_view_permission(self, user, obj=None):
+        return not user.is_authenticated or super().has_view_permission(user, obj=obj)
+
+    def get_context_data(self, request):
+        context = super().get_context_data(request)
+        if request.user.is_authenticated:
+            context["user_inbox"] = my_tasks(self._flow_class, request.user)
+        return context
+
+
+class ProjectsApp(Application):
+    app_name = "projects"
+    title = _("Projects")
+    icon = "folder_open"
+    menu_template_name = "workflow/projects_menu.html"
+
+    index_path = path("", ProjectListView.as_view(), name="index")
+    detail_path = path("<int:pk>/", ProjectDetailView.as_view(), name="detail")
+
+    def has_view_permission(self, user, obj=None):
+        return not user.is_authenticated or user.has_perm("workflow.view_grantproject")
+
+
+class TamkeenSite(Site):
+    """The site at ``/``: its home is the inbox."""
+
+    index_path = path("", RedirectView.as_view(pattern_name="grant:inbox"), name="index")
+
+    @property
+    def urls(self):
+        patterns, app_name, namespace = super().urls
+        if not getattr(self, "_login_wall", False):
+            _require_login(patterns)
+            self._login_wall = True
+        return patterns, app_name, namespace

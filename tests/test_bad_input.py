@@ -178,12 +178,6 @@ def test_a_bad_requested_amount_is_refused(amount, new_project):
     assert list(_refused(lambda: new_project(requested_amount=amount))) == ["requested_amount"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: workflow/services/input.py parse_money compares amount with amount.quantize(0.01), so "
-    "a 3-decimal amount whose third decimal is 0 passes: '1.500' is stored as 1.50 MAD and "
-    "'45.000' as 45.00 MAD, although French writes 1.500 for one thousand five hundred "
-    "(DOMAIN.md: '1.234.567,50 MAD') and '1.234,50' is refused"
-))
 @pytest.mark.parametrize("amount", ["1.500", "45.000", "45000.000"])
 def test_an_amount_written_with_three_decimals_is_refused_even_ending_in_zero(amount, new_project):
     assert list(_refused(lambda: new_project(requested_amount=amount))) == ["requested_amount"]

@@ -284,13 +284,6 @@ def test_the_envelope_is_never_over_committed(make_project, small_program, cast)
     assert outcomes == ["approved", "approved", "approved", "budget_exceeded"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: the two-year cooldown (DOMAIN.md) is only checked at screening "
-    "(workflow/eligibility.py recent_support); decide_approve (workflow/services/lifecycle.py "
-    "project_decide, guards of GrantProject.decide_approve) does not re-check it, so two files of "
-    "the same beneficiary screened before either is approved are BOTH approved (120,000.00 MAD to "
-    "one person)"
-))
 def test_a_beneficiary_is_not_funded_twice_by_two_files_screened_side_by_side(
     make_project, make_beneficiary, program, cast
 ):
@@ -305,11 +298,6 @@ def test_a_beneficiary_is_not_funded_twice_by_two_files_screened_side_by_side(
     assert program.committed_amount() == Decimal("60000.00")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: workflow/models/program.py Program.clean (used by the admin's ModelForm) lets the "
-    "envelope be lowered below committed_amount(): envelope 50,000.00 with 60,000.00 committed "
-    "passes full_clean, breaking 'committed <= envelope' (DESIGN.md section 7)"
-))
 def test_the_envelope_cannot_be_lowered_below_what_is_committed(make_project, small_program, cast):
     make_project("approved", program=small_program)  # 60,000.00 committed
     small_program.envelope = Decimal("59999.99")

@@ -104,6 +104,12 @@ class Program(models.Model):
         known = set(DocumentType.values)
         if not isinstance(self.required_documents, list) or not set(self.required_documents) <= known:
             errors["required_documents"] = _("Unknown document type in the list.")
+        if self.pk and self.envelope is not None:
+            committed = self.committed_amount()
+            if self.envelope < committed:
+                errors["envelope"] = _(
+                    "The envelope cannot be lower than the %(committed)s MAD already committed."
+                ) % {"committed": committed}
         if errors:
             raise ValidationError(errors)
 

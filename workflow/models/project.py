@@ -114,6 +114,23 @@ def approved_amount_within_envelope(project):
     return project.approved_amount is not None and project.approved_amount <= project.program.free_balance()
 
 
+@guard("already_funded", _("The beneficiary already has a funded project within the program's cooldown period."))
+def beneficiary_not_already_funded(project):
+    # Screening checks the cooldown too, but two files of one person can be screened
+    # side by side: the approval, under the program lock, checks again.
+    from dateutil.relativedelta import relativedelta
+    from django.utils import timezone
+
+    since = timezone.now().date() - relativedelta(years=project.program.support_cooldown_years)
+    committed = Q(state__in=COMMITTED_STATES) | Q(state=S.SUSPENDED, state_before_suspension__in=COMMITTED_STATES)
+    return not (
+        GrantProject.objects.filter(beneficiary_id=project.beneficiary_id)
+        .exclude(pk=project.pk)
+        .filter(committed, created_at__date__gt=since)
+        .exists()
+    )
+
+
 @guard("training_incomplete", _("Mandatory training modules are not attended at the program's threshold."))
 def training_attendance_met(project):
     from ..training import attendance_met
@@ -279,7 +296,7 @@ class GrantProject(ConcurrentTransitionMixin, AuditedModel):
 
     @transition(
         field=state, source=S.IN_COMMITTEE, target=S.APPROVED, permission="workflow.decide_project",
-        conditions=[approved_amount_within_limits, approved_amount_within_envelope],
+        conditions=[approved_amount_within_limits, approved_amount_within_envelope, beneficiary_not_already_funded],
     )
     def decide_approve(self):
         pass

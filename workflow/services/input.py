@@ -19,7 +19,8 @@ def parse_money(value, field: str, *, allow_zero: bool = False) -> Decimal:
         raise InvalidInput(field_errors={field: [_("Enter an amount in dirhams, e.g. 45000.00.")]}) from None
     if not amount.is_finite():
         raise InvalidInput(field_errors={field: [_("Enter an amount in dirhams, e.g. 45000.00.")]})
-    if amount != amount.quantize(CENT):
+    if amount.as_tuple().exponent < -2:
+        # "1.500" is refused, not read as 1.50: in French it means one thousand five hundred.
         raise InvalidInput(field_errors={field: [_("An amount has at most two decimals.")]})
     if amount < 0 or (amount == 0 and not allow_zero):
         raise InvalidInput(field_errors={field: [_("The amount must be greater than zero.")]})

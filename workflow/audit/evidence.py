@@ -225,3 +225,38 @@ def verify_entity(entity):
     state_field = "state"
     live = {entity_type: {str(entity.pk): getattr(type(entity)._default_manager.get(pk=entity.pk), state_field)}}
     return verify_ledger(records, [], public_keys(), machines, live, check_signatures=True)
+
+
+def verify_entity_anchored(entity):
+    """``verify_entity`` plus the anchor: the latest signed checkpoint is checked (its
+    signature, and its root recomputed from every leaf it covers), and each of the
+    entity's entries must be one of those leaves. For the auditors' "verify now"."""
+    from .models import entity_type_of
+    from .tamkeen_verify import Problem, frontier_append, frontier_root
+
+    report = verify_entity(entity)
+    checkpoint = Checkpoint.objects.order_by("-size", "-created_at").first()
+    rows = list(
+        AuditEntry.objects.filter(entity_type=entity_type_of(entity), entity_id=str(entity.pk))
+        .order_by("seq").values_list("seq", "leaf__index")
+    )
+    if checkpoint is None:
+        report.uncheckpointed = len(rows)
+        return report, None
+    keys = {k.key_id: k for k in public_keys()}
+    key = keys.get(checkpoint.key_id)
+    import json
+
+    document = json.loads(bytes(checkpoint.canonical))
+    if key is None or key.purpose != "checkpoint" or not key.verify(bytes(checkpoint.signature),
+                                                                     bytes(checkpoint.canonical)):
+        report.problems.append(Problem(f"checkpoint size {checkpoint.size}", "signature does not verify"))
+    frontier = []
+    for digest in (LedgerLeaf.objects.filter(index__lt=checkpoint.size).order_by("index")
+                   .values_list("entry__entry_hash", flat=True).iterator(chunk_size=CHUNK)):
+        frontier_append(frontier, leaf_hash(digest))
+    if sum(size for size, _d in frontier) != checkpoint.size or frontier_root(frontier).hex() != document["root"]:
+        report.problems.append(Problem(f"checkpoint size {checkpoint.size}",
+                                       "Merkle root does not match the entries it covers"))
+    report.uncheckpointed = sum(1 for _seq, index in rows if index is None or index >= checkpoint.size)
+    return report, checkpoint

@@ -1,11 +1,15 @@
 """Project list and project detail: read-only pages over the selectors."""
 
+from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect
+from django.utils.translation import gettext as gettext_now
 from django.utils.translation import gettext_lazy as _
 from django.views import generic
 
 from .. import selectors
+from ..audit.evidence import verify_entity, verify_entity_anchored
 from ..forms import ProjectFilterForm
 from ..models import GrantProject
 
@@ -54,7 +58,33 @@ class ProjectDetailView(PermissionRequiredMixin, generic.TemplateView):
             show_sensitive=show_sensitive,
             documents=documents,
             timeline=selectors.project_timeline(project),
+            verification=verify_entity(project),
+            can_verify=self.request.user.has_perm("workflow.verify_ledger"),
             process=process,
             open_tasks=open_tasks,
             **kwargs,
         )
+
+
+class ProjectVerifyView(PermissionRequiredMixin, generic.View):
+    """Auditors only: verify the project's chain now, anchored in the latest signed
+    checkpoint, and say the result on the project page."""
+
+    permission_required = "workflow.verify_ledger"
+    http_method_names = ["post"]
+
+    def post(self, request, pk):
+        project = get_object_or_404(GrantProject, pk=pk)
+        report, checkpoint = verify_entity_anchored(project)
+        if not report.ok:
+            messages.error(request, gettext_now("Audit chain NOT intact: %(problem)s") % {"problem": report.problems[0]})
+        elif checkpoint is None:
+            messages.warning(request, gettext_now(
+                "%(n)d entries verified (hashes, chain, signatures, state machine); no signed checkpoint yet."
+            ) % {"n": report.entries})
+        else:
+            messages.success(request, gettext_now(
+                "%(n)d entries verified (hashes, chain, signatures, state machine) and anchored in the signed "
+                "checkpoint of %(size)d entries; %(pending)d not yet in a checkpoint."
+            ) % {"n": report.entries, "size": checkpoint.size, "pending": report.uncheckpointed})
+        return redirect("projects:detail", pk=project.pk)

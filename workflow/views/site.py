@@ -18,7 +18,7 @@ from viewflow.workflow import STATUS
 from viewflow.workflow.flow import FlowAppViewset
 from viewflow.workflow.flow.views import FlowInboxListView
 
-from .projects import ProjectDetailView, ProjectListView
+from .projects import ProjectDetailView, ProjectListView, ProjectVerifyView
 
 
 def _require_login(patterns):
@@ -67,6 +67,7 @@ class ProjectsApp(Application):
 
     index_path = path("", ProjectListView.as_view(), name="index")
     detail_path = path("<int:pk>/", ProjectDetailView.as_view(), name="detail")
+    verify_path = path("<int:pk>/verify/", ProjectVerifyView.as_view(), name="verify")
 
     def has_view_permission(self, user, obj=None):
         return not user.is_authenticated or user.has_perm("workflow.view_grantproject")

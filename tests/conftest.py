@@ -27,6 +27,11 @@ def pytest_configure(config):
 
     # Development signing keys made by the test databases stay out of var/keys.
     settings.TAMKEEN_KEY_DIR = tempfile.mkdtemp(prefix="tamkeen-test-keys-")
+    settings.MEDIA_ROOT = tempfile.mkdtemp(prefix="tamkeen-test-media-")
+    # A fast hasher: tests create hundreds of users (step-up checks still run for real).
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Pages render in English unless a test asks for Arabic or French explicitly.
+    settings.LANGUAGE_CODE = "en"
     _let_test_flushes_empty_the_ledger()
 
 

@@ -9,15 +9,17 @@ in a transaction of its own) and services that apply several transitions at once
 exceptions into coded errors.
 """
 
+import logging
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import wraps
 
 import django_fsm
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from .exceptions import ConcurrentUpdate, TransitionNotAllowed
 
+logger = logging.getLogger("tamkeen.services")
 _joining: ContextVar[bool] = ContextVar("tamkeen_joining", default=False)
 
 
@@ -42,5 +44,10 @@ def service_transaction(func):
             raise ConcurrentUpdate() from exc
         except django_fsm.TransitionNotAllowed as exc:
             raise TransitionNotAllowed() from exc
+        except IntegrityError as exc:
+            # Services validate and lock before writing, so a constraint violation means
+            # a concurrent writer got there first (a duplicate, a taken sequence number).
+            logger.warning("integrity error in %s: %s", func.__qualname__, exc)
+            raise ConcurrentUpdate() from exc
 
     return wrapper

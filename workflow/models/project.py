@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
 from ..audit.models import AuditedModel
-from .documents import DISABILITY_PROOF_TYPES
+from .documents import DISABILITY_PROOF_TYPES, DocumentType
 
 
 class ProjectState(models.TextChoices):
@@ -248,8 +248,14 @@ class GrantProject(ConcurrentTransitionMixin, AuditedModel):
         """Document types still to upload (a disability needs one of the accepted proofs)."""
         present = set(self.documents.values_list("doc_type", flat=True))
         missing = [t for t in self.required_document_types() if t not in present]
-        if self.beneficiary.has_disability and not present.intersection(DISABILITY_PROOF_TYPES):
-            missing.append(DISABILITY_PROOF_TYPES[0].value)
+        if self.beneficiary.has_disability:
+            # The card, a medical certificate, or — when the file says the proof is another
+            # document (DOMAIN.md) — a document of type "other".
+            accepted = set(DISABILITY_PROOF_TYPES)
+            if self.beneficiary.disability_proof == "other":
+                accepted.add(DocumentType.OTHER)
+            if not present.intersection(accepted):
+                missing.append(DISABILITY_PROOF_TYPES[0].value)
         return missing
 
     @classmethod

@@ -68,20 +68,22 @@ def project_resubmit(*, project_id, actor) -> GrantProject:
     )
 
 
-@service_transaction
-def project_return_docs(*, project_id, actor, reason) -> GrantProject:
-    """submitted → draft: the file is returned to the association. Program officer; a
-    reason is required."""
-    reason = require_text(reason, "reason")
-    project = lock_project(project_id)
-    return transition_project(project, actor, "return_docs", payload={"reason": reason})
-
-
 def _check_not_submitter(project, actor):
     if project.submitted_by_id is not None and project.submitted_by_id == actor.pk:
         raise SeparationOfDuties(
             _("You submitted this file; another program officer must screen it.")
         )
+
+
+@service_transaction
+def project_return_docs(*, project_id, actor, reason) -> GrantProject:
+    """submitted → draft: the file is returned to the association. Program officer, who
+    must not be the one who submitted it; a reason is required."""
+    reason = require_text(reason, "reason")
+    project = lock_project(project_id)
+    _check_permission(actor, GrantProject.transition_permission("return_docs"))
+    _check_not_submitter(project, actor)
+    return transition_project(project, actor, "return_docs", payload={"reason": reason})
 
 
 @service_transaction

@@ -2,6 +2,8 @@
 
 from django.db import migrations, models
 
+from workflow.audit.backfill import chain_head_backfill
+
 
 class Migration(migrations.Migration):
 
@@ -20,4 +22,5 @@ class Migration(migrations.Migration):
             name='audit_seq',
             field=models.PositiveIntegerField(default=0, editable=False),
         ),
+        migrations.RunPython(chain_head_backfill('approvals', 'CommitteeSession'), migrations.RunPython.noop),
     ]

@@ -5,6 +5,8 @@ backstop. On SQLite ``select_for_update`` is a no-op, and the IMMEDIATE transact
 mode of the settings serialises writers instead.
 """
 
+from django.db import connection
+
 from .exceptions import NotFound
 from .models import GrantProject, Program
 
@@ -16,18 +18,38 @@ def lock_program(program_id) -> Program:
         raise NotFound() from None
 
 
+_LOCK_SQL = {}
+
+
 def lock_project(project_id, *, with_beneficiary=False) -> GrantProject:
-    """Lock one project row. Its program comes along (guards read it); the beneficiary
-    only when the caller's guards read it (submission, screening)."""
-    related = ("program", "beneficiary", "beneficiary__commune") if with_beneficiary else ("program",)
+    """Lock one project row (SELECT ... FOR UPDATE) and return it.
+
+    Written as raw SQL: it runs on every transition, and compiling the ORM query cost
+    more than the database round trip. Related rows load lazily, except the beneficiary
+    and commune when the caller's guards read them (submission, screening).
+    """
+    if with_beneficiary:
+        try:
+            return (
+                GrantProject.objects.select_for_update(of=("self",))
+                .select_related("program", "beneficiary", "beneficiary__commune")
+                .get(pk=project_id)
+            )
+        except GrantProject.DoesNotExist:
+            raise NotFound() from None
+    sql = _LOCK_SQL.get(connection.vendor)
+    if sql is None:
+        table = connection.ops.quote_name(GrantProject._meta.db_table)
+        suffix = " FOR UPDATE" if connection.features.has_select_for_update else ""
+        sql = _LOCK_SQL[connection.vendor] = f"SELECT * FROM {table} WHERE id = %s{suffix}"
     try:
-        return (
-            GrantProject.objects.select_for_update(of=("self",))
-            .select_related(*related)
-            .get(pk=project_id)
-        )
-    except GrantProject.DoesNotExist:
+        project_id = int(project_id)
+    except (TypeError, ValueError):
         raise NotFound() from None
+    found = list(GrantProject.objects.raw(sql, [project_id]))
+    if not found:
+        raise NotFound()
+    return found[0]
 
 
 def lock_project_with_program(project_id) -> GrantProject:

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
+from approvals.urls import CommitteesApp
 from workflow.flows import GrantFlow
 from workflow.views.site import GrantFlowApp, ProjectsApp, TamkeenSite
 
@@ -12,6 +13,7 @@ site = TamkeenSite(
     viewsets=[
         GrantFlowApp(GrantFlow, icon="assignment"),
         ProjectsApp(),
+        CommitteesApp(),
     ],
 )
 

@@ -1,0 +1,79 @@
+"""Who may see which session, and in which capacity.
+
+Program officers, auditors and administrators read every session (they hold
+``approvals.view_vote``); committee members and chairs read the sessions of the
+committees they sit on, and nothing else: another committee's session is a 404, so
+its existence is not disclosed. Writing is the services' business: these checks only
+decide what a page shows, the services check again.
+"""
+
+from django.contrib.auth.mixins import AccessMixin
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+
+from ..models import CommitteeMember, CommitteeSession
+from ..selectors import membership
+
+READ_EVERY_SESSION = "approvals.view_vote"
+
+
+def reads_every_session(user) -> bool:
+    return user.has_perm(READ_EVERY_SESSION) or user.has_perm("approvals.manage_session")
+
+
+def visible_sessions(user):
+    sessions = CommitteeSession.objects.select_related("committee", "committee__program")
+    if reads_every_session(user):
+        return sessions
+    if not user.has_perm("approvals.view_committeesession"):
+        return sessions.none()
+    seats = CommitteeMember.objects.filter(user=user, is_active=True).values("committee_id")
+    return sessions.filter(committee_id__in=seats)
+
+
+def visible_session_or_404(user, pk) -> CommitteeSession:
+    session = visible_sessions(user).filter(pk=pk).first()
+    if session is None:
+        raise Http404(_("No such session."))
+    return session
+
+
+class SessionPageMixin(AccessMixin):
+    """Loads ``self.session`` (404 if the user may not see it), ``self.seat`` (the
+    user's active seat on its committee, or None), then ``check_access``."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        self.session = visible_session_or_404(request.user, kwargs["pk"])
+        self.seat = membership(self.session.committee, request.user)
+        self.check_access()
+        return super().dispatch(request, *args, **kwargs)
+
+    def check_access(self):
+        """Raise ``PermissionDenied`` when the user may not use this page."""
+
+    def deny(self, message):
+        raise PermissionDenied(message)
+
+    @property
+    def is_chair(self) -> bool:
+        return (self.seat is not None and self.seat.role == CommitteeMember.Role.CHAIR
+                and self.request.user.has_perm("approvals.chair_session"))
+
+    @property
+    def is_voter(self) -> bool:
+        return self.seat is not None and self.request.user.has_perm("approvals.vote_session")
+
+    @property
+    def is_officer(self) -> bool:
+        return self.request.user.has_perm("approvals.manage_session")
+
+    def get_context_data(self, **kwargs):
+        kwargs.setdefault("session", self.session)
+        kwargs.setdefault("seat", self.seat)
+        kwargs.setdefault("is_chair", self.is_chair)
+        kwargs.setdefault("is_voter", self.is_voter)
+        kwargs.setdefault("is_officer", self.is_officer)
+        return super().get_context_data(**kwargs)

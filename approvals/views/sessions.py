@@ -1,0 +1,97 @@
+"""The session archive (list), planning a session, and a session's overview page."""
+
+from django.contrib import messages
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.db.models import Count, F, Q
+from django.shortcuts import redirect
+from django.utils.translation import gettext_lazy as _
+from django.views import generic
+
+from workflow.exceptions import TamkeenError
+from workflow.forms import add_service_error
+
+from .. import services
+from ..forms import SessionCreateForm, SessionFilterForm
+from ..models import CLOSED, Attendance, MinutesConfirmation, SessionMinutes
+from .access import SessionPageMixin, visible_sessions
+from .summaries import agenda_items
+
+
+class SessionListView(PermissionRequiredMixin, generic.ListView):
+    """Planned, open and closed sessions the user may see, newest first; a closed
+    session links to its minutes and their confirmations."""
+
+    permission_required = "approvals.view_committeesession"
+    template_name = "approvals/session_list.html"
+    context_object_name = "sessions"
+    paginate_by = 20
+
+    def get_queryset(self):
+        self.filter_form = SessionFilterForm(self.request.GET or None)
+        sessions = visible_sessions(self.request.user)
+        if self.filter_form.is_valid():
+            if self.filter_form.cleaned_data["state"]:
+                sessions = sessions.filter(state=self.filter_form.cleaned_data["state"])
+            if self.filter_form.cleaned_data["q"].strip():
+                sessions = sessions.filter(title__icontains=self.filter_form.cleaned_data["q"].strip())
+        # The minutes' hash, not their PDF: the list never loads the documents.
+        return sessions.annotate(
+            item_count=Count("items", filter=Q(items__removed=False), distinct=True),
+            confirmation_count=Count("confirmations", distinct=True),
+            minutes_sha256=F("minutes__sha256"),
+        ).order_by("-scheduled_for", "-pk")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        context.update(
+            filter_form=self.filter_form, page_query=query.urlencode(), is_filtered=bool(query),
+            can_plan=self.request.user.has_perm("approvals.manage_session"),
+        )
+        return context
+
+
+class SessionCreateView(PermissionRequiredMixin, generic.FormView):
+    """The program officer plans a session: committee, title, date and time, place."""
+
+    permission_required = "approvals.manage_session"
+    template_name = "approvals/session_form.html"
+    form_class = SessionCreateForm
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        try:
+            session = services.session_create(
+                actor=self.request.user, committee=data["committee"], title=data["title"],
+                scheduled_for=data["scheduled_for"], location=data["location"],
+            )
+        except TamkeenError as error:
+            add_service_error(form, error)
+            return self.form_invalid(form)
+        messages.success(self.request, _("Session planned. Now build its agenda."))
+        return redirect("committees:agenda", pk=session.pk)
+
+
+class SessionDetailView(SessionPageMixin, generic.TemplateView):
+    """A session at a glance, with the way into each role's page."""
+
+    template_name = "approvals/session_detail.html"
+
+    def get_context_data(self, **kwargs):
+        session = self.session
+        closed = session.state == CLOSED
+        minutes = SessionMinutes.objects.filter(session=session).values("sha256", "created_at").first()
+        attendance = Attendance.objects.filter(session=session).select_related("user").order_by(
+            "-present", "user__last_name", "user__username")
+        return super().get_context_data(
+            items=agenda_items(session),
+            # Decisions and tallies are shown once the session is closed (the minutes
+            # carry them); while it is open, members never see each other's votes.
+            show_decisions=closed,
+            attendance=attendance,
+            minutes=minutes,
+            confirmation_count=MinutesConfirmation.objects.filter(session=session).count(),
+            **kwargs,
+        )
+

@@ -61,7 +61,7 @@ def record_transition(*, entity, transition, from_state, to_state, actor, role, 
         canonical=canonical, prev_hash=prev_hash, entry_hash=digest,
         key_id=window.key_id, signature=private_key.sign(bytes.fromhex(digest)),
     )
-    entry.save()
+    _insert(entry)
     if keeps_head:
         # Saved by the caller with its transition (see HEAD_FIELDS).
         entity.audit_seq, entity.audit_head = seq, digest
@@ -70,3 +70,35 @@ def record_transition(*, entity, transition, from_state, to_state, actor, role, 
 
 # The fields a caller saves after ``record_transition`` on an AuditedModel.
 HEAD_FIELDS = ("audit_seq", "audit_head")
+
+
+_INSERT_SQL = {}
+
+
+def _insert(entry) -> None:
+    """INSERT the new entry with one prepared statement.
+
+    It runs on every transition of the system; building Django's INSERT query cost more
+    than the round trip. Values go through each field's own ``get_db_prep_save`` (the
+    same preparation ``Model.save`` applies), and the row is as ``save()`` would write it.
+    """
+    from .models import AuditEntry
+
+    vendor = connection.vendor
+    cached = _INSERT_SQL.get(vendor)
+    if cached is None:
+        fields = [f for f in AuditEntry._meta.concrete_fields if not f.primary_key and f.name != "xact_id"]
+        quote = connection.ops.quote_name
+        returning = " RETURNING id" if connection.features.can_return_columns_from_insert else ""
+        sql = (
+            f"INSERT INTO {quote(AuditEntry._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+            f"VALUES ({', '.join(['%s'] * len(fields))}){returning}"
+        )
+        cached = _INSERT_SQL[vendor] = (sql, fields, bool(returning))
+    sql, fields, returning = cached
+    params = [f.get_db_prep_save(getattr(entry, f.attname), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        entry.pk = cursor.fetchone()[0] if returning else cursor.lastrowid
+    entry._state.adding = False
+    entry._state.db = connection.alias

@@ -145,6 +145,8 @@ STORAGES = {
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 TAMKEEN_MAX_DOCUMENT_BYTES = env.int("TAMKEEN_MAX_DOCUMENT_BYTES", default=10 * 1024 * 1024)
+# Legal ceiling of one purchase order, MAD including tax (a decimal string; DOMAIN.md).
+TAMKEEN_PURCHASE_ORDER_LIMIT = env.str("TAMKEEN_PURCHASE_ORDER_LIMIT", default="200000.00")
 
 # --- Email --------------------------------------------------------------------------
 EMAIL_BACKEND = env.str(

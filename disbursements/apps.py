@@ -6,3 +6,9 @@ class DisbursementsConfig(AppConfig):
     name = "disbursements"
     verbose_name = _("Funding and disbursements")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from workflow.audit import machines
+
+        machines.register("disbursements.purchaseorder")
+        machines.register("disbursements.disbursement")

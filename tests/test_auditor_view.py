@@ -3,9 +3,10 @@
 import pytest
 from django.db import connection
 
-from workflow.audit.integrator import integrate
 from workflow.models import AuditEntry
 from workflow.roles import Role
+
+from ._audit_support import committed, integrate_settled, reference_data  # noqa: F401 (fixture)
 
 
 @pytest.fixture
@@ -38,9 +39,10 @@ def test_a_committee_member_sees_the_status_but_not_the_button(client, make_proj
     assert client.post(f"/projects/{project.pk}/verify/").status_code == 403
 
 
+@committed  # the integrator takes only entries of committed transactions
 def test_verify_now_anchors_the_chain_in_the_signed_checkpoint(client, make_project, auditor):
     project = make_project("in_committee")
-    integrate(force_checkpoint=True)
+    integrate_settled(force_checkpoint=True)
     client.force_login(auditor)
     response = client.post(f"/projects/{project.pk}/verify/", follow=True)
     body = response.content.decode()

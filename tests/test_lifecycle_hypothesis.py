@@ -43,7 +43,7 @@ from workflow import services
 from workflow.exceptions import TamkeenError
 from workflow.models import ActivitySector, AuditEntry, Commune, Document, GrantProject, Program
 from workflow.roles import Role
-from workflow.scenarios import attach_required_documents
+from workflow.scenarios import Cast, attach_required_documents, receive_equipment
 
 ENVELOPE = Decimal("100000.00")
 CEILING = Decimal("60000.00")
@@ -280,8 +280,11 @@ class LifecycleMachine(RuleBasedStateMachine):
             "complete_training": lambda: services.project_complete_training(
                 project_id=pk, actor=self.people["officer"]),
             "open_funding": lambda: services.project_open_funding(project_id=pk, actor=self.people["finance"]),
-            "equipment_received": lambda: services.project_confirm_equipment(
-                project_id=pk, actor=self.people["officer"]),
+            "equipment_received": lambda: (
+                m.state == "funding" and receive_equipment(pk, Cast(
+                    agent=self.people["agent"], officer=self.people["officer"], chair=self.people["chair"],
+                    finance=self.people["finance"], mentor=self.people["mentor"])),
+                services.project_confirm_equipment(project_id=pk, actor=self.people["officer"])),
             "launch": lambda: services.project_launch(project_id=pk, actor=self.people["mentor"]),
         }
         if self._attempt(pk, expected, calls[name]):

@@ -17,7 +17,7 @@ from workflow import services
 from workflow.exceptions import TamkeenError
 from workflow.models import AuditEntry, GrantProject, Program, ProjectState
 from workflow.roles import Role
-from workflow.scenarios import attach_required_documents
+from workflow.scenarios import attach_required_documents, receive_equipment
 
 REASON = "Motif consigné au dossier."
 
@@ -151,11 +151,13 @@ def test_every_transition_the_table_forbids_is_refused_and_changes_nothing(state
 
 @pytest.mark.parametrize(("state", "name"), ALLOWED_CELLS, ids=[f"{s}-{n}" for s, n in ALLOWED_CELLS])
 def test_every_transition_the_table_allows_lands_in_its_target_with_one_audit_entry(
-    state, name, make_project, actor
+    state, name, make_project, actor, cast
 ):
     project = make_project(state)
     if name == "submit":
         attach_required_documents(project, actor)
+    if name == "equipment_received":
+        receive_equipment(project.pk, cast)
     before = _audit(project)
 
     CALLS[name](project.pk, actor)

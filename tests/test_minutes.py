@@ -115,10 +115,6 @@ def test_the_french_part_carries_the_french_criteria_and_the_decision(closed):
     assert session.title in french
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: the minutes are not in French and Arabic: there is no message catalog "
-    "(settings.LOCALE_PATHS = locale/, which does not exist), so both parts of the PDF print "
-    "the English source labels ('Minutes of the committee session', 'Members', 'approve'...)."))
 def test_the_minutes_labels_are_in_french_and_in_arabic(closed):
     _board, _session, minutes = closed
     french, arabic = pdf_pages(minutes)

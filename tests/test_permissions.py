@@ -17,7 +17,7 @@ from workflow import services
 from workflow.exceptions import TamkeenError
 from workflow.models import ActivitySector, AuditEntry, Beneficiary, Commune, Document, GrantProject
 from workflow.roles import Role
-from workflow.scenarios import attach_required_documents
+from workflow.scenarios import attach_required_documents, receive_equipment
 
 REASON = "Motif consigné au dossier."
 
@@ -102,6 +102,8 @@ def source_project(make_project, cast):
         project = make_project(MOVES[transition][0])
         if transition == "submit":
             attach_required_documents(project, cast.agent)
+        if transition == "equipment_received":
+            receive_equipment(project.pk, cast)
         return project
 
     return make

@@ -14,7 +14,7 @@ from workflow.audit.models import AuditEntry
 from workflow.flows import GrantFlow, process_for
 from workflow.models import GrantProject
 from workflow.roles import Role
-from workflow.scenarios import attach_required_documents
+from workflow.scenarios import attach_required_documents, receive_equipment
 
 pytestmark = pytest.mark.django_db
 
@@ -228,6 +228,7 @@ def test_training_signoff_then_launch_by_a_mentor_then_closure(client, cast, mak
 
     with committed():
         services.project_open_funding(project_id=project.pk, actor=cast.finance)
+        receive_equipment(project.pk, cast)
         services.project_confirm_equipment(project_id=project.pk, actor=cast.officer)
 
     client.force_login(cast.mentor)

@@ -30,11 +30,20 @@ _READ_COMMITTEES = [
     "approvals.view_committee", "approvals.view_committeemember", "approvals.view_scoringcriterion",
     "approvals.view_committeesession", "approvals.view_agendaitem",
 ]
-_READ_ALL = _READ_PROJECTS + _READ_COMMITTEES + [
+_READ_TRAINING = [
+    "workflow.view_trainingmodule", "workflow.view_programmodule",
+    "workflow.view_trainingsession", "workflow.view_attendancerecord",
+]
+_READ_PROCUREMENT = [
+    "disbursements.view_equipmentitem", "disbursements.view_supplier", "disbursements.view_quote",
+    "disbursements.view_purchaseorder", "disbursements.view_receiptreport",
+]
+_READ_FUNDING = _READ_PROCUREMENT + ["disbursements.view_disbursement", "disbursements.view_envelopeevent"]
+_READ_ALL = _READ_PROJECTS + _READ_COMMITTEES + _READ_TRAINING + [
     "workflow.view_auditentry", "workflow.view_sensitive_beneficiary",
     "approvals.view_attendance", "approvals.view_interestdeclaration", "approvals.view_vote",
     "approvals.view_sessionminutes", "approvals.view_minutesconfirmation",
-]
+] + _READ_FUNDING
 
 ROLE_PERMISSIONS = {
     Role.ASSOCIATION_AGENT: _READ_PROJECTS + [
@@ -42,12 +51,16 @@ ROLE_PERMISSIONS = {
         "workflow.view_sensitive_beneficiary",
         "workflow.add_grantproject", "workflow.change_grantproject", "workflow.add_document",
         "workflow.submit_project", "workflow.withdraw_project",
+        "disbursements.witness_receipt", *_READ_PROCUREMENT,
     ],
     Role.PROGRAM_OFFICER: _READ_ALL + [
         "workflow.add_program", "workflow.change_program", "workflow.add_document",
         "workflow.screen_project", "workflow.schedule_project", "workflow.defer_project",
         "workflow.enrol_project", "workflow.complete_training",
+        "workflow.add_programmodule", "workflow.change_programmodule",
+        "workflow.add_trainingsession", "workflow.assign_trainer",
         "workflow.confirm_equipment", "workflow.launch_project", "workflow.close_project",
+        "disbursements.plan_equipment", "disbursements.receive_purchaseorder",
         "workflow.withdraw_project", "workflow.suspend_project",
         "approvals.add_committee", "approvals.change_committee", "approvals.add_committeemember",
         "approvals.change_committeemember", "approvals.add_scoringcriterion",
@@ -57,11 +70,23 @@ ROLE_PERMISSIONS = {
     Role.COMMITTEE_CHAIR: _READ_PROJECTS + _READ_COMMITTEES + [
         "workflow.decide_project", "workflow.defer_project", "approvals.vote_session", "approvals.chair_session",
     ],
-    Role.TRAINER: _READ_PROJECTS,
-    Role.MENTOR: _READ_PROJECTS + ["workflow.add_document", "workflow.launch_project"],
-    Role.FINANCE_OFFICER: _READ_PROJECTS + ["workflow.open_funding"],
-    Role.AUTHORIZING_OFFICER: _READ_PROJECTS,
-    Role.TREASURER: _READ_PROJECTS,
+    # Trainers schedule their own sessions and record their attendance.
+    Role.TRAINER: _READ_PROJECTS + _READ_TRAINING + [
+        "workflow.add_trainingsession", "workflow.add_attendancerecord",
+    ],
+    Role.MENTOR: _READ_PROJECTS + _READ_PROCUREMENT + [
+        "workflow.add_document", "workflow.launch_project",
+        "disbursements.plan_equipment", "disbursements.receive_purchaseorder", "disbursements.confirm_receipt",
+    ],
+    # Funding: the maker prepares orders and requests tranches; the ordonnateur
+    # authorizes; the comptable releases (three people, enforced in the services).
+    Role.FINANCE_OFFICER: _READ_PROJECTS + _READ_FUNDING + [
+        "workflow.open_funding", "disbursements.plan_equipment", "disbursements.add_supplier",
+        "disbursements.prepare_purchaseorder", "disbursements.issue_purchaseorder",
+        "disbursements.request_disbursement", "disbursements.decommit_project",
+    ],
+    Role.AUTHORIZING_OFFICER: _READ_PROJECTS + _READ_FUNDING + ["disbursements.authorize_disbursement"],
+    Role.TREASURER: _READ_PROJECTS + _READ_FUNDING + ["disbursements.release_disbursement"],
     # Auditors read everything and change nothing: only view_* and verification.
     Role.AUDITOR: _READ_ALL + ["workflow.verify_ledger"],
     # Administrators configure programs, users and reference data; they do not act
@@ -70,6 +95,8 @@ ROLE_PERMISSIONS = {
         "workflow.add_program", "workflow.change_program",
         "workflow.add_commune", "workflow.change_commune",
         "workflow.add_activitysector", "workflow.change_activitysector",
+        "workflow.add_trainingmodule", "workflow.change_trainingmodule",
+        "workflow.add_programmodule", "workflow.change_programmodule",
         "auth.view_user", "auth.add_user", "auth.change_user", "auth.view_group",
     ],
 }

@@ -68,6 +68,40 @@ def attach_required_documents(project, actor):
         )
 
 
+SCENARIO_SUPPLIER = "Équipements du Rif (fournisseur de démonstration)"
+
+
+def receive_equipment(project_id, cast):
+    """Buy a funded project's equipment with one purchase order, through the funding
+    services, up to received with a receipt report signed in the application, so that
+    ``equipment_received`` may follow. One supplier's quote with a written justification
+    (the smallest legal purchase); amount: the approved amount, within the per-order limit."""
+    from decimal import Decimal
+
+    from django.conf import settings
+
+    from disbursements import services as funding
+    from disbursements.models import Supplier
+
+    project = GrantProject.objects.get(pk=project_id)
+    supplier = Supplier.objects.filter(name=SCENARIO_SUPPLIER).first() or funding.supplier_create(
+        actor=cast.finance, name=SCENARIO_SUPPLIER, city="Nador"
+    )
+    amount = min(project.approved_amount, Decimal(settings.TAMKEEN_PURCHASE_ORDER_LIMIT))
+    order = funding.purchase_order_create(project_id=project_id, actor=cast.finance,
+                                          description=f"Équipement : {project.title}")
+    quote = funding.quote_add(order_id=order.pk, actor=cast.finance, supplier_id=supplier.pk, amount=amount)
+    funding.purchase_order_choose_quote(
+        order_id=order.pk, actor=cast.finance, quote_id=quote.pk, reason="Seul devis recevable.",
+        justification="Fournisseur unique de cet équipement dans la province.",
+    )
+    funding.purchase_order_issue(order_id=order.pk, actor=cast.finance)
+    funding.purchase_order_deliver(order_id=order.pk, actor=cast.mentor)
+    funding.receipt_confirm_mentor(order_id=order.pk, actor=cast.mentor)
+    funding.receipt_witness_beneficiary(order_id=order.pk, actor=cast.agent)
+    return funding.purchase_order_receive(order_id=order.pk, actor=cast.mentor)
+
+
 def drive(project: GrantProject, target: str, cast: Cast, *, amount=None) -> GrantProject:
     """Move a draft ``project`` to ``target`` through the services and return it fresh."""
     pid = project.pk
@@ -92,7 +126,8 @@ def drive(project: GrantProject, target: str, cast: Cast, *, amount=None) -> Gra
         "enrol": lambda: services.project_enrol(project_id=pid, actor=cast.officer),
         "train": lambda: services.project_complete_training(project_id=pid, actor=cast.officer),
         "fund": lambda: services.project_open_funding(project_id=pid, actor=cast.finance),
-        "equip": lambda: services.project_confirm_equipment(project_id=pid, actor=cast.officer),
+        "equip": lambda: (receive_equipment(pid, cast),
+                          services.project_confirm_equipment(project_id=pid, actor=cast.officer)),
         "launch": lambda: services.project_launch(project_id=pid, actor=cast.mentor),
         "close": lambda: services.project_close(project_id=pid, actor=cast.officer, outcome="success"),
         "withdraw": lambda: services.project_withdraw(

@@ -4,9 +4,11 @@ from .documents import Document, DocumentType
 from .program import Program
 from .project import GrantProject, Outcome, ProjectState
 from .reference import ActivitySector, Commune
+from .training import AttendanceRecord, ProgramModule, TrainingModule, TrainingSession
 
 __all__ = [
     "ActivitySector",
+    "AttendanceRecord",
     "AuditEntry",
     "Beneficiary",
     "Commune",
@@ -15,5 +17,8 @@ __all__ = [
     "GrantProject",
     "Outcome",
     "Program",
+    "ProgramModule",
     "ProjectState",
+    "TrainingModule",
+    "TrainingSession",
 ]

@@ -40,6 +40,7 @@ class Program(models.Model):
         max_digits=4,
         decimal_places=3,
         default=Decimal("0.300"),
+        # xgettext:no-python-format
         help_text=_("0.300 means the beneficiary brings at least 30 % of the total cost."),
     )
     # Eligibility rules.
@@ -61,7 +62,8 @@ class Program(models.Model):
         _("follow-up visits (months after launch)"), default=default_followup_offsets
     )
     quorum_percent = models.PositiveSmallIntegerField(
-        _("quorum (% of members present)"),
+        # xgettext:no-python-format
+        _("quorum (% of the committee's members, recused members not counted)"),
         default=50,
         validators=[MinValueValidator(1), MaxValueValidator(100)],
     )

@@ -131,14 +131,28 @@ def beneficiary_not_already_funded(project):
     )
 
 
-@guard("training_incomplete", _("Mandatory training modules are not attended at the program's threshold."))
+def _training_shortfall_detail(project):
+    from ..training import attendance_shortfall
+
+    return attendance_shortfall(project)
+
+
+@guard("training_incomplete", _("Mandatory training modules are not attended at the program's threshold."),
+       detail=_training_shortfall_detail)
 def training_attendance_met(project):
     from ..training import attendance_met
 
     return attendance_met(project)
 
 
-@guard("orders_not_received", _("Every purchase order must be received with a signed receipt report."))
+def _orders_not_received_detail(project):
+    from ..funding import orders_not_received_detail
+
+    return orders_not_received_detail(project)
+
+
+@guard("orders_not_received", _("Every purchase order must be received with a signed receipt report."),
+       detail=_orders_not_received_detail)
 def all_orders_received(project):
     from ..funding import all_orders_received as received
 

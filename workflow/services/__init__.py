@@ -22,6 +22,12 @@ from .lifecycle import (
     project_withdraw,
     transition_project,
 )
+from .training import (
+    program_module_set,
+    training_attestation_pdf,
+    training_record_attendance,
+    training_session_create,
+)
 
 __all__ = [
     "Decision",
@@ -46,5 +52,9 @@ __all__ = [
     "project_transitioned",
     "project_update",
     "project_withdraw",
+    "program_module_set",
+    "training_attestation_pdf",
+    "training_record_attendance",
+    "training_session_create",
     "transition_project",
 ]

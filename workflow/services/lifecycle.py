@@ -155,8 +155,13 @@ def project_decide(*, project_id, actor, outcome, amount=None, conditions="", re
         project.decision_conditions = (conditions or "").strip()
         payload = {"outcome": outcome, "amount": amount, "conditions": project.decision_conditions,
                    "decision": str(decision_ref)}
-        return transition_project(project, actor, "decide_approve", payload=payload,
-                                  fields=["approved_amount", "decision_conditions"])
+        transition_project(project, actor, "decide_approve", payload=payload,
+                           fields=["approved_amount", "decision_conditions"])
+        # The envelope ledger's commitment, in this transaction, under the program lock.
+        from disbursements.services.envelope import commit_for_project
+
+        commit_for_project(project, actor)
+        return project
     reason = require_text(reason, "reason")
     project = lock_project(project_id)
     name = "decide_revise" if outcome == Decision.REVISE else "decide_reject"

@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
-from django.utils.translation import gettext as gettext_now
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views import generic
 
@@ -77,14 +77,19 @@ class ProjectVerifyView(PermissionRequiredMixin, generic.View):
         project = get_object_or_404(GrantProject, pk=pk)
         report, checkpoint = verify_entity_anchored(project)
         if not report.ok:
-            messages.error(request, gettext_now("Audit chain NOT intact: %(problem)s") % {"problem": report.problems[0]})
+            messages.error(request, gettext("Audit chain NOT intact: %(problem)s") % {"problem": report.problems[0]})
         elif checkpoint is None:
-            messages.warning(request, gettext_now(
-                "%(n)d entries verified (hashes, chain, signatures, state machine); no signed checkpoint yet."
+            messages.warning(request, ngettext(
+                "%(n)d entry verified (hash, chain, signature, state machine); no signed checkpoint yet.",
+                "%(n)d entries verified (hashes, chain, signatures, state machine); no signed checkpoint yet.",
+                report.entries,
             ) % {"n": report.entries})
         else:
-            messages.success(request, gettext_now(
+            messages.success(request, ngettext(
+                "%(n)d entry verified (hash, chain, signature, state machine) and anchored in the signed "
+                "checkpoint of %(size)d entries; %(pending)d not yet in a checkpoint.",
                 "%(n)d entries verified (hashes, chain, signatures, state machine) and anchored in the signed "
-                "checkpoint of %(size)d entries; %(pending)d not yet in a checkpoint."
+                "checkpoint of %(size)d entries; %(pending)d not yet in a checkpoint.",
+                report.entries,
             ) % {"n": report.entries, "size": checkpoint.size, "pending": report.uncheckpointed})
         return redirect("projects:detail", pk=project.pk)

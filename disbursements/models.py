@@ -1,1 +1,0 @@
-"""Budget envelopes, equipment plans, quotes, purchase orders, disbursements (funding issue)."""

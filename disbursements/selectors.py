@@ -1,0 +1,202 @@
+"""Reads of funding: envelope totals, the finance inbox, a project's funding summary,
+the payments export. Nothing here writes.
+
+Money totals are sums of envelope events (the ledger), never stored balances. Services
+call the totals functions under their row locks, so what they read cannot move before
+they decide.
+"""
+
+import csv
+import io
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Q, QuerySet, Sum
+from django.utils import timezone
+
+from .models import (
+    Disbursement,
+    DisbursementState,
+    EnvelopeEvent,
+    EnvelopeTotals,
+    EquipmentItem,
+    OrderState,
+    PurchaseOrder,
+    ReceiptReport,
+)
+
+ZERO = Decimal("0.00")
+# Orders that spend the project's money: issued or further.
+SPENDING_ORDER_STATES = (OrderState.ISSUED, OrderState.DELIVERED, OrderState.RECEIVED)
+
+
+# --- The envelope ledger ------------------------------------------------------------------
+
+
+def program_envelope_totals(program) -> EnvelopeTotals:
+    """The program's envelope, committed (commit − decommit events) and released."""
+    committed, released = EnvelopeEvent.objects.filter(program_id=program.pk).sums()
+    return EnvelopeTotals(envelope=program.envelope, committed=committed, released=released)
+
+
+def project_envelope_totals(project) -> EnvelopeTotals:
+    """One project's share: ``envelope`` is its approved amount."""
+    committed, released = EnvelopeEvent.objects.filter(project_id=project.pk).sums()
+    return EnvelopeTotals(envelope=project.approved_amount, committed=committed, released=released)
+
+
+def order_released(order) -> Decimal:
+    return (
+        EnvelopeEvent.objects.filter(kind=EnvelopeEvent.Kind.RELEASE, disbursement__purchase_order_id=order.pk)
+        .aggregate(total=Sum("amount"))["total"] or ZERO
+    )
+
+
+def orders_total(project, *, exclude_order_id=None) -> Decimal:
+    """What the project's issued (or further) orders spend."""
+    orders = PurchaseOrder.objects.filter(project_id=project.pk, state__in=SPENDING_ORDER_STATES)
+    if exclude_order_id is not None:
+        orders = orders.exclude(pk=exclude_order_id)
+    return orders.aggregate(total=Sum("amount"))["total"] or ZERO
+
+
+# --- Purchase orders ----------------------------------------------------------------------
+
+
+def orders_not_received(project) -> list[PurchaseOrder]:
+    """The project's orders that are not received with a signed receipt report."""
+    pending = []
+    receipts = {r.order_id: r for r in ReceiptReport.objects.filter(order__project_id=project.pk)}
+    for order in PurchaseOrder.objects.filter(project_id=project.pk).order_by("pk"):
+        receipt = receipts.get(order.pk)
+        if order.state != OrderState.RECEIVED or receipt is None or not receipt.is_signed:
+            pending.append(order)
+    return pending
+
+
+def all_orders_received(project) -> bool:
+    """At least one order, and every order received with a signed receipt report."""
+    return PurchaseOrder.objects.filter(project_id=project.pk).exists() and not orders_not_received(project)
+
+
+# --- Finance inbox ------------------------------------------------------------------------
+
+
+@dataclass
+class FinanceInbox:
+    to_authorize: list[Disbursement]
+    to_release: list[Disbursement]
+
+
+def _open_disbursements(state) -> QuerySet[Disbursement]:
+    return (
+        Disbursement.objects.filter(state=state)
+        .select_related("project", "project__program", "project__beneficiary", "purchase_order",
+                        "requested_by", "authorized_by")
+        .order_by("requested_at", "pk")
+    )
+
+
+def finance_inbox(user) -> FinanceInbox:
+    """What ``user`` may act on next: requests to authorize (authorizing officers) and
+    authorized tranches to release (treasurers) — never a step separation of duties
+    would refuse them (a request they made, a tranche they authorized)."""
+    to_authorize, to_release = [], []
+    if user.has_perm("disbursements.authorize_disbursement"):
+        to_authorize = list(_open_disbursements(DisbursementState.REQUESTED).exclude(requested_by=user))
+    if user.has_perm("disbursements.release_disbursement"):
+        to_release = list(
+            _open_disbursements(DisbursementState.AUTHORIZED).exclude(Q(requested_by=user) | Q(authorized_by=user))
+        )
+    return FinanceInbox(to_authorize=to_authorize, to_release=to_release)
+
+
+# --- A project's funding page -------------------------------------------------------------
+
+
+@dataclass
+class FundingSummary:
+    project: object
+    plan: list[EquipmentItem]
+    plan_total: Decimal
+    orders: list[PurchaseOrder]
+    ordered: Decimal
+    disbursements: list[Disbursement]
+    approved: Decimal
+    committed: Decimal
+    released: Decimal
+    pending: Decimal  # requested or authorized, not yet released
+    orders_not_received: list[PurchaseOrder] = field(default_factory=list)
+
+    @property
+    def balance(self) -> Decimal:
+        """What can still be released on the project."""
+        return self.approved - self.released
+
+    @property
+    def unordered(self) -> Decimal:
+        return self.approved - self.ordered
+
+
+def project_funding_summary(project) -> FundingSummary:
+    """Plan, quotes, orders, disbursements and balances of one project (quotes are
+    prefetched on each order as ``order.quotes.all()``)."""
+    plan = list(EquipmentItem.objects.filter(project_id=project.pk).order_by("pk"))
+    orders = list(
+        PurchaseOrder.objects.filter(project_id=project.pk).select_related("supplier", "chosen_quote")
+        .prefetch_related("quotes__supplier").order_by("pk")
+    )
+    disbursements = list(
+        Disbursement.objects.filter(project_id=project.pk).select_related(
+            "purchase_order", "requested_by", "authorized_by", "released_by").order_by("pk")
+    )
+    totals = project_envelope_totals(project)
+    pending = sum(
+        (d.amount for d in disbursements if d.state in (DisbursementState.REQUESTED, DisbursementState.AUTHORIZED)),
+        ZERO,
+    )
+    return FundingSummary(
+        project=project, plan=plan, plan_total=sum((item.total for item in plan), ZERO),
+        orders=orders, ordered=orders_total(project), disbursements=disbursements,
+        approved=project.approved_amount or ZERO, committed=totals.committed, released=totals.released,
+        pending=pending, orders_not_received=orders_not_received(project),
+    )
+
+
+# --- Accounting export --------------------------------------------------------------------
+
+PAYMENTS_CSV_HEADER = [
+    "reference", "project", "beneficiary", "amount", "payment_reference", "released_at", "released_by",
+]
+
+
+def _cell(value) -> str:
+    # A spreadsheet would run a cell starting with one of these as a formula.
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def released_payments(program) -> QuerySet[Disbursement]:
+    return (
+        Disbursement.objects.filter(project__program_id=program.pk, state=DisbursementState.RELEASED)
+        .select_related("project", "project__program", "project__beneficiary", "released_by")
+        .order_by("released_at", "pk")
+    )
+
+
+def payments_csv(program) -> str:
+    """Every released disbursement of ``program``, oldest first, as CSV for accounting:
+    reference, project, beneficiary, amount (plain decimal, MAD), payment reference,
+    released at (ISO 8601, local time), released by (username)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(PAYMENTS_CSV_HEADER)
+    for payment in released_payments(program):
+        beneficiary = payment.project.beneficiary
+        writer.writerow([_cell(v) for v in (
+            payment.reference, payment.project.reference, f"{beneficiary.first_name} {beneficiary.last_name}",
+            format(payment.amount, "f"), payment.payment_reference,
+            timezone.localtime(payment.released_at).isoformat(timespec="seconds"),
+            payment.released_by.get_username(),
+        )])
+    return out.getvalue()

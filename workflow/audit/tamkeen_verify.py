@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import gc
 import hashlib
 import json
 import os
@@ -205,7 +206,7 @@ class PublicKey:
 # --- The verification itself ------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class EntryRecord:
     """One entry as exported (or read from the database)."""
 
@@ -309,6 +310,52 @@ class StateMachines:
         return None
 
 
+class ChainReplay:
+    """The replay of one chain, one entry at a time (entries arrive in insertion order)."""
+
+    __slots__ = ("machine", "state", "remembered", "started")
+
+    def __init__(self, machine):
+        self.machine = machine  # (initial, moves, restores, keeps) or None
+        self.state = ""
+        self.remembered = {}
+        self.started = False
+
+    def step(self, transition: str, source: str, target: str) -> str | None:
+        """Apply one move; None if allowed, else why not. The state follows the entry."""
+        why = self._why(transition, source, target)
+        if self.machine is not None:
+            self.remembered[transition] = source
+        self.state, self.started = target, True
+        return why
+
+    def _why(self, transition, source, target):
+        if self.machine is None:
+            return "no state machine is defined for this entity type"
+        initial, moves, restores, keeps = self.machine
+        if not self.started:
+            if transition != "create" or source != "" or target != initial:
+                return f"a chain must start with create → {initial}"
+            return None
+        move = moves.get(transition)
+        if move is None:
+            return f"unknown transition {transition!r}"
+        sources, targets = move
+        if source != self.state:
+            return f"{transition} starts from {source!r} but the entity was {self.state!r}"
+        if "*" not in sources and source not in sources:
+            return f"{transition} is not allowed from {source!r}"
+        if target not in targets:
+            return f"{transition} cannot lead to {target!r}"
+        if transition in keeps and target != source:
+            return f"{transition} records an act and cannot change the state"
+        if transition in restores:
+            remembered = self.remembered.get(restores[transition])
+            if target != remembered:
+                return f"{transition} must return to {remembered!r}, not {target!r}"
+        return None
+
+
 def _entity_label(doc: dict) -> str:
     return f"{doc.get('entity_type')}#{doc.get('entity_id')}"
 
@@ -324,7 +371,8 @@ def verify_ledger(
     progress=None,
     stop_after: int = 200,
 ) -> Report:
-    """Check a whole ledger. ``entries`` may come in any order; problems name the entry.
+    """Check a whole ledger; problems name the entry. ``entries`` come in insertion order
+    (the database's id order, which the export keeps): each chain is walked as they arrive.
 
     The loop is written for a million entries on one core: one JSON parse and one
     SHA-256 per entry, byte comparisons instead of re-encoding where the exported
@@ -336,81 +384,93 @@ def verify_ledger(
         k.key_id: (k.purpose, _format_time(k.valid_from), _format_time(k.valid_until) if k.valid_until else None)
         for k in keys
     }
-    replay = StateMachines(machines)
+    machines_by_type = StateMachines(machines).machines
     scan = json.JSONDecoder().scan_once  # the C scanner, without the whitespace regexes
     sha256 = hashlib.sha256
-    chains: dict = {}  # (entity_type, entity_id) -> list of (seq, doc, hash, record)
+    # (entity_type, entity_id) -> [last seq, last hash, ChainReplay]
+    chains: dict = {}
     leaves: dict[int, bytes] = {}
     leaf_owner: dict[int, str] = {}
     problems = report.problems
+    entry_keys, suffix, genesis = _ENTRY_KEYS, _VERSION_SUFFIX, GENESIS
 
     def bad(where, reason):
         if len(problems) < stop_after:
             report.add(where, reason)
 
     count = 0
-    for record in entries:
-        count += 1
-        canonical = record.canonical
-        try:
-            text = canonical.decode("utf-8")
-            doc, end = scan(text, 0)
-            if end != len(text):
-                raise ValueError("trailing bytes")
-        except (ValueError, UnicodeDecodeError, StopIteration):
-            bad(_where(record, None), "stored bytes are not valid JSON")
-            continue
-        if type(doc) is not dict or doc.keys() != _ENTRY_KEYS:
-            bad(_where(record, None), "stored bytes do not have the entry fields")
-            continue
-        if not all(type(doc[name]) is str for name in _TEXT_FIELDS):
-            bad(_where(record, None), "stored bytes have entry fields of the wrong type")
-            continue
-        columns = record.columns
-        if columns is None or canonical != columns[:-1] + _VERSION_SUFFIX:
-            _check_entry_form(record, doc, bad)
-        if sha256(canonical).hexdigest() != record.hash:
-            bad(_where(record, doc), "entry hash does not match its bytes (edited)")
-        window = windows.get(record.key_id)
-        at = doc["at"]
-        if window is None or window[0] != "entry":
-            bad(_where(record, doc), f"signed by unknown key {record.key_id!r}")
-        elif not isinstance(at, str) or at < window[1] or (window[2] is not None and at >= window[2]):
-            bad(_where(record, doc), f"signed at {at} outside the window of key {record.key_id}")
-        elif check_signatures:
-            report.signatures_checked += 1
-            if not keys_by_id[record.key_id].verify(record.signature_bytes(), bytes.fromhex(record.hash)):
-                bad(_where(record, doc), "signature does not verify")
-        if record.index is not None:
-            if record.index in leaves:
-                bad(_where(record, doc), f"global index {record.index} is used twice")
-            leaves[record.index] = leaf_hash(record.hash)
-            leaf_owner[record.index] = record.locator
-        key = (doc["entity_type"], str(doc["entity_id"]))
-        chain = chains.get(key)
-        if chain is None:
-            chains[key] = chain = []
-        chain.append((doc["seq"] if type(doc["seq"]) is int else -1, doc, record))
-        if progress and count % 10000 == 0:
-            progress(count)
-    report.entries = count
-
-    for (entity_type, _entity_id), chain in chains.items():
-        chain.sort(key=lambda item: item[0])
-        last_seq, last_hash, history = 0, GENESIS, []
-        for seq, doc, record in chain:
-            if seq != last_seq + 1:
-                reason = "a previous entry is missing" if seq > last_seq + 1 else "sequence number repeated or out of order"
-                bad(_where(record, doc), f"expected seq {last_seq + 1}: {reason}")
-            if doc["prev"] != last_hash:
+    collecting = gc.isenabled()
+    gc.disable()  # millions of short-lived objects and no cycles: the collector only costs
+    try:
+        for record in entries:
+            count += 1
+            canonical = record.canonical
+            try:
+                text = canonical.decode("utf-8")
+                doc, end = scan(text, 0)
+                if end != len(text):
+                    raise ValueError("trailing bytes")
+            except (ValueError, UnicodeDecodeError, StopIteration):
+                bad(_where(record, None), "stored bytes are not valid JSON")
+                continue
+            if type(doc) is not dict or doc.keys() != entry_keys:
+                bad(_where(record, None), "stored bytes do not have the entry fields")
+                continue
+            entity_type, entity_id, transition, source, target, prev, at = (
+                doc["entity_type"], doc["entity_id"], doc["transition"], doc["from"], doc["to"], doc["prev"],
+                doc["at"],
+            )
+            if not (type(entity_type) is type(entity_id) is type(transition) is type(source) is type(target)
+                    is type(prev) is type(at) is str):
+                bad(_where(record, None), "stored bytes have entry fields of the wrong type")
+                continue
+            columns = record.columns
+            if columns is None or canonical != columns[:-1] + suffix:
+                _check_entry_form(record, doc, bad)
+            digest = record.hash
+            if sha256(canonical).hexdigest() != digest:
+                bad(_where(record, doc), "entry hash does not match its bytes (edited)")
+            window = windows.get(record.key_id)
+            if window is None or window[0] != "entry":
+                bad(_where(record, doc), f"signed by unknown key {record.key_id!r}")
+            elif at < window[1] or (window[2] is not None and at >= window[2]):
+                bad(_where(record, doc), f"signed at {at} outside the window of key {record.key_id}")
+            elif check_signatures:
+                report.signatures_checked += 1
+                if not keys_by_id[record.key_id].verify(record.signature_bytes(), bytes.fromhex(digest)):
+                    bad(_where(record, doc), "signature does not verify")
+            index = record.index
+            if index is not None:
+                if index in leaves:
+                    bad(_where(record, doc), f"global index {index} is used twice")
+                leaves[index] = leaf_hash(digest)
+                leaf_owner[index] = record.locator
+            # The chain, walked as entries arrive (the export and the database give them in
+            # insertion order, and an entity's entries are inserted in sequence order).
+            chain = chains.get((entity_type, entity_id))
+            if chain is None:
+                chain = chains[(entity_type, entity_id)] = [0, genesis, ChainReplay(machines_by_type.get(entity_type))]
+            seq = doc["seq"]
+            if seq != chain[0] + 1:
+                reason = ("a previous entry is missing" if type(seq) is int and seq > chain[0] + 1
+                          else "sequence number repeated or out of order")
+                bad(_where(record, doc), f"expected seq {chain[0] + 1}: {reason}")
+            if prev != chain[1]:
                 bad(_where(record, doc), "previous-entry hash does not match the chain (inserted, deleted or reordered)")
-            why = replay.check(entity_type, history, doc["transition"], doc["from"], doc["to"])
+            why = chain[2].step(transition, source, target)
             if why:
                 bad(_where(record, doc), f"state machine: {why}")
-            last_seq = seq if seq > 0 else last_seq
-            last_hash = record.hash
-            history.append((doc["transition"], doc["from"], doc["to"]))
-        chain[:] = [history[-1][2]] if history else []  # keep only the replayed final state
+            if type(seq) is int and seq > chain[0]:
+                chain[0] = seq
+            chain[1] = digest
+            if progress and count % 10000 == 0:
+                progress(count)
+    finally:
+        if collecting:
+            gc.enable()
+    report.entries = count
+    for key, chain in chains.items():
+        chains[key] = [chain[2].state] if chain[2].started else []  # keep only the replayed final state
     report.chains = len(chains)
 
     if live_state is not None:
@@ -433,7 +493,6 @@ def verify_ledger(
 
 
 _ENTRY_KEYS = frozenset(ENTRY_FIELDS)
-_TEXT_FIELDS = ("entity_type", "entity_id", "transition", "from", "to", "prev", "at")
 # The exported columns are the canonical JSON of every field but "v", which sorts last:
 # canonical bytes = columns without their closing brace + ',"v":1}'.
 _VERSION_SUFFIX = b',"v":%d}' % FORMAT_VERSION

@@ -5,7 +5,9 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
 from approvals.urls import CommitteesApp
+from disbursements.urls import FundingApp
 from workflow.flows import GrantFlow
+from workflow.training_urls import TrainingApp
 from workflow.views.site import GrantFlowApp, ProjectsApp, TamkeenSite
 
 site = TamkeenSite(
@@ -14,6 +16,8 @@ site = TamkeenSite(
         GrantFlowApp(GrantFlow, icon="assignment"),
         ProjectsApp(),
         CommitteesApp(),
+        FundingApp(),
+        TrainingApp(),
     ],
 )
 

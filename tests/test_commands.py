@@ -183,9 +183,12 @@ class SeedDemoTests(TestCase):
         cls.program = Program.objects.get(code=demo_data.PROGRAM["code"])
 
     def snapshot(self):
+        from approvals.models import Committee, CommitteeMember, CommitteeSession, ScoringCriterion
+
         return {
             model.__name__: model.objects.count()
-            for model in (Program, Beneficiary, GrantProject, Document, AuditEntry, User, Group)
+            for model in (Program, Beneficiary, GrantProject, Document, AuditEntry, User, Group,
+                          Committee, CommitteeMember, CommitteeSession, ScoringCriterion)
         }
 
     def test_every_state_holds_at_least_two_of_at_least_40_projects(self):
@@ -247,3 +250,15 @@ class SeedDemoTests(TestCase):
         assert "0 created, 40 already there" in output
         assert run("seed_demo", "--projects", "40", "--quiet").count("\n") == 1
         assert self.snapshot() == before
+
+    def test_the_program_has_its_committee_and_a_planned_session(self):
+        from approvals.models import CommitteeSession
+
+        committee = self.program.committees.get()
+        seats = sorted(committee.members.values_list("user__username", "role"))
+        assert seats == [("committee_chair", "chair"), ("committee_member", "member")]
+        assert list(self.program.criteria.values_list("code", flat=True)) == ["viability", "impact", "capacity",
+                                                                           "market"]
+        session = CommitteeSession.objects.get(committee=committee)
+        assert (session.title, session.state) == (demo_data.SESSION_TITLE, "planned")
+        assert list(AuditEntry.objects.for_entity(session).values_list("transition", flat=True)) == ["create"]

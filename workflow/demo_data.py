@@ -234,3 +234,8 @@ def plan_project(index: int, communes: list[str], today: date) -> ProjectPlan:
         title=idea.title, description=idea.description, requested_amount=requested,
         own_contribution=own, approved_amount=approved,
     )
+
+
+COMMITTEE_NAME = "Comité provincial de sélection AGR — Nador 2025"
+SESSION_TITLE = "Session de sélection — premier appel à projets"
+SESSION_PLACE = "Siège du Conseil provincial, Nador"

@@ -63,6 +63,7 @@ class Command(BaseCommand):
                 finance=users["finance_officer"], mentor=users["mentor"],
             )
             outcome = self._seed_projects(program, cast, projects)
+            self._seed_committee(program, users)
         elapsed = time.monotonic() - started
         if self.quiet:
             self.stdout.write(
@@ -106,6 +107,33 @@ class Command(BaseCommand):
         else:
             self._progress(f"program: {program} exists, kept as it is")
         return program
+
+    # --- committee ---------------------------------------------------------------------
+    def _seed_committee(self, program, users):
+        """The program's committee (the demo chair and member) with its scoring criteria and
+        a planned session whose agenda the program officer builds from the eligible files."""
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from approvals import services as committee_services
+        from approvals.models import Committee, CommitteeSession
+
+        officer = users["program_officer"]
+        committee = Committee.objects.filter(program=program).first()
+        if committee is None:
+            committee = committee_services.committee_create(
+                actor=officer, program=program, name=demo_data.COMMITTEE_NAME,
+                members=[(users["committee_chair"], "chair"), (users["committee_member"], "member")],
+            )
+            self._progress(f"committee: created {committee}")
+        committee_services.criteria_ensure_defaults(program)
+        if not CommitteeSession.objects.filter(committee=committee, title=demo_data.SESSION_TITLE).exists():
+            committee_services.session_create(
+                actor=officer, committee=committee, title=demo_data.SESSION_TITLE,
+                scheduled_for=timezone.now() + timedelta(days=7), location=demo_data.SESSION_PLACE,
+            )
+            self._progress(f"committee session: planned {demo_data.SESSION_TITLE!r}")
 
     # --- projects ----------------------------------------------------------------------
     def _seed_projects(self, program, cast, total):

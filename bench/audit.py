@@ -236,7 +236,6 @@ def bench_transitions(rounds: int) -> tuple[float, float] | None:
     def plain_append(*, entity, transition, from_state, to_state, actor, role, payload=None):
         """The foundation's plain append: the same row, chain position and INSERT, with no
         canonical bytes, hash or signature."""
-        from workflow.audit import _insert
         from workflow.audit.payload import to_jsonable
 
         seq = entity.audit_seq + 1
@@ -246,7 +245,7 @@ def bench_transitions(rounds: int) -> tuple[float, float] | None:
             actor_role=role, request_id=current_request_id(), payload=to_jsonable(payload or {}),
             created_at=timezone.now(), canonical=b"", prev_hash="", entry_hash=uuid.uuid4().hex,
             key_id="", signature=b"")
-        _insert(entry)
+        entry.save()
         entity.audit_seq, entity.audit_head = seq, entry.entry_hash
         return entry
 

@@ -61,7 +61,7 @@ def record_transition(*, entity, transition, from_state, to_state, actor, role, 
         canonical=canonical, prev_hash=prev_hash, entry_hash=digest,
         key_id=window.key_id, signature=private_key.sign(bytes.fromhex(digest)),
     )
-    _insert(entry)
+    entry.save()
     if keeps_head:
         # Saved by the caller with its transition (see HEAD_FIELDS).
         entity.audit_seq, entity.audit_head = seq, digest
@@ -75,8 +75,8 @@ HEAD_FIELDS = ("audit_seq", "audit_head")
 _INSERT_SQL = {}
 
 
-def _insert(entry) -> None:
-    """INSERT the new entry with one prepared statement.
+def insert_entry(entry) -> None:
+    """INSERT a new entry with one prepared statement (AuditEntry.save calls it).
 
     It runs on every transition of the system; building Django's INSERT query cost more
     than the round trip. Values go through each field's own ``get_db_prep_save`` (the

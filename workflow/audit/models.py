@@ -81,10 +81,17 @@ class AuditEntry(models.Model):
         return f"{self.entity_type}#{self.entity_id}/{self.seq} {self.transition}"
 
     def save(self, *args, **kwargs):
+        """Insert the new entry (never an update) with one prepared statement, then send
+        ``post_save`` as Model.save would. It runs on every transition of the system."""
         if not self._state.adding:
             raise AppendOnlyError("audit entries cannot be updated")
-        kwargs["force_insert"] = True
-        super().save(*args, **kwargs)
+        from . import insert_entry
+
+        insert_entry(self)
+        models.signals.post_save.send(
+            sender=type(self), instance=self, created=True, update_fields=None, raw=False,
+            using=self._state.db,
+        )
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("audit entries cannot be deleted")

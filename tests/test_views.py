@@ -301,8 +301,9 @@ def test_detail_shows_summary_documents_and_timeline(client, cast, make_project,
     assert "business_plan.pdf" in html
     rows = re.findall(r'<tr class="tamkeen-timeline-entry">(.*?)</tr>', html, re.S)
     assert len(rows) == 3
-    assert "return_docs" in rows[2] and "Blurred business plan." in rows[2] and "officer" in rows[2]
-    assert [e.transition for e in response.context["timeline"]] == ["create", "submit", "return_docs"]
+    assert "returned for documents" in rows[2] and "Blurred business plan." in rows[2] and "officer" in rows[2]
+    assert [str(e.transition) for e in response.context["timeline"]] == [
+        "file opened", "submitted", "returned for documents"]
 
 
 def test_cin_is_hidden_from_a_committee_member_and_shown_to_an_officer(

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from .audit.models import AuditEntry
 from .eligibility import evaluate_eligibility
@@ -87,6 +88,34 @@ def _role_label(value: str) -> str:
         return value
 
 
+TRANSITION_LABELS = {
+    "create": _("file opened"),
+    "submit": _("submitted"),
+    "return_docs": _("returned for documents"),
+    "screen_ok": _("found eligible"),
+    "screen_fail": _("found ineligible"),
+    "schedule": _("put on a committee agenda"),
+    "defer": _("deferred"),
+    "decide_approve": _("approved by the committee"),
+    "decide_revise": _("revision requested by the committee"),
+    "decide_reject": _("rejected by the committee"),
+    "resubmit": _("resubmitted"),
+    "enrol": _("enrolled in training"),
+    "complete_training": _("training signed off"),
+    "open_funding": _("funding opened"),
+    "equipment_received": _("equipment received"),
+    "launch": _("launched"),
+    "close": _("closed"),
+    "withdraw": _("withdrawn"),
+    "suspend": _("suspended"),
+    "resume": _("resumed"),
+}
+OUTCOME_LABELS = {
+    "approve": _("approve"), "revise": _("request revision"), "reject": _("reject"),
+    "success": _("success"), "failed": _("failed"), "abandoned": _("abandoned"),
+}
+
+
 def _state_label(value: str) -> str:
     try:
         return ProjectState(value).label
@@ -105,13 +134,13 @@ def project_timeline(project) -> list[TimelineEntry]:
             at=entry.created_at,
             actor=entry.actor,
             role=_role_label(entry.actor_role),
-            transition=entry.transition,
+            transition=TRANSITION_LABELS.get(entry.transition, entry.transition),
             from_state=_state_label(entry.from_state) if entry.from_state else "",
             to_state=_state_label(entry.to_state),
             reason=str(payload.get("reason") or ""),
             note=str(payload.get("note") or ""),
             amount=str(payload.get("amount") or ""),
-            outcome=str(payload.get("outcome") or ""),
+            outcome=str(OUTCOME_LABELS.get(payload.get("outcome"), payload.get("outcome") or "")),
             failed_rules=[
                 rule.get("message", "") for rule in payload.get("failed_rules") or []
                 if isinstance(rule, dict)

@@ -9,22 +9,12 @@ On SQLite ``select_for_update`` is a no-op and IMMEDIATE transactions serialise 
 """
 
 from workflow.exceptions import NotFound
-from workflow.locks import lock_program, lock_project
+from workflow.locks import lock_project_with_program
 
 from .models import Disbursement, PurchaseOrder
 
-
-def lock_funding_project(project_id):
-    """Lock the project's program, then the project; return the project (program attached)."""
-    from workflow.models import GrantProject
-
-    program_id = GrantProject.objects.filter(pk=project_id).values_list("program_id", flat=True).first()
-    if program_id is None:
-        raise NotFound()
-    program = lock_program(program_id)
-    project = lock_project(project_id)
-    project.program = program
-    return project
+# Program (envelope) first, then the project: the order of workflow.locks.
+lock_funding_project = lock_project_with_program
 
 
 def lock_order_row(order_id) -> PurchaseOrder:

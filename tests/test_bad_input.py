@@ -308,3 +308,16 @@ def test_an_unknown_project_is_not_found(cast):
     with pytest.raises(TamkeenError) as caught:
         services.project_schedule(project_id=987654, actor=cast.officer)
     assert caught.value.code == "not_found"
+
+
+@pytest.mark.parametrize("project_id", ["abc", None, "12x", 999999])
+def test_an_unknown_or_malformed_project_id_is_not_found_not_a_500(project_id, cast, db):
+    for call in (
+        lambda: services.project_submit(project_id=project_id, actor=cast.agent),
+        lambda: services.project_suspend(project_id=project_id, actor=cast.officer, reason="x"),
+        lambda: services.project_decide(project_id=project_id, actor=cast.chair, outcome="approve",
+                                        amount="1000.00"),
+    ):
+        with pytest.raises(TamkeenError) as caught:
+            call()
+        assert caught.value.code == "not_found"

@@ -28,6 +28,10 @@ def lock_project(project_id, *, with_beneficiary=False) -> GrantProject:
     more than the database round trip. Related rows load lazily, except the beneficiary
     and commune when the caller's guards read them (submission, screening).
     """
+    try:
+        project_id = int(project_id)
+    except (TypeError, ValueError):
+        raise NotFound() from None
     if with_beneficiary:
         try:
             return (
@@ -42,10 +46,6 @@ def lock_project(project_id, *, with_beneficiary=False) -> GrantProject:
         table = connection.ops.quote_name(GrantProject._meta.db_table)
         suffix = " FOR UPDATE" if connection.features.has_select_for_update else ""
         sql = _LOCK_SQL[connection.vendor] = f"SELECT * FROM {table} WHERE id = %s{suffix}"
-    try:
-        project_id = int(project_id)
-    except (TypeError, ValueError):
-        raise NotFound() from None
     found = list(GrantProject.objects.raw(sql, [project_id]))
     if not found:
         raise NotFound()
@@ -54,9 +54,12 @@ def lock_project(project_id, *, with_beneficiary=False) -> GrantProject:
 
 def lock_project_with_program(project_id) -> GrantProject:
     """Lock the project's program first, then the project, and link the two."""
-    program_id = (
-        GrantProject.objects.filter(pk=project_id).values_list("program_id", flat=True).first()
-    )
+    try:
+        program_id = (
+            GrantProject.objects.filter(pk=int(project_id)).values_list("program_id", flat=True).first()
+        )
+    except (TypeError, ValueError):
+        program_id = None
     if program_id is None:
         raise NotFound()
     program = lock_program(program_id)

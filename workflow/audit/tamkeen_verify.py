@@ -271,7 +271,7 @@ class Report:
 
 
 class StateMachines:
-    """Replays chains: every move must be one the entity's state machine allows."""
+    """The state machines of a bundle, read into the form ``ChainReplay`` walks."""
 
     def __init__(self, definitions: dict):
         self.machines = {}
@@ -281,33 +281,6 @@ class StateMachines:
                 moves[t["name"]] = (set(t["sources"]), set(t["targets"]))
             self.machines[entity_type] = (spec["initial"], moves, spec.get("restores", {}),
                                           set(spec.get("keeps_state", ())))
-
-    def check(self, entity_type: str, history: list, transition: str, source: str, target: str) -> str | None:
-        """None if the move is allowed after ``history`` (list of (transition, from, to)); else why not."""
-        if entity_type not in self.machines:
-            return f"no state machine is defined for {entity_type}"
-        initial, moves, restores, keeps = self.machines[entity_type]
-        current = history[-1][2] if history else ""
-        if not history:
-            if transition != "create" or source != "" or target != initial:
-                return f"a chain must start with create → {initial}"
-            return None
-        if transition not in moves:
-            return f"unknown transition {transition!r}"
-        sources, targets = moves[transition]
-        if source != current:
-            return f"{transition} starts from {source!r} but the entity was {current!r}"
-        if "*" not in sources and source not in sources:
-            return f"{transition} is not allowed from {source!r}"
-        if target not in targets:
-            return f"{transition} cannot lead to {target!r}"
-        if transition in keeps and target != source:
-            return f"{transition} records an act and cannot change the state"
-        if transition in restores:
-            remembered = next((h[1] for h in reversed(history) if h[0] == restores[transition]), None)
-            if target != remembered:
-                return f"{transition} must return to {remembered!r}, not {target!r}"
-        return None
 
 
 class ChainReplay:

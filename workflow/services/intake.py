@@ -12,7 +12,8 @@ from django.utils.translation import gettext as _
 
 from ..audit import HEAD_FIELDS, record_transition
 from ..audit.payload import pii_hash
-from ..exceptions import InvalidInput, PermissionDenied, TransitionNotAllowed
+from ..audited_transition import check_permission
+from ..exceptions import InvalidInput, TransitionNotAllowed
 from ..locks import lock_project
 from ..models import Beneficiary, Document, DocumentType, GrantProject, Program
 from ..models.project import ProjectState
@@ -28,11 +29,6 @@ BENEFICIARY_FIELDS = (
 )
 
 
-def _require_perm(actor, perm):
-    if actor is None or not actor.is_active or not actor.has_perm(perm):
-        raise PermissionDenied()
-
-
 def _validated(instance, exclude=()):
     try:
         instance.full_clean(exclude=list(exclude))
@@ -45,7 +41,7 @@ def _validated(instance, exclude=()):
 def beneficiary_create(*, actor, **fields) -> Beneficiary:
     """Register a beneficiary. Association agent. CIN and phone are normalised; every
     invalid field is reported at once; nothing is saved on error."""
-    _require_perm(actor, "workflow.add_beneficiary")
+    check_permission(actor, "workflow.add_beneficiary")
     unknown = set(fields) - set(BENEFICIARY_FIELDS)
     if unknown:
         raise InvalidInput(field_errors={f: [_("Unknown field.")] for f in sorted(unknown)})
@@ -58,7 +54,7 @@ def beneficiary_create(*, actor, **fields) -> Beneficiary:
 def project_create(*, actor, program, beneficiary, title, sector, description,
                    requested_amount, own_contribution="0") -> GrantProject:
     """Open a draft application file. Association agent. Audited as ``create``."""
-    _require_perm(actor, "workflow.add_grantproject")
+    check_permission(actor, "workflow.add_grantproject")
     errors = {}
     try:
         requested_amount = parse_money(requested_amount, "requested_amount")
@@ -101,7 +97,7 @@ def project_create(*, actor, program, beneficiary, title, sector, description,
 @service_transaction
 def project_update(*, project_id, actor, **changes) -> GrantProject:
     """Edit a file while it is a draft or under revision. Association agent."""
-    _require_perm(actor, "workflow.change_grantproject")
+    check_permission(actor, "workflow.change_grantproject")
     allowed = {"title", "sector", "description", "requested_amount", "own_contribution"}
     unknown = set(changes) - allowed
     if unknown:
@@ -129,7 +125,7 @@ def project_update(*, project_id, actor, **changes) -> GrantProject:
 def document_attach(*, project_id, actor, doc_type, uploaded_file) -> Document:
     """Attach a typed document, fingerprinted with SHA-256. Agent, officer or mentor.
     The same content twice on one file is refused."""
-    _require_perm(actor, "workflow.add_document")
+    check_permission(actor, "workflow.add_document")
     if doc_type not in DocumentType.values:
         raise InvalidInput(field_errors={"doc_type": [_("Choose a document type from the list.")]})
     if uploaded_file is None or not uploaded_file.size:

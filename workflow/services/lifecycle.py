@@ -27,10 +27,6 @@ from .input import parse_money, require_text
 # Sent after the transaction commits: sender=GrantProject, project, transition, actor.
 project_transitioned = Signal()
 
-def _check_permission(actor, perm: str) -> None:
-    check_permission(actor, perm)
-
-
 def transition_project(project, actor, name, *, payload=None, fields=(), args=()):
     """Apply transition ``name`` to the locked ``project`` and audit it (joins the caller's
     transaction; public services below are the entry points)."""
@@ -81,7 +77,7 @@ def project_return_docs(*, project_id, actor, reason) -> GrantProject:
     must not be the one who submitted it; a reason is required."""
     reason = require_text(reason, "reason")
     project = lock_project(project_id)
-    _check_permission(actor, GrantProject.transition_permission("return_docs"))
+    check_permission(actor, GrantProject.transition_permission("return_docs"))
     _check_not_submitter(project, actor)
     return transition_project(project, actor, "return_docs", payload={"reason": reason})
 
@@ -95,7 +91,7 @@ def project_screen(*, project_id, actor, note="", failures=()) -> GrantProject:
     file (e.g. a forged document). Any failure makes the file ineligible.
     """
     project = lock_project(project_id, with_beneficiary=True)
-    _check_permission(actor, GrantProject.transition_permission("screen_ok"))
+    check_permission(actor, GrantProject.transition_permission("screen_ok"))
     _check_not_submitter(project, actor)
     if project.state != "submitted":
         raise TransitionNotAllowed(params={"transition": "screen", "state": project.state})
@@ -143,7 +139,7 @@ def project_decide(*, project_id, actor, outcome, amount=None, conditions="", re
     if outcome == Decision.APPROVE:
         amount = parse_money(amount, "amount")
         project = lock_project_with_program(project_id)
-        _check_permission(actor, GrantProject.transition_permission("decide_approve"))
+        check_permission(actor, GrantProject.transition_permission("decide_approve"))
         if amount > project.requested_amount:
             raise InvalidInput(field_errors={"amount": [_("The approved amount cannot exceed the requested amount.")]})
         if amount > project.program.project_ceiling:

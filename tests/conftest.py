@@ -162,3 +162,22 @@ def make_project(cast, program, make_beneficiary):
         return drive(project, state, cast, amount=amount)
 
     return make
+
+
+@pytest.fixture
+def slow_audit(monkeypatch):
+    """In the racing threads only, hold each transaction (and its row locks) open a moment
+    after its audit entry is written, so the other racers really wait on the locks."""
+    import threading
+    import time
+
+    from workflow.models import AuditEntry
+
+    save = AuditEntry.save
+
+    def slowly(entry, *args, **kwargs):
+        save(entry, *args, **kwargs)
+        if threading.current_thread().name.startswith("racer-"):
+            time.sleep(0.3)
+
+    monkeypatch.setattr(AuditEntry, "save", slowly)

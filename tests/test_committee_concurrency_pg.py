@@ -9,12 +9,9 @@ Marked ``postgres``: skipped on SQLite, required in CI. The ``reference_data`` f
 puts the role groups and reference rows of the data migrations back after each flush.
 """
 
-import threading
-import time
 from decimal import Decimal
 
 import pytest
-from django.db import connections
 
 from approvals import services as committee
 from approvals.models import SessionMinutes, Vote
@@ -31,61 +28,13 @@ from tests._committee_support import (
     reference_data,  # noqa: F401 - fixture
     snapshot,
 )
-from workflow import audited_transition
-from workflow.exceptions import TamkeenError
 from workflow.models import AuditEntry, Program
 from workflow.roles import Role
 
+from ._concurrency import race
+
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True),
               pytest.mark.usefixtures("reference_data")]
-
-
-@pytest.fixture(autouse=True)
-def _fast_test_settings(settings, tmp_path):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.MEDIA_ROOT = str(tmp_path)
-
-
-@pytest.fixture
-def slow_audit(monkeypatch):
-    """In the racing threads only, keep each transaction (and its locks) open a little
-    after its audit entry is written."""
-    record = audited_transition.record_transition
-
-    def slowly(**kwargs):
-        entry = record(**kwargs)
-        if threading.current_thread().name.startswith("racer-"):
-            time.sleep(0.3)
-        return entry
-
-    monkeypatch.setattr(audited_transition, "record_transition", slowly)
-
-
-def race(*calls):
-    """Run each call in its own thread and connection, released together; return "ok" or
-    the error code of each, in order."""
-    barrier = threading.Barrier(len(calls))
-    outcomes = [None] * len(calls)
-
-    def run(i, call):
-        try:
-            barrier.wait(timeout=10)
-            call()
-            outcomes[i] = "ok"
-        except TamkeenError as error:
-            outcomes[i] = error.code
-        except Exception as error:  # reported by the assertions, not swallowed
-            outcomes[i] = f"unexpected {type(error).__name__}: {error}"
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, call), name=f"racer-{i}") for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=90)
-    assert not any(thread.is_alive() for thread in threads), "a racing service never returned"
-    return outcomes
 
 
 def test_two_members_voting_at_once_are_both_stored_in_one_contiguous_chain(

@@ -13,18 +13,15 @@ back first. (``serialized_rollback`` cannot do it: it reloads rows with UPDATEs,
 the ledger's append-only triggers refuse on signing keys.)
 """
 
-import importlib
-import threading
-import time
 from decimal import Decimal
 
 import pytest
-from django.db import connections
 
 from workflow import services
-from workflow.exceptions import TamkeenError
 from workflow.models import AuditEntry, GrantProject, Program
 from workflow.roles import Role
+
+from ._concurrency import race, reference_data  # noqa: F401 (fixture)
 
 REASON = "Motif consigné au dossier."
 LOSING_CODES = {"transition_not_allowed", "concurrent_update"}
@@ -34,68 +31,8 @@ pytestmark = [
     # Explicit here (not only added by conftest at collection) so that pytest-django
     # orders these tests after the ones that roll back.
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("_reference_data"),
+    pytest.mark.usefixtures("reference_data"),
 ]
-
-
-@pytest.fixture
-def _reference_data(transactional_db):
-    from django.apps import apps
-
-    from workflow.roles import sync_roles
-
-    importlib.import_module("workflow.migrations.0002_reference_data").load(apps, None)
-    sync_roles(apps)
-
-
-@pytest.fixture(autouse=True)
-def _fast_test_settings(settings, tmp_path):
-    # Each user costs one production-strength PBKDF2 hash otherwise (~0.25 s).
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.MEDIA_ROOT = str(tmp_path)
-
-
-@pytest.fixture
-def slow_audit(monkeypatch):
-    """In the racing threads only, hold each transition's transaction (and its row locks)
-    open a little after its audit entry is written."""
-    save = AuditEntry.save
-
-    def slowly(entry, *args, **kwargs):
-        save(entry, *args, **kwargs)
-        if threading.current_thread().name.startswith("racer-"):
-            time.sleep(0.3)
-
-    monkeypatch.setattr(AuditEntry, "save", slowly)
-
-
-def race(*calls):
-    """Run each call in its own thread and connection, all released at once; return
-    "ok" or the error code of each, in order."""
-    barrier = threading.Barrier(len(calls))
-    outcomes = [None] * len(calls)
-
-    def run(i, call):
-        try:
-            barrier.wait(timeout=10)
-            call()
-            outcomes[i] = "ok"
-        except TamkeenError as error:
-            outcomes[i] = error.code
-        except Exception as error:  # reported by the assertions below, not swallowed
-            outcomes[i] = f"unexpected {type(error).__name__}: {error}"
-        finally:
-            connections.close_all()
-
-    threads = [
-        threading.Thread(target=run, args=(i, call), name=f"racer-{i}") for i, call in enumerate(calls)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a racing service never returned"
-    return outcomes
 
 
 def _one_winner(outcomes):

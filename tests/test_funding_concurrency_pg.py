@@ -11,20 +11,17 @@ ending every transactional test removes is put back first (``serialized_rollback
 cannot: the ledger's append-only triggers refuse its UPDATEs).
 """
 
-import importlib
-import threading
-import time
 from decimal import Decimal
 
 import pytest
-from django.db import connections
 
 from disbursements import selectors
 from disbursements import services as funding
 from disbursements.models import Disbursement, EnvelopeEvent
-from workflow.exceptions import TamkeenError
 from workflow.models import AuditEntry
 from workflow.roles import Role
+
+from ._concurrency import race, reference_data  # noqa: F401 (fixture)
 
 PASSWORD = "pass-Tamkeen-2025"
 RACERS = 8
@@ -32,63 +29,8 @@ RACERS = 8
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("_reference_data"),
+    pytest.mark.usefixtures("reference_data"),
 ]
-
-
-@pytest.fixture
-def _reference_data(transactional_db):
-    from django.apps import apps
-
-    from workflow.roles import sync_roles
-
-    importlib.import_module("workflow.migrations.0002_reference_data").load(apps, None)
-    sync_roles(apps)
-
-
-@pytest.fixture(autouse=True)
-def _fast_test_settings(settings, tmp_path):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.MEDIA_ROOT = str(tmp_path)
-
-
-@pytest.fixture
-def slow_audit(monkeypatch):
-    save = AuditEntry.save
-
-    def slowly(entry, *args, **kwargs):
-        save(entry, *args, **kwargs)
-        if threading.current_thread().name.startswith("racer-"):
-            time.sleep(0.2)
-
-    monkeypatch.setattr(AuditEntry, "save", slowly)
-
-
-def race(calls):
-    """Run each call in its own thread and connection, all released at once; return
-    "ok" or the error code of each, in order."""
-    barrier = threading.Barrier(len(calls))
-    outcomes = [None] * len(calls)
-
-    def run(i, call):
-        try:
-            barrier.wait(timeout=10)
-            call()
-            outcomes[i] = "ok"
-        except TamkeenError as error:
-            outcomes[i] = error.code
-        except Exception as error:  # reported by the assertions, not swallowed
-            outcomes[i] = f"unexpected {type(error).__name__}: {error}"
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, c), name=f"racer-{i}") for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a racing release never returned"
-    return outcomes
 
 
 @pytest.fixture
@@ -119,7 +61,7 @@ def _release_entries(d):
 def test_eight_treasurers_release_one_disbursement_once(make_project, people, slow_audit):
     project = make_project("funding", amount="60000.00")
     d = authorized(project, people, "20000.00")
-    outcomes = race([release_call(d, t, f"key-{n}") for n, t in enumerate(people["treasurers"])])
+    outcomes = race(*[release_call(d, t, f"key-{n}") for n, t in enumerate(people["treasurers"])])
 
     assert outcomes.count("ok") == 1, outcomes
     assert set(outcomes) - {"ok"} <= {"transition_not_allowed", "concurrent_update"}, outcomes
@@ -138,7 +80,7 @@ def test_eight_retries_with_one_key_release_once_and_all_see_it(make_project, pe
     project = make_project("funding", amount="60000.00")
     d = authorized(project, people, "20000.00")
     treasurer = people["treasurers"][0]
-    outcomes = race([release_call(d, treasurer, "same-key") for _ in range(RACERS)])
+    outcomes = race(*[release_call(d, treasurer, "same-key") for _ in range(RACERS)])
 
     assert outcomes == ["ok"] * RACERS, outcomes
     assert _release_entries(d) == [treasurer.pk]
@@ -149,7 +91,7 @@ def test_concurrent_releases_never_exceed_the_approved_amount(make_project, peop
     make_project("approved", amount="50000.00")  # room in the program: the project's cap decides
     project = make_project("funding", amount="10000.00")
     tranches = [authorized(project, people, "3000.00") for _ in range(RACERS)]
-    outcomes = race([release_call(d, people["treasurers"][n], f"t-{n}") for n, d in enumerate(tranches)])
+    outcomes = race(*[release_call(d, people["treasurers"][n], f"t-{n}") for n, d in enumerate(tranches)])
 
     assert outcomes.count("ok") == 3, outcomes  # 3 × 3,000 ≤ 10,000 < 4 × 3,000
     assert set(outcomes) - {"ok"} == {"budget_exceeded"}, outcomes
@@ -171,7 +113,7 @@ def test_concurrent_releases_across_projects_never_exceed_the_programs_commitmen
     # program, not each project, is now the binding ceiling.
     EnvelopeEvent(program=program, project=projects[0], kind="decommit", amount=Decimal("6000.00"),
                   idempotency_key="decommit-race", actor=people["finance"]).save()
-    outcomes = race([release_call(d, people["treasurers"][n], f"x-{n}") for n, d in enumerate(tranches)])
+    outcomes = race(*[release_call(d, people["treasurers"][n], f"x-{n}") for n, d in enumerate(tranches)])
 
     totals = selectors.program_envelope_totals(program)
     assert totals.committed == Decimal("14000.00")

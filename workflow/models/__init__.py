@@ -1,6 +1,7 @@
 from ..audit.models import AuditEntry
 from .beneficiary import Beneficiary
 from .documents import Document, DocumentType
+from .preferences import UserPreference, language_for
 from .program import Program
 from .project import GrantProject, Outcome, ProjectState
 from .reference import ActivitySector, Commune
@@ -21,4 +22,6 @@ __all__ = [
     "ProjectState",
     "TrainingModule",
     "TrainingSession",
+    "UserPreference",
+    "language_for",
 ]

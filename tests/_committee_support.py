@@ -1,9 +1,9 @@
 """Shared helpers of the committee-review tests: a committee, a session with its agenda,
 and the audit chains read back as (transition, from_state, to_state) tuples.
 
-Everything goes through the approvals services (never ``state=``), so these helpers
-keep working when the project's ``decide_*`` transitions start to require a confirmed
-agenda-item decision.
+Everything goes through the approvals services (never ``state=``): a project's
+``schedule`` and ``decide_*`` transitions require the agenda item (and, for a decision,
+the closing session) they come from (DESIGN.md §3).
 """
 
 import importlib
@@ -15,9 +15,11 @@ import pytest
 from django.utils import timezone
 
 from approvals import services as committee
-from approvals.models import AgendaItem, CommitteeSession, Vote
+from approvals.models import AgendaItem, CommitteeMember, CommitteeSession, Vote
+from workflow import services
 from workflow.models import AuditEntry, GrantProject
 from workflow.roles import Role
+from workflow.scenarios import decide_in_session
 
 PASSWORD = "pass-Tamkeen-2025"
 FULL_SCORES = {"viability": 4, "impact": 5, "capacity": 3, "market": 4}
@@ -134,3 +136,50 @@ def snapshot(session) -> dict:
         "projects": sorted(GrantProject.objects.filter(agenda_items__session=session)
                            .values_list("pk", "state", "approved_amount")),
     }
+
+
+def item_of(project, *, states=("planned", "open")) -> AgendaItem:
+    """The agenda item that holds ``project`` on a planned or open session."""
+    return (AgendaItem.objects.select_related("session", "session__committee")
+            .filter(project_id=getattr(project, "pk", project), removed=False, session__state__in=states)
+            .latest("pk"))
+
+
+def ready_to_close(project, cast, outcome, detail, *, voter) -> AgendaItem:
+    """Take the session holding ``project`` (in committee, by ``workflow.scenarios``) up to
+    its close: ``voter`` joins the committee and is the only one present (the chair is
+    absent, so the chair's seat can change hands without changing the tally), votes
+    ``outcome``, and the chair confirms it with ``detail`` (the amount or the reason)."""
+    item = item_of(project, states=("planned",))
+    committee.committee_add_member(actor=cast.officer, committee=item.session.committee, user=voter)
+    committee.session_record_attendance(session_id=item.session_id, actor=cast.officer,
+                                        present_user_ids=[voter.pk])
+    committee.session_open(session_id=item.session_id, actor=cast.chair)
+    declare_and_vote(item, voter, outcome)
+    given = {"amount": detail} if outcome == "approve" else {"reason": detail}
+    committee.item_confirm_decision(item_id=item.pk, actor=cast.chair, **given)
+    return fresh_item(item)
+
+
+def seat_chair(committee_, user):
+    """The chair's seat passes to ``user`` (test set-up: a new chair takes over the
+    committee before the close; the tally is unchanged when the old chair was absent)."""
+    CommitteeMember.objects.filter(committee=committee_, role=CommitteeMember.Role.CHAIR,
+                                   is_active=True).update(user=user)
+
+
+def close_as(project, user):
+    """``user`` takes the chair's seat of the open session holding ``project`` and closes it."""
+    item = item_of(project, states=("open",))
+    seat_chair(item.session.committee, user)
+    return committee.session_close(session_id=item.session_id, actor=user)
+
+
+def held_by_no_session(project, cast) -> GrantProject:
+    """A file in committee that no session holds any more: suspended while its session
+    closed (the close skips it, recording its decision unapplied), then resumed. A direct
+    ``defer`` is what brings such a file back to the eligible files."""
+    services.project_suspend(project_id=project.pk, actor=cast.officer, reason="Documents under verification.")
+    decide_in_session(project.pk, cast, "defer")
+    services.project_resume(project_id=project.pk, actor=cast.officer)
+    return fresh_project(project)

@@ -74,7 +74,10 @@ def ledger(make_project, cast):
     assert second.integrated == 3 and second.checkpoint is None
     late = make_project("submitted")
     built = Ledger(approved.pk, committee.pk, draft.pk, ineligible.pk, late.pk, first.checkpoint.size, cast)
-    assert first.checkpoint.size == 5 + 4 + 1 + 3
+    # The four files' entries, plus their committee sessions' (workflow.scenarios): the
+    # approved file's session create, add_item, record_attendance, open, declare_interest,
+    # cast_vote, confirm_decision, close; the one in committee's create, add_item.
+    assert first.checkpoint.size == 5 + 4 + 1 + 3 + 8 + 2
     assert AuditEntry.objects.filter(leaf__isnull=True).count() == 2
     return built
 

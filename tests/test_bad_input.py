@@ -6,9 +6,12 @@ from datetime import date, timedelta
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from approvals import services as committee
 from workflow import services
 from workflow.exceptions import TamkeenError
 from workflow.models import ActivitySector, AuditEntry, Beneficiary, Commune, Document, GrantProject
+
+from ._committee_support import declare_and_vote, fresh_item, item_of
 
 
 @pytest.fixture(autouse=True)
@@ -291,16 +294,22 @@ def test_submitting_with_missing_documents_saves_nothing(make_project, cast):
     "amount", [50000.0, "50000.001", "-1", "0", "", None, "cinquante mille"], ids=lambda a: repr(a)
 )
 def test_a_bad_approved_amount_is_refused(amount, make_project, cast):
+    # The chair gives the amount when confirming the session's decision (the close then
+    # applies it): that is where a bad one is refused.
     project = make_project("in_committee")
-    errors = _refused(lambda: services.project_decide(
-        project_id=project.pk, actor=cast.chair, outcome="approve", amount=amount))
+    item = item_of(project)
+    committee.session_record_attendance(session_id=item.session_id, actor=cast.officer,
+                                        present_user_ids=[cast.chair.pk])
+    committee.session_open(session_id=item.session_id, actor=cast.chair)
+    declare_and_vote(item, cast.chair, "approve")
+    errors = _refused(lambda: committee.item_confirm_decision(item_id=item.pk, actor=cast.chair, amount=amount))
     assert list(errors) == ["amount"]
+    assert fresh_item(item).confirmed_at is None
 
 
 def test_an_unknown_decision_is_refused(make_project, cast):
     project = make_project("in_committee")
-    errors = _refused(lambda: services.project_decide(
-        project_id=project.pk, actor=cast.chair, outcome="maybe", reason="?"))
+    errors = _refused(lambda: services.project_decide(project_id=project.pk, actor=cast.chair, outcome="maybe"))
     assert list(errors) == ["outcome"]
 
 
@@ -315,8 +324,8 @@ def test_an_unknown_or_malformed_project_id_is_not_found_not_a_500(project_id, c
     for call in (
         lambda: services.project_submit(project_id=project_id, actor=cast.agent),
         lambda: services.project_suspend(project_id=project_id, actor=cast.officer, reason="x"),
-        lambda: services.project_decide(project_id=project_id, actor=cast.chair, outcome="approve",
-                                        amount="1000.00"),
+        lambda: services.project_decide(project_id=project_id, actor=cast.chair, outcome="approve"),
+        lambda: services.project_schedule(project_id=project_id, actor=cast.officer, agenda_item_id=1),
     ):
         with pytest.raises(TamkeenError) as caught:
             call()

@@ -259,6 +259,20 @@ class SeedDemoTests(TestCase):
         assert seats == [("committee_chair", "chair"), ("committee_member", "member")]
         assert list(self.program.criteria.values_list("code", flat=True)) == ["viability", "impact", "capacity",
                                                                            "market"]
-        session = CommitteeSession.objects.get(committee=committee)
-        assert (session.title, session.state) == (demo_data.SESSION_TITLE, "planned")
-        assert list(AuditEntry.objects.for_entity(session).values_list("transition", flat=True)) == ["create"]
+        # The files waiting in committee are on the planned session's agenda (the officer
+        # may add eligible ones); every decided file went through one closed session.
+        planned, held = CommitteeSession.objects.filter(committee=committee).order_by("pk")
+        in_committee = set(self.program.projects.filter(state="in_committee").values_list("pk", flat=True))
+        assert (planned.title, planned.state) == (demo_data.SESSION_TITLE, "planned")
+        assert set(planned.items.filter(removed=False).values_list("project_id", flat=True)) == in_committee
+        assert list(AuditEntry.objects.for_entity(planned).values_list("transition", flat=True)) == (
+            ["create"] + ["add_item"] * len(in_committee))
+        assert (held.state, held.minutes.sha256) == ("closed", AuditEntry.objects.for_entity(held).last()
+                                                     .payload["minutes_sha256"])
+        decided = {p.pk for p in self.program.projects.all()
+                   if "schedule" in PATHS[ProjectState(p.state)] and p.state != "in_committee"}
+        assert set(held.items.values_list("project_id", flat=True)) == decided
+        for project in self.program.projects.filter(pk__in=decided):
+            decision = AuditEntry.objects.for_entity(project).get(transition__startswith="decide_")
+            assert decision.actor.username == "committee_chair"
+            assert decision.payload["decision"].startswith(f"session:{held.pk}/item:")

@@ -13,13 +13,17 @@ back first. (``serialized_rollback`` cannot do it: it reloads rows with UPDATEs,
 the ledger's append-only triggers refuse on signing keys.)
 """
 
+import dataclasses
 from decimal import Decimal
 
 import pytest
 
+from approvals import services as committee
+from approvals.models import AgendaItem
 from workflow import services
 from workflow.models import AuditEntry, GrantProject, Program
 from workflow.roles import Role
+from workflow.scenarios import decide_in_session, plan_session
 
 from ._concurrency import race, reference_data  # noqa: F401 (fixture)
 
@@ -73,15 +77,22 @@ def test_two_officers_screening_the_same_file(make_project, cast, second, slow_a
     assert entry.actor_id == (cast.officer, second["officer"])[winner].pk
 
 
+def _onto_a_new_agenda(pid, officer, cast):
+    """An officer plans a session and puts the file on its agenda (DESIGN.md §3: the only
+    way to schedule it)."""
+    session = plan_session(GrantProject.objects.get(pk=pid).program, dataclasses.replace(cast, officer=officer))
+    return committee.session_add_item(session_id=session.pk, project_id=pid, actor=officer)
+
+
 RACES = {
     # name: (source state, first call, second call, {transition the winner's entry may carry})
-    "approve-vs-reject": (
-        "in_committee",
-        lambda pid, cast, second: services.project_decide(
-            project_id=pid, actor=cast.chair, outcome="approve", amount="60000.00"),
-        lambda pid, cast, second: services.project_decide(
-            project_id=pid, actor=second["chair"], outcome="reject", reason=REASON),
-        {"decide_approve": "approved", "decide_reject": "rejected"},
+    # (A decision races only as sessions closing: tests/test_committee_concurrency_pg.py and
+    # the envelope races below. One file is on one session's agenda at a time.)
+    "schedule-on-two-agendas": (
+        "eligible",
+        lambda pid, cast, second: _onto_a_new_agenda(pid, cast.officer, cast),
+        lambda pid, cast, second: _onto_a_new_agenda(pid, second["officer"], cast),
+        {"schedule": "in_committee"},
     ),
     "withdraw-vs-withdraw": (
         "eligible",
@@ -126,6 +137,8 @@ def test_two_people_moving_the_same_file_at_once(name, make_project, cast, secon
     assert seq == len(before) + 1
     assert transition in targets
     assert GrantProject.objects.get(pk=project.pk).state == targets[transition]
+    if transition == "schedule":  # on one agenda only
+        assert AgendaItem.objects.filter(project=project, removed=False).count() == 1
 
 
 def test_two_chairs_approving_against_an_envelope_with_room_for_one(make_project, cast, second, slow_audit):
@@ -134,13 +147,15 @@ def test_two_chairs_approving_against_an_envelope_with_room_for_one(make_project
         envelope=Decimal("100000.00"), project_ceiling=Decimal("60000.00"),
     )
     one = make_project("in_committee", program=program)  # each requests 60,000.00
-    two = make_project("in_committee", program=program)
+    two = make_project("eligible", program=program)
+    other_cast = dataclasses.replace(cast, chair=second["chair"])  # another committee, its own chair
+    plan_session(program, other_cast, [two.pk])
+    sessions = [decide_in_session(one.pk, cast, "approve", "60000.00", close=False),
+                decide_in_session(two.pk, other_cast, "approve", "60000.00", close=False)]
 
     outcomes = race(
-        lambda: services.project_decide(project_id=one.pk, actor=cast.chair, outcome="approve",
-                                        amount="60000.00"),
-        lambda: services.project_decide(project_id=two.pk, actor=second["chair"], outcome="approve",
-                                        amount="60000.00"),
+        lambda: committee.session_close(session_id=sessions[0].pk, actor=cast.chair),
+        lambda: committee.session_close(session_id=sessions[1].pk, actor=second["chair"]),
     )
 
     assert sorted(outcomes) == ["budget_exceeded", "ok"], outcomes
@@ -152,21 +167,25 @@ def test_two_chairs_approving_against_an_envelope_with_room_for_one(make_project
     assert AuditEntry.objects.filter(transition="decide_approve").count() == 1
 
 
-def test_many_chairs_approving_at_once_never_over_commit(make_project, make_user, slow_audit):
+def test_many_chairs_approving_at_once_never_over_commit(make_project, make_user, cast, slow_audit):
     program = Program.objects.create(
         code="crowd", name="Appel très demandé", year=2025,
         envelope=Decimal("100000.00"), project_ceiling=Decimal("30000.00"),
     )
     projects = [
-        make_project("in_committee", program=program, requested_amount="30000.00", own_contribution="15000.00")
+        make_project("eligible", program=program, requested_amount="30000.00", own_contribution="15000.00")
         for _ in range(5)
     ]
     chairs = [make_user(Role.COMMITTEE_CHAIR, username=f"chair-{i}") for i in range(5)]
+    sessions = []
+    for project, chair in zip(projects, chairs, strict=True):  # five committees, one session each
+        chair_cast = dataclasses.replace(cast, chair=chair)
+        plan_session(program, chair_cast, [project.pk])
+        sessions.append(decide_in_session(project.pk, chair_cast, "approve", "30000.00", close=False))
 
     outcomes = race(*[
-        (lambda p=p, c=c: services.project_decide(project_id=p.pk, actor=c, outcome="approve",
-                                                  amount="30000.00"))
-        for p, c in zip(projects, chairs, strict=True)
+        (lambda s=s, c=c: committee.session_close(session_id=s.pk, actor=c))
+        for s, c in zip(sessions, chairs, strict=True)
     ])
 
     assert sorted(outcomes) == ["budget_exceeded", "budget_exceeded", "ok", "ok", "ok"], outcomes

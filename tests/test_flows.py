@@ -13,20 +13,16 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from viewflow.workflow import PROCESS, STATUS
 
+from approvals import services as committee
 from workflow import services
 from workflow.flows import GrantFlow, GrantProcess, process_for
 from workflow.models import GrantProject
+from workflow.scenarios import decide_in_session, plan_session
 from workflow.views.site import my_tasks
 
+from ._committee_support import item_of
+
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def committed(django_capture_on_commit_callbacks):
-    def block():
-        return django_capture_on_commit_callbacks(execute=True)
-
-    return block
 
 
 def task_trail(process):
@@ -99,7 +95,7 @@ def test_committee_decision_advances_when_the_service_is_called_elsewhere(make_p
     assert open_tasks(process) == ["committee_decision"]
 
     with committed():
-        services.project_decide(project_id=project.pk, actor=cast.chair, outcome="approve", amount="50000.00")
+        decide_in_session(project.pk, cast, "approve", "50000.00")  # the chair closes the session
 
     decision = process.task_set.get(flow_task=GrantFlow.committee_decision)
     assert decision.status == STATUS.DONE
@@ -111,7 +107,10 @@ def test_committee_decision_advances_when_the_service_is_called_elsewhere(make_p
 def test_schedule_and_defer_do_not_move_the_process(make_project, cast, committed):
     with committed():
         project = make_project("in_committee")
-        services.project_defer(project_id=project.pk, actor=cast.chair, reason="No quorum.")
+        item = item_of(project)
+        committee.session_remove_item(session_id=item.session_id, item_id=item.pk, actor=cast.officer,
+                                      reason="Dossier incomplet pour cette séance.")
+    assert GrantProject.objects.get(pk=project.pk).state == "eligible"
     assert open_tasks(process_for(project)) == ["committee_decision"]
 
 
@@ -240,6 +239,6 @@ def test_with_real_commits_the_web_screening_moves_the_process(reference_data, m
     assert response.status_code == 302
     assert GrantProject.objects.get(pk=project.pk).state == "eligible"
     assert open_tasks(process) == ["committee_decision"]
-    services.project_schedule(project_id=project.pk, actor=cast.officer)
-    services.project_decide(project_id=project.pk, actor=cast.chair, outcome="reject", reason="Weak.")
+    plan_session(project.program, cast, [project.pk])
+    decide_in_session(project.pk, cast, "reject", "Weak.")
     assert GrantProcess.objects.get(pk=process.pk).status == STATUS.DONE

@@ -13,10 +13,13 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from approvals import services as committee
 from workflow import services
 from workflow.exceptions import TamkeenError
 from workflow.models import AuditEntry, Commune, DocumentType, GrantProject, Program
-from workflow.scenarios import attach_required_documents
+from workflow.scenarios import attach_required_documents, decide_in_session
+
+from ._committee_support import item_of
 
 REASON = "Motif consigné au dossier."
 
@@ -205,9 +208,9 @@ def small_program(db):
 
 
 def _approve(project, cast, amount):
-    return lambda: services.project_decide(
-        project_id=project.pk, actor=cast.chair, outcome="approve", amount=amount
-    )
+    """The committee approves ``amount``: the chair confirms it (amount checks) and closes
+    the session (envelope and beneficiary checks, under the program lock)."""
+    return lambda: decide_in_session(project.pk, cast, "approve", amount)
 
 
 @pytest.mark.parametrize("amount", ["60000.01", "70000.00"])
@@ -350,16 +353,15 @@ def test_closing_with_an_unknown_outcome_is_refused(make_project, cast):
 REASONED = {
     "return_docs": ("submitted", lambda pid, c, r: services.project_return_docs(
         project_id=pid, actor=c.officer, reason=r)),
-    "defer": ("in_committee", lambda pid, c, r: services.project_defer(
-        project_id=pid, actor=c.officer, reason=r)),
+    "defer": ("in_committee", lambda pid, c, r: committee.session_remove_item(
+        session_id=item_of(pid).session_id, item_id=item_of(pid).pk, actor=c.officer, reason=r)),
     "withdraw": ("eligible", lambda pid, c, r: services.project_withdraw(
         project_id=pid, actor=c.agent, reason=r)),
     "suspend": ("approved", lambda pid, c, r: services.project_suspend(
         project_id=pid, actor=c.officer, reason=r)),
-    "decide_revise": ("in_committee", lambda pid, c, r: services.project_decide(
-        project_id=pid, actor=c.chair, outcome="revise", reason=r)),
-    "decide_reject": ("in_committee", lambda pid, c, r: services.project_decide(
-        project_id=pid, actor=c.chair, outcome="reject", reason=r)),
+    # The chair gives the reason when confirming the session's decision.
+    "decide_revise": ("in_committee", lambda pid, c, r: decide_in_session(pid, c, "revise", r or "")),
+    "decide_reject": ("in_committee", lambda pid, c, r: decide_in_session(pid, c, "reject", r or "")),
 }
 
 

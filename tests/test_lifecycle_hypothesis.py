@@ -12,6 +12,12 @@ nothing. After every step:
 - committed ≤ envelope, and committed equals the model's sum;
 - approved ≤ requested ≤ ceiling for every approved file.
 
+The committee's moves go through sessions (DESIGN.md §3): a file is scheduled by being
+put on a new session's agenda, taken off it, or decided by the session's close. The
+model knows whether a session holds the file: while one does, a direct ``defer`` is
+refused; a file in committee that no session holds (its session closed while it was
+suspended) cannot be decided directly — the service refuses — only deferred.
+
 Each example runs inside its own rolled-back transaction (as ``django.test.TestCase``
 does per test), with a fresh program and fresh users.
 """
@@ -39,11 +45,19 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from approvals import services as committee
+from approvals.models import AgendaItem
 from workflow import services
 from workflow.exceptions import TamkeenError
 from workflow.models import ActivitySector, AuditEntry, Commune, Document, GrantProject, Program
 from workflow.roles import Role
-from workflow.scenarios import Cast, attach_required_documents, receive_equipment
+from workflow.scenarios import (
+    Cast,
+    attach_required_documents,
+    decide_in_session,
+    plan_session,
+    receive_equipment,
+)
 
 ENVELOPE = Decimal("100000.00")
 CEILING = Decimal("60000.00")
@@ -58,10 +72,6 @@ COMMITTED = {"approved", "in_training", "trained", "funding", "equipped", "launc
 EDITABLE = {"draft", "revision_requested"}
 # Transitions with one source, one target and no guard the model has to reason about.
 SIMPLE = {
-    "schedule": ("eligible", "in_committee"),
-    "defer": ("in_committee", "eligible"),
-    "decide_revise": ("in_committee", "revision_requested"),
-    "decide_reject": ("in_committee", "rejected"),
     "enrol": ("approved", "in_training"),
     "complete_training": ("in_training", "trained"),
     "open_funding": ("trained", "funding"),
@@ -84,6 +94,7 @@ class Model:
     submitted_by: str | None = None
     before_suspension: str = ""
     transitions: int = 0  # successful audited service calls since create
+    held: bool = False  # on the agenda of a planned or open session
 
 
 class LifecycleMachine(RuleBasedStateMachine):
@@ -132,8 +143,10 @@ class LifecycleMachine(RuleBasedStateMachine):
             AuditEntry.objects.filter(entity_type="workflow.grantproject", entity_id=str(pk)).count(),
         )
 
-    def _attempt(self, pk, expected, call):
-        """Call a service whose outcome the model predicts; True when it succeeded."""
+    def _attempt(self, pk, expected, call, *, moves=1):
+        """Call a service whose outcome the model predicts; True when it succeeded.
+        ``moves``: the project transitions a success makes (0 when a session's close
+        skips a file that is no longer in committee)."""
         before = self._snapshot(pk)
         try:
             call()
@@ -144,8 +157,36 @@ class LifecycleMachine(RuleBasedStateMachine):
             assert self._snapshot(pk) == before, f"a refused call changed project {pk}"
             return False
         assert expected == "ok", f"project {pk} in {self.model[pk].state}: expected {expected}, got success"
-        self.model[pk].transitions += 1
+        if moves == 0:
+            assert self._snapshot(pk) == before, f"a skipped decision changed project {pk}"
+        self.model[pk].transitions += moves
         return True
+
+    @property
+    def cast(self):
+        p = self.people
+        return Cast(agent=p["agent"], officer=p["officer"], chair=p["chair"], finance=p["finance"],
+                    mentor=p["mentor"])
+
+    def _decide(self, pk, outcome, detail, expected_if_in_committee):
+        """The committee decides ``outcome`` on the file: through its session's close
+        when one holds it, else by a direct call, which the service refuses."""
+        m = self.model[pk]
+        if not m.held:
+            expected = "transition_not_allowed" if m.state != "in_committee" else "guard_failed"
+            call = lambda: services.project_decide(  # noqa: E731
+                project_id=pk, actor=self.people["chair"], outcome=outcome)
+            self._attempt(pk, expected, call)
+            return False
+        in_committee = m.state == "in_committee"
+        expected = expected_if_in_committee if in_committee else "ok"
+        if outcome == "approve" and (detail <= 0 or detail > m.requested or detail > CEILING):
+            expected = "invalid_input"  # the chair's confirmation refuses it
+        call = lambda: decide_in_session(pk, self.cast, outcome, str(detail))  # noqa: E731
+        done = self._attempt(pk, expected, call, moves=1 if in_committee else 0)
+        if done:
+            m.held = False  # the session is closed
+        return done and in_committee
 
     def _committed(self):
         return sum(
@@ -270,12 +311,6 @@ class LifecycleMachine(RuleBasedStateMachine):
         source, target = SIMPLE[name]
         expected = "ok" if m.state == source else "transition_not_allowed"
         calls = {
-            "schedule": lambda: services.project_schedule(project_id=pk, actor=self.people["officer"]),
-            "defer": lambda: services.project_defer(project_id=pk, actor=self.people["chair"], reason=REASON),
-            "decide_revise": lambda: services.project_decide(
-                project_id=pk, actor=self.people["chair"], outcome="revise", reason=REASON),
-            "decide_reject": lambda: services.project_decide(
-                project_id=pk, actor=self.people["chair"], outcome="reject", reason=REASON),
             "enrol": lambda: services.project_enrol(project_id=pk, actor=self.people["officer"]),
             "complete_training": lambda: services.project_complete_training(
                 project_id=pk, actor=self.people["officer"]),
@@ -290,22 +325,55 @@ class LifecycleMachine(RuleBasedStateMachine):
         if self._attempt(pk, expected, calls[name]):
             m.state = target
 
+    @rule(pk=projects)
+    def schedule(self, pk):
+        """The officer puts the file on a new session's agenda."""
+        m = self.model[pk]
+        expected = "ok" if m.state == "eligible" else "transition_not_allowed"
+        session = plan_session(self.program, self.cast)
+        call = lambda: committee.session_add_item(  # noqa: E731
+            session_id=session.pk, project_id=pk, actor=self.people["officer"])
+        if self._attempt(pk, expected, call):
+            m.state, m.held = "in_committee", True
+
+    @rule(pk=projects)
+    def take_off_agenda(self, pk):
+        m = self.model[pk]
+        if not m.held:
+            return
+        item = AgendaItem.objects.get(project_id=pk, removed=False, session__state__in=("planned", "open"))
+        if item.session.state != "planned":
+            return  # only a planned session's agenda changes; an open one decides at its close
+        expected = "ok" if m.state == "in_committee" else "transition_not_allowed"
+        call = lambda: committee.session_remove_item(  # noqa: E731
+            session_id=item.session_id, item_id=item.pk, actor=self.people["officer"], reason=REASON)
+        if self._attempt(pk, expected, call):
+            m.state, m.held = "eligible", False
+
+    @rule(pk=projects)
+    def defer(self, pk):
+        """A direct deferral: refused while a session holds the file."""
+        m = self.model[pk]
+        if m.state != "in_committee":
+            expected = "transition_not_allowed"
+        else:
+            expected = "guard_failed" if m.held else "ok"
+        call = lambda: services.project_defer(project_id=pk, actor=self.people["chair"], reason=REASON)  # noqa: E731
+        if self._attempt(pk, expected, call):
+            m.state = "eligible"
+
+    @rule(pk=projects, outcome=st.sampled_from(["revise", "reject"]))
+    def decide_against(self, pk, outcome):
+        if self._decide(pk, outcome, REASON, "ok"):
+            self.model[pk].state = {"revise": "revision_requested", "reject": "rejected"}[outcome]
+
     @rule(pk=projects, amount=amounts)
     def approve(self, pk, amount):
         m = self.model[pk]
         amount = Decimal(amount)
-        # The service's order: the amount's shape, its limits, then the state, then the envelope.
-        if amount <= 0 or amount > m.requested or amount > CEILING:
-            expected = "invalid_input"
-        elif m.state != "in_committee":
-            expected = "transition_not_allowed"
-        elif amount > ENVELOPE - self._committed():
-            expected = "budget_exceeded"
-        else:
-            expected = "ok"
-        call = lambda: services.project_decide(  # noqa: E731
-            project_id=pk, actor=self.people["chair"], outcome="approve", amount=str(amount))
-        if self._attempt(pk, expected, call):
+        # The confirmation checks the amount's limits, the close the envelope.
+        expected = "budget_exceeded" if amount > ENVELOPE - self._committed() else "ok"
+        if self._decide(pk, "approve", amount, expected):
             m.state, m.approved = "approved", amount
 
     @rule(pk=projects, outcome=st.sampled_from(["success", "failed", "abandoned"]),
@@ -316,6 +384,8 @@ class LifecycleMachine(RuleBasedStateMachine):
             expected = "invalid_input"
         elif m.state != "launched":
             expected = "transition_not_allowed"
+        elif outcome != "abandoned":  # no follow-up visit is reported here: the plan is unfinished
+            expected = "guard_failed"
         else:
             expected = "ok"
         call = lambda: services.project_close(  # noqa: E731
@@ -357,8 +427,12 @@ class LifecycleMachine(RuleBasedStateMachine):
                 self.submit(pk, "agent")
             elif m.state == "submitted":
                 self.screen(pk, "officer", False)
-            elif m.state == "in_committee":
+            elif m.state == "in_committee" and m.held:
                 self.approve(pk, str(m.requested))
+            elif m.state == "in_committee":
+                self.defer(pk)
+            elif m.state == "eligible":
+                self.schedule(pk)
             elif m.state == "revision_requested":
                 self.resubmit(pk, "agent")
             elif m.state == "launched":
@@ -368,7 +442,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             elif m.state in TERMINAL:
                 break
             else:
-                (name,) = [n for n, (source, _t) in SIMPLE.items() if source == m.state and n != "defer"]
+                (name,) = [n for n, (source, _t) in SIMPLE.items() if source == m.state]
                 self.simple_transition(pk, name)
             event(f"advanced to {self.model[pk].state}")
 

@@ -7,17 +7,32 @@ row nor the ledger.
 
 The expected table is written out literally below from DESIGN.md §3, so a change to
 the model's transitions that the design does not make shows up here.
+
+The committee's moves are made the only way DESIGN.md §3 allows: ``schedule`` by putting
+the file on a session's agenda, ``defer`` by taking it off, ``decide_*`` by the chair
+closing the session that confirmed the decision. Refusals by state are the services'
+own, called directly (a file that is not in committee has no session to decide it).
 """
 
+import dataclasses
 from decimal import Decimal
 
 import pytest
 
+from approvals import services as committee
+from approvals.models import AgendaItem
 from workflow import services
 from workflow.exceptions import TamkeenError
 from workflow.models import AuditEntry, GrantProject, Program, ProjectState
 from workflow.roles import Role
-from workflow.scenarios import attach_required_documents, receive_equipment
+from workflow.scenarios import (
+    Cast,
+    attach_required_documents,
+    decide_in_session,
+    plan_session,
+    receive_equipment,
+    report_followup,
+)
 
 REASON = "Motif consigné au dossier."
 
@@ -32,19 +47,11 @@ CALLS = {
     "screen_fail": lambda pid, actor: services.project_screen(
         project_id=pid, actor=actor, failures=["The workshop address does not exist."]
     ),
-    "schedule": lambda pid, actor: services.project_schedule(
-        project_id=pid, actor=actor, session_ref="S-2025-01"
-    ),
+    "schedule": lambda pid, actor: services.project_schedule(project_id=pid, actor=actor),
     "defer": lambda pid, actor: services.project_defer(project_id=pid, actor=actor, reason=REASON),
-    "decide_approve": lambda pid, actor: services.project_decide(
-        project_id=pid, actor=actor, outcome="approve", amount="50000.00"
-    ),
-    "decide_revise": lambda pid, actor: services.project_decide(
-        project_id=pid, actor=actor, outcome="revise", reason=REASON
-    ),
-    "decide_reject": lambda pid, actor: services.project_decide(
-        project_id=pid, actor=actor, outcome="reject", reason=REASON
-    ),
+    "decide_approve": lambda pid, actor: services.project_decide(project_id=pid, actor=actor, outcome="approve"),
+    "decide_revise": lambda pid, actor: services.project_decide(project_id=pid, actor=actor, outcome="revise"),
+    "decide_reject": lambda pid, actor: services.project_decide(project_id=pid, actor=actor, outcome="reject"),
     "resubmit": lambda pid, actor: services.project_resubmit(project_id=pid, actor=actor),
     "enrol": lambda pid, actor: services.project_enrol(project_id=pid, actor=actor),
     "complete_training": lambda pid, actor: services.project_complete_training(
@@ -97,6 +104,25 @@ ALLOWED = {
 ALLOWED_CELLS = [(state, name) for state in STATES for name in ALLOWED[state]]
 
 
+def _as_cast(actor):
+    return Cast(agent=actor, officer=actor, chair=actor, finance=actor, mentor=actor)
+
+
+def _take_off_agenda(pid, actor):
+    item = AgendaItem.objects.get(project_id=pid, removed=False, session__state="planned")
+    return committee.session_remove_item(session_id=item.session_id, item_id=item.pk, actor=actor, reason=REASON)
+
+
+# How the committee's allowed moves are really made (the session's chair is ``actor``).
+THROUGH_SESSIONS = {
+    "schedule": lambda pid, actor: plan_session(GrantProject.objects.get(pk=pid).program, _as_cast(actor), [pid]),
+    "defer": _take_off_agenda,
+    "decide_approve": lambda pid, actor: decide_in_session(pid, _as_cast(actor), "approve", "50000.00"),
+    "decide_revise": lambda pid, actor: decide_in_session(pid, _as_cast(actor), "revise", REASON),
+    "decide_reject": lambda pid, actor: decide_in_session(pid, _as_cast(actor), "reject", REASON),
+}
+
+
 def test_the_table_covers_every_state_and_every_transition_of_the_model():
     assert set(STATES) == set(ProjectState.values)
     assert set(ALLOWED) == set(STATES)
@@ -120,6 +146,12 @@ def actor(make_user):
         Role.ASSOCIATION_AGENT, Role.PROGRAM_OFFICER, Role.COMMITTEE_CHAIR, Role.COMMITTEE_MEMBER,
         Role.FINANCE_OFFICER, Role.MENTOR, username="all-roles",
     )
+
+
+@pytest.fixture
+def cast(cast, actor):
+    """The files' committee is chaired by ``actor``, so that it may close their sessions."""
+    return dataclasses.replace(cast, chair=actor)
 
 
 def _row(pk):
@@ -158,9 +190,11 @@ def test_every_transition_the_table_allows_lands_in_its_target_with_one_audit_en
         attach_required_documents(project, actor)
     if name == "equipment_received":
         receive_equipment(project.pk, cast)
+    if name == "close":  # the follow-up plan must be finished first
+        report_followup(project.pk, cast)
     before = _audit(project)
 
-    CALLS[name](project.pk, actor)
+    THROUGH_SESSIONS.get(name, CALLS[name])(project.pk, actor)
 
     project = GrantProject.objects.get(pk=project.pk)
     assert project.state == ALLOWED[state][name]
@@ -175,7 +209,7 @@ def test_every_transition_the_table_allows_lands_in_its_target_with_one_audit_en
 
 def test_approval_stores_the_decided_amount(make_project, actor):
     project = make_project("in_committee")
-    CALLS["decide_approve"](project.pk, actor)
+    THROUGH_SESSIONS["decide_approve"](project.pk, actor)
     project = GrantProject.objects.get(pk=project.pk)
     assert str(project.approved_amount) == "50000.00"
     assert AuditEntry.objects.for_entity(project).last().payload["amount"] == "50000.00"
@@ -196,6 +230,6 @@ def test_an_allowed_transition_whose_guard_fails_is_refused_and_changes_nothing(
     ]:
         before_row, before_audit = _row(project.pk), _audit(project)
         with pytest.raises(TamkeenError) as caught:
-            CALLS[name](project.pk, actor)
+            THROUGH_SESSIONS.get(name, CALLS[name])(project.pk, actor)
         assert caught.value.code == code
         assert (_row(project.pk), _audit(project)) == (before_row, before_audit)

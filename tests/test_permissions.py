@@ -5,6 +5,11 @@ the intake services, from DESIGN.md §1 and their docstrings); it is deliberatel
 computed from ``workflow.roles.ROLE_PERMISSIONS``, so a drift between the role table
 and the design fails here. Each role is tried from a state where the transition is
 allowed: it either proceeds or gets ``permission_denied`` and changes nothing.
+
+The committee's moves are tried the only way DESIGN.md §3 allows them: ``schedule`` by
+putting the file on a planned session's agenda, ``decide_*`` by closing the session
+whose chair confirmed the decision (each role is handed the chair's seat first, so that
+only the role decides), ``defer`` directly on a file no session holds any more.
 """
 
 from datetime import date
@@ -13,11 +18,15 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from approvals import services as committee
+from approvals.models import CommitteeSession
 from workflow import services
 from workflow.exceptions import TamkeenError
 from workflow.models import ActivitySector, AuditEntry, Beneficiary, Commune, Document, GrantProject
 from workflow.roles import Role
-from workflow.scenarios import attach_required_documents, receive_equipment
+from workflow.scenarios import attach_required_documents, plan_session, receive_equipment, report_followup
+
+from ._committee_support import close_as, held_by_no_session, ready_to_close
 
 REASON = "Motif consigné au dossier."
 
@@ -54,16 +63,13 @@ MOVES = {
     "return_docs": ("submitted", "draft", lambda pid, a: services.project_return_docs(
         project_id=pid, actor=a, reason=REASON)),
     "screen": ("submitted", "eligible", lambda pid, a: services.project_screen(project_id=pid, actor=a)),
-    "schedule": ("eligible", "in_committee", lambda pid, a: services.project_schedule(
-        project_id=pid, actor=a)),
+    "schedule": ("eligible", "in_committee", lambda pid, a: committee.session_add_item(
+        session_id=_planned_session(pid), project_id=pid, actor=a)),
     "defer": ("in_committee", "eligible", lambda pid, a: services.project_defer(
         project_id=pid, actor=a, reason=REASON)),
-    "decide_approve": ("in_committee", "approved", lambda pid, a: services.project_decide(
-        project_id=pid, actor=a, outcome="approve", amount="55000.00")),
-    "decide_revise": ("in_committee", "revision_requested", lambda pid, a: services.project_decide(
-        project_id=pid, actor=a, outcome="revise", reason=REASON)),
-    "decide_reject": ("in_committee", "rejected", lambda pid, a: services.project_decide(
-        project_id=pid, actor=a, outcome="reject", reason=REASON)),
+    "decide_approve": ("in_committee", "approved", lambda pid, a: close_as(pid, a)),
+    "decide_revise": ("in_committee", "revision_requested", lambda pid, a: close_as(pid, a)),
+    "decide_reject": ("in_committee", "rejected", lambda pid, a: close_as(pid, a)),
     "resubmit": ("revision_requested", "submitted", lambda pid, a: services.project_resubmit(
         project_id=pid, actor=a)),
     "enrol": ("approved", "in_training", lambda pid, a: services.project_enrol(project_id=pid, actor=a)),
@@ -96,14 +102,32 @@ def _fast_test_settings(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path)
 
 
+def _planned_session(pid):
+    program_id = GrantProject.objects.values_list("program_id", flat=True).get(pk=pid)
+    return CommitteeSession.objects.filter(committee__program_id=program_id, state="planned").latest("pk").pk
+
+
+# The decision each decide_* source's session confirmed (outcome, amount or reason).
+DECISIONS = {"decide_approve": ("approve", "55000.00"), "decide_revise": ("revise", REASON),
+             "decide_reject": ("reject", REASON)}
+
+
 @pytest.fixture
-def source_project(make_project, cast):
+def source_project(make_project, make_user, cast):
     def make(transition):
         project = make_project(MOVES[transition][0])
+        if transition == "schedule":  # a planned session of the program's committee
+            plan_session(project.program, cast)
+        if transition == "defer":
+            project = held_by_no_session(project, cast)
+        if transition in DECISIONS:
+            ready_to_close(project, cast, *DECISIONS[transition], voter=make_user(Role.COMMITTEE_MEMBER))
         if transition == "submit":
             attach_required_documents(project, cast.agent)
         if transition == "equipment_received":
             receive_equipment(project.pk, cast)
+        if transition == "close":  # the follow-up plan must be finished first
+            report_followup(project.pk, cast)
         return project
 
     return make

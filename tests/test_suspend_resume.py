@@ -8,6 +8,7 @@ import pytest
 from workflow import services
 from workflow.exceptions import TamkeenError
 from workflow.models import AuditEntry, GrantProject, Program
+from workflow.scenarios import decide_in_session, plan_session
 
 REASON = "Vérification des pièces en cours."
 
@@ -68,7 +69,7 @@ def test_suspending_twice_remembers_the_latest_state(make_project, cast):
     project = make_project("eligible")
     services.project_suspend(project_id=project.pk, actor=cast.officer, reason=REASON)
     services.project_resume(project_id=project.pk, actor=cast.officer)
-    services.project_schedule(project_id=project.pk, actor=cast.officer)
+    plan_session(project.program, cast, [project.pk])  # on a session's agenda
     services.project_suspend(project_id=project.pk, actor=cast.officer, reason=REASON)
     services.project_resume(project_id=project.pk, actor=cast.officer)
     assert _fresh(project.pk).state == "in_committee"
@@ -97,8 +98,7 @@ def test_while_suspended_only_resume_and_withdraw_move_the_project(make_project,
     services.project_suspend(project_id=project.pk, actor=cast.officer, reason=REASON)
     for call in (
         lambda: services.project_enrol(project_id=project.pk, actor=cast.officer),
-        lambda: services.project_decide(project_id=project.pk, actor=cast.chair, outcome="reject",
-                                        reason=REASON),
+        lambda: services.project_decide(project_id=project.pk, actor=cast.chair, outcome="reject"),
     ):
         with pytest.raises(TamkeenError) as caught:
             call()
@@ -154,12 +154,13 @@ def test_a_suspended_approval_blocks_a_new_approval_that_would_overrun_the_envel
                          own_contribution="25000.00")
 
     with pytest.raises(TamkeenError) as caught:
-        services.project_decide(project_id=other.pk, actor=cast.chair, outcome="approve", amount="50000.00")
+        decide_in_session(other.pk, cast, "approve", "50000.00")  # the session's close refuses
     assert caught.value.code == "budget_exceeded"
+    assert _fresh(other.pk).state == "in_committee"
 
     services.project_withdraw(project_id=held.pk, actor=cast.officer, reason="Abandon du projet.")
     assert small_program.committed_amount() == Decimal("0.00")
-    services.project_decide(project_id=other.pk, actor=cast.chair, outcome="approve", amount="50000.00")
+    decide_in_session(other.pk, cast, "approve", "50000.00")  # the same session, closed this time
     assert small_program.committed_amount() == Decimal("50000.00")
 
 

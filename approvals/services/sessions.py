@@ -14,8 +14,9 @@ from workflow.audited_transition import apply_transition, check_permission, chec
 from workflow.exceptions import InvalidInput, TamkeenError, TransitionNotAllowed
 from workflow.locks import lock_program, lock_project
 from workflow.models import ProjectState
+from workflow.models.project import session_closing
 from workflow.roles import role_for
-from workflow.services import project_decide, project_defer, transition_project
+from workflow.services import project_decide, project_defer, project_schedule
 from workflow.services.input import require_text
 from workflow.transactions import service_transaction, within_caller_transaction
 
@@ -56,8 +57,9 @@ def session_create(*, actor, committee, title, scheduled_for, location="") -> Co
 
 @service_transaction
 def session_add_item(*, session_id, project_id, actor) -> AgendaItem:
-    """Put an eligible project on a planned session's agenda (the project moves to
-    in_committee). Program officer."""
+    """Put an eligible project on a planned session's agenda: the project moves to
+    in_committee through ``project_schedule``, which checks the new item holds it (the
+    only way a file reaches the committee). Program officer."""
     check_permission(actor, "approvals.manage_session")
     session = lock_session(session_id)
     check_transition(session, "add_item")
@@ -67,9 +69,10 @@ def session_add_item(*, session_id, project_id, actor) -> AgendaItem:
     if project.state != ProjectState.ELIGIBLE:
         raise TransitionNotAllowed(_("Only an eligible file can be put on the agenda."),
                                    params={"state": project.state})
-    transition_project(project, actor, "schedule", payload={"session": session.pk})
     position = session.items.filter(removed=False).count() + 1
     item = AgendaItem.objects.create(session=session, project=project, position=position)
+    with within_caller_transaction():
+        project_schedule(project_id=project.pk, actor=actor, agenda_item_id=item.pk)
     apply_transition(session, actor, "add_item",
                      payload={"item": item.pk, "project": project.pk, "position": position})
     return item
@@ -87,9 +90,11 @@ def session_remove_item(*, session_id, item_id, actor, reason) -> AgendaItem:
     if item is None:
         raise InvalidInput(field_errors={"item": [_("This file is not on the agenda.")]})
     project = lock_project(item.project_id)
-    transition_project(project, actor, "defer", payload={"reason": reason, "session": session.pk})
+    # Off the agenda first: the file's deferral is refused while a session holds it.
     item.removed = True
     item.save(update_fields=["removed"])
+    with within_caller_transaction():
+        project_defer(project_id=project.pk, actor=actor, reason=reason, agenda_item_id=item.pk)
     apply_transition(session, actor, "remove_item", payload={"item": item.pk, "project": project.pk, "reason": reason})
     return item
 
@@ -158,7 +163,9 @@ def session_close(*, session_id, actor) -> CommitteeSession:
             )
     lock_program(session.committee.program_id)  # envelope before projects
     skipped = {}
-    with within_caller_transaction():
+    # Only inside ``session_closing`` do the project services accept this session's
+    # confirmed decisions, and only from its chair (DESIGN.md §3).
+    with within_caller_transaction(), session_closing(session.pk, actor.pk):
         for item in items:
             state = item.project.__class__.objects.values_list("state", flat=True).get(pk=item.project_id)
             if state != ProjectState.IN_COMMITTEE:
@@ -185,14 +192,12 @@ def session_close(*, session_id, actor) -> CommitteeSession:
 
 
 def _apply_decision(session, item, actor):
-    ref = f"session:{session.pk}/item:{item.pk}"
     try:
         if item.outcome == AgendaItem.Outcome.DEFER:
-            project_defer(project_id=item.project_id, actor=actor, reason=item.reason or _("No decision: deferred."))
+            project_defer(project_id=item.project_id, actor=actor, reason=item.reason or _("No decision: deferred."),
+                          agenda_item_id=item.pk)
         else:
-            project_decide(project_id=item.project_id, actor=actor, outcome=item.outcome,
-                           amount=item.approved_amount, conditions=item.conditions, reason=item.reason,
-                           decision_ref=ref)
+            project_decide(project_id=item.project_id, actor=actor, outcome=item.outcome, agenda_item_id=item.pk)
     except TamkeenError as error:
         # Say which file stopped the close; nothing of the close is kept.
         error.params = {**error.params, "item": item.pk, "project": item.project_id}

@@ -5,6 +5,8 @@ duties checks, the audit entry, the save and side effects belong to the services
 ``workflow.services``, which are the only callers of these methods.
 """
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import Decimal
 
 from django.conf import settings
@@ -166,6 +168,115 @@ def followup_complete_or_abandoned(project):
     return project.outcome == Outcome.ABANDONED or followup_complete(project)
 
 
+# --- Committee guards (DESIGN.md §3) ------------------------------------------------
+# A file enters and leaves the committee only through a session: ``schedule`` by being
+# put on a session's agenda, ``decide_*`` (and a session's deferral) by the chair closing
+# the session that confirmed the decision. The calling service puts on the locked
+# project, for this one call, the agenda item the move comes from
+# (``project.committee_item``) and the actor (``project.committee_actor``); a direct call
+# has neither and is refused with a coded reason, having changed nothing.
+
+# (session id, chair's user id) while ``approvals.services.session_close`` applies that
+# session's decisions, inside its transaction; None everywhere else.
+_closing_session = ContextVar("tamkeen_closing_session", default=None)
+
+
+@contextmanager
+def session_closing(session_id, chair_id):
+    """Within this block, and only there, the confirmed decisions of session
+    ``session_id`` may move their files, on behalf of its chair ``chair_id``. Only a
+    session's close (which has locked the session and checked its chair) opens it."""
+    token = _closing_session.set((session_id, chair_id))
+    try:
+        yield
+    finally:
+        _closing_session.reset(token)
+
+
+_LIVE_SESSION_STATES = ("planned", "open")  # approvals.SessionState, without importing approvals
+
+
+def _schedule_refusal(project):
+    """Why the agenda item on ``project`` does not place it in committee (None if it does)."""
+    item = getattr(project, "committee_item", None)
+    if item is None:
+        return _("A file goes to committee only by being put on a session's agenda.")
+    if item.project_id != project.pk or item.removed:
+        return _("This agenda item does not hold this file.")
+    if item.session.state not in _LIVE_SESSION_STATES:
+        return _("The session of this agenda item is closed.")
+    if item.session.committee.program_id != project.program_id:
+        return _("This session belongs to another program's committee.")
+    return None
+
+
+@guard("not_on_agenda", _("A file goes to committee only by being put on a session's agenda."),
+       detail=_schedule_refusal)
+def placed_on_session_agenda(project):
+    return _schedule_refusal(project) is None
+
+
+def _decision_refusal(project, outcome):
+    """Why ``project`` cannot take ``outcome`` now (None if a closing session decided it)."""
+    item, actor = getattr(project, "committee_item", None), getattr(project, "committee_actor", None)
+    closing = _closing_session.get()
+    if item is None or actor is None or closing is None:
+        return _("A committee decision applies to a file only when the chair closes the session that took it.")
+    if item.project_id != project.pk or item.removed:
+        return _("This decision is about another file.")
+    if item.confirmed_at is None:
+        return _("The chair has not confirmed a decision on this file.")
+    if item.outcome != outcome:
+        return _("The decision the session confirmed on this file is “%(outcome)s”.") % {
+            "outcome": item.get_outcome_display()}
+    session = item.session
+    if session.pk != closing[0] or session.state != "open":
+        return _("The session that took this decision is not the one being closed.")
+    if actor.pk != closing[1] or not session.committee.members.filter(
+        user_id=actor.pk, role="chair", is_active=True
+    ).exists():
+        return _("Only the chair of the session's committee applies its decisions, by closing it.")
+    return None
+
+
+def _decided_by_closing_session(outcome):
+    @guard("no_session_decision",
+           _("A committee decision applies to a file only when the chair closes the session that took it."),
+           detail=lambda project: _decision_refusal(project, outcome))
+    def decided_by_closing_session(project):
+        return _decision_refusal(project, outcome) is None
+
+    decided_by_closing_session.__name__ = f"session_decided_{outcome}"
+    return decided_by_closing_session
+
+
+session_decided_approve = _decided_by_closing_session("approve")
+session_decided_revise = _decided_by_closing_session("revise")
+session_decided_reject = _decided_by_closing_session("reject")
+
+
+def _defer_refusal(project):
+    """Why ``project`` cannot be deferred now: a session still holds it (None if none does).
+    A session being closed may defer its own file (no quorum, tie); taking a file off a
+    planned agenda marks the item removed first."""
+    live = project.agenda_items.filter(removed=False, session__state__in=_LIVE_SESSION_STATES)
+    item, closing = getattr(project, "committee_item", None), _closing_session.get()
+    if (item is not None and closing is not None and item.session_id == closing[0]
+            and item.project_id == project.pk and item.confirmed_at is not None and item.outcome == "defer"):
+        live = live.exclude(pk=item.pk)
+    held = live.select_related("session").first()
+    if held is None:
+        return None
+    return _("This file is on the agenda of the session “%(title)s”: take it off the agenda there, "
+             "or let the session decide.") % {"title": held.session.title}
+
+
+@guard("on_session_agenda", _("This file is on a session's agenda: take it off the agenda there, "
+                              "or let the session decide."), detail=_defer_refusal)
+def not_held_by_a_session(project):
+    return _defer_refusal(project) is None
+
+
 class GrantProject(ConcurrentTransitionMixin, AuditedModel):
     program = models.ForeignKey(
         "workflow.Program", on_delete=models.PROTECT, related_name="projects",
@@ -192,6 +303,12 @@ class GrantProject(ConcurrentTransitionMixin, AuditedModel):
     eligibility_failures = models.JSONField(_("failed eligibility rules"), default=list, blank=True)
     outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices, blank=True)
     closure_reason = models.TextField(_("closure reason"), blank=True)
+    # Follows the project after launch: set at launch when a mentor launches it, or
+    # assigned by a program officer (workflow.services.followup.project_assign_mentor).
+    mentor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="mentored_projects",
+        null=True, blank=True, verbose_name=_("mentor"),
+    )
 
     state = FSMField(_("state"), default=S.DRAFT, choices=S.choices, protected=True, db_index=True)
     state_before_suspension = models.CharField(max_length=30, choices=S.choices, blank=True)
@@ -306,29 +423,39 @@ class GrantProject(ConcurrentTransitionMixin, AuditedModel):
     def screen_fail(self):
         pass
 
-    @transition(field=state, source=S.ELIGIBLE, target=S.IN_COMMITTEE, permission="workflow.schedule_project")
+    @transition(
+        field=state, source=S.ELIGIBLE, target=S.IN_COMMITTEE, permission="workflow.schedule_project",
+        conditions=[placed_on_session_agenda],
+    )
     def schedule(self):
         pass
 
-    @transition(field=state, source=S.IN_COMMITTEE, target=S.ELIGIBLE, permission="workflow.defer_project")
+    @transition(
+        field=state, source=S.IN_COMMITTEE, target=S.ELIGIBLE, permission="workflow.defer_project",
+        conditions=[not_held_by_a_session],
+    )
     def defer(self):
         pass
 
     @transition(
         field=state, source=S.IN_COMMITTEE, target=S.APPROVED, permission="workflow.decide_project",
-        conditions=[approved_amount_within_limits, approved_amount_within_envelope, beneficiary_not_already_funded],
+        conditions=[session_decided_approve, approved_amount_within_limits, approved_amount_within_envelope,
+                    beneficiary_not_already_funded],
     )
     def decide_approve(self):
         pass
 
     @transition(
         field=state, source=S.IN_COMMITTEE, target=S.REVISION_REQUESTED,
-        permission="workflow.decide_project",
+        permission="workflow.decide_project", conditions=[session_decided_revise],
     )
     def decide_revise(self):
         pass
 
-    @transition(field=state, source=S.IN_COMMITTEE, target=S.REJECTED, permission="workflow.decide_project")
+    @transition(
+        field=state, source=S.IN_COMMITTEE, target=S.REJECTED, permission="workflow.decide_project",
+        conditions=[session_decided_reject],
+    )
     def decide_reject(self):
         pass
 

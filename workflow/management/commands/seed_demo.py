@@ -24,9 +24,20 @@ from workflow.exceptions import TamkeenError
 from workflow.models import ActivitySector, Beneficiary, Commune, Program
 from workflow.models.project import ProjectState
 from workflow.roles import sync_roles
-from workflow.scenarios import Cast, drive
+from workflow.scenarios import PATHS, Cast, drive
 
 User = get_user_model()
+
+# Files whose path goes through the committee's examination.
+PAST_THE_COMMITTEE = frozenset(state for state, path in PATHS.items() if "schedule" in path)
+DECIDED_SESSION_TITLE = "Séance de sélection n° %(n)d"
+DECISION_REASONS = {
+    "revise": "Préciser la liste des équipements et joindre un second devis.",
+    "reject": "Étude de marché insuffisante : la demande locale n'est pas démontrée.",
+}
+FOLLOWUP_STOPPED = "Activité arrêtée : le local a fermé et la clientèle n'a pas suivi."
+FOLLOWUP_ABANDONED = "La bénéficiaire a quitté la province avant la fin de l'accompagnement."
+FOLLOWUP_RECOVERED = "Machine à coudre industrielle et surjeteuse, remises à l'association."
 
 
 class Command(BaseCommand):
@@ -61,9 +72,12 @@ class Command(BaseCommand):
                 agent=users["association_agent"], officer=users["program_officer"],
                 screener=users["program_officer2"], chair=users["committee_chair"],
                 finance=users["finance_officer"], mentor=users["mentor"],
+                members=[users["committee_member"]], committee_name=demo_data.COMMITTEE_NAME,
             )
-            outcome = self._seed_projects(program, cast, projects)
             self._seed_committee(program, users)
+            outcome = self._seed_projects(program, cast, projects)
+            self._seed_followup(program, cast)
+            self._ensure_demo_deadlines(program)
         elapsed = time.monotonic() - started
         if self.quiet:
             self.stdout.write(
@@ -108,6 +122,21 @@ class Command(BaseCommand):
             self._progress(f"program: {program} exists, kept as it is")
         return program
 
+    # --- deadlines ---------------------------------------------------------------------
+    def _ensure_demo_deadlines(self, program):
+        """Same-day reminders for the demo program's screening and scheduling, so the
+        first beat tick of ``./tamkeen demo`` visibly reminds the program officers (console
+        emails in var/log/celery.log, the unread count in the top bar). Kept if edited."""
+        from workflow.models import Step, StepDeadline
+
+        for step, remind, escalate in ((Step.SCREENING, 0, 2), (Step.SCHEDULING, 0, 7)):
+            _deadline, created = StepDeadline.objects.get_or_create(
+                program=program, step=step,
+                defaults={"remind_after_days": remind, "escalate_after_days": escalate},
+            )
+            if created:
+                self._progress(f"deadlines: {step.label} reminds after {remind} days, escalates after {escalate}")
+
     # --- committee ---------------------------------------------------------------------
     def _seed_committee(self, program, users):
         """The program's committee (the demo chair and member) with its scoring criteria and
@@ -144,6 +173,7 @@ class Command(BaseCommand):
         commune_codes = sorted(communes)
         today = date.today()
         outcome = {"created": 0, "kept": 0, "held_back": 0}
+        before_the_committee = []  # (index, project, plan): eligible, to be examined together
         for index in range(total):
             plan = demo_data.plan_project(index, commune_codes, today)
             beneficiary = Beneficiary.objects.filter(cin=plan.beneficiary["cin"]).first()
@@ -160,12 +190,14 @@ class Command(BaseCommand):
                     f"{exc.code}: {exc.message} {exc.field_errors or ''}".rstrip()
                 ) from exc
             outcome["created"] += 1
-            if target != plan.state:
-                outcome["held_back"] += 1
+            if target in PAST_THE_COMMITTEE:
+                before_the_committee.append((index, project, plan))
             self._progress(
                 f"projects: {index + 1}/{total}  {project.reference}  {project.beneficiary} "
                 f"({project.beneficiary.commune.name_fr}) → {project.state}"
+                + (f" (for the committee, then {target})" if target in PAST_THE_COMMITTEE else "")
             )
+        self._examine_in_committee(program, cast, before_the_committee, outcome, total)
         return outcome
 
     def _create_and_drive(self, plan, program, cast, beneficiary, communes, sectors):
@@ -181,11 +213,119 @@ class Command(BaseCommand):
             requested_amount=plan.requested_amount, own_contribution=plan.own_contribution,
         )
         target = plan.state
-        # With a large --projects the envelope runs out: such files wait in committee
-        # instead of being approved beyond the budget.
-        if plan.is_committed and program.free_balance() < plan.approved_amount:
-            target = ProjectState.IN_COMMITTEE
-        return drive(project, target, cast, amount=plan.approved_amount), target
+        if target in PAST_THE_COMMITTEE:  # the committee examines these files together, later
+            return drive(project, ProjectState.ELIGIBLE, cast), target
+        return self._drive_on(project, target, program, cast, plan), target
+
+    def _drive_on(self, project, target, program, cast, plan):
+        if target == ProjectState.CLOSED:
+            return self._drive_closed(project, program, cast, plan.approved_amount)
+        return drive(project, target, cast, amount=plan.approved_amount)
+
+    # --- the committee ---------------------------------------------------------------
+    def _examine_in_committee(self, program, cast, files, outcome, total):
+        """The new files bound past the committee go through real sessions (DESIGN.md §3):
+        those that stay in committee go on the planned demo session's agenda; the others
+        on one session the committee holds now — attendance, declarations of interest,
+        votes, the chair's confirmations, the close with its minutes — after which each
+        goes on to its state. With a large --projects the envelope runs out: such files
+        wait in committee instead of being approved beyond the budget."""
+        from approvals import services as committee_services
+        from approvals.models import CommitteeSession
+        from workflow.scenarios import hold_session, plan_session, scenario_committee
+
+        if not files:
+            return
+        free = program.free_balance()
+        waiting, decisions, onward = [], {}, []
+        for index, project, plan in files:
+            target = plan.state
+            if plan.is_committed:
+                if free < plan.approved_amount:
+                    target = ProjectState.IN_COMMITTEE
+                    outcome["held_back"] += 1
+                else:
+                    free -= plan.approved_amount
+            if target == ProjectState.IN_COMMITTEE:
+                waiting.append(project.pk)
+                continue
+            path = PATHS[target]
+            decision = path[path.index("schedule") + 1]  # approve, revise or reject
+            decisions[project.pk] = (decision, plan.approved_amount if decision == "approve"
+                                     else DECISION_REASONS[decision])
+            onward.append((index, project, plan, target))
+        committee = scenario_committee(program, cast)
+        try:
+            if waiting:
+                planned = CommitteeSession.objects.filter(
+                    committee=committee, title=demo_data.SESSION_TITLE, state="planned").first()
+                if planned is None:
+                    planned = plan_session(program, cast, title=demo_data.SESSION_TITLE)
+                for project_id in waiting:
+                    committee_services.session_add_item(session_id=planned.pk, project_id=project_id,
+                                                        actor=cast.officer)
+                self._progress(f"committee: {len(waiting)} file(s) on the agenda of {planned.title!r}")
+            if decisions:
+                number = CommitteeSession.objects.filter(committee=committee, state="closed").count() + 1
+                session = plan_session(program, cast, list(decisions), title=DECIDED_SESSION_TITLE % {"n": number})
+                hold_session(session.pk, cast, decisions)
+                self._progress(f"committee: {session.title!r} held and closed, {len(decisions)} decision(s), "
+                               "minutes signed")
+            for index, project, plan, target in onward:
+                project = self._drive_on(project, target, program, cast, plan)
+                self._progress(f"projects: {index + 1}/{total}  {project.reference}  → {project.state}")
+        except TamkeenError as exc:
+            raise CommandError(f"committee: {exc.code}: {exc.message} {exc.field_errors or ''}".rstrip()) from exc
+
+    # --- follow-up ---------------------------------------------------------------------
+    def _drive_closed(self, project, program, cast, amount):
+        """Closed files take each outcome in turn: success (every visit reported), failed
+        (every visit reported, the activity stopped), abandoned early (with equipment
+        recovered)."""
+        from workflow.scenarios import report_followup
+
+        turn = program.projects.filter(state=ProjectState.CLOSED).count() % 3
+        if turn == 0:
+            return drive(project, ProjectState.CLOSED, cast, amount=amount)
+        drive(project, ProjectState.LAUNCHED, cast, amount=amount)
+        if turn == 1:
+            report_followup(project.pk, cast, activity_running=False, stopped_reason=FOLLOWUP_STOPPED,
+                            monthly_revenue="0.00", monthly_profit="-300.00", equipment_in_use=False,
+                            sales_channels=[], recommendation="at_risk")
+            services.project_close(project_id=project.pk, actor=cast.officer, outcome="failed",
+                                   reason=FOLLOWUP_STOPPED)
+        else:
+            services.project_close(project_id=project.pk, actor=cast.officer, outcome="abandoned",
+                                   reason=FOLLOWUP_ABANDONED,
+                                   recovery={"items": FOLLOWUP_RECOVERED, "value": "9000.00"})
+        return project.__class__.objects.get(pk=project.pk)
+
+    def _seed_followup(self, program, cast):
+        """Launched files: every one has its plan; the first has its first visit reported,
+        the second is at risk (revenue falling across its first two visits). Files that
+        already have a reported visit are kept as they are."""
+        from django.utils import timezone
+
+        from workflow.models import FollowUpVisit
+        from workflow.scenarios import STABLE_VISIT
+
+        launched = list(program.projects.filter(state=ProjectState.LAUNCHED).order_by("pk"))
+        for project in launched:
+            services.followup_plan_create(project_id=project.pk, actor=cast.officer)
+        revenues = (("4500.00",), ("5200.00", "3100.00"))
+        for project, figures in zip(launched, revenues, strict=False):
+            if project.mentor_id is None:
+                services.project_assign_mentor(project_id=project.pk, actor=cast.officer, mentor_id=cast.mentor.pk)
+            visits = FollowUpVisit.objects.filter(project=project).order_by("sequence")
+            if any(v.state != "planned" for v in visits):
+                continue
+            for visit, revenue in zip(visits, figures, strict=False):
+                services.visit_report(
+                    visit_id=visit.pk, actor=cast.mentor,
+                    **{**STABLE_VISIT, "visited_on": timezone.localdate(), "monthly_revenue": revenue,
+                       "monthly_profit": "900.00"},
+                )
+            self._progress(f"follow-up: {project.reference} visits reported: {len(figures)}")
 
     # --- output ----------------------------------------------------------------------
     def _progress(self, line):

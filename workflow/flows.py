@@ -31,6 +31,14 @@ logger = logging.getLogger(__name__)
 S = ProjectState
 
 
+# The closure task's inbox row says when the latest follow-up visit found the project at
+# risk (the inbox attaches ``risk_labels`` to the page's projects in one query).
+CLOSURE_SUMMARY = (
+    "{% load i18n %}{{ process.project }}{% if process.project.risk_labels %} — "
+    "{% translate 'At risk' %}: {{ process.project.risk_labels|join:', ' }}{% endif %}"
+)
+
+
 class GrantProcessQuerySet(ProcessQuerySet):
     def for_project(self, project_or_id):
         project_id = getattr(project_or_id, "pk", project_or_id)
@@ -159,7 +167,7 @@ class GrantFlow(flow.Flow):
     )
     closure = (
         flow.View(task_views.ClosureView.as_view())
-        .Annotation(title=_("Project closure"), summary_template="{{ process.project }}")
+        .Annotation(title=_("Project closure"), summary_template=CLOSURE_SUMMARY)
         .Permission("workflow.close_project")
         .Assign(this.officer_who_signed_off_training)
         .Next(this.end_closed)

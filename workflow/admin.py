@@ -12,10 +12,20 @@ from django.contrib import admin
 from . import flows  # noqa: F401
 from .audit.models import AuditEntry
 from .models import ActivitySector, Beneficiary, Commune, Document, GrantProject, Program
+from .models.notifications import Notification, StepDeadline
+
+
+class StepDeadlineInline(admin.TabularInline):
+    """A program's own time limits; a step without a row keeps the default limits
+    (workflow.models.notifications.DEFAULT_DEADLINES)."""
+
+    model = StepDeadline
+    extra = 0
 
 
 @admin.register(Program)
 class ProgramAdmin(admin.ModelAdmin):
+    inlines = [StepDeadlineInline]
     list_display = ("code", "name", "year", "envelope", "project_ceiling", "is_active")
     list_filter = ("year", "is_active")
     search_fields = ("code", "name")
@@ -105,4 +115,19 @@ class AuditEntryAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    """Read-only: notifications are written by the services and the deadline tick."""
+
+    list_display = ("created_at", "recipient", "kind", "subject", "read_at", "emailed_at")
+    list_filter = ("kind", "created_at")
+    search_fields = ("subject", "dedupe_key", "recipient__username")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

@@ -20,6 +20,10 @@ class SessionFilterForm(forms.Form):
     state = forms.ChoiceField(
         label=_("State"), required=False, choices=[("", _("All states")), *SessionState.choices]
     )
+    committee = forms.ModelChoiceField(
+        label=_("Committee"), required=False, empty_label=_("All committees"),
+        queryset=Committee.objects.select_related("program").order_by("-program__year", "name"),
+    )
 
 
 class SessionCreateForm(forms.Form):

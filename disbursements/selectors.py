@@ -8,6 +8,7 @@ they decide.
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -84,8 +85,8 @@ def all_orders_received(project) -> bool:
 
 @dataclass
 class FinanceInbox:
-    to_authorize: list[Disbursement]
-    to_release: list[Disbursement]
+    to_authorize: QuerySet[Disbursement]
+    to_release: QuerySet[Disbursement]
 
 
 def _open_disbursements(state) -> QuerySet[Disbursement]:
@@ -97,16 +98,44 @@ def _open_disbursements(state) -> QuerySet[Disbursement]:
     )
 
 
-def finance_inbox(user) -> FinanceInbox:
+_COMPUTED_REFERENCE = re.compile(r"^(?P<kind>DB|BC|AGR)-(?:\d{4}-)?(?P<number>\d{1,9})$", re.IGNORECASE)
+
+
+def _filtered(queryset, search: str, program_id) -> QuerySet[Disbursement]:
+    if program_id:
+        queryset = queryset.filter(project__program_id=program_id)
+    for term in (search or "").split():
+        # Disbursement (DB-…) and order (BC-…) references are derived from the id.
+        computed = _COMPUTED_REFERENCE.match(term)
+        by_reference = Q(pk__in=[])
+        if computed:
+            field = {"DB": "pk", "BC": "purchase_order_id", "AGR": "project_id"}[computed["kind"].upper()]
+            by_reference = Q(**{field: int(computed["number"])})
+        queryset = queryset.filter(
+            by_reference | Q(project__title__icontains=term)
+            | Q(project__beneficiary__first_name__icontains=term)
+            | Q(project__beneficiary__last_name__icontains=term)
+            | Q(project__beneficiary__first_name_ar__icontains=term)
+            | Q(project__beneficiary__last_name_ar__icontains=term)
+        )
+    return queryset
+
+
+def finance_inbox(user, *, search: str = "", program_id=None) -> FinanceInbox:
     """What ``user`` may act on next: requests to authorize (authorizing officers) and
     authorized tranches to release (treasurers) — never a step separation of duties
-    would refuse them (a request they made, a tranche they authorized)."""
-    to_authorize, to_release = [], []
+    would refuse them (a request they made, a tranche they authorized). ``search``
+    matches references, the project's title and the beneficiary's names, each word;
+    ``program_id`` keeps one program's."""
+    none = Disbursement.objects.none()
+    to_authorize, to_release = none, none
     if user.has_perm("disbursements.authorize_disbursement"):
-        to_authorize = list(_open_disbursements(DisbursementState.REQUESTED).exclude(requested_by=user))
+        to_authorize = _filtered(
+            _open_disbursements(DisbursementState.REQUESTED).exclude(requested_by=user), search, program_id)
     if user.has_perm("disbursements.release_disbursement"):
-        to_release = list(
-            _open_disbursements(DisbursementState.AUTHORIZED).exclude(Q(requested_by=user) | Q(authorized_by=user))
+        to_release = _filtered(
+            _open_disbursements(DisbursementState.AUTHORIZED).exclude(Q(requested_by=user) | Q(authorized_by=user)),
+            search, program_id,
         )
     return FinanceInbox(to_authorize=to_authorize, to_release=to_release)
 
@@ -184,19 +213,28 @@ def released_payments(program) -> QuerySet[Disbursement]:
     )
 
 
-def payments_csv(program) -> str:
-    """Every released disbursement of ``program``, oldest first, as CSV for accounting:
+spreadsheet_cell = _cell
+
+
+def payment_rows(program):
+    """The rows of the payments export, in ``PAYMENTS_CSV_HEADER`` order, spreadsheet-safe:
     reference, project, beneficiary, amount (plain decimal, MAD), payment reference,
-    released at (ISO 8601, local time), released by (username)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(PAYMENTS_CSV_HEADER)
-    for payment in released_payments(program):
+    released at (ISO 8601, local time), released by (username). Iterated in chunks."""
+    for payment in released_payments(program).iterator(chunk_size=500):
         beneficiary = payment.project.beneficiary
-        writer.writerow([_cell(v) for v in (
+        yield [_cell(v) for v in (
             payment.reference, payment.project.reference, f"{beneficiary.first_name} {beneficiary.last_name}",
             format(payment.amount, "f"), payment.payment_reference,
             timezone.localtime(payment.released_at).isoformat(timespec="seconds"),
             payment.released_by.get_username(),
-        )])
+        )]
+
+
+def payments_csv(program) -> str:
+    """Every released disbursement of ``program``, oldest first, as CSV for accounting
+    (``payment_rows`` under the stable ``PAYMENTS_CSV_HEADER`` keys)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(PAYMENTS_CSV_HEADER)
+    writer.writerows(payment_rows(program))
     return out.getvalue()

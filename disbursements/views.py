@@ -80,7 +80,10 @@ class FinanceInboxView(PermissionRequiredMixin, generic.TemplateView):
 
     def get_context_data(self, **kwargs):
         user = self.request.user
-        inbox = finance_inbox(user)
+        search = self.request.GET.get("q", "").strip()[:100]
+        program_id = self.request.GET.get("program", "")
+        program_id = int(program_id) if program_id.isdigit() else None
+        inbox = finance_inbox(user, search=search, program_id=program_id)
         to_authorize = self._page(inbox.to_authorize, "authorize_page")
         to_release = self._page(inbox.to_release, "release_page")
         shown = set()
@@ -98,6 +101,7 @@ class FinanceInboxView(PermissionRequiredMixin, generic.TemplateView):
             authorize_query=_without(query, "authorize_page"), release_query=_without(query, "release_page"),
             failed=self.failed, failed_elsewhere=failed_elsewhere,
             programs=Program.objects.order_by("-year", "name"), can_export=can_export_payments(user),
+            search=search, program_id=program_id, filtered=bool(search or program_id),
             **kwargs,
         )
 

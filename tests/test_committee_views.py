@@ -484,6 +484,12 @@ def test_archive_lists_sessions_filters_them_and_has_an_empty_state(client, boar
     by_title = html_of(client.get(url("index"), {"q": "mai"}))
     assert "Session de mai" in by_title and "Session de mars" not in by_title
     assert "No session matches." in html_of(client.get(url("index"), {"q": "juillet"}))
+    by_committee = html_of(client.get(url("index"), {"committee": board.committee.pk}))
+    assert "Session de mai" in by_committee and "Session de mars" in by_committee
+    by_committee_name = html_of(client.get(url("index"), {"q": board.committee.name.split()[0]}))
+    assert "Session de mai" in by_committee_name
+    # An unknown committee is a form error on the page, never a 500.
+    assert client.get(url("index"), {"committee": "999999"}).status_code == 200
 
 
 def test_archive_is_paginated(client, board):

@@ -171,7 +171,7 @@ def test_the_inbox_offers_only_the_steps_a_person_may_take(everything, people, t
     inbox = finance_inbox(everything)
     assert [d.pk for d in inbox.to_authorize] == [theirs.pk]
     assert [d.pk for d in inbox.to_release] == [authorized_by_others.pk]
-    assert finance_inbox(people["finance"]).to_authorize == []
+    assert list(finance_inbox(people["finance"]).to_authorize) == []
     treasurer_inbox = finance_inbox(people["treasurer"])
     assert [d.pk for d in treasurer_inbox.to_release] == [authorized_by_me.pk, authorized_by_others.pk]
     assert mine.pk not in [d.pk for d in inbox.to_release]

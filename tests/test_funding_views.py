@@ -137,6 +137,24 @@ def test_empty_inbox_says_so(client, people):
     assert "No authorized tranche waits for release." in html_of(client.get(url("index")))
 
 
+def test_the_inbox_searches_and_filters_by_program(client, people, tranche, project, program):
+    first = tranche("requested")
+    client.force_login(people["authorizer"])
+    by_reference = html_of(client.get(url("index"), {"q": first.reference}))
+    assert first.reference in by_reference
+    by_name = html_of(client.get(url("index"), {"q": project.beneficiary.last_name}))
+    assert first.reference in by_name
+    assert first.reference in html_of(client.get(url("index"), {"q": project.reference}))
+    nothing = html_of(client.get(url("index"), {"q": "no-such-thing"}))
+    assert first.reference not in nothing and "No request matches this search." in nothing
+    this_program = html_of(client.get(url("index"), {"program": program.pk}))
+    assert first.reference in this_program
+    elsewhere = html_of(client.get(url("index"), {"program": program.pk + 1000}))
+    assert first.reference not in elsewhere
+    # A malformed program id is ignored, never a 500.
+    assert first.reference in html_of(client.get(url("index"), {"program": "abc"}))
+
+
 def test_finance_officer_cannot_post_an_authorization(client, people, tranche):
     d = tranche()
     client.force_login(people["finance"])

@@ -100,6 +100,14 @@ def test_a_trainer_sees_their_sessions_and_an_officer_sees_all(client, cast, mak
     page = html_of(client.get(url("index", module=marketing.pk)))
     assert page.count("tamkeen-training-session-row") == 2
 
+    # Search by the trainer's name, by the module's name; filter by program.
+    page = html_of(client.get(url("index", q="other-trainer")))
+    assert page.count("tamkeen-training-session-row") == 1
+    page = html_of(client.get(url("index", q=marketing.name_fr.split()[0])))
+    assert page.count("tamkeen-training-session-row") == 2
+    assert html_of(client.get(url("index", program=mine.program_id))).count("tamkeen-training-session-row") == 3
+    assert html_of(client.get(url("index", q="Tanger"))).count("tamkeen-training-session-row") == 0
+
 
 def test_the_session_list_says_when_there_is_nothing(client, trainer, plan):
     page = html_of(as_user(client, trainer).get(url("index")))

@@ -26,6 +26,11 @@ def trainer_choices():
 
 
 class SessionFilterForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+    program = forms.ModelChoiceField(
+        label=_("Program"), required=False, queryset=Program.objects.order_by("-year", "name"),
+        empty_label=_("All programs"),
+    )
     module = forms.ModelChoiceField(
         label=_("Module"), required=False, queryset=TrainingModule.objects.all(), empty_label=_("All modules"),
     )

@@ -32,8 +32,14 @@ class SessionListView(PermissionRequiredMixin, generic.ListView):
         if self.filter_form.is_valid():
             if self.filter_form.cleaned_data["state"]:
                 sessions = sessions.filter(state=self.filter_form.cleaned_data["state"])
-            if self.filter_form.cleaned_data["q"].strip():
-                sessions = sessions.filter(title__icontains=self.filter_form.cleaned_data["q"].strip())
+            if self.filter_form.cleaned_data["committee"]:
+                sessions = sessions.filter(committee=self.filter_form.cleaned_data["committee"])
+            for term in self.filter_form.cleaned_data["q"].split():
+                # The title, the place, the committee or its program.
+                sessions = sessions.filter(
+                    Q(title__icontains=term) | Q(location__icontains=term)
+                    | Q(committee__name__icontains=term) | Q(committee__program__name__icontains=term)
+                )
         # The minutes' hash, not their PDF: the list never loads the documents.
         return sessions.annotate(
             item_count=Count("items", filter=Q(items__removed=False), distinct=True),

@@ -10,6 +10,7 @@ services check again.
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -63,6 +64,16 @@ class SessionListView(PermissionRequiredMixin, generic.ListView):
             data = self.filter_form.cleaned_data
             if data["module"]:
                 sessions = sessions.filter(module=data["module"])
+            if data["program"]:
+                sessions = sessions.filter(program=data["program"])
+            for term in data["q"].split():
+                # The place, the trainer's names, the module's names.
+                sessions = sessions.filter(
+                    Q(place__icontains=term) | Q(trainer__first_name__icontains=term)
+                    | Q(trainer__last_name__icontains=term) | Q(trainer__username__icontains=term)
+                    | Q(module__name_fr__icontains=term) | Q(module__name_ar__icontains=term)
+                    | Q(module__name_en__icontains=term)
+                )
             today = timezone.localdate()
             if data["when"] == "upcoming":
                 sessions = sessions.filter(date__gte=today)
@@ -202,7 +213,7 @@ class ProgressView(PermissionRequiredMixin, generic.TemplateView):
             plan = _training_plan(program, include_optional=False)
             projects = list(
                 GrantProject.objects.filter(program=program, state=ProjectState.IN_TRAINING)
-                .select_related("beneficiary")
+                .select_related("beneficiary", "program")  # the reference shows the program's year
                 .order_by("beneficiary__last_name", "beneficiary__first_name", "pk")
             )
             ready = {project.pk for project in projects_ready_for_training_signoff(program)}

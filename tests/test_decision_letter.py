@@ -1,0 +1,132 @@
+"""The decision letter to the beneficiary (issue 7, item 4): an Arabic PDF (right to
+left), or French with ``?lang=fr``, saying what the committee decided as the audit
+chain recorded it; a coded refusal page for a project without a decision."""
+
+import io
+
+import pypdf
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import reverse
+
+from approvals import services as committee
+from tests._committee_support import declare_and_vote, make_board, open_session
+from workflow.exceptions import TamkeenError
+from workflow.letters import decision_letter_pdf, latest_decision
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+
+
+@pytest.fixture
+def client():
+    return Client(HTTP_ACCEPT_LANGUAGE="en")
+
+
+def pdf_text(content: bytes) -> str:
+    reader = pypdf.PdfReader(io.BytesIO(content))
+    return "\n".join(page.extract_text() for page in reader.pages)
+
+
+@pytest.fixture
+def approved_in_session(cast, program, make_user, make_beneficiary, make_project):
+    """A file approved for 52 000 MAD with a condition in the closed session « Session de mars »."""
+    board = make_board(cast, program, make_user, n_members=2)
+    chair, a, _b = board.everyone
+    beneficiary = make_beneficiary(first_name="Khadija", first_name_ar="خديجة", last_name_ar="البوعزاوي")
+    project = make_project("eligible", beneficiary=beneficiary, title="Atelier de tissage")
+    session, (item,) = open_session(board, [project], present=[chair, a], title="Session de mars")
+    declare_and_vote(item, chair, "approve")
+    declare_and_vote(item, a, "approve")
+    committee.item_confirm_decision(item_id=item.pk, actor=chair, amount="52000.00",
+                                    conditions="Suivre la formation en gestion.")
+    committee.session_close(session_id=session.pk, actor=chair)
+    return project, session
+
+
+def test_url_name_and_path():
+    assert reverse("projects:decision_letter", args=[7]) == "/projects/7/decision-letter.pdf"
+
+
+def test_arabic_letter_of_an_approval_in_session(client, cast, approved_in_session):
+    project, session = approved_in_session
+    client.force_login(cast.agent)
+    response = client.get(reverse("projects:decision_letter", args=[project.pk]))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    text = pdf_text(response.content)
+    assert "خديجة" in text and "البوعزاوي" in text
+    assert project.reference in text
+    assert "Atelier de tissage" in text
+    assert "Session de mars" in text
+    assert session.scheduled_for.strftime("%d/%m/%Y") in text
+    assert "المصادقة" in text
+    assert "52.000,00" in text  # the amount in the Arabic (Moroccan) format
+    # (Bidi text extraction may move a final full stop: compare without it.)
+    assert "Suivre la formation en gestion" in text
+
+
+def test_french_letter(client, cast, approved_in_session):
+    project, _session = approved_in_session
+    client.force_login(cast.officer)
+    response = client.get(reverse("projects:decision_letter", args=[project.pk]), {"lang": "fr"})
+    assert response.status_code == 200
+    text = pdf_text(response.content)
+    assert "Khadija" in text and project.reference in text
+    assert "approuver" in text and "52.000,00 MAD" in text
+    assert "Session de mars" in text
+
+
+@pytest.mark.parametrize("state,arabic_decision,reason", [
+    ("rejected", "رفض", "The market study is too weak."),
+    ("revision_requested", "طلب مراجعة", "Clarify the equipment list."),
+])
+def test_letters_of_a_rejection_and_a_revision_give_the_reasons(make_project, state, arabic_decision, reason):
+    project = make_project(state)
+    decision = latest_decision(project)
+    assert decision.outcome in ("reject", "revise")
+    text = pdf_text(decision_letter_pdf(project, "ar"))
+    assert arabic_decision in text and reason.rstrip(".") in text and project.reference in text
+    assert "52.000" not in text
+
+
+def test_a_project_without_a_decision_gets_a_coded_refusal_page(client, cast, make_project):
+    project = make_project("in_committee")
+    client.force_login(cast.officer)
+    response = client.get(reverse("projects:decision_letter", args=[project.pk]))
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert 'data-code="no_decision"' in html
+    assert "The committee has not decided on this project yet" in html
+    with pytest.raises(TamkeenError) as caught:
+        decision_letter_pdf(project)
+    assert caught.value.code == "no_decision"
+
+
+def test_refusal_page_is_translated(cast, make_project):
+    project = make_project("draft")
+    client = Client(HTTP_ACCEPT_LANGUAGE="ar")
+    client.force_login(cast.officer)
+    response = client.get(reverse("projects:decision_letter", args=[project.pk]))
+    assert response.status_code == 409
+    assert 'dir="rtl"' in response.content.decode()
+
+
+def test_unknown_language_and_unknown_project(client, cast, make_project):
+    project = make_project("rejected")
+    client.force_login(cast.officer)
+    response = client.get(reverse("projects:decision_letter", args=[project.pk]), {"lang": "de"})
+    assert response.status_code == 400
+    assert 'data-code="invalid_input"' in response.content.decode()
+    assert client.get(reverse("projects:decision_letter", args=[project.pk + 100])).status_code == 404
+
+
+def test_only_project_readers_get_the_letter(client, make_project):
+    project = make_project("rejected")
+    client.force_login(User.objects.create_user("stranger", password="x"))
+    assert client.get(reverse("projects:decision_letter", args=[project.pk])).status_code == 403

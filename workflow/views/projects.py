@@ -1,17 +1,59 @@
 """Project list and project detail: read-only pages over the selectors."""
 
+import logging
+
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
-from django.http import Http404
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect
-from django.utils.translation import gettext, ngettext
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import get_language_bidi, gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views import generic
 
 from .. import selectors
-from ..audit.evidence import verify_entity, verify_entity_anchored
+from ..audit.evidence import verify_entity_anchored
+from ..diagram import lifecycle_diagram
 from ..forms import ProjectFilterForm
-from ..models import GrantProject
+from ..models import Document, GrantProject, Program
+from ..roles import PROJECT_EXPORT_PERMISSION
+
+# Law 09-08: who read a beneficiary's identifying or health data, and when.
+pii_log = logging.getLogger("tamkeen.personal_data")
+
+DECISIONS = frozenset(["decide_approve", "decide_revise", "decide_reject"])
+
+
+def _decision_letter_url(project, timeline):
+    """The decision letter's address once the committee decided, if the site serves letters."""
+    if not any(entry.name in DECISIONS for entry in timeline):
+        return None
+    try:
+        return reverse("projects:decision_letter", args=[project.pk])
+    except NoReverseMatch:
+        return None
+
+
+class ProjectListFilterForm(ProjectFilterForm):
+    program = forms.ModelChoiceField(
+        label=_("Program"), queryset=Program.objects.order_by("-year", "name"), required=False,
+        empty_label=_("All programs"),
+    )
+
+
+def filter_projects(params):
+    """The project list's search and filters (also used by its CSV export): returns the
+    bound form and the matching projects (all of them when the filters are not valid)."""
+    form = ProjectListFilterForm(params or None)
+    if not form.is_valid():
+        return form, selectors.project_list()
+    data = form.cleaned_data
+    projects = selectors.project_list(search=data["q"], state=data["state"])
+    if data["program"] is not None:
+        projects = projects.filter(program_id=data["program"].pk)
+    return form, projects
 
 
 class ProjectListView(PermissionRequiredMixin, generic.ListView):
@@ -22,18 +64,15 @@ class ProjectListView(PermissionRequiredMixin, generic.ListView):
     title = _("Projects")
 
     def get_queryset(self):
-        self.filter_form = ProjectFilterForm(self.request.GET or None)
-        if self.filter_form.is_valid():
-            return selectors.project_list(
-                search=self.filter_form.cleaned_data["q"], state=self.filter_form.cleaned_data["state"]
-            )
-        return selectors.project_list()
+        self.filter_form, projects = filter_projects(self.request.GET)
+        return projects
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         query = self.request.GET.copy()
         query.pop("page", None)
-        context.update(filter_form=self.filter_form, page_query=query.urlencode())
+        context.update(filter_form=self.filter_form, page_query=query.urlencode(),
+                       can_export=self.request.user.has_perm(PROJECT_EXPORT_PERMISSION))
         return context
 
 
@@ -47,23 +86,53 @@ class ProjectDetailView(PermissionRequiredMixin, generic.TemplateView):
         except GrantProject.DoesNotExist:
             raise Http404(_("No such project.")) from None
         process, open_tasks = selectors.project_process(project)
-        show_sensitive = selectors.can_view_sensitive(self.request.user)
+        user = self.request.user
+        show_sensitive = selectors.can_view_sensitive(user)
+        if show_sensitive:
+            pii_log.info("user %s (id %s) read the personal data of beneficiary %s on project %s",
+                         user.get_username(), user.pk, project.beneficiary_id, project.pk)
         documents = [
             (document, show_sensitive or document.doc_type not in selectors.SENSITIVE_DOCUMENT_TYPES)
             for document in selectors.project_documents(project)
         ]
+        timeline = selectors.project_timeline(project)
+        verification = selectors.project_verification(project, timeline)
+        visited = {entry.from_value for entry in timeline} | {entry.to_value for entry in timeline}
         return super().get_context_data(
             project=project,
             beneficiary=project.beneficiary,
             show_sensitive=show_sensitive,
             documents=documents,
-            timeline=selectors.project_timeline(project),
-            verification=verify_entity(project),
-            can_verify=self.request.user.has_perm("workflow.verify_ledger"),
+            can_download=user.has_perm("workflow.view_document"),
+            timeline=timeline,
+            verification=verification,
+            can_verify=user.has_perm("workflow.verify_ledger"),
+            diagram=lifecycle_diagram(current=project.state, visited=visited - {""}, rtl=get_language_bidi()),
+            decision_letter_url=_decision_letter_url(project, timeline),
             process=process,
             open_tasks=open_tasks,
             **kwargs,
         )
+
+
+class DocumentDownloadView(PermissionRequiredMixin, generic.View):
+    """A project's document, to those who may read documents; a document carrying the
+    CIN or the disability only to those who may see that data (and the read is logged)."""
+
+    permission_required = ("workflow.view_grantproject", "workflow.view_document")
+
+    def get(self, request, pk, document_pk):
+        document = get_object_or_404(Document.objects.select_related("project"), pk=document_pk, project_id=pk)
+        if document.doc_type in selectors.SENSITIVE_DOCUMENT_TYPES:
+            if not selectors.can_view_sensitive(request.user):
+                raise PermissionDenied(gettext("This document holds restricted personal data."))
+            pii_log.info("user %s (id %s) downloaded document %s (%s) of project %s",
+                         request.user.get_username(), request.user.pk, document.pk, document.doc_type, pk)
+        try:
+            handle = document.file.open("rb")
+        except (FileNotFoundError, ValueError):
+            raise Http404(_("The file of this document is missing.")) from None
+        return FileResponse(handle, as_attachment=True, filename=document.original_name)
 
 
 class ProjectVerifyView(PermissionRequiredMixin, generic.View):

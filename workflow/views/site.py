@@ -18,7 +18,10 @@ from viewflow.workflow import STATUS
 from viewflow.workflow.flow import FlowAppViewset
 from viewflow.workflow.flow.views import FlowInboxListView
 
-from .projects import ProjectDetailView, ProjectListView, ProjectVerifyView
+from .exports import ProjectsCsvView
+from .letters import DecisionLetterView
+from .projects import DocumentDownloadView, ProjectDetailView, ProjectListView, ProjectVerifyView
+from .submission import ProjectSubmitView
 
 
 def _require_login(patterns):
@@ -45,6 +48,32 @@ class InboxView(FlowInboxListView):
     def queryset(self):
         return my_tasks(self.flow_class, self.request.user)
 
+    def get_page_data(self, page):
+        # Each row's summary names its project: read the page's projects in one query
+        # instead of one per row.
+        tasks = list(page)
+        attach_projects([task.process for task in tasks])
+        return super().get_page_data(tasks)
+
+
+def attach_projects(processes):
+    """Load the grant projects of ``processes`` (their artifacts) in one query and cache
+    each on its process, where ``GrantProcess.project`` finds it."""
+    from ..models import GrantProject
+
+    ids = {process.artifact_object_id for process in processes if process.artifact_object_id}
+    projects = GrantProject.objects.select_related("program", "beneficiary", "sector").in_bulk(ids)
+    from ..followup_selectors import risk_reasons_by_project
+    from ..models import RiskReason
+
+    risks = risk_reasons_by_project(projects)
+    for process in processes:
+        project = projects.get(process.artifact_object_id)
+        if project is not None:
+            reasons = risks.get(project.pk, [])
+            project.risk_labels = [RiskReason(r).label if r in RiskReason.values else r for r in reasons]
+            process._project = project
+
 
 class GrantFlowApp(FlowAppViewset):
     inbox_view_class = InboxView
@@ -68,6 +97,10 @@ class ProjectsApp(Application):
     index_path = path("", ProjectListView.as_view(), name="index")
     detail_path = path("<int:pk>/", ProjectDetailView.as_view(), name="detail")
     verify_path = path("<int:pk>/verify/", ProjectVerifyView.as_view(), name="verify")
+    submit_path = path("<int:pk>/submit/", ProjectSubmitView.as_view(), name="submit")
+    decision_letter_path = path("<int:pk>/decision-letter.pdf", DecisionLetterView.as_view(), name="decision_letter")
+    export_path = path("export.csv", ProjectsCsvView.as_view(), name="export")
+    document_path = path("<int:pk>/documents/<int:document_pk>/", DocumentDownloadView.as_view(), name="document")
 
     def has_view_permission(self, user, obj=None):
         return not user.is_authenticated or user.has_perm("workflow.view_grantproject")

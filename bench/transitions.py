@@ -214,7 +214,8 @@ def queries_per_transition(officer_id: int, project_id: int) -> dict:
     from workflow.models import GrantProject
 
     officer = User.objects.get(pk=officer_id)
-    # Warm the caches; a project an earlier run left suspended is resumed first.
+    # Warm the caches (and prepare the statements); a project an earlier run left
+    # suspended is resumed first.
     if GrantProject.objects.get(pk=project_id).state != "suspended":
         services.project_suspend(project_id=project_id, actor=officer, reason=REASON)
     services.project_resume(project_id=project_id, actor=officer)
@@ -226,6 +227,9 @@ def queries_per_transition(officer_id: int, project_id: int) -> dict:
         with CaptureQueriesContext(connection) as context:
             call()
         captured[name] = [q["sql"] for q in context.captured_queries]
+    with connection.cursor() as cur:  # what each EXECUTE runs (workflow.audit.prepared)
+        cur.execute("SELECT name, statement FROM pg_prepared_statements ORDER BY name")
+        captured["prepared statements"] = [f"{n}: {text}" for n, text in cur.fetchall()]
     return captured
 
 
@@ -249,10 +253,16 @@ def _service_worker(url, project_ids, officer_id, _columns, seconds, barrier, re
             else:
                 states[pid] = services.project_suspend(project_id=pid, actor=officer, reason=REASON).state
 
-        # Warm up (connection, permission cache, signing key) outside the timed window.
+        # Warm up (connection, permission cache, signing key, prepared statements) outside
+        # the timed window.
         step(project_ids[0])
         step(project_ids[0])
-        _timed_loop(step, project_ids, seconds, barrier, results)
+        from django.db import connection
+
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_backend_pid()")
+            backend_pid = cur.fetchone()[0]
+        _timed_loop(step, project_ids, seconds, barrier, results, backend_pid)
     except BaseException as exc:  # reported to the parent, which exits non-zero
         barrier.abort()
         results.put({"error": f"{type(exc).__name__}: {exc}"})
@@ -290,7 +300,10 @@ def _raw_worker(url, project_ids, officer_id, columns, seconds, barrier, results
 
         step(project_ids[0])
         step(project_ids[0])
-        _timed_loop(step, project_ids, seconds, barrier, results)
+        cur.execute("SELECT pg_backend_pid()")
+        backend_pid = cur.fetchone()[0]
+        conn.commit()
+        _timed_loop(step, project_ids, seconds, barrier, results, backend_pid)
         conn.close()
     except BaseException as exc:
         barrier.abort()
@@ -351,9 +364,21 @@ def time_now():
     return datetime.now(UTC)
 
 
-def _timed_loop(step, project_ids, seconds, barrier, results):
+def backend_cpu(pid):
+    """CPU seconds (user + system) the PostgreSQL backend ``pid`` has used, when the
+    server runs on this machine and its /proc entry is readable; else None."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _timed_loop(step, project_ids, seconds, barrier, results, backend_pid=None):
     latencies = []
     barrier.wait(timeout=120)
+    server_started = backend_cpu(backend_pid) if backend_pid else None
     cpu_started = time.process_time()
     started = time.monotonic()
     deadline = started + seconds
@@ -365,8 +390,10 @@ def _timed_loop(step, project_ids, seconds, barrier, results):
         step(project_ids[n % len(project_ids)])
         latencies.append(time.monotonic() - t0)
         n += 1
+    cpu = time.process_time() - cpu_started
+    server_ended = backend_cpu(backend_pid) if server_started is not None else None
     results.put({"count": n, "started": started, "ended": time.monotonic(), "latencies": latencies,
-                 "cpu": time.process_time() - cpu_started})
+                 "cpu": cpu, "server_cpu": None if server_ended is None else server_ended - server_started})
 
 
 def run_phase(mode, url, sets, officer_id, columns, seconds):
@@ -399,9 +426,11 @@ def run_phase(mode, url, sets, officer_id, columns, seconds):
     count = sum(r["count"] for r in reports)
     wall = max(r["ended"] for r in reports) - min(r["started"] for r in reports)
     latencies = sorted(x for r in reports for x in r["latencies"])
+    server = [r["server_cpu"] for r in reports]
     return {
         "count": count, "seconds": wall, "rate": count / wall,
         "cpu": sum(r["cpu"] for r in reports) / max(count, 1) * 1000,
+        "server_cpu": None if None in server else sum(server) / max(count, 1) * 1000,
         "p50": latencies[len(latencies) // 2] * 1000,
         "p95": latencies[min(len(latencies) - 1, math.ceil(len(latencies) * 0.95) - 1)] * 1000,
     }
@@ -478,6 +507,7 @@ def main(argv=None):
 
     captured = queries_per_transition(officer_id, ids[-1])
     print("\nqueries per service transition (CaptureQueriesContext, one call each):")
+    definitions = captured.pop("prepared statements")
     for name, queries in captured.items():
         control = [q for q in queries if q.strip().upper() in ("BEGIN", "COMMIT", "ROLLBACK")]
         commit_at = next((i for i, q in enumerate(queries) if q.strip().upper() == "COMMIT"), len(queries))
@@ -488,6 +518,10 @@ def main(argv=None):
         for sql in queries:
             print(f"      {' '.join(sql.split())[:110]}")
     print("  raw baseline: 4 round trips = BEGIN, UPDATE project, INSERT audit row, COMMIT")
+    if definitions:
+        print("  server-side prepared statements (PREPAREd once per connection, then EXECUTEd):")
+        for text in definitions:
+            print(f"      {' '.join(text.split())}")
     connection.close()
 
     rows = []
@@ -499,11 +533,14 @@ def main(argv=None):
 
     print()
     print(f"{'workers':>7}  {'mode':<8}  {'transitions':>11}  {'seconds':>7}  {'per second':>10}  "
-          f"{'p50 ms':>7}  {'p95 ms':>7}  {'client CPU ms':>13}")
+          f"{'p50 ms':>7}  {'p95 ms':>7}  {'client CPU ms':>13}  {'server CPU ms':>13}")
     for workers, mode, r in rows:
+        server = "n/a" if r["server_cpu"] is None else f"{r['server_cpu']:.2f}"
         print(f"{workers:>7}  {mode:<8}  {r['count']:>11}  {r['seconds']:>7.1f}  {r['rate']:>10.1f}  "
-              f"{r['p50']:>7.2f}  {r['p95']:>7.2f}  {r['cpu']:>13.2f}")
-    print("(client CPU ms: CPU time the worker processes spent per transition, server excluded)")
+              f"{r['p50']:>7.2f}  {r['p95']:>7.2f}  {r['cpu']:>13.2f}  {server:>13}")
+    print("(client CPU ms: CPU time the worker processes spent per transition, server excluded;\n"
+          " server CPU ms: CPU time of their PostgreSQL backends per transition, when the server\n"
+          " runs on this machine — n/a otherwise. On a busy machine both are steadier than rates.)")
     print()
     print(f"{'workers':>7}  {'raw/s':>8}  {'services/s':>10}  {'services/raw':>12}  target ≥ {TARGET_RATIO}")
     by_key = {(w, m): r for w, m, r in rows}
@@ -512,6 +549,13 @@ def main(argv=None):
         ratio = svc["rate"] / raw["rate"]
         print(f"{workers:>7}  {raw['rate']:>8.1f}  {svc['rate']:>10.1f}  {ratio:>12.2f}  "
               f"{'met' if ratio >= TARGET_RATIO else 'NOT MET'}")
+    totals = {w: (by_key[(w, "raw")], by_key[(w, "services")]) for w in worker_counts}
+    if all(r["server_cpu"] is not None and s["server_cpu"] is not None for r, s in totals.values()):
+        print("\nCPU per transition, client + server (what bounds the rate when the CPUs are saturated):")
+        for workers, (raw, svc) in totals.items():
+            raw_total, svc_total = raw["cpu"] + raw["server_cpu"], svc["cpu"] + svc["server_cpu"]
+            print(f"  {workers} worker(s): raw {raw_total:.2f} ms, services {svc_total:.2f} ms, "
+                  f"raw/services {raw_total / svc_total:.2f}")
     service_p50 = statistics.median(by_key[(w, "services")]["p50"] for w in worker_counts)
     print(f"\nload average after the runs: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
           "(other work on the machine skews the figures)")

@@ -5,8 +5,11 @@ backstop. On SQLite ``select_for_update`` is a no-op, and the IMMEDIATE transact
 mode of the settings serialises writers instead.
 """
 
-from django.db import connection
+import weakref
 
+from django.db import connections, router
+
+from .audit import prepared
 from .exceptions import NotFound
 from .models import GrantProject, Program
 
@@ -18,15 +21,41 @@ def lock_program(program_id) -> Program:
         raise NotFound() from None
 
 
-_LOCK_SQL = {}
+# Per connection (the converters of some backends are bound to it): the SELECT ... FOR
+# UPDATE of one project row, its columns and the converters of each column.
+_LOCK_QUERIES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _lock_query(conn, model):
+    cached = _LOCK_QUERIES.get(conn)
+    if cached is None:
+        meta = model._meta
+        fields = meta.concrete_fields
+        quote = conn.ops.quote_name
+        suffix = " FOR UPDATE" if conn.features.has_select_for_update else ""
+        sql = (
+            f"SELECT {', '.join(quote(f.column) for f in fields)} FROM {quote(meta.db_table)} "
+            f"WHERE {quote(meta.pk.column)} = %s{suffix}"
+        )
+        converters = []
+        for index, field in enumerate(fields):
+            col = field.get_col(meta.db_table)
+            found = conn.ops.get_db_converters(col) + col.get_db_converters(conn)
+            if found:
+                converters.append((index, col, found))
+        cached = _LOCK_QUERIES[conn] = (sql, converters)
+    return cached
 
 
 def lock_project(project_id, *, with_beneficiary=False) -> GrantProject:
     """Lock one project row (SELECT ... FOR UPDATE) and return it.
 
-    Written as raw SQL: it runs on every transition, and compiling the ORM query cost
-    more than the database round trip. Related rows load lazily, except the beneficiary
-    and commune when the caller's guards read them (submission, screening).
+    Written as one prepared statement (server-side on PostgreSQL, see
+    ``workflow.audit.prepared``): it runs on every transition, and compiling the ORM
+    query cost more than the database round trip. The row becomes a model instance
+    exactly as a queryset builds it (every column, the fields' database converters,
+    ``Model.from_db``). Related rows load lazily, except the beneficiary and commune
+    when the caller's guards read them (submission, screening).
     """
     try:
         project_id = int(project_id)
@@ -41,15 +70,22 @@ def lock_project(project_id, *, with_beneficiary=False) -> GrantProject:
             )
         except GrantProject.DoesNotExist:
             raise NotFound() from None
-    sql = _LOCK_SQL.get(connection.vendor)
-    if sql is None:
-        table = connection.ops.quote_name(GrantProject._meta.db_table)
-        suffix = " FOR UPDATE" if connection.features.has_select_for_update else ""
-        sql = _LOCK_SQL[connection.vendor] = f"SELECT * FROM {table} WHERE id = %s{suffix}"
-    found = list(GrantProject.objects.raw(sql, [project_id]))
-    if not found:
+    alias = router.db_for_write(GrantProject)
+    conn = connections[alias]
+    sql, converters = _lock_query(conn, GrantProject)
+    with conn.cursor() as cursor:
+        prepared.execute(cursor, sql, [project_id])
+        row = cursor.fetchone()
+    if row is None:
         raise NotFound()
-    return found[0]
+    if converters:
+        row = list(row)
+        for index, col, functions in converters:
+            value = row[index]
+            for convert in functions:
+                value = convert(value, col, conn)
+            row[index] = value
+    return GrantProject.from_db(alias, None, row)
 
 
 def lock_project_with_program(project_id) -> GrantProject:

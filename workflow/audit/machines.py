@@ -17,6 +17,7 @@ def register(model_label: str, *, state_field: str = "state", restores: dict | N
 
 
 register("workflow.grantproject", restores={"resume": "suspend"})
+register("workflow.followupvisit")
 
 
 def audited_models():

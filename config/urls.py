@@ -3,11 +3,16 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
+from django.views.i18n import JavaScriptCatalog
 
 from approvals.urls import CommitteesApp
 from disbursements.urls import FundingApp
 from workflow.flows import GrantFlow
+from workflow.followup_urls import FollowUpApp
+from workflow.i18n import set_language
+from workflow.notification_urls import NotificationsApp
 from workflow.training_urls import TrainingApp
+from workflow.views.dashboards import DashboardsApp
 from workflow.views.site import GrantFlowApp, ProjectsApp, TamkeenSite
 
 site = TamkeenSite(
@@ -18,12 +23,18 @@ site = TamkeenSite(
         CommitteesApp(),
         FundingApp(),
         TrainingApp(),
+        FollowUpApp(),
+        NotificationsApp(),
+        DashboardsApp(),
     ],
 )
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Django's set_language, which also stores a signed-in user's choice (workflow/i18n.py).
+    path("i18n/setlang/", set_language, name="set_language"),
+    # viewflow's base page loads it: its date pickers' month and day names in the page's language.
+    path("i18n/js/", JavaScriptCatalog.as_view(packages=["django.contrib.admin"]), name="javascript-catalog"),
     path("accounts/", include("django.contrib.auth.urls")),
 ]
 

@@ -14,7 +14,7 @@ from workflow.audit.models import AuditEntry
 from workflow.flows import GrantFlow, process_for
 from workflow.models import GrantProject
 from workflow.roles import Role
-from workflow.scenarios import attach_required_documents, receive_equipment
+from workflow.scenarios import attach_required_documents, receive_equipment, report_followup
 
 pytestmark = pytest.mark.django_db
 
@@ -23,14 +23,6 @@ pytestmark = pytest.mark.django_db
 def client():
     # Messages are asserted in English; the site's default language is French.
     return Client(HTTP_ACCEPT_LANGUAGE="en")
-
-
-@pytest.fixture
-def committed(django_capture_on_commit_callbacks):
-    def block():
-        return django_capture_on_commit_callbacks(execute=True)
-
-    return block
 
 
 def state_of(project):
@@ -243,6 +235,8 @@ def test_training_signoff_then_launch_by_a_mentor_then_closure(client, cast, mak
     assert response.context["form"].errors == {"reason": ["This field is required."]}
     assert state_of(project) == "launched"
 
+    with committed():  # success needs every follow-up visit reported
+        report_followup(project.pk, cast)
     take_and_execute(client, closure, {"outcome": "success"}, committed)
     assert state_of(project) == "closed"
     assert audit_trail(project)[-4:] == ["open_funding", "equipment_received", "launch", "close"]

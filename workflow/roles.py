@@ -39,11 +39,28 @@ _READ_PROCUREMENT = [
     "disbursements.view_purchaseorder", "disbursements.view_receiptreport",
 ]
 _READ_FUNDING = _READ_PROCUREMENT + ["disbursements.view_disbursement", "disbursements.view_envelopeevent"]
+_READ_FOLLOWUP = [
+    "workflow.view_followupplan", "workflow.view_followupvisit", "workflow.view_visitreport",
+    "workflow.view_equipmentrecovery",
+]
 _READ_ALL = _READ_PROJECTS + _READ_COMMITTEES + _READ_TRAINING + [
     "workflow.view_auditentry", "workflow.view_sensitive_beneficiary",
     "approvals.view_attendance", "approvals.view_interestdeclaration", "approvals.view_vote",
     "approvals.view_sessionminutes", "approvals.view_minutesconfirmation",
-] + _READ_FUNDING
+] + _READ_FUNDING + _READ_FOLLOWUP
+
+# The time limits of each step of a program (workflow.StepDeadline).
+_CONFIGURE_DEADLINES = [
+    "workflow.view_stepdeadline", "workflow.add_stepdeadline",
+    "workflow.change_stepdeadline", "workflow.delete_stepdeadline",
+]
+
+# Program-wide reads beyond single files. Dashboards (pipeline, envelope, beneficiaries,
+# follow-up): whoever reads the envelope ledger — program officers, auditors,
+# administrators and the finance roles. CSV export of the project list: those who read
+# every file and its history — program officers, auditors, administrators.
+DASHBOARD_PERMISSION = "disbursements.view_envelopeevent"
+PROJECT_EXPORT_PERMISSION = "workflow.view_auditentry"
 
 ROLE_PERMISSIONS = {
     Role.ASSOCIATION_AGENT: _READ_PROJECTS + [
@@ -60,6 +77,8 @@ ROLE_PERMISSIONS = {
         "workflow.add_programmodule", "workflow.change_programmodule",
         "workflow.add_trainingsession", "workflow.assign_trainer",
         "workflow.confirm_equipment", "workflow.launch_project", "workflow.close_project",
+        *_CONFIGURE_DEADLINES,
+        "workflow.assign_mentor",
         "disbursements.plan_equipment", "disbursements.receive_purchaseorder",
         "workflow.withdraw_project", "workflow.suspend_project",
         "approvals.add_committee", "approvals.change_committee", "approvals.add_committeemember",
@@ -74,8 +93,8 @@ ROLE_PERMISSIONS = {
     Role.TRAINER: _READ_PROJECTS + _READ_TRAINING + [
         "workflow.add_trainingsession", "workflow.add_attendancerecord",
     ],
-    Role.MENTOR: _READ_PROJECTS + _READ_PROCUREMENT + [
-        "workflow.add_document", "workflow.launch_project",
+    Role.MENTOR: _READ_PROJECTS + _READ_PROCUREMENT + _READ_FOLLOWUP + [
+        "workflow.add_document", "workflow.launch_project", "workflow.report_visit",
         "disbursements.plan_equipment", "disbursements.receive_purchaseorder", "disbursements.confirm_receipt",
     ],
     # Funding: the maker prepares orders and requests tranches; the ordonnateur
@@ -97,6 +116,7 @@ ROLE_PERMISSIONS = {
         "workflow.add_activitysector", "workflow.change_activitysector",
         "workflow.add_trainingmodule", "workflow.change_trainingmodule",
         "workflow.add_programmodule", "workflow.change_programmodule",
+        *_CONFIGURE_DEADLINES,
         "auth.view_user", "auth.add_user", "auth.change_user", "auth.view_group",
     ],
 }

@@ -1,5 +1,6 @@
 """Every write of the workflow app. Views, flows, tasks and commands call these."""
 
+from .followup import followup_plan_create, project_assign_mentor, visit_report
 from .intake import beneficiary_create, document_attach, project_create, project_update
 from .lifecycle import (
     Decision,
@@ -33,6 +34,7 @@ __all__ = [
     "Decision",
     "beneficiary_create",
     "document_attach",
+    "followup_plan_create",
     "project_close",
     "project_complete_training",
     "project_confirm_equipment",
@@ -53,8 +55,10 @@ __all__ = [
     "project_update",
     "project_withdraw",
     "program_module_set",
+    "project_assign_mentor",
     "training_attestation_pdf",
     "training_record_attendance",
     "training_session_create",
     "transition_project",
+    "visit_report",
 ]

@@ -18,11 +18,18 @@ from django.utils.translation import gettext as _
 
 from ..audited_transition import apply_transition, check_permission
 from ..eligibility import evaluate_eligibility
-from ..exceptions import InvalidInput, SeparationOfDuties, TransitionNotAllowed
+from ..exceptions import GuardFailed, InvalidInput, SeparationOfDuties, TransitionNotAllowed
 from ..locks import lock_project, lock_project_with_program
 from ..models import GrantProject, Outcome
+from ..models.project import (
+    not_held_by_a_session,
+    placed_on_session_agenda,
+    session_decided_approve,
+    session_decided_reject,
+    session_decided_revise,
+)
 from ..transactions import service_transaction
-from .input import parse_money, require_text
+from .input import require_text
 
 # Sent after the transaction commits: sender=GrantProject, project, transition, actor.
 project_transitioned = Signal()
@@ -103,20 +110,73 @@ def project_screen(*, project_id, actor, note="", failures=()) -> GrantProject:
     return transition_project(project, actor, name, payload=payload, fields=["eligibility_failures"])
 
 
+def _committee_item(project, agenda_item_id, actor):
+    """Put on the locked ``project``, for the committee guards of its transition, the
+    agenda item the move comes from (None when missing or malformed) and the actor."""
+    item = None
+    if agenda_item_id not in (None, ""):
+        try:
+            pk = int(agenda_item_id)
+        except (TypeError, ValueError):
+            pk = None
+        if pk is not None:
+            item = (project.agenda_items.model.objects
+                    .select_related("session", "session__committee").filter(pk=pk).first())
+    project.committee_item, project.committee_actor = item, actor
+    return item
+
+
+def _refuse_unless_committee(project, actor, name, condition):
+    """Permission, state, then the one committee guard ``condition`` on its own: a move
+    that does not come from a session is refused for that reason alone (not, say, for the
+    envelope the approval would also have needed), before anything is written."""
+    check_permission(actor, GrantProject.transition_permission(name))
+    meta = getattr(GrantProject, name)._django_fsm
+    if not meta.has_transition(project.state):
+        raise TransitionNotAllowed(params={"transition": name, "state": project.state})
+    if not condition(project):
+        failure = (condition.guard_code, condition.guard_detail(project) or condition.guard_message)
+        raise GuardFailed([failure], params={"transition": name, "failures": [condition.guard_code]})
+
+
+def _item_ref(item):
+    return {"session": item.session_id, "item": item.pk}
+
+
 @service_transaction
-def project_schedule(*, project_id, actor, session_ref="") -> GrantProject:
-    """eligible → in_committee: placed on a committee session's agenda. Program officer."""
+def project_schedule(*, project_id, actor, agenda_item_id=None) -> GrantProject:
+    """eligible → in_committee: the file is on a committee session's agenda.
+
+    Program officer. Only ``approvals.services.session_add_item`` calls it, with the
+    agenda item it has just created: the item must hold this file on a planned (or
+    open) session of the file's program's committee. Without such an item:
+    ``guard_failed`` (``not_on_agenda``) and nothing changes. The audit payload names
+    the session and the item.
+    """
     project = lock_project(project_id)
-    return transition_project(project, actor, "schedule", payload={"session": str(session_ref)})
+    item = _committee_item(project, agenda_item_id, actor)
+    _refuse_unless_committee(project, actor, "schedule", placed_on_session_agenda)
+    return transition_project(project, actor, "schedule", payload=_item_ref(item))
 
 
 @service_transaction
-def project_defer(*, project_id, actor, reason) -> GrantProject:
-    """in_committee → eligible: removed from the agenda (no quorum, tie...). Program
-    officer or chair; reason required."""
+def project_defer(*, project_id, actor, reason, agenda_item_id=None) -> GrantProject:
+    """in_committee → eligible: the file goes back to the eligible files. Program officer
+    or chair; reason required.
+
+    A session that holds the file decides for it: taking it off a planned agenda
+    (``session_remove_item``) or the session's close when it found no quorum, a tie or
+    no majority (``agenda_item_id``: its confirmed deferral). Called directly, it is
+    refused while the file is on a planned or open session's agenda
+    (``guard_failed``, ``on_session_agenda``); it serves a file no session holds any more
+    (e.g. resumed after its session closed while it was suspended).
+    """
     reason = require_text(reason, "reason")
     project = lock_project(project_id)
-    return transition_project(project, actor, "defer", payload={"reason": reason})
+    item = _committee_item(project, agenda_item_id, actor)
+    _refuse_unless_committee(project, actor, "defer", not_held_by_a_session)
+    payload = {"reason": reason, **(_item_ref(item) if item is not None else {})}
+    return transition_project(project, actor, "defer", payload=payload)
 
 
 class Decision:
@@ -124,44 +184,49 @@ class Decision:
     REVISE = "revise"
     REJECT = "reject"
     CHOICES = (APPROVE, REVISE, REJECT)
+    TRANSITIONS = {APPROVE: "decide_approve", REVISE: "decide_revise", REJECT: "decide_reject"}
+    GUARDS = {APPROVE: session_decided_approve, REVISE: session_decided_revise, REJECT: session_decided_reject}
 
 
 @service_transaction
-def project_decide(*, project_id, actor, outcome, amount=None, conditions="", reason="",
-                   decision_ref="") -> GrantProject:
-    """in_committee → approved / revision_requested / rejected. Committee chair.
+def project_decide(*, project_id, actor, outcome, agenda_item_id=None) -> GrantProject:
+    """in_committee → approved / revision_requested / rejected: applies to the file the
+    decision the chair confirmed on agenda item ``agenda_item_id`` (its amount and
+    conditions, or its reason).
 
-    Approval needs an amount (≤ requested, ≤ program ceiling, ≤ the envelope's free
-    balance, checked under the program row lock); revision and rejection need a reason.
+    Committee chair, and only while closing that item's session: only
+    ``approvals.services.session_close`` calls it, inside ``session_closing``. The item
+    must hold this file, be confirmed with this ``outcome``, and belong to the open
+    session being closed by ``actor``, its committee's chair; otherwise ``guard_failed``
+    (``no_session_decision``) and nothing changes. Approval also needs the amount within
+    the requested amount, the program ceiling and the envelope's free balance (checked
+    under the program row lock; ``budget_exceeded``) and commits it to the envelope.
+    Errors: ``invalid_input`` (unknown outcome), ``not_found``, ``permission_denied``,
+    ``transition_not_allowed``, ``guard_failed``, ``budget_exceeded``.
     """
     if outcome not in Decision.CHOICES:
         raise InvalidInput(field_errors={"outcome": [_("Choose approve, revise or reject.")]})
+    name = Decision.TRANSITIONS[outcome]
     if outcome == Decision.APPROVE:
-        amount = parse_money(amount, "amount")
         project = lock_project_with_program(project_id)
-        check_permission(actor, GrantProject.transition_permission("decide_approve"))
-        if amount > project.requested_amount:
-            raise InvalidInput(field_errors={"amount": [_("The approved amount cannot exceed the requested amount.")]})
-        if amount > project.program.project_ceiling:
-            raise InvalidInput(field_errors={"amount": [
-                _("The approved amount cannot exceed the program ceiling of %(ceiling)s MAD.")
-                % {"ceiling": project.program.project_ceiling}
-            ]})
-        project.approved_amount = amount
-        project.decision_conditions = (conditions or "").strip()
-        payload = {"outcome": outcome, "amount": amount, "conditions": project.decision_conditions,
-                   "decision": str(decision_ref)}
-        transition_project(project, actor, "decide_approve", payload=payload,
+    else:
+        project = lock_project(project_id)
+    item = _committee_item(project, agenda_item_id, actor)
+    _refuse_unless_committee(project, actor, name, Decision.GUARDS[outcome])
+    ref = {"decision": f"session:{item.session_id}/item:{item.pk}"}
+    if outcome == Decision.APPROVE:
+        project.approved_amount = item.approved_amount
+        project.decision_conditions = (item.conditions or "").strip()
+        payload = {"outcome": outcome, "amount": item.approved_amount,
+                   "conditions": project.decision_conditions, **ref}
+        transition_project(project, actor, name, payload=payload,
                            fields=["approved_amount", "decision_conditions"])
         # The envelope ledger's commitment, in this transaction, under the program lock.
         from disbursements.services.envelope import commit_for_project
 
         commit_for_project(project, actor)
         return project
-    reason = require_text(reason, "reason")
-    project = lock_project(project_id)
-    name = "decide_revise" if outcome == Decision.REVISE else "decide_reject"
-    payload = {"outcome": outcome, "reason": reason, "decision": str(decision_ref)}
+    payload = {"outcome": outcome, "reason": item.reason, **ref}
     return transition_project(project, actor, name, payload=payload)
 
 
@@ -192,27 +257,39 @@ def project_confirm_equipment(*, project_id, actor) -> GrantProject:
 
 @service_transaction
 def project_launch(*, project_id, actor, note="") -> GrantProject:
-    """equipped → launched. Mentor or program officer."""
-    return transition_project(
-        lock_project(project_id), actor, "launch", payload={"note": (note or "").strip()}
-    )
+    """equipped → launched. Mentor or program officer. A mentor launching a project with
+    no mentor becomes its mentor; the follow-up plan is made in the same transaction."""
+    from .followup import create_followup_plan, mentor_at_launch
+
+    project = lock_project(project_id)
+    fields = mentor_at_launch(project, actor)
+    transition_project(project, actor, "launch", payload={"note": (note or "").strip()}, fields=fields)
+    create_followup_plan(project, actor)
+    return project
 
 
 @service_transaction
-def project_close(*, project_id, actor, outcome, reason="") -> GrantProject:
+def project_close(*, project_id, actor, outcome, reason="", recovery=None) -> GrantProject:
     """launched → closed with an outcome (success, failed, abandoned). Program officer.
-    Needs the follow-up plan finished, or an abandonment reason."""
+    Needs the follow-up plan finished, or an abandonment reason. An abandonment can
+    record the equipment recovered (``recovery={"items", "value", "note"}``); visits not
+    yet made are cancelled."""
+    from .followup import close_followup, parse_recovery
+
     if outcome not in Outcome.values:
         raise InvalidInput(field_errors={"outcome": [_("Choose success, failed or abandoned.")]})
     reason = (reason or "").strip()
     if outcome == Outcome.ABANDONED:
         reason = require_text(reason, "reason")
+    recovered = parse_recovery(outcome, recovery)
     project = lock_project(project_id)
     project.outcome, project.closure_reason = outcome, reason
-    return transition_project(
-        project, actor, "close", payload={"outcome": outcome, "reason": reason},
-        fields=["outcome", "closure_reason"],
-    )
+    payload = {"outcome": outcome, "reason": reason}
+    if recovered is not None:
+        payload["recovery"] = recovered
+    transition_project(project, actor, "close", payload=payload, fields=["outcome", "closure_reason"])
+    close_followup(project, actor, outcome, recovered)
+    return project
 
 
 @service_transaction

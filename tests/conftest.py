@@ -19,6 +19,7 @@ from workflow.roles import Role
 from workflow.scenarios import Cast, drive
 
 _ran_on = Counter()
+_ran_in = Counter()
 _serial = count(1)
 
 
@@ -32,6 +33,9 @@ def pytest_configure(config):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Pages render in English unless a test asks for Arabic or French explicitly.
     settings.LANGUAGE_CODE = "en"
+    config.addinivalue_line(
+        "markers", "real_minutes: sessions held by workflow.scenarios render their real minutes PDF"
+    )
     _let_test_flushes_empty_the_ledger()
 
 
@@ -90,12 +94,85 @@ def pytest_runtest_makereport(item, call):
             from django.conf import settings
 
             _ran_on["a live worker on " + settings.CELERY_BROKER_URL.split("://")[0]] += 1
+        if item.get_closest_marker("browser"):
+            _ran_in["a browser"] += 1
 
 
 def pytest_terminal_summary(terminalreporter):
     if _ran_on:
         parts = ", ".join(f"{n} on {vendor}" for vendor, n in sorted(_ran_on.items()))
+        parts += "".join(f", {n} in {where}" for where, n in sorted(_ran_in.items()))
         terminalreporter.write_line(f"Tamkeen: passed tests by database: {parts}")
+
+
+@pytest.fixture(autouse=True)
+def _scenario_minutes_stub(request, monkeypatch):
+    """Every project driven past the committee (workflow.scenarios.drive) closes a session,
+    and rendering its minutes PDF costs about half a second. The sessions the scenarios
+    hold (recognised by their title) close with a small stand-in PDF instead, unless the
+    test is marked ``real_minutes``; every other session, and the product, renders the
+    real minutes."""
+    if "real_minutes" in request.keywords:
+        return
+    from approvals.services import sessions
+    from workflow.scenarios import SCENARIO_SESSION_TITLE
+
+    real = sessions.render_minutes
+
+    def render_minutes(session, items, tallies, skipped=None):
+        if session.title != SCENARIO_SESSION_TITLE:
+            return real(session, items, tallies, skipped)
+        return f"%PDF-1.4\n% stand-in minutes of session {session.pk}\n%%EOF\n".encode()
+
+    monkeypatch.setattr(sessions, "render_minutes", render_minutes)
+
+
+@pytest.fixture(scope="session")
+def live_broker(tmp_path_factory):
+    """The broker the live workers of this test session use: Redis in CI
+    (``TAMKEEN_REQUIRE_BROKER=1`` demands it), else the embedded filesystem broker in a
+    folder of this session's own, so another test run on the machine never consumes its
+    messages. One folder per session: the app's producer pool keeps its first transport."""
+    from django.conf import settings
+
+    from config.celery import app
+
+    if os.environ.get("TAMKEEN_REQUIRE_BROKER") == "1":
+        assert settings.CELERY_BROKER_URL.startswith("redis://"), settings.CELERY_BROKER_URL
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        root = tmp_path_factory.mktemp("broker")
+        folders = {name: root / name for name in ("out", "processed", "control")}
+        for folder in folders.values():
+            folder.mkdir()
+        app.conf.broker_transport_options = {
+            "data_folder_in": str(folders["out"]), "data_folder_out": str(folders["out"]),
+            "processed_folder": str(folders["processed"]), "control_folder": str(folders["control"]),
+        }
+    return app
+
+
+@pytest.fixture
+def live_worker(live_broker):
+    """A real Celery worker, in this process (solo pool, its own thread), consuming the
+    session's broker. Not eager mode."""
+    from celery.contrib.testing.worker import start_worker
+
+    app = live_broker
+    # Results come back through an in-process backend: the worker runs in this process.
+    previous = app.conf.result_backend, app.conf.task_ignore_result
+    app.conf.result_backend, app.conf.task_ignore_result = "cache+memory://", False
+    _forget_result_backend(app)  # one made earlier (by an eager call) knows no results
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10) as worker:
+            yield worker
+    finally:
+        app.conf.result_backend, app.conf.task_ignore_result = previous
+        _forget_result_backend(app)
+
+
+def _forget_result_backend(app):
+    app._backend_cache = None
+    app._local.__dict__.pop("backend", None)
 
 
 @pytest.fixture
@@ -181,3 +258,13 @@ def slow_audit(monkeypatch):
             time.sleep(0.3)
 
     monkeypatch.setattr(AuditEntry, "save", slowly)
+
+
+@pytest.fixture
+def committed(django_capture_on_commit_callbacks):
+    """``with committed(): ...`` runs the block's on_commit callbacks (the flow's
+    follow-up of a service) as a real commit would."""
+    def block():
+        return django_capture_on_commit_callbacks(execute=True)
+
+    return block

@@ -58,6 +58,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "workflow.i18n.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "workflow.middleware.RequestIdMiddleware",
@@ -79,6 +80,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "workflow.notifications.unread_notifications",
             ],
         },
     },
@@ -122,12 +124,15 @@ LOGOUT_REDIRECT_URL = "login"
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="fr")
 LANGUAGES = [("ar", "العربية"), ("fr", "Français"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates DD/MM/YYYY (Gregorian) and 1.234,50-style numbers per language (config/formats/).
+FORMAT_MODULE_PATH = ["config.formats"]
 TIME_ZONE = env.str("TIME_ZONE", default="Africa/Casablanca")
 USE_I18N = True
 USE_TZ = True
 
 # --- Static and uploaded files ----------------------------------------------------
 STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]  # static/tamkeen/: the right-to-left layout
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise expects it even before collectstatic
 MEDIA_URL = "media/"
@@ -147,6 +152,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 TAMKEEN_MAX_DOCUMENT_BYTES = env.int("TAMKEEN_MAX_DOCUMENT_BYTES", default=10 * 1024 * 1024)
 # Legal ceiling of one purchase order, MAD including tax (a decimal string; DOMAIN.md).
 TAMKEEN_PURCHASE_ORDER_LIMIT = env.str("TAMKEEN_PURCHASE_ORDER_LIMIT", default="200000.00")
+# Each transition's write (audit entry + row) as a server-side prepared statement on
+# PostgreSQL; turn off behind a transaction-pooling PgBouncer (one session per connection
+# is required).
+TAMKEEN_PREPARED_STATEMENTS = env.bool("TAMKEEN_PREPARED_STATEMENTS", default=True)
 
 # --- Email --------------------------------------------------------------------------
 EMAIL_BACKEND = env.str(
@@ -155,6 +164,8 @@ EMAIL_BACKEND = env.str(
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="tamkeen@localhost")
 if env.str("EMAIL_URL", default=""):
     vars().update(env.email_url("EMAIL_URL"))
+# Links in emails point here (the beat tick has no request to take the host from).
+TAMKEEN_SITE_URL = env.str("TAMKEEN_SITE_URL", default="http://127.0.0.1:8000")
 
 # --- Celery --------------------------------------------------------------------------
 _BROKER_DIR = VAR_DIR / "broker"
@@ -182,6 +193,11 @@ CELERY_BEAT_SCHEDULE = {
     "viewflow-fire-due-timers": {
         "task": "workflow.tasks.fire_due_timers",
         "schedule": 60.0,
+    },
+    # Reminders and escalations of overdue steps, then their emails (idempotent).
+    "deadlines-tick": {
+        "task": "workflow.tasks.deadlines_tick",
+        "schedule": env.float("TAMKEEN_DEADLINES_TICK_SECONDS", default=120.0),
     },
 }
 

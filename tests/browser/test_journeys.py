@@ -44,22 +44,56 @@ def click_and_wait(page, locator, url_pattern=None):
 # --- The association agent submits an application --------------------------------------
 
 
-def test_agent_submits_an_application(site, cast, make_project):
-    # There is no page yet to enter a beneficiary, a project or upload documents: the
-    # draft and its required documents come from the intake services, as the demo seed
-    # makes them. The submission itself is done on the project page.
+def test_agent_submits_an_application(site, cast, program):
+    # The whole intake through the pages: a new beneficiary and her project, the
+    # program's required documents, then the submission.
     from workflow.flows import process_for
-    from workflow.scenarios import attach_required_documents
-
-    project = make_project("draft", title="Atelier de couture Al Amal")
-    attach_required_documents(project, cast.agent)
+    from workflow.models import ActivitySector, Beneficiary, Commune
 
     page = site.login(cast.agent)
     page.goto("/projects/")
-    page.locator("input[name=q]").fill("Al Amal")
-    page.locator("input[name=q]").press("Enter")
-    page.wait_for_url(re.compile(r"[?&]q=Al"))
-    click_and_wait(page, page.get_by_role("link", name=project.reference))
+    click_and_wait(page, page.get_by_role("link", name="New application"), r"/projects/new/")
+
+    form = page.locator("form.tamkeen-application-form")
+    form.get_by_label("First name (Latin script)", exact=True).fill("Khadija")
+    form.get_by_label("Last name (Latin script)", exact=True).fill("Bouazza")
+    form.get_by_label("First name (Arabic)", exact=True).fill("خديجة")
+    form.get_by_label("Last name (Arabic)", exact=True).fill("بوعزة")
+    form.get_by_label("National ID (CIN)", exact=True).fill("s 654 321")
+    form.get_by_label("Phone", exact=True).fill("06 61 22 33 44")
+    form.locator("[name=gender]").select_option("F")
+    form.locator("[name=birth_date]").fill("1988-03-14")
+    form.locator("[name=commune]").select_option(str(Commune.objects.get(code="nador").pk))
+    form.get_by_label("Woman in a difficult situation", exact=True).check()
+    form.locator("[name=consent_given]").check()
+    form.locator("[name=consent_date]").fill("2025-02-01")
+    form.locator("[name=program]").select_option(str(program.pk))
+    form.get_by_label("Project title", exact=True).fill("Atelier de couture Al Amal")
+    form.locator("[name=sector]").select_option(str(ActivitySector.objects.get(code="sewing").pk))
+    form.get_by_label("Description", exact=True).fill("Deux machines à coudre et une surjeteuse.")
+    form.get_by_label("Requested amount (MAD)", exact=True).fill("52 500,00")
+    form.get_by_label("Own contribution (MAD)", exact=True).fill("22 500,00")
+    site.shot(page, "new-application")
+    click_and_wait(page, form.get_by_role("button", name="Create the application"), r"/projects/\d+/$")
+
+    project = GrantProject.objects.get(title="Atelier de couture Al Amal")
+    assert Beneficiary.objects.get(cin="S654321").pk == project.beneficiary_id
+    assert (project.state, str(project.requested_amount)) == ("draft", "52500.00")
+    assert f"Application {project.reference} opened as a draft." in page.locator("body").inner_text()
+
+    upload = page.locator("form.tamkeen-upload")
+    for doc_type in program.required_documents:
+        assert page.locator(".tamkeen-missing-document").count() == len(program.required_documents) - len(
+            list(project.documents.all()))
+        upload.locator("[name=doc_type]").select_option(doc_type)
+        upload.locator("[name=file]").set_input_files(
+            {"name": f"{doc_type}.pdf", "mimeType": "application/pdf", "buffer": f"%PDF-1.4 {doc_type}".encode()}
+        )
+        click_and_wait(page, upload.get_by_role("button", name="Upload"))
+    assert page.locator(".tamkeen-missing-document").count() == 0
+    assert project.documents.count() == len(program.required_documents)
+    site.shot(page, "documents")
+
     page.get_by_label("I confirm the file is complete", exact=False).check()
     click_and_wait(page, page.get_by_role("button", name="Submit the application"))
 

@@ -1,7 +1,7 @@
 """Every write of the workflow app. Views, flows, tasks and commands call these."""
 
 from .followup import followup_plan_create, project_assign_mentor, visit_report
-from .intake import beneficiary_create, document_attach, project_create, project_update
+from .intake import application_create, beneficiary_create, document_attach, project_create, project_update
 from .lifecycle import (
     Decision,
     project_close,
@@ -32,6 +32,7 @@ from .training import (
 
 __all__ = [
     "Decision",
+    "application_create",
     "beneficiary_create",
     "document_attach",
     "followup_plan_create",

@@ -18,7 +18,7 @@ from ..locks import lock_project
 from ..models import Beneficiary, Document, DocumentType, GrantProject, Program
 from ..models.project import ProjectState
 from ..roles import role_for
-from ..transactions import service_transaction
+from ..transactions import service_transaction, within_caller_transaction
 from .input import parse_money
 
 EDITABLE_STATES = (ProjectState.DRAFT, ProjectState.REVISION_REQUESTED)
@@ -50,11 +50,8 @@ def beneficiary_create(*, actor, **fields) -> Beneficiary:
     return beneficiary
 
 
-@service_transaction
-def project_create(*, actor, program, beneficiary, title, sector, description,
-                   requested_amount, own_contribution="0") -> GrantProject:
-    """Open a draft application file. Association agent. Audited as ``create``."""
-    check_permission(actor, "workflow.add_grantproject")
+def _project_amount_errors(program, requested_amount, own_contribution):
+    """The program's and the amounts' errors of a new project, and the parsed amounts."""
     errors = {}
     try:
         requested_amount = parse_money(requested_amount, "requested_amount")
@@ -71,6 +68,17 @@ def project_create(*, actor, program, beneficiary, title, sector, description,
             _("The requested amount exceeds the program ceiling of %(ceiling)s MAD.")
             % {"ceiling": program.project_ceiling}
         ]
+    return errors, requested_amount, own_contribution
+
+
+@service_transaction
+def project_create(*, actor, program, beneficiary, title, sector, description,
+                   requested_amount, own_contribution="0") -> GrantProject:
+    """Open a draft application file. Association agent. Audited as ``create``."""
+    check_permission(actor, "workflow.add_grantproject")
+    errors, requested_amount, own_contribution = _project_amount_errors(
+        program, requested_amount, own_contribution
+    )
     if errors:
         raise InvalidInput(field_errors=errors)
     project = GrantProject(
@@ -151,3 +159,62 @@ def document_attach(*, project_id, actor, doc_type, uploaded_file) -> Document:
     document.file.save(uploaded_file.name, uploaded_file, save=False)
     document.save()
     return document
+
+
+PROJECT_FIELDS = ("title", "sector", "description", "requested_amount", "own_contribution")
+
+
+@service_transaction
+def application_create(*, actor, program, project_fields, beneficiary=None,
+                       beneficiary_fields=None) -> GrantProject:
+    """Open an application in one transaction: register the beneficiary (unless an
+    existing one is given) and open the draft project. Association agent.
+
+    Every mistake of both parts is reported at once, field by field; on any error
+    nothing is saved (no beneficiary is left without the project it was entered for).
+    A new application's beneficiary lives in the program's province.
+    """
+    check_permission(actor, "workflow.add_grantproject")
+    if beneficiary is None:
+        check_permission(actor, "workflow.add_beneficiary")
+    unknown = set(project_fields) - set(PROJECT_FIELDS)
+    if unknown:
+        raise InvalidInput(field_errors={f: [_("Unknown field.")] for f in sorted(unknown)})
+    if not isinstance(program, Program):
+        raise InvalidInput(field_errors={"program": [_("Choose a program from the list.")]})
+    errors = {}
+    with within_caller_transaction():
+        if beneficiary is None:
+            try:
+                beneficiary = beneficiary_create(actor=actor, **(beneficiary_fields or {}))
+            except InvalidInput as exc:
+                errors.update(exc.field_errors)
+        if beneficiary is not None and beneficiary.commune.province != program.province:
+            field = "beneficiary" if beneficiary_fields is None else "commune"
+            errors.setdefault(field, []).append(
+                _("The beneficiary's commune is not in the province of %(province)s.")
+                % {"province": program.province}
+            )
+        if errors:
+            # Check the project's part too, so every mistake is said at once.
+            errors.update(_project_field_errors(program, project_fields))
+            raise InvalidInput(field_errors=errors)
+        return project_create(actor=actor, program=program, beneficiary=beneficiary, **project_fields)
+
+
+def _project_field_errors(program, fields) -> dict:
+    """The errors ``project_create`` would report on ``fields``, without a beneficiary."""
+    errors, requested, own = _project_amount_errors(
+        program, fields.get("requested_amount"), fields.get("own_contribution", "0")
+    )
+    project = GrantProject(
+        program=program, title=(fields.get("title") or "").strip(), sector=fields.get("sector"),
+        description=(fields.get("description") or "").strip(),
+    )
+    exclude = ["state", "beneficiary", "created_by", "requested_amount", "own_contribution"]
+    try:
+        project.full_clean(exclude=exclude, validate_constraints=False)
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            errors.setdefault(field, []).extend(messages)
+    return errors

@@ -19,6 +19,7 @@ from viewflow.workflow.flow import FlowAppViewset
 from viewflow.workflow.flow.views import FlowInboxListView
 
 from .exports import ProjectsCsvView
+from .intake import ApplicationCreateView, DocumentUploadView, ProjectEditView
 from .letters import DecisionLetterView
 from .projects import DocumentDownloadView, ProjectDetailView, ProjectListView, ProjectVerifyView
 from .submission import ProjectSubmitView
@@ -96,6 +97,9 @@ class ProjectsApp(Application):
 
     index_path = path("", ProjectListView.as_view(), name="index")
     detail_path = path("<int:pk>/", ProjectDetailView.as_view(), name="detail")
+    create_path = path("new/", ApplicationCreateView.as_view(), name="create")
+    edit_path = path("<int:pk>/edit/", ProjectEditView.as_view(), name="edit")
+    upload_path = path("<int:pk>/documents/upload/", DocumentUploadView.as_view(), name="upload")
     verify_path = path("<int:pk>/verify/", ProjectVerifyView.as_view(), name="verify")
     submit_path = path("<int:pk>/submit/", ProjectSubmitView.as_view(), name="submit")
     decision_letter_path = path("<int:pk>/decision-letter.pdf", DecisionLetterView.as_view(), name="decision_letter")

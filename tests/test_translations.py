@@ -5,7 +5,8 @@ none is fuzzy, every placeholder and HTML entity of a msgid is kept, the plural 
 the ones of each language, and the committed .mo says the same as the .po (the .mo files are
 committed so a fresh machine needs no gettext). Part (b) checks, through Django's
 ``translation.override``, that the coded error messages and the project states read in
-French and in Arabic, with the DOMAIN.md vocabulary.
+French and in Arabic, with the DOMAIN.md vocabulary. Part (c) checks amounts (MAD), numbers
+and dates (Gregorian DD/MM/YYYY) in each language's format.
 """
 
 import gettext
@@ -293,3 +294,67 @@ def test_amounts_in_arabic_messages_are_in_dirhams():
     with translation.override("ar"):
         text = _(msgid) % {"ceiling": "150000.00"}
         assert "150000.00 د.م." in text and "MAD" not in text
+
+
+# --- (c) Numbers, amounts and dates per locale (config/formats, workflow/money.py) ----------
+
+@pytest.mark.parametrize("lang, amount, expected", [
+    ("fr", "1234567.5", "1.234.567,50 MAD"),
+    ("ar", "1234567.5", "1.234.567,50 د.م."),
+    ("en", "1234567.5", "1,234,567.50 MAD"),
+    ("fr", "-45000", "-45.000,00 MAD"),
+    ("ar", "0.005", "0,01 د.م."),
+])
+def test_amounts_read_in_the_locale_format(lang, amount, expected):
+    from workflow.money import format_mad
+
+    assert format_mad(amount, lang) == expected
+    with translation.override(lang):
+        assert format_mad(amount) == expected
+
+
+@pytest.mark.parametrize("lang", ["fr", "ar", "en"])
+def test_dates_are_gregorian_day_month_year_in_every_language(lang):
+    import datetime
+
+    from django.template import Context, Template
+    from django.utils import formats
+
+    day = datetime.date(2026, 3, 4)
+    moment = datetime.datetime(2026, 3, 4, 9, 5)
+    with translation.override(lang):
+        assert formats.date_format(day) == "04/03/2026"
+        assert formats.date_format(day, "SHORT_DATE_FORMAT") == "04/03/2026"
+        assert formats.date_format(moment, "DATETIME_FORMAT") == "04/03/2026 09:05"
+        assert Template('{{ d|date }} {{ d|date:"DATE_FORMAT" }}').render(Context({"d": day})) == "04/03/2026 04/03/2026"
+        # What a user types in the same order is read back (and ISO always is).
+        from django import forms
+
+        assert forms.DateField().clean("04/03/2026") == day
+        assert forms.DateField().clean("2026-03-04") == day
+        assert forms.DateTimeField().clean("04/03/2026 09:05").replace(tzinfo=None) == moment
+
+
+@pytest.mark.parametrize("lang, expected", [("fr", "1234,5"), ("ar", "1234,5"), ("en", "1234.5")])
+def test_decimal_marks_follow_the_locale(lang, expected):
+    from decimal import Decimal
+
+    from django.utils import formats
+
+    with translation.override(lang):
+        assert formats.number_format(Decimal("1234.5")) == expected
+        assert formats.number_format(Decimal("1234.5"), use_l10n=True, force_grouping=True) == (
+            {"fr": "1.234,5", "ar": "1.234,5", "en": "1,234.5"}[lang]
+        )
+
+
+def test_arabic_month_names_are_the_moroccan_ones():
+    import datetime
+
+    from django.template import Context, Template
+
+    names = {5: "ماي", 7: "يوليوز", 8: "غشت", 9: "شتنبر", 11: "نونبر", 12: "دجنبر"}
+    with translation.override("ar"):
+        for month, name in names.items():
+            day = datetime.date(2026, month, 4)
+            assert Template('{{ d|date:"j F Y" }}').render(Context({"d": day})) == f"4 {name} 2026"

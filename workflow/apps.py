@@ -20,5 +20,6 @@ class WorkflowConfig(AppConfig):
     def ready(self):
         post_migrate.connect(_ensure_signing_keys, sender=self, dispatch_uid="tamkeen-signing-keys")
         # The grant flow registers its process model and follows project transitions
-        # in every process: web server, Celery workers, management commands.
-        from . import flows  # noqa: F401
+        # in every process: web server, Celery workers, management commands. Signing in
+        # brings back the user's preferred language (i18n's user_logged_in receiver).
+        from . import flows, i18n  # noqa: F401

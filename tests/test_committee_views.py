@@ -38,6 +38,8 @@ from tests._committee_support import (
 from workflow.models import AuditEntry, Program
 from workflow.roles import Role
 
+from ._web import as_user, html_of
+
 pytestmark = pytest.mark.django_db
 
 
@@ -65,16 +67,6 @@ def project(make_project):
 
 def url(name, *args):
     return reverse(f"committees:{name}", args=args)
-
-
-def as_user(client, user):
-    client.force_login(user)
-    return client
-
-
-def html_of(response) -> str:
-    assert response.status_code == 200, response.status_code
-    return response.content.decode()
 
 
 def item_card(html, item) -> str:

@@ -12,6 +12,8 @@ from workflow.models import EquipmentRecovery, FollowUpVisit, GrantProject, Visi
 from workflow.roles import Role
 from workflow.scenarios import STABLE_VISIT, report_followup
 
+from ._web import as_user, html_of
+
 pytestmark = pytest.mark.django_db
 
 
@@ -35,16 +37,6 @@ def url(name, *args, **query):
     if query:
         address += "?" + "&".join(f"{key}={value}" for key, value in query.items())
     return address
-
-
-def as_user(client, user):
-    client.force_login(user)
-    return client
-
-
-def html_of(response) -> str:
-    assert response.status_code == 200, response.status_code
-    return response.content.decode()
 
 
 def first_visit(project):

@@ -16,6 +16,8 @@ from workflow import services
 from workflow.models import AttendanceRecord, Program, TrainingModule, TrainingSession
 from workflow.roles import Role
 
+from ._web import as_user, html_of
+
 pytestmark = pytest.mark.django_db
 
 PAST = date(2025, 3, 10)
@@ -55,16 +57,6 @@ def url(name, *args, **query):
     if query:
         address += "?" + "&".join(f"{key}={value}" for key, value in query.items())
     return address
-
-
-def as_user(client, user):
-    client.force_login(user)
-    return client
-
-
-def html_of(response) -> str:
-    assert response.status_code == 200, response.status_code
-    return response.content.decode()
 
 
 def marks(session):

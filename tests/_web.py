@@ -1,0 +1,13 @@
+"""Helpers of the tests that drive pages through Django's test client."""
+
+
+def as_user(client, user):
+    """``client`` signed in as ``user``."""
+    client.force_login(user)
+    return client
+
+
+def html_of(response) -> str:
+    """The page's HTML, once it is known to have answered 200."""
+    assert response.status_code == 200, response.status_code
+    return response.content.decode()

@@ -15,6 +15,8 @@ from decimal import Decimal
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
+from workflow.models import GrantProject, ProjectState
+
 from .models import (
     Disbursement,
     DisbursementState,
@@ -87,6 +89,10 @@ def all_orders_received(project) -> bool:
 class FinanceInbox:
     to_authorize: QuerySet[Disbursement]
     to_release: QuerySet[Disbursement]
+    # The maker's side (finance officers): projects whose equipment is being funded, and
+    # the user's own requests still waiting for authorization or release.
+    to_prepare: QuerySet = None
+    my_requests: QuerySet[Disbursement] = None
 
 
 def _open_disbursements(state) -> QuerySet[Disbursement]:
@@ -137,7 +143,38 @@ def finance_inbox(user, *, search: str = "", program_id=None) -> FinanceInbox:
             _open_disbursements(DisbursementState.AUTHORIZED).exclude(Q(requested_by=user) | Q(authorized_by=user)),
             search, program_id,
         )
-    return FinanceInbox(to_authorize=to_authorize, to_release=to_release)
+    to_prepare, my_requests = GrantProject.objects.none(), none
+    if user.has_perm("disbursements.request_disbursement"):
+        to_prepare = _projects_in_funding(search, program_id)
+        my_requests = _filtered(
+            Disbursement.objects.filter(
+                requested_by=user, state__in=[DisbursementState.REQUESTED, DisbursementState.AUTHORIZED])
+            .select_related("project", "project__program", "project__beneficiary", "purchase_order",
+                            "requested_by", "authorized_by")
+            .order_by("requested_at", "pk"),
+            search, program_id,
+        )
+    return FinanceInbox(to_authorize=to_authorize, to_release=to_release, to_prepare=to_prepare,
+                        my_requests=my_requests)
+
+
+def _projects_in_funding(search: str, program_id):
+    projects = (
+        GrantProject.objects.filter(state=ProjectState.FUNDING)
+        .select_related("program", "beneficiary")
+        .order_by("submitted_at", "pk")
+    )
+    if program_id:
+        projects = projects.filter(program_id=program_id)
+    for term in (search or "").split():
+        computed = _COMPUTED_REFERENCE.match(term)
+        by_reference = Q(pk=int(computed["number"])) if computed and computed["kind"].upper() == "AGR" else Q(pk__in=[])
+        projects = projects.filter(
+            by_reference | Q(title__icontains=term) | Q(beneficiary__first_name__icontains=term)
+            | Q(beneficiary__last_name__icontains=term) | Q(beneficiary__first_name_ar__icontains=term)
+            | Q(beneficiary__last_name_ar__icontains=term)
+        )
+    return projects
 
 
 # --- A project's funding page -------------------------------------------------------------

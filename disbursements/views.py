@@ -39,7 +39,7 @@ INBOX_PAGE_SIZE = 20
 
 
 def can_use_inbox(user) -> bool:
-    return user.has_perm(AUTHORIZE) or user.has_perm(RELEASE)
+    return user.has_perm(REQUEST) or user.has_perm(AUTHORIZE) or user.has_perm(RELEASE)
 
 
 def can_export_payments(user) -> bool:
@@ -86,6 +86,8 @@ class FinanceInboxView(PermissionRequiredMixin, generic.TemplateView):
         inbox = finance_inbox(user, search=search, program_id=program_id)
         to_authorize = self._page(inbox.to_authorize, "authorize_page")
         to_release = self._page(inbox.to_release, "release_page")
+        to_prepare = self._page(inbox.to_prepare, "prepare_page")
+        my_requests = self._page(inbox.my_requests, "mine_page")
         shown = set()
         for disbursement in [*to_authorize, *to_release]:
             self._attach_forms(disbursement)
@@ -97,8 +99,10 @@ class FinanceInboxView(PermissionRequiredMixin, generic.TemplateView):
         query = self.request.GET.copy()
         return super().get_context_data(
             can_authorize=user.has_perm(AUTHORIZE), can_release=user.has_perm(RELEASE),
-            to_authorize=to_authorize, to_release=to_release,
+            can_request=user.has_perm(REQUEST),
+            to_authorize=to_authorize, to_release=to_release, to_prepare=to_prepare, my_requests=my_requests,
             authorize_query=_without(query, "authorize_page"), release_query=_without(query, "release_page"),
+            prepare_query=_without(query, "prepare_page"), mine_query=_without(query, "mine_page"),
             failed=self.failed, failed_elsewhere=failed_elsewhere,
             programs=Program.objects.order_by("-year", "name"), can_export=can_export_payments(user),
             search=search, program_id=program_id, filtered=bool(search or program_id),

@@ -100,7 +100,7 @@ def test_anonymous_user_is_redirected_to_login(client, path):
 
 
 @pytest.mark.parametrize("role, inbox, page, csv_", [
-    ("finance", 403, 200, 200),
+    ("finance", 200, 200, 200),
     ("authorizer", 200, 200, 200),
     ("treasurer", 200, 200, 200),
     ("auditor", 403, 200, 200),
@@ -128,6 +128,19 @@ def test_inbox_lists_what_each_officer_acts_on(client, people, tranche, project)
     assert authorized.reference in html and requested.reference not in html
     assert url("release", authorized.pk) in html and 'type="password"' in html
     assert "No request waits" not in html  # a treasurer has no authorization list
+
+
+def test_the_finance_officer_sees_the_projects_to_prepare_and_their_own_requests(client, people, tranche, project):
+    client.force_login(people["finance"])
+    html = html_of(client.get(url("index")))
+    assert project.reference in html and url("project", project.pk) in html
+    assert "None of your requests is waiting." in html
+    mine = tranche("requested", requested_by=people["finance"])
+    html = html_of(client.get(url("index")))
+    assert mine.reference in html
+    # The maker never gets the checker's buttons.
+    assert url("authorize", mine.pk) not in html and url("release", mine.pk) not in html
+    assert project.reference not in html_of(client.get(url("index"), {"q": "no-such-project"}))
 
 
 def test_empty_inbox_says_so(client, people):
@@ -193,7 +206,9 @@ def test_the_same_user_cannot_authorize_their_own_request(client, make_user, tra
     d = tranche(requested_by=both)
     before = audit_count(d)
     client.force_login(both)
-    assert d.reference not in html_of(client.get(url("index")))  # never proposed to them
+    page = html_of(client.get(url("index")))
+    assert url("authorize", d.pk) not in page  # never proposed to them for authorization,
+    assert d.reference in page.split("tamkeen-my-requests", 1)[1].split("tamkeen-to-authorize", 1)[0]  # only as theirs
     response = client.post(url("authorize", d.pk), {"note": ""})
     assert response.status_code == 200
     html = html_of(response)

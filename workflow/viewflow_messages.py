@@ -284,18 +284,6 @@ MESSAGES = [
     pgettext_lazy('STATUS', 'Scheduled'),
     # Translators: viewflow workflow/status.py
     pgettext_lazy('STATUS', 'Started'),
-    # Translators: a field of the project shown in viewflow's process panel
-    gettext_noop('Created at'),
-    # Translators: a field of the project shown in viewflow's process panel
-    gettext_noop('Created by'),
-    # Translators: a field of the project shown in viewflow's process panel
-    gettext_noop('State before suspension'),
-    # Translators: a field of the project shown in viewflow's process panel
-    gettext_noop('Submitted at'),
-    # Translators: a field of the project shown in viewflow's process panel
-    gettext_noop('Submitted by'),
-    # Translators: a field of the project shown in viewflow's process panel
-    gettext_noop('Updated at'),
     # Translators: Django's month name (Moroccan usage in Arabic)
     gettext_noop('January'),
     # Translators: Django's month name (Moroccan usage in Arabic)

@@ -2,11 +2,18 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from workflow.exceptions import InvalidInput, PermissionDenied, TamkeenError, TransitionNotAllowed
+from workflow.exceptions import (
+    InvalidInput,
+    PermissionDenied,
+    ReauthenticationFailed,
+    TamkeenError,
+    TooManyAttempts,
+    TransitionNotAllowed,
+)
 
 __all__ = [
     "DecisionOutdated", "DecisionsMissing", "InvalidInput", "NotAMember", "NotPresent",
-    "ReauthenticationFailed", "Recused", "TransitionNotAllowed", "UndeclaredInterest",
+    "ReauthenticationFailed", "TooManyAttempts", "Recused", "TransitionNotAllowed", "UndeclaredInterest",
 ]
 
 
@@ -40,6 +47,3 @@ class DecisionOutdated(TamkeenError):
     default_message = _("Votes changed after the decision was confirmed: confirm it again.")
 
 
-class ReauthenticationFailed(PermissionDenied):
-    code = "reauthentication_failed"
-    default_message = _("The password is not correct.")

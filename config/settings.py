@@ -156,6 +156,12 @@ TAMKEEN_PURCHASE_ORDER_LIMIT = env.str("TAMKEEN_PURCHASE_ORDER_LIMIT", default="
 # PostgreSQL; turn off behind a transaction-pooling PgBouncer (one session per connection
 # is required).
 TAMKEEN_PREPARED_STATEMENTS = env.bool("TAMKEEN_PREPARED_STATEMENTS", default=True)
+# Step-up confirmations (minutes, releases): after this many wrong passwords within the
+# window, a user's confirmations are refused until the window ends. The count is kept in
+# the cache: give production a shared one (CACHE_URL=rediscache://host:6379/1).
+TAMKEEN_STEPUP_MAX_FAILURES = env.int("TAMKEEN_STEPUP_MAX_FAILURES", default=5)
+TAMKEEN_STEPUP_WINDOW_SECONDS = env.int("TAMKEEN_STEPUP_WINDOW_SECONDS", default=900)
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
 # --- Email --------------------------------------------------------------------------
 EMAIL_BACKEND = env.str(

@@ -9,19 +9,16 @@ from workflow.exceptions import (
     InvalidInput,
     NotFound,
     PermissionDenied,
+    ReauthenticationFailed,
     SeparationOfDuties,
+    TooManyAttempts,
     TransitionNotAllowed,
 )
 
 __all__ = [
     "BudgetExceeded", "ConcurrentUpdate", "GuardFailed", "IdempotencyKeyReused", "InvalidInput", "NotFound",
-    "PermissionDenied", "ReauthenticationFailed", "SeparationOfDuties", "TransitionNotAllowed",
+    "PermissionDenied", "ReauthenticationFailed", "TooManyAttempts", "SeparationOfDuties", "TransitionNotAllowed",
 ]
-
-
-class ReauthenticationFailed(PermissionDenied):
-    code = "reauthentication_failed"
-    default_message = _("The password is not correct.")
 
 
 class IdempotencyKeyReused(InvalidInput):

@@ -268,3 +268,12 @@ def committed(django_capture_on_commit_callbacks):
         return django_capture_on_commit_callbacks(execute=True)
 
     return block
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache (step-up failure counts are kept there)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

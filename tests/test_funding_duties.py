@@ -161,6 +161,21 @@ def test_release_needs_the_password_again(people, tranche):
     assert _snapshot(d) == before
 
 
+def test_repeated_wrong_passwords_lock_the_release_for_a_while(people, tranche, settings):
+    settings.TAMKEEN_STEPUP_MAX_FAILURES = 2
+    d = tranche("authorized")
+    before = _snapshot(d)
+
+    def release(password):
+        return _code(lambda: funding.disbursement_release(
+            disbursement_id=d.pk, actor=people["treasurer"], password=password, payment_reference="VIR-1",
+            idempotency_key="k-1"))
+
+    assert [release("guess"), release("guess")] == ["reauthentication_failed"] * 2
+    assert release(PASSWORD) == "too_many_attempts"
+    assert _snapshot(d) == before
+
+
 def test_the_inbox_offers_only_the_steps_a_person_may_take(everything, people, tranche):
     from disbursements.selectors import finance_inbox
 

@@ -190,6 +190,41 @@ def test_a_wrong_password_is_refused_and_writes_nothing(closed, password):
     assert AuditEntry.objects.count() == count
 
 
+def test_repeated_wrong_passwords_lock_the_confirmation_for_a_while(closed, settings):
+    settings.TAMKEEN_STEPUP_MAX_FAILURES = 3
+    board, session, _minutes = closed
+    member = board.members[0]
+    for _attempt in range(3):
+        refused(lambda: committee.minutes_confirm(session_id=session.pk, actor=member, password="guess"),
+                "reauthentication_failed")
+    count = AuditEntry.objects.count()
+    # Now even the right password is refused, with its own code, and nothing is written.
+    error = refused(lambda: committee.minutes_confirm(session_id=session.pk, actor=member, password=PASSWORD),
+                    "too_many_attempts")
+    assert list(error.field_errors) == ["password"] and "15" in error.field_errors["password"][0]  # minutes left
+    assert not MinutesConfirmation.objects.filter(session=session).exists()
+    assert AuditEntry.objects.count() == count
+    # Another member is not affected; once the window has passed (the count expires), the
+    # member confirms.
+    committee.minutes_confirm(session_id=session.pk, actor=board.members[1], password=PASSWORD)
+    from django.core.cache import cache
+
+    cache.delete(f"tamkeen:stepup-failures:{member.pk}")
+    committee.minutes_confirm(session_id=session.pk, actor=member, password=PASSWORD)
+
+
+def test_a_right_password_resets_the_count_of_wrong_ones(closed, settings):
+    settings.TAMKEEN_STEPUP_MAX_FAILURES = 2
+    board, session, _minutes = closed
+    chair = board.chair
+    refused(lambda: committee.minutes_confirm(session_id=session.pk, actor=chair, password="guess"),
+            "reauthentication_failed")
+    committee.minutes_confirm(session_id=session.pk, actor=chair, password=PASSWORD)
+    # One wrong password after a right one is again the first of the window.
+    refused(lambda: committee.minutes_confirm(session_id=session.pk, actor=chair, password="guess"),
+            "reauthentication_failed")
+
+
 def test_confirming_twice_is_refused(closed):
     board, session, _minutes = closed
     member = board.members[1]

@@ -47,6 +47,20 @@ class PermissionDenied(TamkeenError):
     default_message = _("You are not allowed to do this.")
 
 
+class ReauthenticationFailed(PermissionDenied):
+    """A step-up confirmation (minutes, a release) with a wrong password."""
+
+    code = "reauthentication_failed"
+    default_message = _("The password is not correct.")
+
+
+class TooManyAttempts(PermissionDenied):
+    """Step-up confirmations refused for a while after repeated wrong passwords."""
+
+    code = "too_many_attempts"
+    default_message = _("Too many wrong passwords: try again in a few minutes.")
+
+
 class SeparationOfDuties(PermissionDenied):
     code = "separation_of_duties"
     default_message = _("The same person cannot carry out both steps of this file.")

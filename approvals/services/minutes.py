@@ -10,9 +10,10 @@ from django.utils.translation import gettext as _
 
 from workflow.audited_transition import apply_transition, check_permission, check_transition
 from workflow.exceptions import InvalidInput
+from workflow.stepup import confirm_password
 from workflow.transactions import service_transaction
 
-from ..exceptions import NotAMember, ReauthenticationFailed
+from ..exceptions import NotAMember
 from ..locks import lock_session
 from ..models import Attendance, InterestDeclaration, MinutesConfirmation, SessionMinutes, Vote
 from ..selectors import membership
@@ -73,8 +74,7 @@ def minutes_confirm(*, session_id, actor, password) -> MinutesConfirmation:
     check_transition(session, "confirm_minutes")
     if not Attendance.objects.filter(session=session, user=actor, present=True).exists():
         raise NotAMember(_("Only members present at the session confirm its minutes."))
-    if not password or not actor.check_password(password):
-        raise ReauthenticationFailed(field_errors={"password": [_("The password is not correct.")]})
+    confirm_password(actor, password, field="password")
     if MinutesConfirmation.objects.filter(session=session, user=actor).exists():
         raise InvalidInput(field_errors={"__all__": [_("You have already confirmed these minutes.")]})
     confirmation = MinutesConfirmation.objects.create(session=session, user=actor)

@@ -21,9 +21,10 @@ from workflow.audited_transition import apply_transition, check_permission
 from workflow.exceptions import BudgetExceeded, InvalidInput, SeparationOfDuties, TransitionNotAllowed
 from workflow.money import format_mad
 from workflow.services.input import require_text
+from workflow.stepup import confirm_password
 from workflow.transactions import service_transaction
 
-from ..exceptions import IdempotencyKeyReused, ReauthenticationFailed
+from ..exceptions import IdempotencyKeyReused
 from ..locks import lock_disbursement, lock_funding_project, lock_order_row
 from ..models import Disbursement, DisbursementState, OrderState
 from ..selectors import order_released, program_envelope_totals, project_envelope_totals
@@ -161,8 +162,7 @@ def disbursement_release(*, disbursement_id, actor, password, payment_reference,
     """
     check_permission(actor, "disbursements.release_disbursement")
     # Step-up before any lock: hashing the password is slow and must not hold the program row.
-    if not password or not actor.check_password(password):
-        raise ReauthenticationFailed()
+    confirm_password(actor, password)
     key = clean_key(idempotency_key, "idempotency_key")
     payment_reference = require_text(payment_reference, "payment_reference", max_length=100)
     disbursement = lock_disbursement(disbursement_id)

@@ -259,27 +259,20 @@ def test_closed_outcomes_are_counted(make_project, program):
     assert [(row.key, row.value) for row in followup.outcomes] == [("success", 1), ("failed", 0), ("abandoned", 0)]
 
 
-def test_at_risk_projects_come_from_the_followup_module(client, cast, make_project, program, monkeypatch):
-    project = make_project("draft", title="Élevage de chèvres")
+def test_at_risk_projects_come_from_the_visit_reports(client, cast, make_project, program):
+    from django.utils import timezone
 
-    class Flagged:
-        def __init__(self, project):
-            self.project, self.reason_labels = project, ["activity stopped"]
+    from workflow import services
+    from workflow.models import FollowUpVisit
+    from workflow.scenarios import STABLE_VISIT
 
-    class FollowupModule:
-        @staticmethod
-        def followup_outcomes(program):
-            return {"closed": {"success": 2, "failed": 1, "abandoned": 0}, "launched": 4, "at_risk": 1,
-                    "visits": {"due": 3, "reported": 7}, "latest": {"jobs_created": 5}}
-
-        @staticmethod
-        def at_risk_projects(program):
-            return [Flagged(project)]
-
-    monkeypatch.setattr(figures, "_followup_module", lambda: FollowupModule)
+    stable, flagged = make_project("launched"), make_project("launched", title="Élevage de chèvres")
+    visit = FollowUpVisit.objects.filter(project=flagged).order_by("sequence").first()
+    services.visit_report(visit_id=visit.pk, actor=cast.mentor,
+                          **{**STABLE_VISIT, "visited_on": timezone.localdate(), "activity_running": False,
+                             "stopped_reason": "Local fermé.", "sales_channels": []})
     client.force_login(cast.officer)
     html = client.get(URL, {"program": program.pk}).content.decode()
-    assert re.search(r'data-outcome="success"><th scope="row">success</th><td class="num">2</td>', html)
-    assert f'data-project="{project.pk}"><a href="/projects/{project.pk}/">{project.reference}</a>' in html
-    assert "activity stopped" in html
-    assert re.search(r"Follow-up visits due</th><td class=\"num\">3</td>", html)
+    assert f'data-project="{flagged.pk}"><a href="/projects/{flagged.pk}/">{flagged.reference}</a>' in html
+    assert f'data-project="{stable.pk}"' not in html
+    assert "the activity has stopped" in html

@@ -6,7 +6,6 @@ ledger (``disbursements.selectors.program_envelope_totals``), never from stored
 balances.
 """
 
-import importlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -14,6 +13,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .followup_selectors import at_risk_projects, followup_outcomes
 from .models import Beneficiary, GrantProject, Outcome, Program, ProjectState
 
 ZERO = Decimal("0.00")
@@ -66,9 +66,7 @@ class Beneficiaries:
 class Followup:
     outcomes: list[Figure]
     at_risk: list = field(default_factory=list)
-    # False until the follow-up module provides ``at_risk_projects``.
-    at_risk_available: bool = False
-    # The follow-up module's other figures (launched, visits, latest reports), if any.
+    # The follow-up's other figures (launched, visits, latest reports).
     summary: dict = field(default_factory=dict)
 
 
@@ -136,41 +134,16 @@ def beneficiaries(program) -> Beneficiaries:
     return Beneficiaries(categories=categories, communes=communes)
 
 
-def _followup_module():
-    try:
-        return importlib.import_module("workflow.followup_selectors")
-    except ImportError:
-        return None
-
-
 AT_RISK_SHOWN = 20
 
 
 def followup(program) -> Followup:
-    """Closed projects by outcome (every outcome listed), the follow-up summary and the
-    first ``AT_RISK_SHOWN`` projects at risk.
-
-    Uses ``workflow.followup_selectors`` (``followup_outcomes``, ``at_risk_projects``)
-    when the follow-up module provides them; otherwise outcomes are counted from the
-    closed projects' ``outcome`` and no at-risk list is shown.
-    """
-    module = _followup_module()
-    counts, summary = None, {}
-    if module is not None and hasattr(module, "followup_outcomes"):
-        summary = module.followup_outcomes(program)
-        closed = summary.get("closed") if isinstance(summary, dict) else None
-        counts = {str(k): int(v) for k, v in closed.items()} if isinstance(closed, dict) else None
-        summary = summary if isinstance(summary, dict) else {}
-    if counts is None:
-        counts = dict(
-            GrantProject.objects.filter(program_id=program.pk, state=ProjectState.CLOSED).order_by()
-            .values_list("outcome").annotate(n=Count("pk")).values_list("outcome", "n")
-        )
-    outcomes = [Figure(o.value, str(o.label), counts.get(o.value, 0)) for o in Outcome]
-    if module is not None and hasattr(module, "at_risk_projects"):
-        at_risk = list(module.at_risk_projects(program))
-        return Followup(outcomes=outcomes, at_risk=at_risk[:AT_RISK_SHOWN], at_risk_available=True, summary=summary)
-    return Followup(outcomes=outcomes, summary=summary)
+    """Closed projects by outcome (every outcome listed), the follow-up summary
+    (``workflow.followup_selectors.followup_outcomes``) and the first ``AT_RISK_SHOWN``
+    projects at risk."""
+    summary = followup_outcomes(program)
+    outcomes = [Figure(o.value, str(o.label), summary["closed"].get(o.value, 0)) for o in Outcome]
+    return Followup(outcomes=outcomes, at_risk=at_risk_projects(program)[:AT_RISK_SHOWN], summary=summary)
 
 
 @dataclass

@@ -120,7 +120,7 @@ class DashboardView(PermissionRequiredMixin, generic.TemplateView):
             "beneficiaries_total": format_count(people.total),
             "category_chart": category_chart, "commune_chart": commune_chart,
             "outcomes": [(row, format_count(row.value)) for row in outcomes], "outcome_chart": outcome_chart,
-            "at_risk": board.followup.at_risk, "at_risk_available": board.followup.at_risk_available,
+            "at_risk": board.followup.at_risk,
             "followup_rows": _followup_rows(board.followup.summary),
             "at_risk_total": format_count(board.followup.summary.get("at_risk", len(board.followup.at_risk))),
             "at_risk_more": board.followup.summary.get("at_risk", 0) > len(board.followup.at_risk),

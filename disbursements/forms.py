@@ -26,6 +26,17 @@ class RejectForm(forms.Form):
     )
 
 
+class DecommitForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Why the commitment is given back (kept in the envelope ledger)."),
+    )
+    confirm = forms.BooleanField(
+        label=_("I confirm: the amount goes back to the program's envelope, and this cannot be undone."),
+        required=True,
+    )
+
+
 class ReleaseForm(forms.Form):
     password = forms.CharField(
         label=_("Your password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),

@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from workflow.models import GrantProject, ProjectState
@@ -93,6 +94,8 @@ class FinanceInbox:
     # the user's own requests still waiting for authorization or release.
     to_prepare: QuerySet = None
     my_requests: QuerySet[Disbursement] = None
+    # Withdrawn projects whose unreleased commitment can go back to the envelope.
+    to_give_back: QuerySet = None
 
 
 def _open_disbursements(state) -> QuerySet[Disbursement]:
@@ -154,8 +157,36 @@ def finance_inbox(user, *, search: str = "", program_id=None) -> FinanceInbox:
             .order_by("requested_at", "pk"),
             search, program_id,
         )
+    to_give_back = GrantProject.objects.none()
+    if user.has_perm("disbursements.decommit_project"):
+        to_give_back = withdrawn_commitments(search, program_id)
     return FinanceInbox(to_authorize=to_authorize, to_release=to_release, to_prepare=to_prepare,
-                        my_requests=my_requests)
+                        my_requests=my_requests, to_give_back=to_give_back)
+
+
+def _event_sum(kind):
+    return Coalesce(
+        Subquery(
+            EnvelopeEvent.objects.filter(project_id=OuterRef("pk"), kind=kind)
+            .values("project_id").annotate(total=Sum("amount")).values("total")
+        ),
+        Value(ZERO), output_field=DecimalField(max_digits=12, decimal_places=2),
+    )
+
+
+def withdrawn_commitments(search: str = "", program_id=None):
+    """Withdrawn projects still holding money on their program's envelope: committed
+    (commitment − decommitment) above what was released, each annotated with
+    ``to_give_back``."""
+    kind = EnvelopeEvent.Kind
+    projects = (
+        GrantProject.objects.filter(state=ProjectState.WITHDRAWN)
+        .annotate(to_give_back=_event_sum(kind.COMMIT) - _event_sum(kind.DECOMMIT) - _event_sum(kind.RELEASE))
+        .filter(to_give_back__gt=0)
+        .select_related("program", "beneficiary")
+        .order_by("updated_at", "pk")
+    )
+    return _search_projects(projects, search, program_id)
 
 
 def _projects_in_funding(search: str, program_id):
@@ -164,6 +195,10 @@ def _projects_in_funding(search: str, program_id):
         .select_related("program", "beneficiary")
         .order_by("submitted_at", "pk")
     )
+    return _search_projects(projects, search, program_id)
+
+
+def _search_projects(projects, search: str, program_id):
     if program_id:
         projects = projects.filter(program_id=program_id)
     for term in (search or "").split():

@@ -20,6 +20,7 @@ class FundingApp(Application):
     release_path = path("disbursements/<int:pk>/release/", views.ReleaseView.as_view(), name="release")
     # Everyone who reads funding: a project's plan, orders, tranches and balance.
     project_path = path("projects/<int:pk>/", views.ProjectFundingView.as_view(), name="project")
+    decommit_path = path("projects/<int:pk>/give-back/", views.DecommitView.as_view(), name="decommit")
     # Accounting.
     payments_path = path("payments.csv", views.PaymentsCsvView.as_view(), name="payments")
 

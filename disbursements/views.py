@@ -22,16 +22,18 @@ from django.views import generic
 from approvals.views.base import ServiceFormMixin
 from workflow.exceptions import TamkeenError
 from workflow.forms import add_service_error
-from workflow.models import GrantProject, Program
+from workflow.models import GrantProject, Program, ProjectState
 
 from . import services
-from .forms import AuthorizeForm, DisbursementRequestForm, RejectForm, ReleaseForm
+from .forms import AuthorizeForm, DecommitForm, DisbursementRequestForm, RejectForm, ReleaseForm
 from .models import Disbursement, OrderState, ReceiptReport
 from .selectors import finance_inbox, payments_csv, project_funding_summary
+from .services._common import PAYING_STATES
 
 AUTHORIZE = "disbursements.authorize_disbursement"
 RELEASE = "disbursements.release_disbursement"
 REQUEST = "disbursements.request_disbursement"
+DECOMMIT = "disbursements.decommit_project"
 VIEW = "disbursements.view_disbursement"
 # Auditors are told apart from other readers by their verification duty.
 AUDIT = "workflow.verify_ledger"
@@ -87,6 +89,7 @@ class FinanceInboxView(PermissionRequiredMixin, generic.TemplateView):
         to_authorize = self._page(inbox.to_authorize, "authorize_page")
         to_release = self._page(inbox.to_release, "release_page")
         to_prepare = self._page(inbox.to_prepare, "prepare_page")
+        to_give_back = self._page(inbox.to_give_back, "give_back_page")
         my_requests = self._page(inbox.my_requests, "mine_page")
         shown = set()
         for disbursement in [*to_authorize, *to_release]:
@@ -99,7 +102,8 @@ class FinanceInboxView(PermissionRequiredMixin, generic.TemplateView):
         query = self.request.GET.copy()
         return super().get_context_data(
             can_authorize=user.has_perm(AUTHORIZE), can_release=user.has_perm(RELEASE),
-            can_request=user.has_perm(REQUEST),
+            can_request=user.has_perm(REQUEST), can_decommit=user.has_perm(DECOMMIT),
+            to_give_back=to_give_back, give_back_query=_without(query, "give_back_page"),
             to_authorize=to_authorize, to_release=to_release, to_prepare=to_prepare, my_requests=my_requests,
             authorize_query=_without(query, "authorize_page"), release_query=_without(query, "release_page"),
             prepare_query=_without(query, "prepare_page"), mine_query=_without(query, "mine_page"),
@@ -244,13 +248,38 @@ class ProjectFundingView(PermissionRequiredMixin, ServiceFormMixin, generic.Temp
                 "receipt_status": _receipt_status(order, receipt),
                 "needs_justification": len(quotes) < 3,
             })
-        can_request = self.request.user.has_perm(REQUEST)
+        can_request = self.request.user.has_perm(REQUEST) and self.project.state in PAYING_STATES
         if can_request:
             kwargs.setdefault("request_form", DisbursementRequestForm(project=self.project))
+        # A withdrawn project's unreleased commitment, which a finance officer gives back.
+        give_back = summary.committed - summary.released if self.project.state == ProjectState.WITHDRAWN else 0
+        can_decommit = give_back > 0 and self.request.user.has_perm(DECOMMIT)
+        if can_decommit:
+            kwargs.setdefault("decommit_form", DecommitForm())
         return super().get_context_data(
             project=self.project, summary=summary, orders=orders, can_request=can_request,
+            give_back=give_back, can_decommit=can_decommit,
             can_export=can_export_payments(self.request.user), **kwargs,
         )
+
+
+class DecommitView(ProjectFundingView):
+    """POST: give a withdrawn project's unreleased commitment back to the envelope."""
+
+    form_context_name = "decommit_form"
+    success_message = _("The commitment was given back to the program's envelope.")
+
+    def get_bound_form(self):
+        if not self.request.user.has_perm(DECOMMIT):
+            raise PermissionDenied(_("Only finance officers give commitments back."))
+        return DecommitForm(self.request.POST)
+
+    def call_service(self, form):
+        services.envelope_decommit(project_id=self.project.pk, actor=self.request.user,
+                                   reason=form.cleaned_data["reason"])
+
+    def get(self, request, *args, **kwargs):
+        return redirect("funding:project", self.project.pk)
 
 
 # --- The payments export ----------------------------------------------------------------

@@ -170,6 +170,20 @@ def test_a_withdrawn_project_gives_back_what_it_did_not_receive(make_project, pe
                                                      reason="Encore.")).code == "invalid_input"
 
 
+def test_money_released_to_a_withdrawn_project_stays_spent(make_project, people, authorized, cast, program):
+    # Envelope 1,000,000: a project approved for 20,000 receives 5,000 and is withdrawn.
+    # Only the 15,000 it did not receive comes back; the approvals' free balance (what a
+    # committee can still commit) follows the ledger, not the project's state.
+    project = make_project("funding", amount="20000.00")
+    release(authorized(project, "5000.00"), people["treasurer"], "spent")
+    free_before = program.free_balance()
+    services.project_withdraw(project_id=project.pk, actor=cast.agent, reason="Départ.")
+    assert program.free_balance() == free_before  # still committed until given back
+    funding.envelope_decommit(project_id=project.pk, actor=people["finance"], reason="Projet retiré.")
+    assert program.free_balance() == free_before + Decimal("15000.00")
+    assert program.committed_amount() == selectors.program_envelope_totals(program).committed
+
+
 def test_payments_csv(make_project, people, authorized, program):
     first = make_project("funding", amount="20000.00")
     second = make_project("funding", amount="30000.00", beneficiary=None)

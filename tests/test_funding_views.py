@@ -356,3 +356,72 @@ def test_payments_csv_without_a_program_is_not_found(client, people):
     client.force_login(people["treasurer"])
     assert client.get(url("payments")).status_code == 404
     assert client.get(url("payments") + "?program=nope").status_code == 404
+
+
+# --- Giving a withdrawn project's commitment back ----------------------------------------
+
+
+@pytest.fixture
+def withdrawn(project, people, tranche, cast):
+    """A project approved for 60,000 that received 15,000 and was then withdrawn."""
+    from workflow import services
+
+    tranche("released", amount="15000.00")
+    services.project_withdraw(project_id=project.pk, actor=cast.agent, reason="Départ de la bénéficiaire.")
+    return project
+
+
+def _events(project, kind):
+    return list(EnvelopeEvent.objects.filter(project=project, kind=kind).values_list("amount", flat=True))
+
+
+def test_the_inbox_lists_withdrawn_projects_still_holding_money(client, people, withdrawn, make_project):
+    make_project("funding")  # in funding: not a commitment to give back
+    client.force_login(people["finance"])
+    response = client.get(url("index"))
+    assert [p.pk for p in response.context["to_give_back"]] == [withdrawn.pk]
+    assert response.context["to_give_back"][0].to_give_back == 45000
+    html = html_of(response)
+    assert "Commitments to give back" in html and "45,000.00" in html
+    client.force_login(people["authorizer"])  # not their duty: the list is not shown
+    assert "Commitments to give back" not in html_of(client.get(url("index")))
+
+
+def test_giving_back_needs_a_reason_and_the_confirmation_and_changes_nothing_without(client, people, withdrawn):
+    client.force_login(people["finance"])
+    page = client.get(url("project", withdrawn.pk))
+    assert page.context["can_decommit"] and "Give back 45,000.00" in html_of(page)
+    assert "Request a disbursement" not in html_of(page)  # a withdrawn project receives nothing more
+
+    refused = client.post(url("decommit", withdrawn.pk), {"reason": "", "confirm": ""})
+    assert refused.status_code == 200
+    assert set(refused.context["decommit_form"].errors) == {"reason", "confirm"}
+    assert _events(withdrawn, "decommit") == []
+
+    done = client.post(url("decommit", withdrawn.pk), {"reason": "Projet abandonné.", "confirm": "on"}, follow=True)
+    assert done.redirect_chain[-1][0] == url("project", withdrawn.pk)
+    assert "given back" in html_of(done)
+    assert _events(withdrawn, "decommit") == [45000]
+    assert not done.context["can_decommit"]  # nothing is left to give back
+    assert client.get(url("index")).context["to_give_back"].paginator.count == 0
+
+    again = client.post(url("decommit", withdrawn.pk), {"reason": "Encore.", "confirm": "on"})
+    assert again.status_code == 200 and again.context["decommit_form"].errors  # coded refusal, on the form
+    assert _events(withdrawn, "decommit") == [45000]
+
+
+@pytest.mark.parametrize("who", ["authorizer", "treasurer", "auditor"])
+def test_only_finance_officers_give_commitments_back(client, people, withdrawn, who):
+    client.force_login(people[who])
+    assert not client.get(url("project", withdrawn.pk)).context["can_decommit"]
+    response = client.post(url("decommit", withdrawn.pk), {"reason": "x", "confirm": "on"})
+    assert response.status_code == 403
+    assert _events(withdrawn, "decommit") == []
+
+
+def test_a_project_still_in_funding_offers_no_give_back(client, people, project):
+    client.force_login(people["finance"])
+    assert not client.get(url("project", project.pk)).context["can_decommit"]
+    response = client.post(url("decommit", project.pk), {"reason": "x", "confirm": "on"})
+    assert response.status_code == 200 and response.context["decommit_form"].errors
+    assert _events(project, "decommit") == []

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from approvals import services as committee
+from disbursements.services import envelope_decommit
 from workflow import services
 from workflow.exceptions import TamkeenError
 from workflow.models import AuditEntry, Commune, DocumentType, GrantProject, Program
@@ -265,6 +266,9 @@ def test_a_withdrawn_approval_gives_its_money_back_to_the_envelope(make_project,
     assert _refused(_approve(second, cast, "50000.00"), second.pk).code == "budget_exceeded"
 
     services.project_withdraw(project_id=first.pk, actor=cast.agent, reason=REASON)
+    # Still committed until the finance officer gives the commitment back (decommitment).
+    assert _refused(_approve(second, cast, "50000.00"), second.pk).code == "budget_exceeded"
+    envelope_decommit(project_id=first.pk, actor=cast.finance, reason=REASON)
     _approve(second, cast, "50000.00")()
 
     assert small_program.committed_amount() == Decimal("50000.00")

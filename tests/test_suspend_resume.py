@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 
+from disbursements.services import envelope_decommit
 from workflow import services
 from workflow.exceptions import TamkeenError
 from workflow.models import AuditEntry, GrantProject, Program
@@ -159,6 +160,9 @@ def test_a_suspended_approval_blocks_a_new_approval_that_would_overrun_the_envel
     assert _fresh(other.pk).state == "in_committee"
 
     services.project_withdraw(project_id=held.pk, actor=cast.officer, reason="Abandon du projet.")
+    # Withdrawn, the approval stays committed until a finance officer gives it back.
+    assert small_program.committed_amount() == Decimal("60000.00")
+    envelope_decommit(project_id=held.pk, actor=cast.finance, reason="Projet abandonné.")
     assert small_program.committed_amount() == Decimal("0.00")
     decide_in_session(other.pk, cast, "approve", "50000.00")  # the same session, closed this time
     assert small_program.committed_amount() == Decimal("50000.00")

@@ -5,7 +5,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q, Sum
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from .documents import DocumentType
@@ -117,13 +117,11 @@ class Program(models.Model):
 
     # Derived money figures. Callers that decide on them hold the program row lock.
     def committed_amount(self) -> Decimal:
-        from .project import COMMITTED_STATES
-
-        total = self.projects.filter(
-            Q(state__in=COMMITTED_STATES)
-            | Q(state="suspended", state_before_suspension__in=COMMITTED_STATES)
-        ).aggregate(total=Sum("approved_amount"))["total"]
-        return total or Decimal("0.00")
+        """What the envelope ledger holds committed: commitments (made at approval) less
+        decommitments (what a withdrawn project gives back). Money already released to a
+        project that stopped stays spent; a suspended approval stays committed."""
+        committed, _released = self.envelope_events.all().sums()
+        return committed
 
     def free_balance(self) -> Decimal:
         return self.envelope - self.committed_amount()

@@ -203,6 +203,18 @@ def test_a_suspended_approval_still_counts_as_recent_support(draft_file, make_pr
     assert codes(draft_file(beneficiary=person), on=date.today()) == ["recent_support"]
 
 
+def test_the_cooldown_runs_from_the_approval_not_from_the_files_creation(draft_file, make_project,
+                                                                        make_beneficiary, program_2):
+    person = make_beneficiary()
+    funded = make_project("approved", beneficiary=person, program=program_2)  # approved today
+    # Filed three years ago, approved only now: the support is recent.
+    GrantProject.objects.filter(pk=funded.pk).update(created_at=timezone.now() - relativedelta(years=3))
+    candidate = draft_file(beneficiary=person)
+    assert codes(candidate, on=date.today()) == ["recent_support"]
+    # Two years and a day after the approval, the same person may be supported again.
+    assert codes(candidate, on=date.today() + relativedelta(years=2, days=1)) == []
+
+
 # --- documents, consent, ceiling, contribution ------------------------------------------
 
 

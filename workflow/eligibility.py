@@ -9,7 +9,6 @@ from datetime import date
 from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -27,7 +26,7 @@ class RuleFailure:
 
 def evaluate_eligibility(project, on: date | None = None) -> list[RuleFailure]:
     """Every eligibility rule of ``project.program`` that ``project`` fails, in a fixed order."""
-    from .models.project import COMMITTED_STATES
+    from .models.project import funded_since
 
     program, person = project.program, project.beneficiary
     on = on or (project.submitted_at or timezone.now()).date()
@@ -55,12 +54,7 @@ def evaluate_eligibility(project, on: date | None = None) -> list[RuleFailure]:
 
     cooldown_start = on - relativedelta(years=program.support_cooldown_years)
     recently_supported = person.last_support_date is not None and person.last_support_date > cooldown_start
-    committed = Q(state__in=COMMITTED_STATES) | Q(state="suspended", state_before_suspension__in=COMMITTED_STATES)
-    funded_elsewhere = (
-        person.projects.exclude(pk=project.pk)
-        .filter(committed, created_at__date__gt=cooldown_start)
-        .exists()
-    )
+    funded_elsewhere = funded_since(person.pk, cooldown_start, exclude_pk=project.pk)
     if recently_supported or funded_elsewhere:
         failures.append(RuleFailure("recent_support", _(
             "The beneficiary received comparable support less than %(years)d years ago."

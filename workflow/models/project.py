@@ -124,11 +124,18 @@ def beneficiary_not_already_funded(project):
     from django.utils import timezone
 
     since = timezone.now().date() - relativedelta(years=project.program.support_cooldown_years)
+    return not funded_since(project.beneficiary_id, since, exclude_pk=project.pk)
+
+
+def funded_since(beneficiary_id, since, *, exclude_pk=None) -> bool:
+    """Whether the beneficiary has another project approved after ``since`` (a date) that
+    still holds its approval. Measured from the approval — the envelope's commitment —
+    not from when the file was created: support starts when the committee grants it."""
     committed = Q(state__in=COMMITTED_STATES) | Q(state=S.SUSPENDED, state_before_suspension__in=COMMITTED_STATES)
-    return not (
-        GrantProject.objects.filter(beneficiary_id=project.beneficiary_id)
-        .exclude(pk=project.pk)
-        .filter(committed, created_at__date__gt=since)
+    return (
+        GrantProject.objects.filter(beneficiary_id=beneficiary_id)
+        .exclude(pk=exclude_pk)
+        .filter(committed, envelope_events__kind="commit", envelope_events__created_at__date__gt=since)
         .exists()
     )
 

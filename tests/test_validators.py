@@ -18,6 +18,8 @@ from workflow.validators import normalize_cin, normalize_phone, validate_cin, va
         (" AB-123.456 ", "AB123456"),
         ("c/12345", "C12345"),
         ("\tbk 654321\n", "BK654321"),
+        ("S١٢٣٤٥٦", "S123456"),  # digits typed on an Arabic keyboard
+        ("ab ۱۲۳۴۵", "AB12345"),  # Eastern Arabic-Indic digits
         ("", ""),
         (None, ""),
     ],
@@ -70,6 +72,11 @@ def test_a_cin_with_a_trailing_newline_is_refused():
         ("07.12.34.56.78", "+212712345678"),
         ("05-36-60-12-34", "+212536601234"),
         ("(0536) 60 12 34", "+212536601234"),
+        ("+212 (0)6 12 34 56 78", "+212612345678"),
+        ("00212 (0)5 36 60 12 34", "+212536601234"),
+        ("٠٦١٢٣٤٥٦٧٨", "+212612345678"),
+        ("+٢١٢ ٦١٢ ٣٤٥ ٦٧٨", "+212612345678"),
+        ("۰۷ ۱۲ ۳۴ ۵۶ ۷۸", "+212712345678"),
     ],
 )
 def test_normalize_phone_gives_e164(typed, stored):

@@ -1,7 +1,8 @@
 """Moroccan identifiers: national ID (CIN) and phone numbers.
 
 Both are normalised before validation so that what people type ("ab 123456",
-"06 12 34 56 78") is accepted and stored in one canonical form.
+"06 12 34 56 78", "+212 (0)6 12 34 56 78", or digits typed on an Arabic keyboard,
+"٠٦١٢٣٤٥٦٧٨") is accepted and stored in one canonical form.
 """
 
 import re
@@ -11,10 +12,16 @@ from django.utils.translation import gettext_lazy as _
 
 CIN_PATTERN = re.compile(r"[A-Z]{1,2}[0-9]{5,6}")
 _SEPARATORS = re.compile(r"[\s.\-/()]")
+# Arabic-Indic (٠-٩) and Eastern Arabic-Indic (۰-۹) digits, as Arabic keyboards type them.
+_ASCII_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "0123456789" * 2)
+
+
+def _compact(value: str) -> str:
+    return _SEPARATORS.sub("", (value or "").translate(_ASCII_DIGITS))
 
 
 def normalize_cin(value: str) -> str:
-    return _SEPARATORS.sub("", (value or "")).upper()
+    return _compact(value).upper()
 
 
 def validate_cin(value: str) -> None:
@@ -27,7 +34,7 @@ def validate_cin(value: str) -> None:
 
 def normalize_phone(value: str) -> str:
     """Return the E.164 form (+212XXXXXXXXX) of a Moroccan number, or the input unchanged."""
-    digits = _SEPARATORS.sub("", (value or ""))
+    digits = _compact(value)
     if digits.startswith("+212"):
         national = digits[4:]
     elif digits.startswith("00212"):
@@ -38,6 +45,8 @@ def normalize_phone(value: str) -> str:
         national = digits[1:]
     else:
         return digits
+    if national.startswith("0") and len(national) == 10:
+        national = national[1:]  # "+212 (0)6…": the trunk 0 written after the country code
     return "+212" + national
 
 

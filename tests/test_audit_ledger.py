@@ -112,9 +112,13 @@ def test_a_real_entry_stores_exact_canonical_bytes(make_project, cast):
     services.project_suspend(project_id=project.pk, actor=cast.officer, reason=ARABIC_REASON)
     entries = chain(project)
     assert [(e.seq, e.transition, e.from_state, e.to_state) for e in entries] == [
-        (1, "create", "", "draft"), (2, "submit", "draft", "submitted"), (3, "screen_ok", "submitted", "eligible"),
-        (4, "schedule", "eligible", "in_committee"), (5, "decide_approve", "in_committee", "approved"),
-        (6, "suspend", "approved", "suspended"),
+        (1, "create", "", "draft"),
+        # the three documents the program requires, each sealed on the chain
+        (2, "attach_document", "draft", "draft"), (3, "attach_document", "draft", "draft"),
+        (4, "attach_document", "draft", "draft"),
+        (5, "submit", "draft", "submitted"), (6, "screen_ok", "submitted", "eligible"),
+        (7, "schedule", "eligible", "in_committee"), (8, "decide_approve", "in_committee", "approved"),
+        (9, "suspend", "approved", "suspended"),
     ]
     suspend = entries[-1]
     raw = bytes(suspend.canonical)

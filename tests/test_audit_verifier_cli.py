@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -271,7 +272,8 @@ def test_signed_fields_of_the_wrong_type_are_a_located_problem(bundle, tmp_path)
     broken = tmp_path / "broken"
     shutil.copytree(bundle, broken)
     lines = (broken / "entries.tsv").read_bytes().splitlines(keepends=True)
-    lines[1] = lines[1].replace(b'"transition":"submit"', b'"transition":["submit"]', 1)
+    lines[1], replaced = re.subn(rb'"transition":"([a-z_]+)"', rb'"transition":["\1"]', lines[1], count=1)
+    assert replaced == 1
     (broken / "entries.tsv").write_bytes(b"".join(lines))
     refresh_manifest(broken)
     code, out, err = run_isolated(bundle / "verify.py", broken, "--quiet", cwd=tmp_path)

@@ -94,14 +94,15 @@ def test_from_approved_to_equipped_through_the_services(make_project, cast, make
     # --- the audit ledger, chain by chain -----------------------------------------------
     assert chain(project) == [
         (1, "create", "", "draft", "agent", "association_agent"),
-        (2, "submit", "draft", "submitted", "agent", "association_agent"),
-        (3, "screen_ok", "submitted", "eligible", "officer", "program_officer"),
-        (4, "schedule", "eligible", "in_committee", "officer", "program_officer"),
-        (5, "decide_approve", "in_committee", "approved", "chair", "committee_chair"),
-        (6, "enrol", "approved", "in_training", "officer", "program_officer"),
-        (7, "complete_training", "in_training", "trained", "officer", "program_officer"),
-        (8, "open_funding", "trained", "funding", "finance", "finance_officer"),
-        (9, "equipment_received", "funding", "equipped", "officer", "program_officer"),
+        *[(n, "attach_document", "draft", "draft", "agent", "association_agent") for n in (2, 3, 4)],
+        (5, "submit", "draft", "submitted", "agent", "association_agent"),
+        (6, "screen_ok", "submitted", "eligible", "officer", "program_officer"),
+        (7, "schedule", "eligible", "in_committee", "officer", "program_officer"),
+        (8, "decide_approve", "in_committee", "approved", "chair", "committee_chair"),
+        (9, "enrol", "approved", "in_training", "officer", "program_officer"),
+        (10, "complete_training", "in_training", "trained", "officer", "program_officer"),
+        (11, "open_funding", "trained", "funding", "finance", "finance_officer"),
+        (12, "equipment_received", "funding", "equipped", "officer", "program_officer"),
     ]
     assert chain(order) == [
         (1, "create", "", "draft", "finance", "finance_officer"),

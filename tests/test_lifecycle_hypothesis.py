@@ -47,6 +47,7 @@ from hypothesis.stateful import (
 
 from approvals import services as committee
 from approvals.models import AgendaItem
+from disbursements.services import envelope_decommit
 from workflow import services
 from workflow.exceptions import TamkeenError
 from workflow.models import ActivitySector, AuditEntry, Commune, Document, GrantProject, Program
@@ -95,6 +96,7 @@ class Model:
     before_suspension: str = ""
     transitions: int = 0  # successful audited service calls since create
     held: bool = False  # on the agenda of a planned or open session
+    given_back: bool = False  # a withdrawn approval's commitment returned to the envelope
 
 
 class LifecycleMachine(RuleBasedStateMachine):
@@ -189,9 +191,10 @@ class LifecycleMachine(RuleBasedStateMachine):
         return done and in_committee
 
     def _committed(self):
+        # An approval stays committed, whatever becomes of the file, until a finance
+        # officer gives a withdrawn file's commitment back (nothing is released here).
         return sum(
-            (m.approved for m in self.model.values()
-             if m.state in COMMITTED or (m.state == "suspended" and m.before_suspension in COMMITTED)),
+            (m.approved for m in self.model.values() if m.approved is not None and not m.given_back),
             Decimal("0.00"),
         )
 
@@ -222,9 +225,16 @@ class LifecycleMachine(RuleBasedStateMachine):
         assert valid, f"a request of {requested} was accepted"
         self.model[project.pk] = Model(requested=Decimal(requested))
         if with_documents:
-            attach_required_documents(project, self.people["agent"])
-            self.model[project.pk].documents = True
+            self._attach_required(project.pk)
         return project.pk
+
+    def _attach_required(self, pk):
+        """Attach what the file lacks: each document is one audited act on its chain."""
+        before = Document.objects.filter(project_id=pk).count()
+        attach_required_documents(GrantProject.objects.get(pk=pk), self.people["agent"])
+        m = self.model[pk]
+        m.transitions += Document.objects.filter(project_id=pk).count() - before
+        m.documents = True
 
     @rule(pk=projects)
     def attach_documents(self, pk):
@@ -239,8 +249,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             assert caught.value.code == "transition_not_allowed"
             assert (self._snapshot(pk), Document.objects.filter(project_id=pk).count()) == before
             return
-        attach_required_documents(GrantProject.objects.get(pk=pk), self.people["agent"])
-        m.documents = True
+        self._attach_required(pk)
 
     @rule(pk=projects, requested=amounts)
     def update_requested_amount(self, pk, requested):
@@ -263,6 +272,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             return
         assert expected == "ok"
         m.requested = Decimal(requested)
+        m.transitions += 1  # the edit, on the file's chain
 
     @rule(pk=projects, who=st.sampled_from(["agent", "dual"]))
     def submit(self, pk, who):
@@ -400,6 +410,19 @@ class LifecycleMachine(RuleBasedStateMachine):
         call = lambda: services.project_withdraw(project_id=pk, actor=self.people[who], reason=REASON)  # noqa: E731
         if self._attempt(pk, expected, call):
             m.state = "withdrawn"
+
+    @rule(pk=projects)
+    def give_back(self, pk):
+        m = self.model[pk]
+        if m.state != "withdrawn":
+            expected = "transition_not_allowed"
+        elif m.approved is None or m.given_back:
+            expected = "invalid_input"  # nothing is left to give back
+        else:
+            expected = "ok"
+        call = lambda: envelope_decommit(project_id=pk, actor=self.people["finance"], reason=REASON)  # noqa: E731
+        if self._attempt(pk, expected, call, moves=0):
+            m.given_back = True
 
     @rule(pk=projects)
     def suspend(self, pk):

@@ -15,9 +15,11 @@ own, called directly (a file that is not in committee has no session to decide i
 """
 
 import dataclasses
+import itertools
 from decimal import Decimal
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from approvals import services as committee
 from approvals.models import AgendaItem
@@ -35,6 +37,7 @@ from workflow.scenarios import (
 )
 
 REASON = "Motif consigné au dossier."
+_uploads = itertools.count()
 
 # Every transition service, called the way a view would call it. "screen_ok" and
 # "screen_fail" are the two outcomes of the one screening service.
@@ -66,6 +69,12 @@ CALLS = {
     "withdraw": lambda pid, actor: services.project_withdraw(project_id=pid, actor=actor, reason=REASON),
     "suspend": lambda pid, actor: services.project_suspend(project_id=pid, actor=actor, reason=REASON),
     "resume": lambda pid, actor: services.project_resume(project_id=pid, actor=actor),
+    # Acts recorded on the file's chain that keep its state.
+    "edit": lambda pid, actor: services.project_update(project_id=pid, actor=actor, title="Titre révisé"),
+    "attach_document": lambda pid, actor: services.document_attach(
+        project_id=pid, actor=actor, doc_type="other",
+        uploaded_file=SimpleUploadedFile("piece.pdf", f"piece {pid} {next(_uploads)}".encode()),
+    ),
 }
 
 STATES = [
@@ -75,30 +84,55 @@ STATES = [
 ]
 
 # DESIGN.md §3, written out: state → {transition: target}. The suspended source project
-# is suspended from draft (workflow.scenarios), so resuming it returns to draft.
+# is suspended from draft (workflow.scenarios), so resuming it returns to draft. "edit"
+# and "attach_document" record an act on the file's chain and keep its state.
 ALLOWED = {
-    "draft": {"submit": "submitted", "withdraw": "withdrawn", "suspend": "suspended"},
+    "draft": {
+        "submit": "submitted", "withdraw": "withdrawn", "suspend": "suspended",
+        "edit": "draft", "attach_document": "draft",
+    },
     "submitted": {
         "return_docs": "draft", "screen_ok": "eligible", "screen_fail": "ineligible",
-        "withdraw": "withdrawn", "suspend": "suspended",
+        "withdraw": "withdrawn", "suspend": "suspended", "attach_document": "submitted",
     },
-    "eligible": {"schedule": "in_committee", "withdraw": "withdrawn", "suspend": "suspended"},
+    "eligible": {
+        "schedule": "in_committee", "withdraw": "withdrawn", "suspend": "suspended",
+        "attach_document": "eligible",
+    },
     "ineligible": {},
     "in_committee": {
         "defer": "eligible", "decide_approve": "approved", "decide_revise": "revision_requested",
         "decide_reject": "rejected", "withdraw": "withdrawn", "suspend": "suspended",
+        "attach_document": "in_committee",
     },
-    "approved": {"enrol": "in_training", "withdraw": "withdrawn", "suspend": "suspended"},
-    "revision_requested": {"resubmit": "submitted", "withdraw": "withdrawn", "suspend": "suspended"},
+    "approved": {
+        "enrol": "in_training", "withdraw": "withdrawn", "suspend": "suspended", "attach_document": "approved",
+    },
+    "revision_requested": {
+        "resubmit": "submitted", "withdraw": "withdrawn", "suspend": "suspended",
+        "edit": "revision_requested", "attach_document": "revision_requested",
+    },
     "rejected": {},
-    "in_training": {"complete_training": "trained", "withdraw": "withdrawn", "suspend": "suspended"},
-    "trained": {"open_funding": "funding", "withdraw": "withdrawn", "suspend": "suspended"},
-    "funding": {"equipment_received": "equipped", "withdraw": "withdrawn", "suspend": "suspended"},
-    "equipped": {"launch": "launched", "withdraw": "withdrawn", "suspend": "suspended"},
-    "launched": {"close": "closed", "withdraw": "withdrawn", "suspend": "suspended"},
+    "in_training": {
+        "complete_training": "trained", "withdraw": "withdrawn", "suspend": "suspended",
+        "attach_document": "in_training",
+    },
+    "trained": {
+        "open_funding": "funding", "withdraw": "withdrawn", "suspend": "suspended", "attach_document": "trained",
+    },
+    "funding": {
+        "equipment_received": "equipped", "withdraw": "withdrawn", "suspend": "suspended",
+        "attach_document": "funding",
+    },
+    "equipped": {
+        "launch": "launched", "withdraw": "withdrawn", "suspend": "suspended", "attach_document": "equipped",
+    },
+    "launched": {
+        "close": "closed", "withdraw": "withdrawn", "suspend": "suspended", "attach_document": "launched",
+    },
     "closed": {},
     "withdrawn": {},
-    "suspended": {"resume": "draft", "withdraw": "withdrawn"},
+    "suspended": {"resume": "draft", "withdraw": "withdrawn", "attach_document": "suspended"},
 }
 
 ALLOWED_CELLS = [(state, name) for state in STATES for name in ALLOWED[state]]

@@ -133,7 +133,7 @@ def test_download_needs_login(client, approved):
 def test_timeline_has_one_row_per_audit_entry(client, cast, approved):
     html = page(client, cast.officer, approved)
     entries = AuditEntry.objects.for_entity(approved).count()
-    assert entries == 5  # create, submit, screen_ok, schedule, decide_approve
+    assert entries == 8  # create, three documents, submit, screen_ok, schedule, decide_approve
     assert html.count('class="tamkeen-timeline-entry') == entries
     for text in ("found eligible", "approved by the committee", "program officer", "committee chair"):
         assert text in html
@@ -142,7 +142,7 @@ def test_timeline_has_one_row_per_audit_entry(client, cast, approved):
 def test_intact_chain_says_verified(client, cast, approved):
     html = page(client, cast.officer, approved)
     assert "Chain verified." in html
-    assert "5 signed entries verified" in html
+    assert "8 signed entries verified" in html
     assert "No entry is in a signed checkpoint yet." in html
     assert "NOT intact" not in html
 
@@ -161,13 +161,13 @@ def test_forged_entry_shows_the_tampered_warning(client, cast, approved):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("reference_data")
 def test_entries_in_a_signed_checkpoint_say_so(client, cast, make_project):
-    project = make_project("eligible")  # create, submit, screen_ok
+    project = make_project("eligible")  # create, three documents, submit, screen_ok
     result = integrate_settled(force_checkpoint=True)
     assert result.checkpoint is not None
     html = page(client, cast.officer, project)
     assert "Chain verified." in html
-    assert html.count(f"anchored in signed checkpoint {result.checkpoint.pk} of") == 3
-    assert "3 entries anchored, the latest in signed checkpoint" in html
+    assert html.count(f"anchored in signed checkpoint {result.checkpoint.pk} of") == 6
+    assert "6 entries anchored, the latest in signed checkpoint" in html
 
 
 # --- Lifecycle diagram ---------------------------------------------------------------

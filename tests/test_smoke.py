@@ -6,6 +6,7 @@ def test_a_project_reaches_closed_with_one_audit_entry_per_transition(make_proje
     assert project.state == "closed"
     transitions = list(AuditEntry.objects.for_entity(project).values_list("transition", flat=True))
     assert transitions == [
-        "create", "submit", "screen_ok", "schedule", "decide_approve", "enrol",
+        "create", "attach_document", "attach_document", "attach_document",  # the required documents
+        "submit", "screen_ok", "schedule", "decide_approve", "enrol",
         "complete_training", "open_funding", "equipment_received", "launch", "close",
     ]

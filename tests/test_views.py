@@ -294,10 +294,12 @@ def test_detail_shows_summary_documents_and_timeline(client, cast, make_project,
     assert project.reference in html
     assert "business_plan.pdf" in html
     rows = re.findall(r'<tr class="tamkeen-timeline-entry">(.*?)</tr>', html, re.S)
-    assert len(rows) == 3
-    assert "returned for documents" in rows[2] and "Blurred business plan." in rows[2] and "officer" in rows[2]
+    assert len(rows) == 6
+    assert "returned for documents" in rows[5] and "Blurred business plan." in rows[5] and "officer" in rows[5]
     assert [str(e.transition) for e in response.context["timeline"]] == [
-        "file opened", "submitted", "returned for documents"]
+        "file opened", "document attached", "document attached", "document attached", "submitted",
+        "returned for documents"]
+    assert "Document: business plan" in html  # the attachment's entry names its type
 
 
 def test_cin_is_hidden_from_a_committee_member_and_shown_to_an_officer(

@@ -61,14 +61,14 @@ def _fsm_transitions(model=GrantProject, field_name="state"):
     every_state = [value for value, _label in state_field.choices]
     found: dict[str, tuple[set, set]] = {}
     for transition in state_field.get_all_transitions(model):
+        if transition.target is None:
+            continue  # records an act (an edit, a document) without moving the file: no arrow
         sources, targets = found.setdefault(transition.name, (set(), set()))
         source = transition.source
         sources.update(every_state if source in ("*", "+") else [source])
         target = transition.target
         allowed = getattr(target, "allowed_states", None)
-        if target is None:
-            targets.add(source)
-        elif allowed is not None:
+        if allowed is not None:
             targets.update(allowed)
         elif isinstance(target, str):
             targets.add(target)

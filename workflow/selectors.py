@@ -88,6 +88,12 @@ class TimelineEntry:
     checkpoint_size: int | None = None
     checkpoint_at: datetime | None = None
     problems: list = field(default_factory=list)  # filled by the page's verification
+    # attach_document: the document and the fingerprint the ledger holds for it.
+    document_id: int | None = None
+    sha256: str = ""
+    doc_type: str = ""
+    # edit: the fields changed.
+    changed: list = field(default_factory=list)
 
 
 def _role_label(value: str) -> str:
@@ -118,6 +124,8 @@ TRANSITION_LABELS = {
     "withdraw": _("withdrawn"),
     "suspend": _("suspended"),
     "resume": _("resumed"),
+    "attach_document": _("document attached"),
+    "edit": _("file edited"),
 }
 OUTCOME_LABELS = {
     "approve": _("approve"), "revise": _("request revision"), "reject": _("reject"),
@@ -163,11 +171,84 @@ def project_timeline(project) -> list[TimelineEntry]:
                 rule.get("message", "") for rule in payload.get("failed_rules") or []
                 if isinstance(rule, dict)
             ],
+            document_id=payload.get("document") if isinstance(payload.get("document"), int) else None,
+            sha256=str(payload.get("sha256") or ""),
+            doc_type=_document_type_label(payload.get("doc_type")),
+            changed=[_field_label(name) for name in payload.get("changed") or [] if isinstance(name, str)],
             entry_id=entry.pk, name=entry.transition, from_value=entry.from_state, to_value=entry.to_state,
             checkpoint_id=entry.checkpoint_id, checkpoint_size=entry.checkpoint_size,
             checkpoint_at=entry.checkpoint_at,
         ))
     return timeline
+
+
+def _document_type_label(value) -> str:
+    if not value:
+        return ""
+    try:
+        return str(DocumentType(value).label)
+    except ValueError:
+        return str(value)
+
+
+def _field_label(name: str) -> str:
+    try:
+        return str(GrantProject._meta.get_field(name).verbose_name)
+    except Exception:  # a field renamed since the entry was written: its name as recorded
+        return name
+
+
+@dataclass(frozen=True)
+class DocumentSeal:
+    """How a document stands against the ledger: ``sealed`` (the stored fingerprint is
+    the one its signed ``attach_document`` entry holds), ``differs`` (it is not: the row
+    was changed after the entry), ``unrecorded`` (attached before documents were recorded
+    in the ledger)."""
+
+    status: str
+    entry_seq: int | None = None
+
+    @property
+    def sealed(self) -> bool:
+        return self.status == "sealed"
+
+
+def document_seals(documents, timeline: list[TimelineEntry]) -> dict[int, DocumentSeal]:
+    """{document id: DocumentSeal} from the project's timeline (no query)."""
+    recorded = {entry.document_id: entry for entry in timeline
+                if entry.name == "attach_document" and entry.document_id is not None}
+    seals = {}
+    for document in documents:
+        entry = recorded.get(document.pk)
+        if entry is None:
+            seals[document.pk] = DocumentSeal("unrecorded")
+        else:
+            status = "sealed" if entry.sha256 == document.sha256 else "differs"
+            seals[document.pk] = DocumentSeal(status, entry.seq)
+    return seals
+
+
+def document_file_problems(project) -> list[str]:
+    """Re-read every stored file of the project and compare its SHA-256 with the
+    fingerprint recorded at upload (and sealed in the ledger): the files whose content
+    changed or disappeared, as text. Reads the files: for the auditors' "verify now"."""
+    import hashlib
+
+    problems = []
+    for document in project.documents.order_by("pk"):
+        label = f"{_document_type_label(document.doc_type)} #{document.pk}"
+        digest = hashlib.sha256()
+        try:
+            with document.file.open("rb") as handle:
+                for chunk in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(chunk)
+        except (FileNotFoundError, ValueError, OSError):
+            problems.append(str(_("%(document)s: the file is missing") % {"document": label}))
+            continue
+        if digest.hexdigest() != document.sha256:
+            problems.append(str(_("%(document)s: the file's content no longer matches its recorded SHA-256")
+                                % {"document": label}))
+    return problems
 
 
 def project_process(project):

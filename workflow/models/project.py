@@ -517,6 +517,18 @@ class GrantProject(ConcurrentTransitionMixin, AuditedModel):
     def withdraw(self):
         pass
 
+    # Records an edit of the draft or revised file on its chain, without moving it.
+    @transition(field=state, source=[S.DRAFT, S.REVISION_REQUESTED], target=None,
+                permission="workflow.change_grantproject")
+    def edit(self):
+        pass
+
+    # Records a document on the file's chain (its type and SHA-256) without moving it:
+    # a document changed or swapped after a decision no longer matches its entry.
+    @transition(field=state, source=ACTIVE_STATES + (S.SUSPENDED,), target=None, permission="workflow.add_document")
+    def attach_document(self):
+        pass
+
     @transition(field=state, source=ACTIVE_STATES, target=S.SUSPENDED, permission="workflow.suspend_project")
     def suspend(self):
         self.state_before_suspension = self.state

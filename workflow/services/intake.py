@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from ..audit import HEAD_FIELDS, record_transition
 from ..audit.payload import pii_hash
-from ..audited_transition import check_permission
+from ..audited_transition import apply_transition, check_permission
 from ..exceptions import InvalidInput, TransitionNotAllowed
 from ..locks import lock_project
 from ..models import Beneficiary, Document, DocumentType, GrantProject, Program
@@ -125,7 +125,15 @@ def project_update(*, project_id, actor, **changes) -> GrantProject:
     for field, value in changes.items():
         setattr(project, field, value.strip() if isinstance(value, str) else value)
     _validated(project, exclude=["state"])
-    project.save(update_fields=[*changes, "updated_at"])
+    if not changes:
+        return project
+    # On the file's chain: which fields changed, with the new amounts and sector (the
+    # texts themselves stay in the file).
+    apply_transition(project, actor, "edit", fields=list(changes), payload={
+        "changed": sorted(changes),
+        **{field: getattr(project, field) for field in ("requested_amount", "own_contribution") if field in changes},
+        **({"sector": project.sector.code if project.sector_id else None} if "sector" in changes else {}),
+    })
     return project
 
 
@@ -158,6 +166,11 @@ def document_attach(*, project_id, actor, doc_type, uploaded_file) -> Document:
     )
     document.file.save(uploaded_file.name, uploaded_file, save=False)
     document.save()
+    # On the file's audit chain: who attached which content, when (the name stays off
+    # the ledger: it may carry personal data).
+    apply_transition(project, actor, "attach_document", payload={
+        "document": document.pk, "doc_type": doc_type, "sha256": sha256, "size": document.size,
+    })
     return document
 
 

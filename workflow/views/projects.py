@@ -91,18 +91,22 @@ class ProjectDetailView(PermissionRequiredMixin, generic.TemplateView):
         if show_sensitive:
             pii_log.info("user %s (id %s) read the personal data of beneficiary %s on project %s",
                          user.get_username(), user.pk, project.beneficiary_id, project.pk)
-        documents = [
-            (document, show_sensitive or document.doc_type not in selectors.SENSITIVE_DOCUMENT_TYPES)
-            for document in selectors.project_documents(project)
-        ]
         timeline = selectors.project_timeline(project)
         verification = selectors.project_verification(project, timeline)
+        stored = list(selectors.project_documents(project))
+        seals = selectors.document_seals(stored, timeline)
+        documents = [
+            (document, show_sensitive or document.doc_type not in selectors.SENSITIVE_DOCUMENT_TYPES,
+             seals[document.pk])
+            for document in stored
+        ]
         visited = {entry.from_value for entry in timeline} | {entry.to_value for entry in timeline}
         return super().get_context_data(
             project=project,
             beneficiary=project.beneficiary,
             show_sensitive=show_sensitive,
             documents=documents,
+            documents_differ=[document for document, _visible, seal in documents if seal.status == "differs"],
             can_download=user.has_perm("workflow.view_document"),
             timeline=timeline,
             verification=verification,
@@ -145,6 +149,8 @@ class ProjectVerifyView(PermissionRequiredMixin, generic.View):
     def post(self, request, pk):
         project = get_object_or_404(GrantProject, pk=pk)
         report, checkpoint = verify_entity_anchored(project)
+        for problem in selectors.document_file_problems(project):
+            messages.error(request, gettext("Document NOT intact: %(problem)s") % {"problem": problem})
         if not report.ok:
             messages.error(request, gettext("Audit chain NOT intact: %(problem)s") % {"problem": report.problems[0]})
         elif checkpoint is None:

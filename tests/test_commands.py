@@ -251,9 +251,10 @@ class SeedDemoTests(TestCase):
 
     def test_running_it_again_changes_nothing(self):
         before = self.snapshot()
-        output = run("seed_demo", "--projects", "40")
+        output = run("seed_demo", "--projects", "40", "--url", "http://127.0.0.1:8123")
         assert self.snapshot() == before
         assert "0 created, 40 already there" in output
+        assert "Open http://127.0.0.1:8123/ (Django admin at http://127.0.0.1:8123/admin/" in output
         assert run("seed_demo", "--projects", "40", "--quiet").count("\n") == 1
         assert self.snapshot() == before
 

@@ -55,11 +55,16 @@ class Command(BaseCommand):
                  "at least two per state).",
         )
         parser.add_argument(
+            "--url", default="http://127.0.0.1:8000/", metavar="URL",
+            help="Where the app will be served, for the closing hint (default http://127.0.0.1:8000/).",
+        )
+        parser.add_argument(
             "--quiet", action="store_true",
             help="Print only a one-line result, no progress, summary or logins.",
         )
 
-    def handle(self, *args, projects, quiet, verbosity, **options):
+    def handle(self, *args, projects, quiet, verbosity, url="http://127.0.0.1:8000/", **options):
+        self.url = url if url.endswith("/") else url + "/"
         if projects < 1:
             raise CommandError("--projects must be at least 1.")
         self.quiet = quiet or verbosity == 0
@@ -354,8 +359,7 @@ class Command(BaseCommand):
         )
         out.write("")
         out.write(style.MIGRATE_HEADING("Demo logins"))
-        out.write("  Run `manage.py runserver` and open http://127.0.0.1:8000/ "
-                  "(Django admin at http://127.0.0.1:8000/admin/ for the admin login).")
+        out.write(f"  Open {self.url} (Django admin at {self.url}admin/ for the admin login).")
         rows = [("username", "roles", "name")]
         for demo in demo_data.DEMO_USERS:
             rows.append((demo.username, ", ".join(r.value for r in demo.roles),

@@ -179,8 +179,14 @@ def test_money_released_to_a_withdrawn_project_stays_spent(make_project, people,
     free_before = program.free_balance()
     services.project_withdraw(project_id=project.pk, actor=cast.agent, reason="Départ.")
     assert program.free_balance() == free_before  # still committed until given back
-    funding.envelope_decommit(project_id=project.pk, actor=people["finance"], reason="Projet retiré.")
+    event = funding.envelope_decommit(project_id=project.pk, actor=people["finance"], reason="Projet retiré.")
     assert program.free_balance() == free_before + Decimal("15000.00")
+    # The decommitment is also signed on the project's chain, keeping its state.
+    entry = AuditEntry.objects.for_entity(project).order_by("seq").last()
+    assert (entry.transition, entry.from_state, entry.to_state, entry.actor_id, entry.actor_role) == (
+        "give_back", "withdrawn", "withdrawn", people["finance"].pk, "finance_officer")
+    assert entry.payload == {"amount": "15000.00", "released": "5000.00", "reason": "Projet retiré.",
+                             "event": event.pk}
     assert program.committed_amount() == selectors.program_envelope_totals(program).committed
 
 

@@ -23,6 +23,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from approvals import services as committee
 from approvals.models import AgendaItem
+from disbursements.services import envelope_decommit
 from workflow import services
 from workflow.exceptions import TamkeenError
 from workflow.models import AuditEntry, GrantProject, Program, ProjectState
@@ -70,6 +71,7 @@ CALLS = {
     "suspend": lambda pid, actor: services.project_suspend(project_id=pid, actor=actor, reason=REASON),
     "resume": lambda pid, actor: services.project_resume(project_id=pid, actor=actor),
     # Acts recorded on the file's chain that keep its state.
+    "give_back": lambda pid, actor: envelope_decommit(project_id=pid, actor=actor, reason=REASON),
     "edit": lambda pid, actor: services.project_update(project_id=pid, actor=actor, title="Titre révisé"),
     "attach_document": lambda pid, actor: services.document_attach(
         project_id=pid, actor=actor, doc_type="other",
@@ -84,8 +86,8 @@ STATES = [
 ]
 
 # DESIGN.md §3, written out: state → {transition: target}. The suspended source project
-# is suspended from draft (workflow.scenarios), so resuming it returns to draft. "edit"
-# and "attach_document" record an act on the file's chain and keep its state.
+# is suspended from draft (workflow.scenarios), so resuming it returns to draft. "edit",
+# "attach_document" and "give_back" record an act on the file's chain and keep its state.
 ALLOWED = {
     "draft": {
         "submit": "submitted", "withdraw": "withdrawn", "suspend": "suspended",
@@ -131,7 +133,7 @@ ALLOWED = {
         "close": "closed", "withdraw": "withdrawn", "suspend": "suspended", "attach_document": "launched",
     },
     "closed": {},
-    "withdrawn": {},
+    "withdrawn": {"give_back": "withdrawn"},
     "suspended": {"resume": "draft", "withdraw": "withdrawn", "attach_document": "suspended"},
 }
 
@@ -220,6 +222,9 @@ def test_every_transition_the_table_allows_lands_in_its_target_with_one_audit_en
     state, name, make_project, actor, cast
 ):
     project = make_project(state)
+    if name == "give_back":  # a withdrawn approval, whose commitment is still held
+        project = make_project("approved")
+        services.project_withdraw(project_id=project.pk, actor=actor, reason=REASON)
     if name == "submit":
         attach_required_documents(project, actor)
     if name == "equipment_received":

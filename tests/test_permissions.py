@@ -20,6 +20,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from approvals import services as committee
 from approvals.models import CommitteeSession
+from disbursements.services import envelope_decommit
 from workflow import services
 from workflow.exceptions import TamkeenError
 from workflow.models import ActivitySector, AuditEntry, Beneficiary, Commune, Document, GrantProject
@@ -55,6 +56,7 @@ MAY = {
     "withdraw": {"association_agent", "program_officer"},
     "suspend": {"program_officer"},
     "resume": {"program_officer"},
+    "give_back": {"finance_officer"},  # DESIGN.md §7: the envelope's decommitment
 }
 
 # transition → (source state to try it from, target state, service call)
@@ -87,6 +89,8 @@ MOVES = {
     "suspend": ("approved", "suspended", lambda pid, a: services.project_suspend(
         project_id=pid, actor=a, reason=REASON)),
     "resume": ("suspended", "draft", lambda pid, a: services.project_resume(project_id=pid, actor=a)),
+    "give_back": ("withdrawn", "withdrawn", lambda pid, a: envelope_decommit(
+        project_id=pid, actor=a, reason=REASON)),
 }
 
 
@@ -122,6 +126,9 @@ DECISIONS = {"decide_approve": ("approve", "55000.00"), "decide_revise": ("revis
 def source_project(make_project, make_user, cast):
     def make(transition):
         project = make_project(MOVES[transition][0])
+        if transition == "give_back":  # withdrawn after its approval: a commitment to give back
+            project = make_project("approved")
+            services.project_withdraw(project_id=project.pk, actor=cast.officer, reason=REASON)
         if transition == "schedule":  # a planned session of the program's committee
             plan_session(project.program, cast)
         if transition == "defer":

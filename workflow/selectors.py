@@ -126,6 +126,7 @@ TRANSITION_LABELS = {
     "resume": _("resumed"),
     "attach_document": _("document attached"),
     "edit": _("file edited"),
+    "give_back": _("commitment given back to the envelope"),
 }
 OUTCOME_LABELS = {
     "approve": _("approve"), "revise": _("request revision"), "reject": _("reject"),

@@ -5,10 +5,12 @@ approval and the release services hold the program row lock when they call them)
 ``envelope_decommit`` is an entry point of its own.
 """
 
+from decimal import Decimal
+
 from django.db import connection
 from django.utils.translation import gettext as _
 
-from workflow.audited_transition import check_permission
+from workflow.audited_transition import apply_transition, check_permission
 from workflow.exceptions import InvalidInput, TransitionNotAllowed
 from workflow.services.input import require_text
 from workflow.transactions import service_transaction
@@ -60,6 +62,8 @@ def record_release(disbursement, actor) -> EnvelopeEvent:
 def envelope_decommit(*, project_id, actor, reason) -> EnvelopeEvent:
     """Give back to the envelope what a withdrawn project had committed and not yet
     received (committed − released of the project). Finance officer; reason required.
+    Recorded as a decommitment event and as the ``give_back`` entry on the project's
+    signed chain (amount, reason, what had been released).
 
     Errors: ``permission_denied``; ``transition_not_allowed`` unless the project is
     withdrawn; ``invalid_input`` when nothing is left to decommit.
@@ -79,4 +83,10 @@ def envelope_decommit(*, project_id, actor, reason) -> EnvelopeEvent:
         idempotency_key=f"decommit:project:{project.pk}", actor=actor, note=reason,
     )
     event.save()
+    # Every movement of money is on a signed chain: this one on the project's.
+    cents = Decimal("0.01")  # database sums may come back without their scale (SQLite)
+    apply_transition(project, actor, "give_back", payload={
+        "amount": remaining.quantize(cents), "reason": reason, "released": totals.released.quantize(cents),
+        "event": event.pk,
+    })
     return event

@@ -517,6 +517,12 @@ class GrantProject(ConcurrentTransitionMixin, AuditedModel):
     def withdraw(self):
         pass
 
+    # Records on a withdrawn file's chain the commitment a finance officer gave back to
+    # the envelope (disbursements.services.envelope_decommit).
+    @transition(field=state, source=S.WITHDRAWN, target=None, permission="disbursements.decommit_project")
+    def give_back(self):
+        pass
+
     # Records an edit of the draft or revised file on its chain, without moving it.
     @transition(field=state, source=[S.DRAFT, S.REVISION_REQUESTED], target=None,
                 permission="workflow.change_grantproject")

@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from approvals.models import AgendaItem, CommitteeSession
-from disbursements.models import Disbursement
+from disbursements.models import Disbursement, EnvelopeEvent
 from workflow import services
 from workflow.flows import process_for, start_for
 from workflow.models import ActivitySector, AttendanceRecord, Beneficiary, Commune, GrantProject
@@ -42,6 +42,7 @@ BUDGET = {
     "session_list": 11,
     "session_detail": 15,
     "funding_inbox": 11,
+    "finance_officer_inbox": 13,
     "training_progress": 17,
 }
 
@@ -270,6 +271,28 @@ def test_funding_inbox(client, cast, program, make_user, role, django_assert_max
 
     measured(client, reverse("funding:index"), grow, "funding_inbox", django_assert_max_num_queries,
              shows="Bulk")
+
+
+def test_finance_officers_inbox(client, cast, program, make_user, django_assert_max_num_queries):
+    """Projects to prepare, their own requests and withdrawn projects' commitments to give back."""
+    finance = make_user(Role.FINANCE_OFFICER)
+    client.force_login(finance)
+
+    def grow(n):
+        for project in bulk_projects(n // 2, "funding", program=program, creator=cast.agent,
+                                     approved_amount=Decimal("50000.00")):
+            Disbursement.objects.create(project=project, amount=Decimal("10000.00"), purpose="Tranche.",
+                                        requested_by=finance)
+        withdrawn = bulk_projects(n - n // 2, "withdrawn", program=program, creator=cast.agent,
+                                  approved_amount=Decimal("40000.00"))
+        EnvelopeEvent.objects.bulk_create(
+            EnvelopeEvent(program=program, project=p, kind="commit", amount=Decimal("40000.00"),
+                          idempotency_key=f"commit:budget:{p.pk}", actor=finance)
+            for p in withdrawn
+        )
+
+    measured(client, reverse("funding:index"), grow, "finance_officer_inbox", django_assert_max_num_queries,
+             shows="Commitments to give back")
 
 
 # --- Training ------------------------------------------------------------------------

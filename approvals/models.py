@@ -157,6 +157,12 @@ class CommitteeSession(ConcurrentTransitionMixin, AuditedModel):
     def confirm_decision(self):
         pass
 
+    # A present member without conflict confirms the decision on a file the chair is
+    # recused from (presiding for that file).
+    @transition(field=state, source=OPEN, target=None, permission="approvals.vote_session")
+    def confirm_decision_acting(self):
+        pass
+
     @transition(field=state, source=CLOSED, target=None, permission="approvals.vote_session")
     def confirm_minutes(self):
         pass

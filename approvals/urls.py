@@ -27,6 +27,8 @@ class CommitteesApp(Application):
     declare_path = path("<int:pk>/items/<int:item_pk>/declare/", views.DeclareInterestView.as_view(),
                         name="declare")
     vote_path = path("<int:pk>/items/<int:item_pk>/vote/", views.VoteView.as_view(), name="vote")
+    confirm_decision_acting_path = path("<int:pk>/items/<int:item_pk>/acting-decision/",
+                                        views.ConfirmDecisionActingView.as_view(), name="confirm_decision_acting")
     # The chair.
     console_path = path("<int:pk>/console/", views.ChairConsoleView.as_view(), name="console")
     confirm_decision_path = path("<int:pk>/items/<int:item_pk>/decision/", views.ConfirmDecisionView.as_view(),

@@ -118,18 +118,48 @@ def item_vote(*, item_id, actor, choice, scores=None, comment="") -> Vote:
     return vote
 
 
+def chair_recused(item) -> bool:
+    """Whether the committee's chair declared a conflict of interest on ``item``."""
+    return InterestDeclaration.objects.filter(
+        item=item, has_conflict=True, user__committee_seats__committee_id=item.session.committee_id,
+        user__committee_seats__role=CommitteeMember.Role.CHAIR, user__committee_seats__is_active=True,
+    ).exists()
+
+
+def _confirming_transition(item, session, actor) -> str:
+    """Who may confirm ``item``'s decision: the chair, unless recused from the file; then
+    a present member who declared no conflict on it, presiding for that file."""
+    seat = _require_member(session, actor)
+    declaration = InterestDeclaration.objects.filter(item=item, user=actor).first()
+    if seat.role == CommitteeMember.Role.CHAIR:
+        if declaration is not None and declaration.has_conflict:
+            raise Recused(_("You declared a conflict of interest on this file: a member present who has no "
+                            "conflict confirms its decision in your place."))
+        check_permission(actor, "approvals.chair_session")
+        return "confirm_decision"
+    if not chair_recused(item):
+        raise NotAMember(_("Only the committee's chair can do this."))
+    check_permission(actor, "approvals.vote_session")
+    if not Attendance.objects.filter(session=session, user=actor, present=True).exists():
+        raise NotPresent(_("Only a member recorded as present can confirm a decision in the chair's place."))
+    if declaration is None:
+        raise UndeclaredInterest()
+    if declaration.has_conflict:
+        raise Recused()
+    return "confirm_decision_acting"
+
+
 @service_transaction
 def item_confirm_decision(*, item_id, actor, amount=None, conditions="", reason="") -> AgendaItem:
-    """Confirm the decision the rule proposes for one item. The chair, while the session
-    is open. Approval needs an amount (≤ requested, ≤ program ceiling) and may carry
-    conditions; revision and rejection need a reason; no quorum, a tie or no majority
-    defer the file. Confirming again (after more votes) replaces the decision."""
+    """Confirm the decision the rule proposes for one item, while the session is open:
+    the chair — or, on a file the chair is recused from, a present committee member who
+    declared no conflict on it (audited as ``confirm_decision_acting``). Approval needs
+    an amount (≤ requested, ≤ program ceiling) and may carry conditions; revision and
+    rejection need a reason; no quorum, a tie or no majority defer the file. Confirming
+    again (after more votes) replaces the decision."""
     item, session = lock_item_session(item_id)
-    from .sessions import require_chair
-
-    require_chair(session, actor)
-    check_permission(actor, "approvals.chair_session")
-    check_transition(session, "confirm_decision")
+    transition = _confirming_transition(item, session, actor)
+    check_transition(session, transition)
     if item.removed:
         raise InvalidInput(field_errors={"item": [_("This file is no longer on the agenda.")]})
     result = item_tally(item)
@@ -153,11 +183,11 @@ def item_confirm_decision(*, item_id, actor, amount=None, conditions="", reason=
     item.confirmed_tally = result.as_dict()
     item.save(update_fields=["outcome", "approved_amount", "conditions", "reason", "confirmed_by", "confirmed_at",
                              "confirmed_tally"])
-    apply_transition(session, actor, "confirm_decision", payload={
+    apply_transition(session, actor, transition, payload={
         "item": item.pk, "project": project.pk, "tally": result.as_dict(), "outcome": outcome,
         "amount": item.approved_amount, "conditions": item.conditions, "reason": item.reason,
     })
     return item
 
 
-__all__ = ["item_confirm_decision", "item_declare_interest", "item_tally", "item_vote", "outcome_for"]
+__all__ = ["chair_recused", "item_confirm_decision", "item_declare_interest", "item_tally", "item_vote", "outcome_for"]

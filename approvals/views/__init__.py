@@ -2,11 +2,12 @@
 
 from .agenda import AgendaAddView, AgendaRemoveView, AgendaView, AttendanceView
 from .chair import ChairConsoleView, ConfirmDecisionView, SessionCloseView, SessionOpenView
-from .member import DeclareInterestView, MemberSessionView, VoteView
+from .member import ConfirmDecisionActingView, DeclareInterestView, MemberSessionView, VoteView
 from .minutes import MinutesConfirmationsView, MinutesConfirmView, MinutesPdfView
 from .sessions import SessionCreateView, SessionDetailView, SessionListView
 
 __all__ = [
+    "ConfirmDecisionActingView",
     "AgendaAddView", "AgendaRemoveView", "AgendaView", "AttendanceView", "ChairConsoleView",
     "ConfirmDecisionView", "DeclareInterestView", "MemberSessionView", "MinutesConfirmView",
     "MinutesConfirmationsView", "MinutesPdfView", "SessionCloseView", "SessionCreateView",

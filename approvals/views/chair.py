@@ -3,8 +3,8 @@ rule's proposal and its confirmation; opening and closing the session, each behi
 a confirmation step.
 
 Auditors and program officers may read the console; only the chair gets its forms.
-An item the chair is recused from shows no tally to them: the confirmation then
-follows the rule's proposal without the chair seeing the counts.
+An item the chair is recused from shows no tally and no decision form to them: a present
+member without conflict confirms its decision from their session page.
 """
 
 from dataclasses import dataclass
@@ -65,7 +65,7 @@ class ChairConsoleView(SessionPageMixin, generic.TemplateView):
             tally = item_tally(item, members=members, present=present)
             outdated = item.confirmed_at is not None and item.confirmed_tally != tally.as_dict()
             form = None
-            if self.is_chair and session.state == OPEN:
+            if self.is_chair and session.state == OPEN and item.pk not in recused_from:
                 if posted_form is not None and self.posted_item == item.pk:
                     form = posted_form
                 else:

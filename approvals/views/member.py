@@ -15,12 +15,14 @@ from django.utils.translation import gettext_lazy as _
 from django.views import generic
 
 from .. import services
-from ..forms import DeclarationForm, VoteForm
-from ..models import OPEN, PLANNED, Attendance, InterestDeclaration, Vote
+from ..forms import DecisionForm, DeclarationForm, VoteForm
+from ..models import OPEN, PLANNED, AgendaItem, Attendance, CommitteeMember, InterestDeclaration, Vote
 from ..selectors import item_tally, member_ids, present_ids
+from ..services.voting import outcome_for
 from .access import SessionPageMixin
 from .base import ServiceFormMixin
-from .summaries import FileSummary, agenda_items, file_summary
+from .chair import decision_prefix
+from .summaries import FileSummary, agenda_items, file_summary, proposal_label
 
 
 @dataclass
@@ -36,6 +38,16 @@ class MemberRow:
     quorum_needed: int | None = None
     # What a refused post said, when its form is not shown (a recused member's row).
     refusals: list = field(default_factory=list)
+    # The chair declared a conflict on the file: a present member without conflict
+    # confirms its decision (DecisionForm), following the rule's proposal.
+    chair_recused: bool = False
+    decision_form: object = None
+    proposal: str = ""
+    outcome: str = ""
+
+    @property
+    def outcome_label(self):
+        return AgendaItem.Outcome(self.outcome).label if self.outcome else ""
 
     @property
     def recused(self) -> bool:
@@ -68,6 +80,13 @@ class MemberSessionView(SessionPageMixin, generic.TemplateView):
         members, present = member_ids(session.committee), present_ids(session)
         can_declare = session.state in (PLANNED, OPEN)
         can_vote = session.state == OPEN and user.pk in present
+        chair_recused_from = set(
+            InterestDeclaration.objects.filter(
+                item__in=items, has_conflict=True, user__committee_seats__committee_id=session.committee_id,
+                user__committee_seats__role=CommitteeMember.Role.CHAIR, user__committee_seats__is_active=True,
+            ).values_list("item_id", flat=True)
+        )
+        can_act = can_vote and not self.is_chair
         rows = []
         for item in items:
             declaration, vote = declarations.get(item.pk), votes.get(item.pk)
@@ -83,20 +102,32 @@ class MemberSessionView(SessionPageMixin, generic.TemplateView):
                     if vote and criterion.code in vote.scores:
                         initial[VoteForm.score_field(criterion)] = vote.scores[criterion.code]
                 vote_form = VoteForm(prefix=prefix, criteria=criteria, initial=initial)
+            decision_form = None
+            if item.pk in chair_recused_from and can_act and declaration is not None and not recused:
+                decision_form = DecisionForm(prefix=decision_prefix(item), initial={
+                    "amount": item.approved_amount if item.approved_amount is not None
+                    else min(item.project.requested_amount, item.project.program.project_ceiling),
+                    "conditions": item.conditions, "reason": item.reason,
+                })
             kind, posted_item = self.posted
             if posted_form is not None and posted_item == item.pk:
                 if kind == "declaration":
                     declaration_form = posted_form
+                elif kind == "decision":
+                    decision_form = posted_form
                 else:
                     vote_form = posted_form
             row = MemberRow(item=item, summary=file_summary(item.project), declaration=declaration, vote=vote,
-                            declaration_form=declaration_form, vote_form=vote_form)
+                            declaration_form=declaration_form, vote_form=vote_form,
+                            chair_recused=item.pk in chair_recused_from, decision_form=decision_form)
             if recused and posted_form is not None and posted_item == item.pk:
                 row.refusals = [message for messages in posted_form.errors.values() for message in messages]
             if not recused:
                 tally = item_tally(item, members=members, present=present)
                 row.votes_cast, row.voters, row.quorum_needed = (
                     tally.votes_cast, len(tally.voters), tally.quorum_needed)
+                if decision_form is not None:
+                    row.proposal, row.outcome = proposal_label(tally.proposal), outcome_for(tally.proposal)
             rows.append(row)
         return rows
 
@@ -132,6 +163,22 @@ class DeclareInterestView(_ItemPostView):
         services.item_declare_interest(item_id=self.item.pk, actor=self.request.user,
                                        has_conflict=form.cleaned_data["has_conflict"],
                                        note=form.cleaned_data["note"])
+
+
+class ConfirmDecisionActingView(_ItemPostView):
+    """A present member without conflict confirms the decision on a file the chair is
+    recused from (the service checks every condition again)."""
+
+    kind = "decision"
+    success_message = _("Decision confirmed in the chair's place.")
+
+    def get_bound_form(self):
+        return DecisionForm(self.request.POST, prefix=decision_prefix(self.item))
+
+    def call_service(self, form):
+        data = form.cleaned_data
+        services.item_confirm_decision(item_id=self.item.pk, actor=self.request.user, amount=data["amount"],
+                                       conditions=data["conditions"], reason=data["reason"])
 
 
 class VoteView(_ItemPostView):

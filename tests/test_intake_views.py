@@ -9,6 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
+from workflow import services
 from workflow.audit.models import AuditEntry
 from workflow.models import ActivitySector, Beneficiary, Commune, Document, GrantProject
 from workflow.roles import Role
@@ -294,3 +295,17 @@ def test_the_new_application_page_renders_in_arabic(client, cast, make_beneficia
     client.force_login(cast.agent)
     response = client.get(CREATE, {"find": person.last_name}, HTTP_ACCEPT_LANGUAGE="ar")
     assert response.status_code == 200 and f"?beneficiary={person.pk}" in response.content.decode()
+
+
+def test_before_submitting_the_agent_sees_what_screening_would_refuse(agent_client, make_project, cast):
+    # The program asks for 30 % of the cost from the beneficiary: 10,000 of 60,000 is too little.
+    draft = make_project("draft", requested_amount="50000.00", own_contribution="10000.00")
+    attach_required_documents(draft, cast.agent)
+    page = agent_client.get(reverse("projects:detail", args=[draft.pk])).content.decode()
+    assert "Screening will find this file ineligible" in page
+    assert "The beneficiary&#x27;s contribution is below 30 % of the project cost." in page
+
+    services.project_update(project_id=draft.pk, actor=cast.agent, own_contribution="25000.00")
+    page = agent_client.get(reverse("projects:detail", args=[draft.pk])).content.decode()
+    assert "Screening will find this file ineligible" not in page
+    assert "Submit the application" in page

@@ -17,7 +17,7 @@ from .. import selectors
 from ..audit.evidence import verify_entity_anchored
 from ..diagram import lifecycle_diagram
 from ..forms import ProjectFilterForm
-from ..models import Document, GrantProject, Program
+from ..models import Document, GrantProject, Program, ProjectState
 from ..roles import PROJECT_EXPORT_PERMISSION
 
 # Law 09-08: who read a beneficiary's identifying or health data, and when.
@@ -91,6 +91,12 @@ class ProjectDetailView(PermissionRequiredMixin, generic.TemplateView):
         if show_sensitive:
             pii_log.info("user %s (id %s) read the personal data of beneficiary %s on project %s",
                          user.get_username(), user.pk, project.beneficiary_id, project.pk)
+        # Before an agent submits: what screening would find (a screened file that fails
+        # is ineligible for good). Missing documents are listed by the intake panel.
+        submit_warnings = []
+        if project.state == ProjectState.DRAFT and user.has_perm("workflow.submit_project"):
+            submit_warnings = [failure for failure in selectors.project_eligibility_preview(project)
+                               if failure.code != "documents"]
         timeline = selectors.project_timeline(project)
         verification = selectors.project_verification(project, timeline)
         stored = list(selectors.project_documents(project))
@@ -106,6 +112,7 @@ class ProjectDetailView(PermissionRequiredMixin, generic.TemplateView):
             beneficiary=project.beneficiary,
             show_sensitive=show_sensitive,
             documents=documents,
+            submit_warnings=submit_warnings,
             documents_differ=[document for document, _visible, seal in documents if seal.status == "differs"],
             can_download=user.has_perm("workflow.view_document"),
             timeline=timeline,

@@ -99,7 +99,20 @@ class ChairConsoleView(SessionPageMixin, generic.TemplateView):
         )
 
 
-class ConfirmDecisionView(ServiceFormMixin, ChairConsoleView):
+class DecisionFormMixin:
+    """Posts the decision form of ``self.item`` to ``item_confirm_decision`` (the chair's
+    console, and a member's page when the chair is recused from the file)."""
+
+    def get_bound_form(self):
+        return DecisionForm(self.request.POST, prefix=decision_prefix(self.item))
+
+    def call_service(self, form):
+        data = form.cleaned_data
+        services.item_confirm_decision(item_id=self.item.pk, actor=self.request.user, amount=data["amount"],
+                                       conditions=data["conditions"], reason=data["reason"])
+
+
+class ConfirmDecisionView(DecisionFormMixin, ServiceFormMixin, ChairConsoleView):
     form_context_name = "posted_form"
     http_method_names = ["post"]
     success_message = _("Decision confirmed.")
@@ -109,14 +122,6 @@ class ConfirmDecisionView(ServiceFormMixin, ChairConsoleView):
             self.deny(_("Only the committee's chair confirms decisions."))
         self.item = get_object_or_404(self.session.items, pk=self.kwargs["item_pk"], removed=False)
         self.posted_item = self.item.pk
-
-    def get_bound_form(self):
-        return DecisionForm(self.request.POST, prefix=decision_prefix(self.item))
-
-    def call_service(self, form):
-        data = form.cleaned_data
-        services.item_confirm_decision(item_id=self.item.pk, actor=self.request.user, amount=data["amount"],
-                                       conditions=data["conditions"], reason=data["reason"])
 
     def get_success_url(self):
         return reverse("committees:console", args=[self.session.pk]) + f"#item-{self.item.pk}"

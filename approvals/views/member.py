@@ -21,7 +21,7 @@ from ..selectors import item_tally, member_ids, present_ids
 from ..services.voting import outcome_for
 from .access import SessionPageMixin
 from .base import ServiceFormMixin
-from .chair import decision_prefix
+from .chair import DecisionFormMixin, decision_prefix
 from .summaries import FileSummary, agenda_items, file_summary, proposal_label
 
 
@@ -165,20 +165,12 @@ class DeclareInterestView(_ItemPostView):
                                        note=form.cleaned_data["note"])
 
 
-class ConfirmDecisionActingView(_ItemPostView):
+class ConfirmDecisionActingView(DecisionFormMixin, _ItemPostView):
     """A present member without conflict confirms the decision on a file the chair is
     recused from (the service checks every condition again)."""
 
     kind = "decision"
     success_message = _("Decision confirmed in the chair's place.")
-
-    def get_bound_form(self):
-        return DecisionForm(self.request.POST, prefix=decision_prefix(self.item))
-
-    def call_service(self, form):
-        data = form.cleaned_data
-        services.item_confirm_decision(item_id=self.item.pk, actor=self.request.user, amount=data["amount"],
-                                       conditions=data["conditions"], reason=data["reason"])
 
 
 class VoteView(_ItemPostView):

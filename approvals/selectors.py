@@ -31,5 +31,15 @@ def is_recused(item: AgendaItem, user) -> bool:
     return InterestDeclaration.objects.filter(item=item, user=user, has_conflict=True).exists()
 
 
+def items_the_chair_is_recused_from(items, committee_id) -> set:
+    """The ids of ``items`` on which the committee's (active) chair declared a conflict."""
+    return set(
+        InterestDeclaration.objects.filter(
+            item__in=items, has_conflict=True, user__committee_seats__committee_id=committee_id,
+            user__committee_seats__role=CommitteeMember.Role.CHAIR, user__committee_seats__is_active=True,
+        ).values_list("item_id", flat=True)
+    )
+
+
 def membership(committee, user) -> CommitteeMember | None:
     return CommitteeMember.objects.filter(committee=committee, user=user, is_active=True).first()

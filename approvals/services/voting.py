@@ -12,7 +12,7 @@ from .. import tally as rule
 from ..exceptions import NotAMember, NotPresent, Recused, UndeclaredInterest
 from ..locks import lock_item_session
 from ..models import AgendaItem, Attendance, CommitteeMember, InterestDeclaration, Vote
-from ..selectors import item_tally, membership
+from ..selectors import item_tally, items_the_chair_is_recused_from, membership
 
 MAX_SCORE = 5
 
@@ -118,14 +118,6 @@ def item_vote(*, item_id, actor, choice, scores=None, comment="") -> Vote:
     return vote
 
 
-def chair_recused(item) -> bool:
-    """Whether the committee's chair declared a conflict of interest on ``item``."""
-    return InterestDeclaration.objects.filter(
-        item=item, has_conflict=True, user__committee_seats__committee_id=item.session.committee_id,
-        user__committee_seats__role=CommitteeMember.Role.CHAIR, user__committee_seats__is_active=True,
-    ).exists()
-
-
 def _confirming_transition(item, session, actor) -> str:
     """Who may confirm ``item``'s decision: the chair, unless recused from the file; then
     a present member who declared no conflict on it, presiding for that file."""
@@ -137,7 +129,7 @@ def _confirming_transition(item, session, actor) -> str:
                             "conflict confirms its decision in your place."))
         check_permission(actor, "approvals.chair_session")
         return "confirm_decision"
-    if not chair_recused(item):
+    if item.pk not in items_the_chair_is_recused_from([item], session.committee_id):
         raise NotAMember(_("Only the committee's chair can do this."))
     check_permission(actor, "approvals.vote_session")
     if not Attendance.objects.filter(session=session, user=actor, present=True).exists():
@@ -190,4 +182,4 @@ def item_confirm_decision(*, item_id, actor, amount=None, conditions="", reason=
     return item
 
 
-__all__ = ["chair_recused", "item_confirm_decision", "item_declare_interest", "item_tally", "item_vote", "outcome_for"]
+__all__ = ["item_confirm_decision", "item_declare_interest", "item_tally", "item_vote", "outcome_for"]

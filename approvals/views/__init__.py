@@ -7,9 +7,8 @@ from .minutes import MinutesConfirmationsView, MinutesConfirmView, MinutesPdfVie
 from .sessions import SessionCreateView, SessionDetailView, SessionListView
 
 __all__ = [
-    "ConfirmDecisionActingView",
     "AgendaAddView", "AgendaRemoveView", "AgendaView", "AttendanceView", "ChairConsoleView",
-    "ConfirmDecisionView", "DeclareInterestView", "MemberSessionView", "MinutesConfirmView",
-    "MinutesConfirmationsView", "MinutesPdfView", "SessionCloseView", "SessionCreateView",
-    "SessionDetailView", "SessionListView", "SessionOpenView", "VoteView",
+    "ConfirmDecisionActingView", "ConfirmDecisionView", "DeclareInterestView", "MemberSessionView",
+    "MinutesConfirmView", "MinutesConfirmationsView", "MinutesPdfView", "SessionCloseView",
+    "SessionCreateView", "SessionDetailView", "SessionListView", "SessionOpenView", "VoteView",
 ]

@@ -47,6 +47,16 @@ def decision_prefix(item) -> str:
     return f"decision{item.pk}"
 
 
+def decision_form(item) -> DecisionForm:
+    """The unbound decision form of ``item``: its confirmed decision, else the largest
+    amount it may get (the requested amount within the program's ceiling)."""
+    return DecisionForm(prefix=decision_prefix(item), initial={
+        "amount": item.approved_amount if item.approved_amount is not None
+        else min(item.project.requested_amount, item.project.program.project_ceiling),
+        "conditions": item.conditions, "reason": item.reason,
+    })
+
+
 class ChairConsoleView(SessionPageMixin, generic.TemplateView):
     template_name = "approvals/console.html"
     posted_item = None
@@ -69,11 +79,7 @@ class ChairConsoleView(SessionPageMixin, generic.TemplateView):
                 if posted_form is not None and self.posted_item == item.pk:
                     form = posted_form
                 else:
-                    form = DecisionForm(prefix=decision_prefix(item), initial={
-                        "amount": item.approved_amount if item.approved_amount is not None
-                        else min(item.project.requested_amount, item.project.program.project_ceiling),
-                        "conditions": item.conditions, "reason": item.reason,
-                    })
+                    form = decision_form(item)
             rows.append(ConsoleRow(
                 item=item, tally=None if item.pk in recused_from else tally,
                 proposal=proposal_label(tally.proposal), outcome=outcome_for(tally.proposal),

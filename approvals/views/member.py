@@ -15,13 +15,14 @@ from django.utils.translation import gettext_lazy as _
 from django.views import generic
 
 from .. import services
-from ..forms import DecisionForm, DeclarationForm, VoteForm
-from ..models import OPEN, PLANNED, AgendaItem, Attendance, CommitteeMember, InterestDeclaration, Vote
-from ..selectors import item_tally, member_ids, present_ids
+from ..forms import DeclarationForm, VoteForm
+from ..models import OPEN, PLANNED, AgendaItem, Attendance, InterestDeclaration, Vote
+from ..selectors import item_tally, items_the_chair_is_recused_from, member_ids, present_ids
 from ..services.voting import outcome_for
 from .access import SessionPageMixin
 from .base import ServiceFormMixin
-from .chair import DecisionFormMixin, decision_prefix
+from .chair import DecisionFormMixin
+from .chair import decision_form as chair_decision_form
 from .summaries import FileSummary, agenda_items, file_summary, proposal_label
 
 
@@ -80,12 +81,7 @@ class MemberSessionView(SessionPageMixin, generic.TemplateView):
         members, present = member_ids(session.committee), present_ids(session)
         can_declare = session.state in (PLANNED, OPEN)
         can_vote = session.state == OPEN and user.pk in present
-        chair_recused_from = set(
-            InterestDeclaration.objects.filter(
-                item__in=items, has_conflict=True, user__committee_seats__committee_id=session.committee_id,
-                user__committee_seats__role=CommitteeMember.Role.CHAIR, user__committee_seats__is_active=True,
-            ).values_list("item_id", flat=True)
-        )
+        chair_recused_from = items_the_chair_is_recused_from(items, session.committee_id)
         can_act = can_vote and not self.is_chair
         rows = []
         for item in items:
@@ -104,11 +100,7 @@ class MemberSessionView(SessionPageMixin, generic.TemplateView):
                 vote_form = VoteForm(prefix=prefix, criteria=criteria, initial=initial)
             decision_form = None
             if item.pk in chair_recused_from and can_act and declaration is not None and not recused:
-                decision_form = DecisionForm(prefix=decision_prefix(item), initial={
-                    "amount": item.approved_amount if item.approved_amount is not None
-                    else min(item.project.requested_amount, item.project.program.project_ceiling),
-                    "conditions": item.conditions, "reason": item.reason,
-                })
+                decision_form = chair_decision_form(item)
             kind, posted_item = self.posted
             if posted_form is not None and posted_item == item.pk:
                 if kind == "declaration":

@@ -4,6 +4,7 @@ Nothing here writes. Sensitive beneficiary data (CIN, disability) is not filtere
 here but in the pages, by ``can_view_sensitive``; search never looks at the CIN.
 """
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -233,8 +234,6 @@ def document_file_problems(project) -> list[str]:
     """Re-read every stored file of the project and compare its SHA-256 with the
     fingerprint recorded at upload (and sealed in the ledger): the files whose content
     changed or disappeared, as text. Reads the files: for the auditors' "verify now"."""
-    import hashlib
-
     problems = []
     for document in project.documents.order_by("pk"):
         label = f"{_document_type_label(document.doc_type)} #{document.pk}"

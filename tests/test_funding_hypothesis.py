@@ -20,6 +20,8 @@ transaction (as ``django.test.TestCase`` does per test).
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.conf import settings
+from django.core.cache import cache
 from django.test import TestCase
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
@@ -70,6 +72,10 @@ def machine_for(base):
             self._atomics = TestCase._enter_atomics()
             self.people, self.projects, self.program = base["people"], base["projects"], base["program"]
             self.model: dict[int, Tranche] = {}
+            # Wrong passwords are counted per user in the cache, which the rollback does
+            # not reset: each example starts with none, and the model counts its own.
+            cache.clear()
+            self.wrong_passwords = dict.fromkeys(TREASURERS, 0)
 
         def teardown(self):
             TestCase._rollback_atomics(self._atomics)
@@ -149,6 +155,8 @@ def machine_for(base):
             replay = False
             if who not in TREASURERS:
                 expected = "permission_denied"
+            elif self.wrong_passwords[who] >= settings.TAMKEEN_STEPUP_MAX_FAILURES:
+                expected = "too_many_attempts"  # locked out, whatever the password
             elif typo:
                 expected = "reauthentication_failed"
             elif t.state == "released":
@@ -167,6 +175,8 @@ def machine_for(base):
             done = self._attempt(expected, lambda: funding.disbursement_release(
                 disbursement_id=pk, actor=self.people[who], password=PASSWORD + ("x" if typo else ""),
                 payment_reference=f"VIR-{pk}", idempotency_key=key), changes=not replay)
+            if expected not in ("permission_denied", "too_many_attempts"):  # the password was checked
+                self.wrong_passwords[who] = self.wrong_passwords[who] + 1 if typo else 0
             if done is not None and not replay:
                 t.state, t.release_key = "released", key
                 t.transitions.append("release")

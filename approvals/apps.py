@@ -8,6 +8,6 @@ class ApprovalsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from workflow.audit import machines
+        from ledger import machines
 
         machines.register("approvals.committeesession")

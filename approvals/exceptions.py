@@ -1,8 +1,8 @@
-"""Coded errors of committee review (on top of workflow.exceptions)."""
+"""Coded errors of committee review (on top of core.exceptions)."""
 
 from django.utils.translation import gettext_lazy as _
 
-from workflow.exceptions import (
+from core.exceptions import (
     InvalidInput,
     PermissionDenied,
     ReauthenticationFailed,

@@ -10,7 +10,7 @@ the rule lives in one place and its message is the service's.
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import Committee, SessionState, Vote
+from approvals.models import Committee, SessionState, Vote
 
 DATETIME_INPUT = "%Y-%m-%dT%H:%M"
 

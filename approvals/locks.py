@@ -1,8 +1,7 @@
 """Row locks for committee review. Order: session → program (envelope) → project."""
 
-from workflow.exceptions import NotFound
-
-from .models import AgendaItem, CommitteeSession
+from approvals.models import AgendaItem, CommitteeSession
+from core.exceptions import NotFound
 
 
 def lock_session(session_id) -> CommitteeSession:

@@ -14,7 +14,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from workflow.audit.models import AuditedModel
+from ledger.models import AuditedModel
 
 
 class Committee(models.Model):

@@ -1,7 +1,7 @@
 """Reads of committee review."""
 
-from .models import AgendaItem, Attendance, CommitteeMember, InterestDeclaration, Vote
-from .tally import ItemTally, tally
+from approvals.models import AgendaItem, Attendance, CommitteeMember, InterestDeclaration, Vote
+from approvals.tally import ItemTally, tally
 
 
 def member_ids(committee) -> set:

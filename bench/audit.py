@@ -211,9 +211,10 @@ def bench_transitions(rounds: int) -> tuple[float, float] | None:
     from django.db import connection
     from django.utils import timezone
 
-    from workflow import audited_transition, services
-    from workflow.audit.context import current_request_id
-    from workflow.audit.models import AuditEntry
+    from core.request_id import current_request_id
+    from ledger import transitions as audited_transition
+    from ledger.models import AuditEntry
+    from workflow import services
     from workflow.models import ActivitySector, Commune, Program
 
     call_command("migrate", verbosity=0)
@@ -236,7 +237,7 @@ def bench_transitions(rounds: int) -> tuple[float, float] | None:
     def plain_append(*, entity, transition, from_state, to_state, actor, role, payload=None):
         """The foundation's plain append: the same row, chain position and INSERT, with no
         canonical bytes, hash or signature."""
-        from workflow.audit.payload import to_jsonable
+        from ledger.payload import to_jsonable
 
         seq = entity.audit_seq + 1
         entry = AuditEntry(

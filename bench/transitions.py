@@ -123,9 +123,9 @@ def prepare(total_projects: int) -> tuple[int, list[int]]:
     from django.contrib.auth.models import User
     from django.core.management import call_command
 
+    from demo.scenarios import Cast, drive
     from workflow import services
     from workflow.models import ActivitySector, Beneficiary, Commune, GrantProject, Program
-    from workflow.scenarios import Cast, drive
 
     call_command("migrate", verbosity=0, interactive=False)
     for username, role in ((OFFICER, "program_officer"), (AGENT, "association_agent")):
@@ -227,7 +227,7 @@ def queries_per_transition(officer_id: int, project_id: int) -> dict:
         with CaptureQueriesContext(connection) as context:
             call()
         captured[name] = [q["sql"] for q in context.captured_queries]
-    with connection.cursor() as cur:  # what each EXECUTE runs (workflow.audit.prepared)
+    with connection.cursor() as cur:  # what each EXECUTE runs (core.prepared)
         cur.execute("SELECT name, statement FROM pg_prepared_statements ORDER BY name")
         captured["prepared statements"] = [f"{n}: {text}" for n, text in cur.fetchall()]
     return captured

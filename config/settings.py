@@ -45,9 +45,17 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_filters",
+    # Tamkeen's apps, bottom layer first (docs/architecture.md).
+    "core",
+    "ledger",
     "workflow",
     "approvals",
     "disbursements",
+    "training",
+    "followup",
+    "notifications",
+    "reporting",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -58,10 +66,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "workflow.i18n.UserLanguageMiddleware",
+    "core.i18n.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "workflow.middleware.RequestIdMiddleware",
+    "core.middleware.RequestIdMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -80,7 +88,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "workflow.notifications.unread_notifications",
+                "notifications.selectors.unread_notifications",
             ],
         },
     },
@@ -202,7 +210,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Reminders and escalations of overdue steps, then their emails (idempotent).
     "deadlines-tick": {
-        "task": "workflow.tasks.deadlines_tick",
+        "task": "notifications.tasks.deadlines_tick",
         "schedule": env.float("TAMKEEN_DEADLINES_TICK_SECONDS", default=120.0),
     },
 }
@@ -245,6 +253,6 @@ TAMKEEN_DEV_KEYS = env.bool("TAMKEEN_DEV_KEYS", default=DEBUG)
 TAMKEEN_CHECKPOINT_EVERY_ENTRIES = env.int("TAMKEEN_CHECKPOINT_EVERY_ENTRIES", default=1000)
 TAMKEEN_CHECKPOINT_EVERY_SECONDS = env.int("TAMKEEN_CHECKPOINT_EVERY_SECONDS", default=300)
 CELERY_BEAT_SCHEDULE["audit-ledger-integrator"] = {
-    "task": "workflow.tasks.integrate_ledger",
+    "task": "ledger.tasks.integrate_ledger",
     "schedule": 60.0,
 }

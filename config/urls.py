@@ -6,14 +6,14 @@ from django.utils.translation import gettext_lazy as _
 from django.views.i18n import JavaScriptCatalog
 
 from approvals.urls import CommitteesApp
+from config.site import GrantFlowApp, ProjectsApp, TamkeenSite
+from core.i18n import set_language
 from disbursements.urls import FundingApp
+from followup.urls import FollowUpApp
+from notifications.urls import NotificationsApp
+from reporting.views.dashboards import DashboardsApp
+from training.urls import TrainingApp
 from workflow.flows import GrantFlow
-from workflow.followup_urls import FollowUpApp
-from workflow.i18n import set_language
-from workflow.notification_urls import NotificationsApp
-from workflow.training_urls import TrainingApp
-from workflow.views.dashboards import DashboardsApp
-from workflow.views.site import GrantFlowApp, ProjectsApp, TamkeenSite
 
 site = TamkeenSite(
     title=_("Tamkeen"),

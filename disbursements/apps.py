@@ -8,7 +8,7 @@ class DisbursementsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from workflow.audit import machines
+        from ledger import machines
 
         machines.register("disbursements.purchaseorder")
         machines.register("disbursements.disbursement")

@@ -1,8 +1,8 @@
-"""Coded errors of funding (on top of workflow.exceptions)."""
+"""Coded errors of funding (on top of core.exceptions)."""
 
 from django.utils.translation import gettext_lazy as _
 
-from workflow.exceptions import (
+from core.exceptions import (
     BudgetExceeded,
     ConcurrentUpdate,
     GuardFailed,

@@ -7,7 +7,7 @@ import uuid
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import OrderState, PurchaseOrder
+from disbursements.models import OrderState, PurchaseOrder
 
 
 def new_key() -> str:

@@ -8,10 +8,9 @@ events before checking the balances. Locks reuse ``workflow.locks`` for the firs
 On SQLite ``select_for_update`` is a no-op and IMMEDIATE transactions serialise writers.
 """
 
-from workflow.exceptions import NotFound
+from core.exceptions import NotFound
+from disbursements.models import Disbursement, PurchaseOrder
 from workflow.locks import lock_project_with_program
-
-from .models import Disbursement, PurchaseOrder
 
 # Program (envelope) first, then the project: the order of workflow.locks.
 lock_funding_project = lock_project_with_program

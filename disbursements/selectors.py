@@ -16,9 +16,7 @@ from django.db.models import DecimalField, OuterRef, Q, QuerySet, Subquery, Sum,
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from workflow.models import GrantProject, ProjectState
-
-from .models import (
+from disbursements.models import (
     Disbursement,
     DisbursementState,
     EnvelopeEvent,
@@ -28,6 +26,7 @@ from .models import (
     PurchaseOrder,
     ReceiptReport,
 )
+from workflow.models import GrantProject, ProjectState
 
 ZERO = Decimal("0.00")
 # Orders that spend the project's money: issued or further.

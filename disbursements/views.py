@@ -19,16 +19,15 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django.views import generic
 
-from approvals.views.base import ServiceFormMixin
-from workflow.exceptions import TamkeenError
+from core.exceptions import TamkeenError
+from core.views import ServiceFormMixin
+from disbursements import services
+from disbursements.forms import AuthorizeForm, DecommitForm, DisbursementRequestForm, RejectForm, ReleaseForm
+from disbursements.models import Disbursement, OrderState, ReceiptReport
+from disbursements.selectors import finance_inbox, payments_csv, project_funding_summary
+from disbursements.services._common import PAYING_STATES
 from workflow.forms import add_service_error
 from workflow.models import GrantProject, Program, ProjectState
-
-from . import services
-from .forms import AuthorizeForm, DecommitForm, DisbursementRequestForm, RejectForm, ReleaseForm
-from .models import Disbursement, OrderState, ReceiptReport
-from .selectors import finance_inbox, payments_csv, project_funding_summary
-from .services._common import PAYING_STATES
 
 AUTHORIZE = "disbursements.authorize_disbursement"
 RELEASE = "disbursements.release_disbursement"
@@ -36,7 +35,7 @@ REQUEST = "disbursements.request_disbursement"
 DECOMMIT = "disbursements.decommit_project"
 VIEW = "disbursements.view_disbursement"
 # Auditors are told apart from other readers by their verification duty.
-AUDIT = "workflow.verify_ledger"
+AUDIT = "ledger.verify_ledger"
 INBOX_PAGE_SIZE = 20
 
 

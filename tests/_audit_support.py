@@ -15,11 +15,11 @@ from django.db import connection
 from django.db.models import Max
 from django.utils import timezone
 
-from workflow.audit import tamkeen_verify
-from workflow.audit.canonical import canonical_bytes, entry_document, entry_hash, format_time
-from workflow.audit.keys import KEYRING, key_windows, signer_for
-from workflow.audit.models import AuditEntry, Checkpoint, LedgerLeaf
-from workflow.audit.tamkeen_verify import FORMAT_VERSION, leaf_hash, merkle_root
+from ledger import tamkeen_verify
+from ledger.canonical import canonical_bytes, entry_document, entry_hash, format_time
+from ledger.keys import KEYRING, key_windows, signer_for
+from ledger.models import AuditEntry, Checkpoint, LedgerLeaf
+from ledger.tamkeen_verify import FORMAT_VERSION, leaf_hash, merkle_root
 
 PROJECT = "workflow.grantproject"
 
@@ -32,7 +32,7 @@ def reference_data(transactional_db):
     Signing keys come back by themselves: the flush's post_migrate makes development keys."""
     from django.apps import apps
 
-    from workflow.roles import sync_roles
+    from core.roles import sync_roles
 
     reference = importlib.import_module("workflow.migrations.0002_reference_data")
     reference.load(apps, None)
@@ -78,7 +78,7 @@ def settle(timeout=60.0):
 
 def integrate_settled(**options):
     """``integrate(**options)`` once every committed entry is settled (deterministic runs)."""
-    from workflow.audit.integrator import integrate
+    from ledger.integrator import integrate
 
     settle()
     return integrate(**options)
@@ -134,7 +134,7 @@ def append_forged(project_id, *, transition, to_state, at=None, private_key=None
 
 def fresh_unregistered_key():
     key = Ed25519PrivateKey.generate()
-    from workflow.audit.keys import key_id_for, public_hex
+    from ledger.keys import key_id_for, public_hex
 
     return key, key_id_for(public_hex(key))
 

@@ -16,10 +16,11 @@ from django.utils import timezone
 
 from approvals import services as committee
 from approvals.models import AgendaItem, CommitteeMember, CommitteeSession, Vote
+from core.roles import Role
+from demo.scenarios import decide_in_session
+from ledger.models import AuditEntry
 from workflow import services
-from workflow.models import AuditEntry, GrantProject
-from workflow.roles import Role
-from workflow.scenarios import decide_in_session
+from workflow.models import GrantProject
 
 PASSWORD = "pass-Tamkeen-2025"
 FULL_SCORES = {"viability": 4, "impact": 5, "capacity": 3, "market": 4}
@@ -49,7 +50,7 @@ def reference_data(transactional_db):
     signing keys come back by themselves (the flush's post_migrate makes development keys)."""
     from django.apps import apps
 
-    from workflow.roles import sync_roles
+    from core.roles import sync_roles
 
     importlib.import_module("workflow.migrations.0002_reference_data").load(apps, None)
     sync_roles(apps)
@@ -146,7 +147,7 @@ def item_of(project, *, states=("planned", "open")) -> AgendaItem:
 
 
 def ready_to_close(project, cast, outcome, detail, *, voter) -> AgendaItem:
-    """Take the session holding ``project`` (in committee, by ``workflow.scenarios``) up to
+    """Take the session holding ``project`` (in committee, by ``demo.scenarios``) up to
     its close: ``voter`` joins the committee and is the only one present (the chair is
     absent, so the chair's seat can change hands without changing the tally), votes
     ``outcome``, and the chair confirms it with ``detail`` (the amount or the reason)."""

@@ -5,10 +5,10 @@ import threading
 
 from django.db import connections
 
-from workflow.exceptions import TamkeenError
+from core.exceptions import TamkeenError
 
 # The data-migration rows a transactional test's flush removes come back through it.
-from ._audit_support import reference_data  # noqa: F401 (fixture)
+from tests._audit_support import reference_data  # noqa: F401 (fixture)
 
 
 def race(*calls, timeout=120):

@@ -1,4 +1,4 @@
-"""Shared fixtures. States are reached through services (workflow.scenarios), never by
+"""Shared fixtures. States are reached through services (demo.scenarios), never by
 writing ``state=``; tests run on SQLite locally and on PostgreSQL in CI."""
 
 import os
@@ -12,11 +12,11 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.db import connection
 
+from core.roles import Role
+from demo.scenarios import Cast, drive
+from ledger.keys import KEYRING
 from workflow import services
-from workflow.audit.keys import KEYRING
 from workflow.models import ActivitySector, Commune, Program
-from workflow.roles import Role
-from workflow.scenarios import Cast, drive
 
 _ran_on = Counter()
 _ran_in = Counter()
@@ -34,7 +34,7 @@ def pytest_configure(config):
     # Pages render in English unless a test asks for Arabic or French explicitly.
     settings.LANGUAGE_CODE = "en"
     config.addinivalue_line(
-        "markers", "real_minutes: sessions held by workflow.scenarios render their real minutes PDF"
+        "markers", "real_minutes: sessions held by demo.scenarios render their real minutes PDF"
     )
     _let_test_flushes_empty_the_ledger()
 
@@ -107,7 +107,7 @@ def pytest_terminal_summary(terminalreporter):
 
 @pytest.fixture(autouse=True)
 def _scenario_minutes_stub(request, monkeypatch):
-    """Every project driven past the committee (workflow.scenarios.drive) closes a session,
+    """Every project driven past the committee (demo.scenarios.drive) closes a session,
     and rendering its minutes PDF costs about half a second. The sessions the scenarios
     hold (recognised by their title) close with a small stand-in PDF instead, unless the
     test is marked ``real_minutes``; every other session, and the product, renders the
@@ -115,7 +115,7 @@ def _scenario_minutes_stub(request, monkeypatch):
     if "real_minutes" in request.keywords:
         return
     from approvals.services import sessions
-    from workflow.scenarios import SCENARIO_SESSION_TITLE
+    from demo.scenarios import SCENARIO_SESSION_TITLE
 
     real = sessions.render_minutes
 
@@ -248,7 +248,7 @@ def slow_audit(monkeypatch):
     import threading
     import time
 
-    from workflow.models import AuditEntry
+    from ledger.models import AuditEntry
 
     save = AuditEntry.save
 

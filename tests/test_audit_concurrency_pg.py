@@ -17,11 +17,11 @@ import pytest
 from django.db import connection, connections
 from django.db.models.signals import post_save
 
+from ledger.evidence import verify_database
+from ledger.integrator import integrate
+from ledger.models import AuditEntry, Checkpoint, LedgerLeaf
 from tests._audit_support import reference_data, settle, tree_root  # noqa: F401 - fixture
 from workflow import services
-from workflow.audit.evidence import verify_database
-from workflow.audit.integrator import integrate
-from workflow.audit.models import AuditEntry, Checkpoint, LedgerLeaf
 
 pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("reference_data")]
 

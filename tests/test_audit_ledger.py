@@ -23,6 +23,25 @@ from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone as dj_timezone
 
+from ledger.canonical import canonical_bytes, format_time
+from ledger.entries import record_transition
+from ledger.evidence import export_bundle, inclusion_proof, verify_database
+from ledger.keys import KEYRING, key_id_for, key_windows, register_key, rotate_key, signer_for
+from ledger.models import AppendOnlyError, AuditEntry, Checkpoint, LedgerLeaf, SigningKey
+from ledger.payload import to_jsonable
+from ledger.tamkeen_verify import (
+    EMPTY_ROOT,
+    frontier_append,
+    frontier_from_json,
+    frontier_root,
+    frontier_to_json,
+    inclusion_path,
+    leaf_hash,
+    merkle_root,
+    root_from_inclusion_path,
+    verify_bundle,
+    verify_proof,
+)
 from tests._audit_support import (
     PROJECT,
     chain,
@@ -38,25 +57,6 @@ from tests._audit_support import (
     tree_root,
 )
 from workflow import services
-from workflow.audit import record_transition
-from workflow.audit.canonical import canonical_bytes, format_time
-from workflow.audit.evidence import export_bundle, inclusion_proof, verify_database
-from workflow.audit.keys import KEYRING, key_id_for, key_windows, register_key, rotate_key, signer_for
-from workflow.audit.models import AppendOnlyError, AuditEntry, Checkpoint, LedgerLeaf, SigningKey
-from workflow.audit.payload import to_jsonable
-from workflow.audit.tamkeen_verify import (
-    EMPTY_ROOT,
-    frontier_append,
-    frontier_from_json,
-    frontier_root,
-    frontier_to_json,
-    inclusion_path,
-    leaf_hash,
-    merkle_root,
-    root_from_inclusion_path,
-    verify_bundle,
-    verify_proof,
-)
 from workflow.models import GrantProject
 
 ARABIC_REASON = "وثائق قيد التحقق — ملف رقم ٣"

@@ -17,6 +17,11 @@ from datetime import timedelta
 import pytest
 from django.db import DatabaseError, connection
 
+from ledger.canonical import canonical_bytes, entry_hash
+from ledger.evidence import verify_database
+from ledger.keys import key_windows, signer_for
+from ledger.models import AuditEntry, Checkpoint, LedgerLeaf
+from ledger.tamkeen_verify import leaf_hash, merkle_root, verify_bundle
 from tests._audit_support import (
     PROJECT,
     append_forged,
@@ -33,11 +38,6 @@ from tests._audit_support import (
     superuser_bypass,
 )
 from workflow import services
-from workflow.audit.canonical import canonical_bytes, entry_hash
-from workflow.audit.evidence import verify_database
-from workflow.audit.keys import key_windows, signer_for
-from workflow.audit.models import AuditEntry, Checkpoint, LedgerLeaf
-from workflow.audit.tamkeen_verify import leaf_hash, merkle_root, verify_bundle
 
 pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("reference_data")]
 
@@ -78,7 +78,7 @@ def ledger(make_project, cast, program):
     assert second.integrated == 3 and second.checkpoint is None
     late = make_project("submitted")
     built = Ledger(approved.pk, committee.pk, draft.pk, ineligible.pk, late.pk, first.checkpoint.size, cast)
-    # The four files' entries, plus their committee sessions' (workflow.scenarios): the
+    # The four files' entries, plus their committee sessions' (demo.scenarios): the
     # approved file's session create, add_item, record_attendance, open, declare_interest,
     # cast_vote, confirm_decision, close; the one in committee's create, add_item.
     assert first.checkpoint.size == 5 + 4 + 1 + 3 + 8 + 2

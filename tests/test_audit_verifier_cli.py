@@ -19,15 +19,15 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from ledger.models import AuditEntry
 from tests._audit_support import (
     committed,
     export,
     integrate_settled,
     reference_data,  # noqa: F401 - fixture
 )
-from workflow.audit.models import AuditEntry
 
-VERIFIER_SOURCE = Path(__file__).resolve().parents[1] / "workflow" / "audit" / "tamkeen_verify.py"
+VERIFIER_SOURCE = Path(__file__).resolve().parents[1] / "ledger" / "tamkeen_verify.py"
 
 # Runs verify.py as __main__ with Django and the project made unimportable, then proves
 # that nothing imported them.
@@ -322,7 +322,7 @@ def test_a_wrong_key_file_exits_2(bundle, tmp_path, case):
 def test_a_key_file_of_other_keys_says_not_intact(bundle, tmp_path):
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from workflow.audit.keys import key_id_for, public_hex
+    from ledger.keys import key_id_for, public_hex
 
     keys = json.loads((bundle / "keys.json").read_text())
     for key in keys:

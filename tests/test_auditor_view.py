@@ -5,10 +5,9 @@ from contextlib import nullcontext
 import pytest
 from django.db import connection
 
-from workflow.models import AuditEntry
-from workflow.roles import Role
-
-from ._audit_support import committed, integrate_settled, reference_data, superuser_bypass  # noqa: F401 (fixture)
+from core.roles import Role
+from ledger.models import AuditEntry
+from tests._audit_support import committed, integrate_settled, reference_data, superuser_bypass  # noqa: F401 (fixture)
 
 
 @pytest.fixture

@@ -7,11 +7,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from approvals import services as committee
+from core.exceptions import TamkeenError
+from ledger.models import AuditEntry
+from tests._committee_support import declare_and_vote, fresh_item, item_of
 from workflow import services
-from workflow.exceptions import TamkeenError
-from workflow.models import ActivitySector, AuditEntry, Beneficiary, Commune, Document, GrantProject
-
-from ._committee_support import declare_and_vote, fresh_item, item_of
+from workflow.models import ActivitySector, Beneficiary, Commune, Document, GrantProject
 
 
 @pytest.fixture(autouse=True)

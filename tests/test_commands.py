@@ -12,11 +12,12 @@ from django.core.management import CommandError, ManagementUtility, call_command
 from django.db import connections
 from django.test import TestCase, override_settings
 
-from workflow import demo_data
-from workflow.models import AuditEntry, Beneficiary, Document, GrantProject, Program, ProjectState
-from workflow.roles import ROLE_PERMISSIONS, Role
-from workflow.scenarios import PATHS
-from workflow.validators import CIN_PATTERN
+from core.roles import ROLE_PERMISSIONS, Role
+from core.validators import CIN_PATTERN
+from demo import demo_data
+from demo.scenarios import PATHS
+from ledger.models import AuditEntry
+from workflow.models import Beneficiary, Document, GrantProject, Program, ProjectState
 
 
 def run(*args) -> str:

@@ -15,6 +15,8 @@ import pytest
 
 from approvals import services as committee
 from approvals.models import SessionMinutes, Vote
+from core.roles import Role
+from ledger.models import AuditEntry
 from tests._committee_support import (
     FULL_SCORES,
     Board,
@@ -28,10 +30,8 @@ from tests._committee_support import (
     reference_data,  # noqa: F401 - fixture
     snapshot,
 )
-from workflow.models import AuditEntry, Program
-from workflow.roles import Role
-
-from ._concurrency import race
+from tests._concurrency import race
+from workflow.models import Program
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True),
               pytest.mark.usefixtures("reference_data")]

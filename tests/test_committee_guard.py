@@ -11,17 +11,17 @@ from django.db import transaction
 
 from approvals import services as committee
 from approvals.models import AgendaItem
+from core.exceptions import TamkeenError
+from core.roles import Role
+from core.transactions import within_caller_transaction
+from demo.scenarios import decide_in_session, plan_session
 from disbursements.models import EnvelopeEvent
+from ledger.models import AuditEntry
+from tests._committee_support import chain, entries, fresh_project, held_by_no_session, item_of
 from workflow import services
-from workflow.exceptions import TamkeenError
-from workflow.models import AuditEntry, GrantProject
+from workflow.models import GrantProject
 from workflow.models.project import session_closing
-from workflow.roles import Role
-from workflow.scenarios import decide_in_session, plan_session
 from workflow.services import transition_project
-from workflow.transactions import within_caller_transaction
-
-from ._committee_support import chain, entries, fresh_project, held_by_no_session, item_of
 
 REASON = "Motif consigné au dossier."
 

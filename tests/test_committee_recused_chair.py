@@ -10,6 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from approvals import services as committee
+from core.exceptions import TamkeenError
 from tests._committee_support import (
     chain_from,
     declare_and_vote,
@@ -19,9 +20,7 @@ from tests._committee_support import (
     open_session,
     snapshot,
 )
-from workflow.exceptions import TamkeenError
-
-from ._web import as_user, html_of
+from tests._web import as_user, html_of
 
 AMOUNT = Decimal("48000.00")
 

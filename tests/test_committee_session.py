@@ -14,6 +14,8 @@ from django.utils import translation
 
 from approvals import services as committee
 from approvals.models import AgendaItem, InterestDeclaration, SessionMinutes, Vote
+from core.exceptions import TamkeenError
+from core.roles import Role
 from tests._committee_support import (
     FULL_SCORES,
     chain,
@@ -29,9 +31,7 @@ from tests._committee_support import (
     snapshot,
 )
 from workflow import services as workflow_services
-from workflow.exceptions import TamkeenError
 from workflow.models import Program
-from workflow.roles import Role
 
 AMOUNT = Decimal("55000.00")
 

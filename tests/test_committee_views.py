@@ -23,6 +23,8 @@ from approvals.models import (
     SessionMinutes,
     Vote,
 )
+from core.roles import Role
+from ledger.models import AuditEntry
 from tests._committee_support import (
     FULL_SCORES,
     PASSWORD,
@@ -35,10 +37,8 @@ from tests._committee_support import (
     plan_session,
     snapshot,
 )
-from workflow.models import AuditEntry, Program
-from workflow.roles import Role
-
-from ._web import as_user, html_of
+from tests._web import as_user, html_of
+from workflow.models import Program
 
 pytestmark = pytest.mark.django_db
 

@@ -20,12 +20,12 @@ import pytest
 
 from approvals import services as committee
 from approvals.models import AgendaItem
+from core.roles import Role
+from demo.scenarios import decide_in_session, plan_session
+from ledger.models import AuditEntry
+from tests._concurrency import race, reference_data  # noqa: F401 (fixture)
 from workflow import services
-from workflow.models import AuditEntry, GrantProject, Program
-from workflow.roles import Role
-from workflow.scenarios import decide_in_session, plan_session
-
-from ._concurrency import race, reference_data  # noqa: F401 (fixture)
+from workflow.models import GrantProject, Program
 
 REASON = "Motif consigné au dossier."
 LOSING_CODES = {"transition_not_allowed", "concurrent_update"}

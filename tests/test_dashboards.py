@@ -13,12 +13,13 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
+from core.roles import Role
 from disbursements import services as funding
-from workflow import dashboard_selectors as figures
-from workflow.charts import Bar, bar_chart
+from followup import services as followup_services
+from reporting import selectors as figures
+from reporting.charts import Bar, bar_chart
+from reporting.views.dashboards import format_count
 from workflow.models import ActivitySector, Beneficiary, Commune, GrantProject, Program, ProjectState
-from workflow.roles import Role
-from workflow.views.dashboards import format_count
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "pass-Tamkeen-2025"
@@ -262,13 +263,12 @@ def test_closed_outcomes_are_counted(make_project, program):
 def test_at_risk_projects_come_from_the_visit_reports(client, cast, make_project, program):
     from django.utils import timezone
 
-    from workflow import services
-    from workflow.models import FollowUpVisit
-    from workflow.scenarios import STABLE_VISIT
+    from demo.scenarios import STABLE_VISIT
+    from followup.models import FollowUpVisit
 
     stable, flagged = make_project("launched"), make_project("launched", title="Élevage de chèvres")
     visit = FollowUpVisit.objects.filter(project=flagged).order_by("sequence").first()
-    services.visit_report(visit_id=visit.pk, actor=cast.mentor,
+    followup_services.visit_report(visit_id=visit.pk, actor=cast.mentor,
                           **{**STABLE_VISIT, "visited_on": timezone.localdate(), "activity_running": False,
                              "stopped_reason": "Local fermé.", "sales_channels": []})
     client.force_login(cast.officer)

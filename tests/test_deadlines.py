@@ -8,21 +8,15 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from core.roles import Role
 from disbursements import services as funding
-from workflow.deadlines import deadlines_check, deadlines_for
-from workflow.models import (
-    AuditEntry,
-    FollowUpVisit,
-    GrantProject,
-    Notification,
-    NotificationKind,
-    Step,
-    StepDeadline,
-)
-from workflow.roles import Role
-from workflow.tasks import deadlines_tick
-
-from ._concurrency import race, reference_data  # noqa: F401 (fixture)
+from followup.models import FollowUpVisit
+from ledger.models import AuditEntry
+from notifications.deadlines import deadlines_check, deadlines_for
+from notifications.models import Notification, NotificationKind, Step, StepDeadline
+from notifications.tasks import deadlines_tick
+from tests._concurrency import race, reference_data  # noqa: F401 (fixture)
+from workflow.models import GrantProject
 
 pytestmark = pytest.mark.django_db
 

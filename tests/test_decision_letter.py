@@ -11,9 +11,9 @@ from django.test import Client
 from django.urls import reverse
 
 from approvals import services as committee
+from core.exceptions import TamkeenError
+from reporting.letters import decision_letter_pdf, latest_decision
 from tests._committee_support import declare_and_vote, make_board, open_session
-from workflow.exceptions import TamkeenError
-from workflow.letters import decision_letter_pdf, latest_decision
 
 pytestmark = pytest.mark.django_db
 

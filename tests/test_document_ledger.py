@@ -14,13 +14,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
+from core.exceptions import TamkeenError
+from core.roles import Role
+from ledger.evidence import verify_entity
+from ledger.models import AuditEntry
+from tests._web import as_user, html_of
 from workflow import services
-from workflow.audit.evidence import verify_entity
-from workflow.exceptions import TamkeenError
-from workflow.models import AuditEntry, Document, GrantProject
-from workflow.roles import Role
-
-from ._web import as_user, html_of
+from workflow.models import Document, GrantProject
 
 pytestmark = pytest.mark.django_db
 

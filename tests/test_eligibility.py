@@ -10,10 +10,10 @@ from dateutil.relativedelta import relativedelta
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from demo.scenarios import attach_required_documents
 from workflow import services
 from workflow.eligibility import evaluate_eligibility
 from workflow.models import Commune, DocumentType, GrantProject, Program
-from workflow.scenarios import attach_required_documents
 
 ON = date(2025, 6, 15)
 ORDER = ["category", "commune", "age", "recent_support", "documents", "consent", "ceiling", "contribution"]

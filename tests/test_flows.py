@@ -14,13 +14,12 @@ from django.contrib.contenttypes.models import ContentType
 from viewflow.workflow import PROCESS, STATUS
 
 from approvals import services as committee
+from config.site import my_tasks
+from demo.scenarios import decide_in_session, plan_session
+from tests._committee_support import item_of
 from workflow import services
 from workflow.flows import GrantFlow, GrantProcess, process_for
 from workflow.models import GrantProject
-from workflow.scenarios import decide_in_session, plan_session
-from workflow.views.site import my_tasks
-
-from ._committee_support import item_of
 
 pytestmark = pytest.mark.django_db
 
@@ -216,7 +215,7 @@ def reference_data(transactional_db):
     (``serialized_rollback`` cannot: the ledger's triggers refuse its UPDATEs)."""
     from django.apps import apps
 
-    from workflow.roles import sync_roles
+    from core.roles import sync_roles
 
     # Flushes recreate content types under new ids; the per-process cache would
     # still hand out the old ones.

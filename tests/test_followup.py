@@ -10,20 +10,17 @@ from dateutil.relativedelta import relativedelta
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from workflow import followup_selectors, services
-from workflow.audit.machines import definitions
-from workflow.exceptions import TamkeenError
-from workflow.followup import due_dates, followup_complete
-from workflow.models import (
-    AuditEntry,
-    EquipmentRecovery,
-    FollowUpPlan,
-    FollowUpVisit,
-    GrantProject,
-    VisitReport,
-)
-from workflow.roles import Role
-from workflow.scenarios import STABLE_VISIT, report_followup
+from core.exceptions import TamkeenError
+from core.roles import Role
+from demo.scenarios import STABLE_VISIT, report_followup
+from followup import selectors as followup_selectors
+from followup import services as followup_services
+from followup.models import EquipmentRecovery, FollowUpPlan, FollowUpVisit, VisitReport
+from followup.plan import due_dates, followup_complete
+from ledger.machines import definitions
+from ledger.models import AuditEntry
+from workflow import services
+from workflow.models import GrantProject
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +42,7 @@ def visits_of(project):
 
 
 def report(visit, actor, **overrides):
-    return services.visit_report(visit_id=visit.pk, actor=actor,
+    return followup_services.visit_report(visit_id=visit.pk, actor=actor,
                                  **{"visited_on": TODAY(), **STABLE_VISIT, **overrides})
 
 
@@ -100,7 +97,7 @@ def test_month_end_launches_keep_the_month_end():
 
 def test_making_the_plan_twice_creates_nothing(launched, cast):
     before = snapshot(launched)
-    plan = services.followup_plan_create(project_id=launched.pk, actor=cast.officer)
+    plan = followup_services.followup_plan_create(project_id=launched.pk, actor=cast.officer)
     assert plan == FollowUpPlan.objects.get(project=launched)
     assert snapshot(launched) == before
     assert FollowUpVisit.objects.filter(project=launched).count() == 4
@@ -108,7 +105,7 @@ def test_making_the_plan_twice_creates_nothing(launched, cast):
 
 def test_a_plan_is_made_for_a_launched_project_only(make_project, cast):
     project = make_project("equipped")
-    error = refused(lambda: services.followup_plan_create(project_id=project.pk, actor=cast.officer), project)
+    error = refused(lambda: followup_services.followup_plan_create(project_id=project.pk, actor=cast.officer), project)
     assert error.code == "transition_not_allowed"
     assert not FollowUpPlan.objects.filter(project=project).exists()
 
@@ -118,16 +115,16 @@ def test_an_officer_launch_leaves_the_visits_unassigned_until_a_mentor_is_assign
     services.project_launch(project_id=project.pk, actor=cast.officer)
     assert {v.mentor_id for v in visits_of(project)} == {None}
     other = make_user(Role.MENTOR)
-    services.project_assign_mentor(project_id=project.pk, actor=cast.officer, mentor_id=other.pk)
+    followup_services.project_assign_mentor(project_id=project.pk, actor=cast.officer, mentor_id=other.pk)
     assert {v.mentor_id for v in visits_of(project)} == {other.pk}
     assert GrantProject.objects.get(pk=project.pk).mentor_id == other.pk
 
 
 def test_only_an_officer_assigns_a_mentor_and_only_a_mentor_is_assignable(launched, cast, make_user):
-    error = refused(lambda: services.project_assign_mentor(
+    error = refused(lambda: followup_services.project_assign_mentor(
         project_id=launched.pk, actor=cast.mentor, mentor_id=cast.mentor.pk), launched)
     assert error.code == "permission_denied"
-    error = refused(lambda: services.project_assign_mentor(
+    error = refused(lambda: followup_services.project_assign_mentor(
         project_id=launched.pk, actor=cast.officer, mentor_id=cast.agent.pk), launched)
     assert (error.code, list(error.field_errors)) == ("invalid_input", ["mentor"])
 
@@ -136,7 +133,7 @@ def test_reassigning_moves_only_the_visits_not_yet_reported(launched, cast, make
     first = visits_of(launched)[0]
     report(first, cast.mentor)
     other = make_user(Role.MENTOR)
-    services.project_assign_mentor(project_id=launched.pk, actor=cast.officer, mentor_id=other.pk)
+    followup_services.project_assign_mentor(project_id=launched.pk, actor=cast.officer, mentor_id=other.pk)
     assert [v.mentor_id for v in visits_of(launched)] == [cast.mentor.pk, other.pk, other.pk, other.pk]
 
 
@@ -253,7 +250,8 @@ def test_revenue_falling_across_two_visits(revenues, flagged, launched, cast, pr
 
 
 def test_an_at_risk_report_notifies_each_program_officer_once_in_their_language(launched, cast):
-    from workflow.models import Notification, UserPreference
+    from core.models import UserPreference
+    from notifications.models import Notification
 
     UserPreference.objects.create(user=cast.officer, language="en")
     visit = visits_of(launched)[0]
@@ -391,7 +389,7 @@ def test_the_visit_machine_is_described_for_the_verifier():
 
 
 def test_the_ledger_verifies_after_a_whole_follow_up(make_project, cast):
-    from workflow.audit.evidence import verify_database
+    from ledger.evidence import verify_database
 
     done = make_project("closed")
     abandoned = make_project("launched")

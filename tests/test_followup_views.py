@@ -7,12 +7,13 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from core.roles import Role
+from demo.scenarios import STABLE_VISIT, report_followup
+from followup import services as followup_services
+from followup.models import EquipmentRecovery, FollowUpVisit, VisitReport
+from tests._web import as_user, html_of
 from workflow import services
-from workflow.models import EquipmentRecovery, FollowUpVisit, GrantProject, VisitReport
-from workflow.roles import Role
-from workflow.scenarios import STABLE_VISIT, report_followup
-
-from ._web import as_user, html_of
+from workflow.models import GrantProject
 
 pytestmark = pytest.mark.django_db
 
@@ -133,7 +134,7 @@ def test_someone_else_cannot_open_the_report_form(launched, cast, make_user, cli
 def test_the_at_risk_list_shows_flagged_projects_with_their_reasons(launched, make_project, cast, client):
     html = html_of(as_user(client, cast.officer).get(url("at_risk")))
     assert "No project is at risk." in html
-    services.visit_report(visit_id=first_visit(launched).pk, actor=cast.mentor,
+    followup_services.visit_report(visit_id=first_visit(launched).pk, actor=cast.mentor,
                           **{**STABLE_VISIT, "visited_on": timezone.localdate(), "equipment_present": False,
                              "equipment_in_use": False})
     html = html_of(client.get(url("at_risk")))
@@ -206,7 +207,7 @@ def test_the_officers_inbox_flags_the_closure_task_of_an_at_risk_project(client,
     with committed():
         launched = make_project("launched")
     with committed():
-        services.visit_report(visit_id=first_visit(launched).pk, actor=cast.mentor,
+        followup_services.visit_report(visit_id=first_visit(launched).pk, actor=cast.mentor,
                               **{**STABLE_VISIT, "visited_on": timezone.localdate(),
                                  "equipment_present": False, "equipment_in_use": False})
     page = html_of(as_user(client, cast.officer).get(reverse("grant:inbox")))

@@ -15,10 +15,10 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from workflow.models import FollowUpVisit, Notification, NotificationKind
-from workflow.tasks import deadlines_tick
-
-from ._audit_support import reference_data  # noqa: F401 (fixture)
+from followup.models import FollowUpVisit
+from notifications.models import Notification, NotificationKind
+from notifications.tasks import deadlines_tick
+from tests._audit_support import reference_data  # noqa: F401 (fixture)
 
 pytestmark = [
     pytest.mark.live_worker,

@@ -15,13 +15,12 @@ from decimal import Decimal
 
 import pytest
 
+from core.roles import Role
 from disbursements import selectors
 from disbursements import services as funding
 from disbursements.models import Disbursement, EnvelopeEvent
-from workflow.models import AuditEntry
-from workflow.roles import Role
-
-from ._concurrency import race, reference_data  # noqa: F401 (fixture)
+from ledger.models import AuditEntry
+from tests._concurrency import race, reference_data  # noqa: F401 (fixture)
 
 PASSWORD = "pass-Tamkeen-2025"
 RACERS = 8

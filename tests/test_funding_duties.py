@@ -7,11 +7,11 @@ same step on another one."""
 import pytest
 from django.contrib.auth.models import User
 
+from core.exceptions import TamkeenError
+from core.roles import Role
 from disbursements import services as funding
 from disbursements.models import Disbursement, EnvelopeEvent
-from workflow.exceptions import TamkeenError
-from workflow.models import AuditEntry
-from workflow.roles import Role
+from ledger.models import AuditEntry
 
 PASSWORD = "pass-Tamkeen-2025"
 STEPS = {

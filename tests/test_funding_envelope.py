@@ -8,15 +8,14 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, transaction
 
+from core.exceptions import TamkeenError
+from core.roles import Role
 from disbursements import selectors
 from disbursements import services as funding
 from disbursements.models import Disbursement, EnvelopeEvent
+from ledger.models import AppendOnlyError, AuditEntry
 from tests._audit_support import run_audit_verify
 from workflow import services
-from workflow.audit.models import AppendOnlyError
-from workflow.exceptions import TamkeenError
-from workflow.models import AuditEntry
-from workflow.roles import Role
 
 PASSWORD = "pass-Tamkeen-2025"
 

@@ -36,12 +36,12 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from core.exceptions import TamkeenError
+from core.roles import Role
 from disbursements import selectors
 from disbursements import services as funding
 from disbursements.models import Disbursement, EnvelopeEvent
-from workflow.exceptions import TamkeenError
-from workflow.models import AuditEntry
-from workflow.roles import Role
+from ledger.models import AuditEntry
 
 PASSWORD = "pass-Tamkeen-2025"
 APPROVED = (Decimal("10000.00"), Decimal("8000.00"))

@@ -9,13 +9,13 @@ from decimal import Decimal
 
 import pytest
 
+from core.exceptions import TamkeenError
+from core.roles import Role
 from disbursements import selectors
 from disbursements import services as funding
 from disbursements.models import EnvelopeEvent
+from ledger.models import AuditEntry
 from workflow import services
-from workflow.exceptions import TamkeenError
-from workflow.models import AuditEntry
-from workflow.roles import Role
 
 PASSWORD = "pass-Tamkeen-2025"
 

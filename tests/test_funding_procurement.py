@@ -7,12 +7,12 @@ from decimal import Decimal
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from core.exceptions import TamkeenError
+from core.roles import Role
 from disbursements import services as funding
 from disbursements.models import Disbursement, EquipmentItem, PurchaseOrder, Quote, ReceiptReport
+from ledger.models import AuditEntry
 from workflow import services
-from workflow.exceptions import TamkeenError
-from workflow.models import AuditEntry
-from workflow.roles import Role
 
 BAD_AMOUNTS = {
     "1000.001": "An amount has at most two decimals.",

@@ -10,10 +10,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from core.roles import Role
 from disbursements import services as funding
 from disbursements.models import Disbursement, EnvelopeEvent
-from workflow.models import AuditEntry
-from workflow.roles import Role
+from ledger.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
 

@@ -14,13 +14,13 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from approvals import services as committee
+from core.exceptions import TamkeenError
+from demo.scenarios import attach_required_documents, decide_in_session
 from disbursements.services import envelope_decommit
+from ledger.models import AuditEntry
+from tests._committee_support import item_of
 from workflow import services
-from workflow.exceptions import TamkeenError
-from workflow.models import AuditEntry, Commune, DocumentType, GrantProject, Program
-from workflow.scenarios import attach_required_documents, decide_in_session
-
-from ._committee_support import item_of
+from workflow.models import Commune, DocumentType, GrantProject, Program
 
 REASON = "Motif consigné au dossier."
 

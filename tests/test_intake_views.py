@@ -9,11 +9,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
+from core.roles import Role
+from demo.scenarios import attach_required_documents
+from ledger.models import AuditEntry
 from workflow import services
-from workflow.audit.models import AuditEntry
 from workflow.models import ActivitySector, Beneficiary, Commune, Document, GrantProject
-from workflow.roles import Role
-from workflow.scenarios import attach_required_documents
 
 pytestmark = pytest.mark.django_db
 

@@ -7,10 +7,10 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
-from workflow.exceptions import InvalidInput
-from workflow.i18n import preference_set_language
-from workflow.models import UserPreference, language_for
-from workflow.roles import Role
+from core.exceptions import InvalidInput
+from core.i18n import preference_set_language
+from core.models import UserPreference, language_for
+from core.roles import Role
 
 pytestmark = pytest.mark.django_db
 

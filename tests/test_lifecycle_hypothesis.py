@@ -47,18 +47,19 @@ from hypothesis.stateful import (
 
 from approvals import services as committee
 from approvals.models import AgendaItem
-from disbursements.services import envelope_decommit
-from workflow import services
-from workflow.exceptions import TamkeenError
-from workflow.models import ActivitySector, AuditEntry, Commune, Document, GrantProject, Program
-from workflow.roles import Role
-from workflow.scenarios import (
+from core.exceptions import TamkeenError
+from core.roles import Role
+from demo.scenarios import (
     Cast,
     attach_required_documents,
     decide_in_session,
     plan_session,
     receive_equipment,
 )
+from disbursements.services import envelope_decommit
+from ledger.models import AuditEntry
+from workflow import services
+from workflow.models import ActivitySector, Commune, Document, GrantProject, Program
 
 ENVELOPE = Decimal("100000.00")
 CEILING = Decimal("60000.00")

@@ -23,12 +23,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from approvals import services as committee
 from approvals.models import AgendaItem
-from disbursements.services import envelope_decommit
-from workflow import services
-from workflow.exceptions import TamkeenError
-from workflow.models import AuditEntry, GrantProject, Program, ProjectState
-from workflow.roles import Role
-from workflow.scenarios import (
+from core.exceptions import TamkeenError
+from core.roles import Role
+from demo.scenarios import (
     Cast,
     attach_required_documents,
     decide_in_session,
@@ -36,6 +33,10 @@ from workflow.scenarios import (
     receive_equipment,
     report_followup,
 )
+from disbursements.services import envelope_decommit
+from ledger.models import AuditEntry
+from workflow import services
+from workflow.models import GrantProject, Program, ProjectState
 
 REASON = "Motif consigné au dossier."
 _uploads = itertools.count()
@@ -86,7 +87,7 @@ STATES = [
 ]
 
 # DESIGN.md §3, written out: state → {transition: target}. The suspended source project
-# is suspended from draft (workflow.scenarios), so resuming it returns to draft. "edit",
+# is suspended from draft (demo.scenarios), so resuming it returns to draft. "edit",
 # "attach_document" and "give_back" record an act on the file's chain and keep its state.
 ALLOWED = {
     "draft": {

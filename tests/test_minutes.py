@@ -16,6 +16,9 @@ import pytest
 
 from approvals import services as committee
 from approvals.models import MinutesConfirmation, SessionMinutes
+from core.exceptions import TamkeenError
+from core.roles import Role
+from ledger.models import AuditEntry
 from tests._committee_support import (
     CRITERIA_AR,
     PASSWORD,
@@ -25,9 +28,6 @@ from tests._committee_support import (
     make_board,
     open_session,
 )
-from workflow.exceptions import TamkeenError
-from workflow.models import AuditEntry
-from workflow.roles import Role
 
 ARABIC_LETTER = re.compile(r"[\u0600-\u06FF]")
 PRESENTATION_FORMS = re.compile(r"[\uFB50-\uFDFF\uFE70-\uFEFF]")

@@ -10,17 +10,13 @@ from django.test import Client
 from django.utils import timezone, translation
 from django.utils.dateformat import format as date_format
 
-from workflow.deadlines import deadlines_check
-from workflow.models import (
-    AuditEntry,
-    EmailPreference,
-    Notification,
-    NotificationKind,
-    UserPreference,
-)
-from workflow.roles import Role
-from workflow.services.notifications import notifications_email_pending, notify
-from workflow.tasks import deadlines_tick
+from core.models import UserPreference
+from core.roles import Role
+from ledger.models import AuditEntry
+from notifications.deadlines import deadlines_check
+from notifications.models import EmailPreference, Notification, NotificationKind
+from notifications.services import notifications_email_pending, notify
+from notifications.tasks import deadlines_tick
 
 pytestmark = pytest.mark.django_db
 

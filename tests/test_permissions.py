@@ -2,7 +2,7 @@
 
 The expected table is written out below from the "who" column of DESIGN.md §3 (and, for
 the intake services, from DESIGN.md §1 and their docstrings); it is deliberately not
-computed from ``workflow.roles.ROLE_PERMISSIONS``, so a drift between the role table
+computed from ``core.roles.ROLE_PERMISSIONS``, so a drift between the role table
 and the design fails here. Each role is tried from a state where the transition is
 allowed: it either proceeds or gets ``permission_denied`` and changes nothing.
 
@@ -20,14 +20,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from approvals import services as committee
 from approvals.models import CommitteeSession
+from core.exceptions import TamkeenError
+from core.roles import Role
+from demo.scenarios import attach_required_documents, plan_session, receive_equipment, report_followup
 from disbursements.services import envelope_decommit
+from ledger.models import AuditEntry
+from tests._committee_support import close_as, held_by_no_session, ready_to_close
 from workflow import services
-from workflow.exceptions import TamkeenError
-from workflow.models import ActivitySector, AuditEntry, Beneficiary, Commune, Document, GrantProject
-from workflow.roles import Role
-from workflow.scenarios import attach_required_documents, plan_session, receive_equipment, report_followup
-
-from ._committee_support import close_as, held_by_no_session, ready_to_close
+from workflow.models import ActivitySector, Beneficiary, Commune, Document, GrantProject
 
 REASON = "Motif consigné au dossier."
 

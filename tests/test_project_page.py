@@ -8,16 +8,16 @@ import pytest
 from django.test import Client
 from django.urls import NoReverseMatch, reverse
 
+from core.roles import Role
+from ledger.models import AuditEntry
 from tests._audit_support import (
     append_forged,
     fresh_unregistered_key,
     integrate_settled,
     reference_data,  # noqa: F401 - fixture
 )
-from workflow.audit.models import AuditEntry
 from workflow.diagram import machine
 from workflow.models import Document, DocumentType, ProjectState
-from workflow.roles import Role
 
 pytestmark = pytest.mark.django_db
 

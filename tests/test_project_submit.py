@@ -4,10 +4,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from workflow.audit.models import AuditEntry
+from demo.scenarios import attach_required_documents
+from ledger.models import AuditEntry
 from workflow.flows import process_for
 from workflow.models import GrantProject
-from workflow.scenarios import attach_required_documents
 
 pytestmark = pytest.mark.django_db
 

@@ -23,11 +23,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from approvals.models import AgendaItem, CommitteeSession
+from core.roles import Role
 from disbursements.models import Disbursement, EnvelopeEvent
+from training import services as training_services
+from training.models import AttendanceRecord
 from workflow import services
 from workflow.flows import process_for, start_for
-from workflow.models import ActivitySector, AttendanceRecord, Beneficiary, Commune, GrantProject
-from workflow.roles import Role
+from workflow.models import ActivitySector, Beneficiary, Commune, GrantProject
 
 pytestmark = pytest.mark.django_db
 
@@ -300,10 +302,10 @@ def test_finance_officers_inbox(client, cast, program, make_user, django_assert_
 
 def test_training_progress(client, cast, program, make_project, make_user, django_assert_max_num_queries):
     for code, hours in (("project-management", "10"), ("marketing", "5")):
-        services.program_module_set(actor=cast.officer, program_id=program.pk, module=code, planned_hours=hours)
+        training_services.program_module_set(actor=cast.officer, program_id=program.pk, module=code, planned_hours=hours)
     trainer = make_user(Role.TRAINER)
     sessions = [
-        services.training_session_create(
+        training_services.training_session_create(
             actor=cast.officer, program_id=program.pk, module=module, trainer=trainer,
             date=date(2025, 3, 10), start_time=clock(9, 30), hours=hours, place="Maison des associations",
         )

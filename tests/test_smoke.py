@@ -1,4 +1,4 @@
-from workflow.models import AuditEntry
+from ledger.models import AuditEntry
 
 
 def test_a_project_reaches_closed_with_one_audit_entry_per_transition(make_project):

@@ -5,11 +5,12 @@ from decimal import Decimal
 
 import pytest
 
+from core.exceptions import TamkeenError
+from demo.scenarios import decide_in_session, plan_session
 from disbursements.services import envelope_decommit
+from ledger.models import AuditEntry
 from workflow import services
-from workflow.exceptions import TamkeenError
-from workflow.models import AuditEntry, GrantProject, Program
-from workflow.scenarios import decide_in_session, plan_session
+from workflow.models import GrantProject, Program
 
 REASON = "Vérification des pièces en cours."
 

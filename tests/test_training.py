@@ -22,19 +22,15 @@ from django.db import connections
 from django.db.models import QuerySet
 from django.utils import translation
 
+from core.exceptions import TamkeenError
+from core.roles import Role
+from ledger.models import AuditEntry
+from training import services as training_services
+from training.attendance import attendance_met, threshold_met
+from training.models import AttendanceRecord, TrainingModule, TrainingSession
+from training.selectors import projects_ready_for_training_signoff, session_roster, training_progress
 from workflow import services
-from workflow.exceptions import TamkeenError
-from workflow.models import (
-    AttendanceRecord,
-    AuditEntry,
-    GrantProject,
-    Program,
-    TrainingModule,
-    TrainingSession,
-)
-from workflow.roles import Role
-from workflow.training import attendance_met, threshold_met
-from workflow.training_selectors import projects_ready_for_training_signoff, session_roster, training_progress
+from workflow.models import GrantProject, Program
 
 PAST = date(2025, 3, 10)
 
@@ -55,7 +51,7 @@ def plan(program, cast):
     for code, hours, mandatory in (
         ("project-management", "20", True), ("marketing", "10", True), ("specialised-workshops", "8", False),
     ):
-        services.program_module_set(
+        training_services.program_module_set(
             actor=cast.officer, program_id=program.pk, module=code, planned_hours=hours, mandatory=mandatory,
         )
     return program
@@ -64,7 +60,7 @@ def plan(program, cast):
 @pytest.fixture
 def make_session(cast, trainer, plan):
     def make(module, hours, *, day=PAST, program=plan, by=None, trainer_user=None):
-        return services.training_session_create(
+        return training_services.training_session_create(
             actor=by or cast.officer, program_id=program.pk, module=module, trainer=trainer_user or trainer,
             date=day, start_time=clock(9, 30), hours=hours, place="Maison des associations, Nador",
         )
@@ -80,7 +76,7 @@ def refused(call, code):
 
 
 def attend(session, trainer, marks):
-    return services.training_record_attendance(
+    return training_services.training_record_attendance(
         session_id=session.pk, actor=trainer, attendance={p.pk: present for p, present in marks.items()},
     )
 
@@ -124,7 +120,7 @@ def test_a_program_plan_is_configuration_changed_in_place(plan, cast):
         ("project-management", True, Decimal("20.00")),
         ("specialised-workshops", False, Decimal("8.00")),
     ]
-    services.program_module_set(
+    training_services.program_module_set(
         actor=cast.officer, program_id=plan.pk, module="marketing", planned_hours="12.5", mandatory=False,
     )
     assert plan.training_modules.get(module__code="marketing").planned_hours == Decimal("12.50")
@@ -132,16 +128,16 @@ def test_a_program_plan_is_configuration_changed_in_place(plan, cast):
 
 
 def test_a_plan_refuses_bad_hours_unknown_modules_and_other_roles(program, cast, trainer):
-    error = refused(lambda: services.program_module_set(
+    error = refused(lambda: training_services.program_module_set(
         actor=cast.officer, program_id=program.pk, module="cooking", planned_hours="1.234", mandatory="yes",
     ), "invalid_input")
     assert sorted(error.field_errors) == ["mandatory", "module", "planned_hours"]
     for hours in ("0", "-4", "abc", "1000"):
-        refused(lambda hours=hours: services.program_module_set(
+        refused(lambda hours=hours: training_services.program_module_set(
             actor=cast.officer, program_id=program.pk, module="marketing", planned_hours=hours,
         ), "invalid_input")
     for actor in (trainer, cast.agent, cast.mentor):
-        refused(lambda actor=actor: services.program_module_set(
+        refused(lambda actor=actor: training_services.program_module_set(
             actor=actor, program_id=program.pk, module="marketing", planned_hours="10",
         ), "permission_denied")
     assert not program.training_modules.exists()
@@ -166,7 +162,7 @@ def test_sessions_are_scheduled_by_an_officer_or_by_the_trainer_for_themselves(
 
 
 def test_a_session_reports_every_bad_field_at_once_and_saves_nothing(plan, cast):
-    error = refused(lambda: services.training_session_create(
+    error = refused(lambda: training_services.training_session_create(
         actor=cast.officer, program_id=plan.pk, module="productivity", trainer=cast.mentor,
         date="10/03/2025", start_time="late", hours="13", place="  ",
     ), "invalid_input")
@@ -240,7 +236,7 @@ def test_only_enrolled_projects_of_the_program_and_nothing_saved_otherwise(
     )
     elsewhere = make_project("in_training", program=other_program)
 
-    error = refused(lambda: services.training_record_attendance(
+    error = refused(lambda: training_services.training_record_attendance(
         session_id=session.pk, actor=trainer,
         attendance={enrolled.pk: True, approved.pk: True, elsewhere.pk: True, 999999: False, str(enrolled.pk + 1000): "yes"},
     ), "invalid_input")
@@ -252,9 +248,9 @@ def test_only_enrolled_projects_of_the_program_and_nothing_saved_otherwise(
         f"attendance.{enrolled.pk + 1000}": ["Mark the beneficiary present or absent."],
     }
     assert not AttendanceRecord.objects.exists()  # not even the enrolled project's mark
-    refused(lambda: services.training_record_attendance(session_id=session.pk, actor=trainer, attendance={}),
+    refused(lambda: training_services.training_record_attendance(session_id=session.pk, actor=trainer, attendance={}),
             "invalid_input")
-    refused(lambda: services.training_record_attendance(session_id=424242, actor=trainer, attendance={1: True}),
+    refused(lambda: training_services.training_record_attendance(session_id=424242, actor=trainer, attendance={1: True}),
             "not_found")
 
 
@@ -384,7 +380,7 @@ def test_only_program_officers_sign_off_training(make_project, trainer):
 @pytest.mark.django_db
 def test_role_table_for_training():
     def perms(role):
-        return {p.codename for p in Group.objects.get(name=role).permissions.filter(content_type__app_label="workflow")
+        return {p.codename for p in Group.objects.get(name=role).permissions.filter(content_type__app_label__in=("workflow", "training"))
                 if "training" in p.codename or "attendance" in p.codename or "programmodule" in p.codename
                 or p.codename == "assign_trainer"}
 
@@ -420,7 +416,7 @@ def test_the_attestation_in_french_and_arabic(make_session, make_project, make_b
     services.project_complete_training(project_id=project.pk, actor=cast.officer)
     services.project_open_funding(project_id=project.pk, actor=cast.finance)  # later states keep it
 
-    pdf = services.training_attestation_pdf(GrantProject.objects.get(pk=project.pk))
+    pdf = training_services.training_attestation_pdf(GrantProject.objects.get(pk=project.pk))
 
     assert pdf.startswith(b"%PDF")
     french, arabic = pdf_text(pdf)
@@ -436,7 +432,7 @@ def test_the_attestation_in_french_and_arabic(make_session, make_project, make_b
 def test_no_attestation_before_training_is_signed_off(make_project):
     for state in ("approved", "in_training"):
         project = make_project(state)
-        error = refused(lambda project=project: services.training_attestation_pdf(project), "training_not_completed")
+        error = refused(lambda project=project: training_services.training_attestation_pdf(project), "training_not_completed")
         assert str(error.message) == "The attestation is issued once the training is signed off."
 
 
@@ -447,7 +443,7 @@ def test_no_attestation_before_training_is_signed_off(make_project):
 def _reference_data(transactional_db):
     from django.apps import apps
 
-    from workflow.roles import sync_roles
+    from core.roles import sync_roles
 
     importlib.import_module("workflow.migrations.0002_reference_data").load(apps, None)
     importlib.import_module("workflow.migrations.0008_training_data").load(apps, None)

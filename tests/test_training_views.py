@@ -12,11 +12,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from workflow import services
-from workflow.models import AttendanceRecord, Program, TrainingModule, TrainingSession
-from workflow.roles import Role
-
-from ._web import as_user, html_of
+from core.roles import Role
+from tests._web import as_user, html_of
+from training import services as training_services
+from training.models import AttendanceRecord, TrainingModule, TrainingSession
+from workflow.models import Program
 
 pytestmark = pytest.mark.django_db
 
@@ -37,14 +37,14 @@ def trainer(make_user):
 def plan(program, cast):
     # Project management 10 h and marketing 5 h, both mandatory; threshold 80 %.
     for code, hours in (("project-management", "10"), ("marketing", "5")):
-        services.program_module_set(actor=cast.officer, program_id=program.pk, module=code, planned_hours=hours)
+        training_services.program_module_set(actor=cast.officer, program_id=program.pk, module=code, planned_hours=hours)
     return program
 
 
 @pytest.fixture
 def make_session(cast, trainer, plan):
     def make(module="project-management", hours="8", *, day=PAST, trainer_user=None):
-        return services.training_session_create(
+        return training_services.training_session_create(
             actor=cast.officer, program_id=plan.pk, module=module, trainer=trainer_user or trainer,
             date=day, start_time=clock(9, 30), hours=hours, place="Maison des associations, Nador",
         )
@@ -218,9 +218,9 @@ def test_the_progress_page_marks_the_projects_ready_for_sign_off(
     ready = make_project("in_training", beneficiary=make_beneficiary(last_name="Ready"))
     behind = make_project("in_training", beneficiary=make_beneficiary(last_name="Behind"))
     group = {ready.pk: True, behind.pk: True}
-    services.training_record_attendance(session_id=make_session("project-management", "8").pk, actor=trainer,
+    training_services.training_record_attendance(session_id=make_session("project-management", "8").pk, actor=trainer,
                                         attendance=group)
-    services.training_record_attendance(session_id=make_session("marketing", "4").pk, actor=trainer,
+    training_services.training_record_attendance(session_id=make_session("marketing", "4").pk, actor=trainer,
                                         attendance={ready.pk: True, behind.pk: False})
 
     page = html_of(as_user(client, cast.officer).get(url("progress", program=plan.pk)))

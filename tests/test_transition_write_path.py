@@ -12,13 +12,14 @@ from django.db.models.signals import post_save, pre_save
 from django.test.utils import CaptureQueriesContext
 from django_fsm import ConcurrentTransition
 
+from core.exceptions import ConcurrentUpdate
+from ledger.models import AuditEntry
+from ledger.rows import save_fields
+from ledger.transitions import apply_transition
 from tests._audit_support import reference_data  # noqa: F401 - fixture
 from workflow import services
-from workflow.audit.rows import save_fields
-from workflow.audited_transition import apply_transition
-from workflow.exceptions import ConcurrentUpdate
 from workflow.locks import lock_project
-from workflow.models import AuditEntry, GrantProject
+from workflow.models import GrantProject
 
 REASON = "Vérification des pièces en cours."
 
@@ -150,7 +151,7 @@ def test_on_postgresql_a_transition_is_two_statements_between_begin_and_commit(m
     statements = [q["sql"] for q in captured.captured_queries]
     inside = [s for s in statements if s.strip().upper() not in ("BEGIN", "COMMIT")]
     assert len(inside) == 2, statements
-    # Both are server-side prepared statements (workflow.audit.prepared), prepared by the
+    # Both are server-side prepared statements (core.prepared), prepared by the
     # first transition on this connection.
     assert all(s.startswith("EXECUTE tamkeen_") for s in inside), inside
     with connection.cursor() as cursor:

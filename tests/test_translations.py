@@ -19,9 +19,9 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 import approvals.exceptions  # noqa: F401  (registers the committee's coded errors)
-from workflow.exceptions import TamkeenError
+from core.exceptions import TamkeenError
+from core.roles import Role
 from workflow.models import ProjectState
-from workflow.roles import Role
 
 LANGUAGES = ("fr", "ar")
 PLURAL_FORMS = {
@@ -306,7 +306,7 @@ def test_amounts_in_arabic_messages_are_in_dirhams():
     ("ar", "0.005", "0,01 د.م."),
 ])
 def test_amounts_read_in_the_locale_format(lang, amount, expected):
-    from workflow.money import format_mad
+    from core.money import format_mad
 
     assert format_mad(amount, lang) == expected
     with translation.override(lang):

@@ -30,8 +30,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import translation
 from django.utils.translation import trans_real
 
+from core.roles import Role
 from tests._i18n_walker import Catalog, data_strings, people_names, problems_on
-from workflow.roles import Role
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +49,7 @@ def _fast_hashing(settings, tmp_path):
 
 @pytest.fixture
 def world(cast, make_user, make_project, program, django_capture_on_commit_callbacks):
-    from workflow.scenarios import plan_session
+    from demo.scenarios import plan_session
 
     people = {
         "association_agent": cast.agent,
@@ -272,4 +272,4 @@ def test_the_catalogs_hold_viewflow_page_strings():
         expected = Catalog(language).expected
         for msgid in ("Inbox", "Queue", "Archive", "Log out", "Profile", "Log in"):
             assert msgid in expected and all(expected[msgid]) and msgid not in expected[msgid], (language, msgid)
-    assert Path(settings.BASE_DIR, "workflow", "viewflow_messages.py").is_file()
+    assert Path(settings.BASE_DIR, "core", "viewflow_messages.py").is_file()

@@ -4,7 +4,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from workflow.validators import normalize_cin, normalize_phone, validate_cin, validate_phone
+from core.validators import normalize_cin, normalize_phone, validate_cin, validate_phone
 
 # --- CIN --------------------------------------------------------------------------------
 

@@ -9,12 +9,12 @@ from django.test import Client
 from django.urls import reverse
 from viewflow.workflow import STATUS
 
+from core.roles import Role
+from demo.scenarios import attach_required_documents, receive_equipment, report_followup
+from ledger.models import AuditEntry
 from workflow import services
-from workflow.audit.models import AuditEntry
 from workflow.flows import GrantFlow, process_for
 from workflow.models import GrantProject
-from workflow.roles import Role
-from workflow.scenarios import attach_required_documents, receive_equipment, report_followup
 
 pytestmark = pytest.mark.django_db
 
@@ -338,14 +338,14 @@ def test_audit_admin_is_read_only(client, make_project):
     admin_user = User.objects.create_superuser("root", "root@example.org", "pass-Tamkeen-2025")
     client.force_login(admin_user)
 
-    changelist = client.get(reverse("admin:workflow_auditentry_changelist"))
+    changelist = client.get(reverse("admin:ledger_auditentry_changelist"))
     assert changelist.status_code == 200
     assert "action" not in changelist.context["cl"].model_admin.get_actions(changelist.wsgi_request)
     assert not changelist.context["cl"].model_admin.get_actions(changelist.wsgi_request)
-    assert client.get(reverse("admin:workflow_auditentry_add")).status_code == 403
-    assert client.get(reverse("admin:workflow_auditentry_delete", args=[entry.pk])).status_code == 403
+    assert client.get(reverse("admin:ledger_auditentry_add")).status_code == 403
+    assert client.get(reverse("admin:ledger_auditentry_delete", args=[entry.pk])).status_code == 403
 
-    change_url = reverse("admin:workflow_auditentry_change", args=[entry.pk])
+    change_url = reverse("admin:ledger_auditentry_change", args=[entry.pk])
     assert client.get(change_url).status_code == 200  # view only
     client.post(change_url, {"transition": "forged"})
     assert AuditEntry.objects.get(pk=entry.pk).transition == "create"

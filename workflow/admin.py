@@ -7,17 +7,18 @@ the audit ledger admin grants no add, change or delete permission and no action.
 
 from django.contrib import admin
 
+from ledger.models import AuditEntry
+from notifications.models import Notification, StepDeadline
+
 # Importing the flow registers its process model and connects it to the project
 # lifecycle in every process that loads the admin (web, workers, commands).
-from . import flows  # noqa: F401
-from .audit.models import AuditEntry
-from .models import ActivitySector, Beneficiary, Commune, Document, GrantProject, Program
-from .models.notifications import Notification, StepDeadline
+from workflow import flows  # noqa: F401
+from workflow.models import ActivitySector, Beneficiary, Commune, Document, GrantProject, Program
 
 
 class StepDeadlineInline(admin.TabularInline):
     """A program's own time limits; a step without a row keeps the default limits
-    (workflow.models.notifications.DEFAULT_DEADLINES)."""
+    (notifications.models.DEFAULT_DEADLINES)."""
 
     model = StepDeadline
     extra = 0

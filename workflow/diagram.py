@@ -21,8 +21,8 @@ from functools import lru_cache
 
 from django.utils.translation import gettext_lazy as _
 
-from .models import GrantProject, ProjectState
-from .selectors import TRANSITION_LABELS
+from workflow.models import GrantProject, ProjectState
+from workflow.selectors import TRANSITION_LABELS
 
 # A transition leaving more states than this is drawn from the "any state" box.
 MANY_SOURCES = 4

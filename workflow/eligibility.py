@@ -12,7 +12,7 @@ from dateutil.relativedelta import relativedelta
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models.documents import DocumentType
+from workflow.models.documents import DocumentType
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class RuleFailure:
 
 def evaluate_eligibility(project, on: date | None = None) -> list[RuleFailure]:
     """Every eligibility rule of ``project.program`` that ``project`` fails, in a fixed order."""
-    from .models.project import funded_since
+    from workflow.models.project import funded_since
 
     program, person = project.program, project.beneficiary
     on = on or (project.submitted_at or timezone.now()).date()

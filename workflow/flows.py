@@ -22,9 +22,9 @@ from viewflow.workflow import PROCESS, STATUS, flow, lock
 from viewflow.workflow.managers import ProcessQuerySet
 from viewflow.workflow.models import Process
 
-from .models import GrantProject, ProjectState
-from .services import project_transitioned
-from .views import tasks as task_views
+from workflow.models import GrantProject, ProjectState
+from workflow.services import project_transitioned
+from workflow.views import tasks as task_views
 
 logger = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ form, next to the field they concern.
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .exceptions import TamkeenError
-from .models import Outcome, ProjectState
+from core.exceptions import TamkeenError
+from workflow.models import Outcome, ProjectState
 
 
 def add_service_error(form: forms.Form, error: TamkeenError) -> None:

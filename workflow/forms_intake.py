@@ -11,8 +11,8 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from .models import ActivitySector, Beneficiary, Commune, DocumentType, Program
-from .models.documents import DISABILITY_PROOF_TYPES
+from workflow.models import ActivitySector, Beneficiary, Commune, DocumentType, Program
+from workflow.models.documents import DISABILITY_PROOF_TYPES
 
 DATE_WIDGET = {"widget": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
 # Filled in only when a new beneficiary is registered.

@@ -9,9 +9,9 @@ import weakref
 
 from django.db import connections, router
 
-from .audit import prepared
-from .exceptions import NotFound
-from .models import GrantProject, Program
+from core import prepared
+from core.exceptions import NotFound
+from workflow.models import GrantProject, Program
 
 
 def lock_program(program_id) -> Program:
@@ -51,7 +51,7 @@ def lock_project(project_id, *, with_beneficiary=False) -> GrantProject:
     """Lock one project row (SELECT ... FOR UPDATE) and return it.
 
     Written as one prepared statement (server-side on PostgreSQL, see
-    ``workflow.audit.prepared``): it runs on every transition, and compiling the ORM
+    ``core.prepared``): it runs on every transition, and compiling the ORM
     query cost more than the database round trip. The row becomes a model instance
     exactly as a queryset builds it (every column, the fields' database converters,
     ``Model.from_db``). Related rows load lazily, except the beneficiary and commune

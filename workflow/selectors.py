@@ -12,11 +12,11 @@ from datetime import datetime
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils.translation import gettext_lazy as _
 
-from .audit.models import AuditEntry, Checkpoint
-from .eligibility import evaluate_eligibility
-from .models import Document, GrantProject, ProjectState
-from .models.documents import DISABILITY_PROOF_TYPES, DocumentType
-from .roles import Role
+from core.roles import Role
+from ledger.models import AuditEntry, Checkpoint
+from workflow.eligibility import evaluate_eligibility
+from workflow.models import Document, GrantProject, ProjectState
+from workflow.models.documents import DISABILITY_PROOF_TYPES, DocumentType
 
 SENSITIVE_PERMISSION = "workflow.view_sensitive_beneficiary"
 # Documents that carry the CIN or the disability: shown by name only to those who
@@ -255,7 +255,7 @@ def project_process(project):
     """The project's grant process and its open tasks, or (None, [])."""
     from viewflow.workflow import STATUS
 
-    from .flows import process_for
+    from workflow.flows import process_for
 
     process = process_for(project)
     if process is None:
@@ -290,7 +290,7 @@ def project_verification(project, timeline: list[TimelineEntry]) -> ChainVerific
     state machine up to the live state) and the signatures of the checkpoints anchoring
     its entries; marks each timeline entry with its problems. A constant number of
     queries. (The auditors' "verify now" also recomputes the checkpoint's Merkle root.)"""
-    from .audit.evidence import public_keys, verify_entity
+    from ledger.evidence import public_keys, verify_entity
 
     report = verify_entity(project)
     by_entry: dict[int, list] = {}

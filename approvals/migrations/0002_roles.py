@@ -1,8 +1,8 @@
-"""Give the roles their committee permissions (workflow.roles is the single table)."""
+"""Give the roles their committee permissions (core.roles is the single table)."""
 
 from django.db import migrations
 
-from workflow.roles import sync_roles_in_migration
+from core.roles import sync_roles_in_migration
 
 
 class Migration(migrations.Migration):

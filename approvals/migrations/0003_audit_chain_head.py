@@ -2,7 +2,7 @@
 
 from django.db import migrations, models
 
-from workflow.audit.backfill import chain_head_backfill
+from ledger.backfill import chain_head_backfill
 
 
 class Migration(migrations.Migration):

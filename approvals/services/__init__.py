@@ -1,8 +1,8 @@
 """Every write of committee review. Each public function is one durable transaction."""
 
-from .committees import committee_add_member, committee_create, criteria_ensure_defaults
-from .minutes import minutes_confirm
-from .sessions import (
+from approvals.services.committees import committee_add_member, committee_create, criteria_ensure_defaults
+from approvals.services.minutes import minutes_confirm
+from approvals.services.sessions import (
     session_add_item,
     session_close,
     session_create,
@@ -10,7 +10,7 @@ from .sessions import (
     session_record_attendance,
     session_remove_item,
 )
-from .voting import item_confirm_decision, item_declare_interest, item_tally, item_vote
+from approvals.services.voting import item_confirm_decision, item_declare_interest, item_tally, item_vote
 
 __all__ = [
     "committee_add_member", "committee_create", "criteria_ensure_defaults", "item_confirm_decision",

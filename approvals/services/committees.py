@@ -2,11 +2,10 @@
 
 from django.utils.translation import gettext as _
 
-from workflow.audited_transition import check_permission
-from workflow.exceptions import InvalidInput
-from workflow.transactions import service_transaction
-
-from ..models import Committee, CommitteeMember, ScoringCriterion
+from approvals.models import Committee, CommitteeMember, ScoringCriterion
+from core.exceptions import InvalidInput
+from core.transactions import service_transaction
+from ledger.transitions import check_permission
 
 DEFAULT_CRITERIA = [
     ("viability", "Viabilité économique", "الجدوى الاقتصادية", "Economic viability"),

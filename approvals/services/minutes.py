@@ -8,15 +8,14 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from workflow.audited_transition import apply_transition, check_permission, check_transition
-from workflow.exceptions import InvalidInput
-from workflow.stepup import confirm_password
-from workflow.transactions import service_transaction
-
-from ..exceptions import NotAMember
-from ..locks import lock_session
-from ..models import Attendance, InterestDeclaration, MinutesConfirmation, SessionMinutes, Vote
-from ..selectors import membership
+from approvals.exceptions import NotAMember
+from approvals.locks import lock_session
+from approvals.models import Attendance, InterestDeclaration, MinutesConfirmation, SessionMinutes, Vote
+from approvals.selectors import membership
+from core.exceptions import InvalidInput
+from core.stepup import confirm_password
+from core.transactions import service_transaction
+from ledger.transitions import apply_transition, check_permission, check_transition
 
 
 def minutes_context(session, items, tallies, skipped=None) -> dict:

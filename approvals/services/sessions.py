@@ -9,22 +9,21 @@ envelope under its row lock, then writes the minutes and the closing audit entry
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from workflow.audit import HEAD_FIELDS, record_transition
-from workflow.audited_transition import apply_transition, check_permission, check_transition
-from workflow.exceptions import InvalidInput, TamkeenError, TransitionNotAllowed
+from approvals.exceptions import DecisionOutdated, DecisionsMissing, NotAMember
+from approvals.locks import lock_session
+from approvals.models import AgendaItem, Attendance, CommitteeMember, CommitteeSession
+from approvals.selectors import item_tally, member_ids, present_ids
+from approvals.services.minutes import render_minutes, store_minutes
+from core.exceptions import InvalidInput, TamkeenError, TransitionNotAllowed
+from core.input import require_text
+from core.roles import role_for
+from core.transactions import service_transaction, within_caller_transaction
+from ledger.entries import HEAD_FIELDS, record_transition
+from ledger.transitions import apply_transition, check_permission, check_transition
 from workflow.locks import lock_program, lock_project
 from workflow.models import ProjectState
 from workflow.models.project import session_closing
-from workflow.roles import role_for
 from workflow.services import project_decide, project_defer, project_schedule
-from workflow.services.input import require_text
-from workflow.transactions import service_transaction, within_caller_transaction
-
-from ..exceptions import DecisionOutdated, DecisionsMissing, NotAMember
-from ..locks import lock_session
-from ..models import AgendaItem, Attendance, CommitteeMember, CommitteeSession
-from ..selectors import item_tally, member_ids, present_ids
-from .minutes import render_minutes, store_minutes
 
 
 def require_chair(session, actor):

@@ -3,16 +3,15 @@
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from workflow.audited_transition import apply_transition, check_permission, check_transition
-from workflow.exceptions import InvalidInput
-from workflow.services.input import parse_money, require_text
-from workflow.transactions import service_transaction
-
-from .. import tally as rule
-from ..exceptions import NotAMember, NotPresent, Recused, UndeclaredInterest
-from ..locks import lock_item_session
-from ..models import AgendaItem, Attendance, CommitteeMember, InterestDeclaration, Vote
-from ..selectors import item_tally, items_the_chair_is_recused_from, membership
+from approvals import tally as rule
+from approvals.exceptions import NotAMember, NotPresent, Recused, UndeclaredInterest
+from approvals.locks import lock_item_session
+from approvals.models import AgendaItem, Attendance, CommitteeMember, InterestDeclaration, Vote
+from approvals.selectors import item_tally, items_the_chair_is_recused_from, membership
+from core.exceptions import InvalidInput
+from core.input import parse_money, require_text
+from core.transactions import service_transaction
+from ledger.transitions import apply_transition, check_permission, check_transition
 
 MAX_SCORE = 5
 

@@ -1,6 +1,6 @@
 from django import template
 
-from workflow.money import format_mad
+from core.money import format_mad
 
 register = template.Library()
 

@@ -1,10 +1,10 @@
 """The committee screens (thin views: parse a form, call one approvals service)."""
 
-from .agenda import AgendaAddView, AgendaRemoveView, AgendaView, AttendanceView
-from .chair import ChairConsoleView, ConfirmDecisionView, SessionCloseView, SessionOpenView
-from .member import ConfirmDecisionActingView, DeclareInterestView, MemberSessionView, VoteView
-from .minutes import MinutesConfirmationsView, MinutesConfirmView, MinutesPdfView
-from .sessions import SessionCreateView, SessionDetailView, SessionListView
+from approvals.views.agenda import AgendaAddView, AgendaRemoveView, AgendaView, AttendanceView
+from approvals.views.chair import ChairConsoleView, ConfirmDecisionView, SessionCloseView, SessionOpenView
+from approvals.views.member import ConfirmDecisionActingView, DeclareInterestView, MemberSessionView, VoteView
+from approvals.views.minutes import MinutesConfirmationsView, MinutesConfirmView, MinutesPdfView
+from approvals.views.sessions import SessionCreateView, SessionDetailView, SessionListView
 
 __all__ = [
     "AgendaAddView", "AgendaRemoveView", "AgendaView", "AttendanceView", "ChairConsoleView",

@@ -12,8 +12,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
-from ..models import CommitteeMember, CommitteeSession
-from ..selectors import membership
+from approvals.models import CommitteeMember, CommitteeSession
+from approvals.selectors import membership
 
 READ_EVERY_SESSION = "approvals.view_vote"
 

@@ -6,15 +6,14 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views import generic
 
+from approvals import services
+from approvals.forms import AgendaAddForm, AgendaRemoveForm, AttendanceForm, EligibleSearchForm
+from approvals.models import CLOSED, PLANNED, Attendance, CommitteeMember
+from approvals.views.access import SessionPageMixin
+from approvals.views.summaries import agenda_items
+from core.views import ServiceFormMixin
 from workflow.models import ProjectState
 from workflow.selectors import project_list
-
-from .. import services
-from ..forms import AgendaAddForm, AgendaRemoveForm, AttendanceForm, EligibleSearchForm
-from ..models import CLOSED, PLANNED, Attendance, CommitteeMember
-from .access import SessionPageMixin
-from .base import ServiceFormMixin
-from .summaries import agenda_items
 
 ELIGIBLE_SHOWN = 50
 

@@ -15,14 +15,14 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views import generic
 
-from .. import services
-from ..forms import CloseSessionForm, DecisionForm
-from ..models import OPEN, PLANNED, AgendaItem, Attendance, CommitteeMember
-from ..selectors import item_tally, member_ids, present_ids
-from ..services.voting import outcome_for
-from .access import READ_EVERY_SESSION, SessionPageMixin
-from .base import ServiceFormMixin
-from .summaries import agenda_items, proposal_label
+from approvals import services
+from approvals.forms import CloseSessionForm, DecisionForm
+from approvals.models import OPEN, PLANNED, AgendaItem, Attendance, CommitteeMember
+from approvals.selectors import item_tally, member_ids, present_ids
+from approvals.services.voting import outcome_for
+from approvals.views.access import READ_EVERY_SESSION, SessionPageMixin
+from approvals.views.summaries import agenda_items, proposal_label
+from core.views import ServiceFormMixin
 
 
 @dataclass

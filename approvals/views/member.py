@@ -14,16 +14,16 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views import generic
 
-from .. import services
-from ..forms import DeclarationForm, VoteForm
-from ..models import OPEN, PLANNED, AgendaItem, Attendance, InterestDeclaration, Vote
-from ..selectors import item_tally, items_the_chair_is_recused_from, member_ids, present_ids
-from ..services.voting import outcome_for
-from .access import SessionPageMixin
-from .base import ServiceFormMixin
-from .chair import DecisionFormMixin
-from .chair import decision_form as chair_decision_form
-from .summaries import FileSummary, agenda_items, file_summary, proposal_label
+from approvals import services
+from approvals.forms import DeclarationForm, VoteForm
+from approvals.models import OPEN, PLANNED, AgendaItem, Attendance, InterestDeclaration, Vote
+from approvals.selectors import item_tally, items_the_chair_is_recused_from, member_ids, present_ids
+from approvals.services.voting import outcome_for
+from approvals.views.access import SessionPageMixin
+from approvals.views.chair import DecisionFormMixin
+from approvals.views.chair import decision_form as chair_decision_form
+from approvals.views.summaries import FileSummary, agenda_items, file_summary, proposal_label
+from core.views import ServiceFormMixin
 
 
 @dataclass

@@ -6,11 +6,11 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views import generic
 
-from .. import services
-from ..forms import MinutesConfirmForm
-from ..models import CLOSED, Attendance, MinutesConfirmation, SessionMinutes
-from .access import SessionPageMixin
-from .base import ServiceFormMixin
+from approvals import services
+from approvals.forms import MinutesConfirmForm
+from approvals.models import CLOSED, Attendance, MinutesConfirmation, SessionMinutes
+from approvals.views.access import SessionPageMixin
+from core.views import ServiceFormMixin
 
 
 def minutes_filename(session) -> str:

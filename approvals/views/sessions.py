@@ -7,14 +7,13 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
 from django.views import generic
 
-from workflow.exceptions import TamkeenError
+from approvals import services
+from approvals.forms import SessionCreateForm, SessionFilterForm
+from approvals.models import CLOSED, Attendance, MinutesConfirmation, SessionMinutes
+from approvals.views.access import SessionPageMixin, visible_sessions
+from approvals.views.summaries import agenda_items
+from core.exceptions import TamkeenError
 from workflow.forms import add_service_error
-
-from .. import services
-from ..forms import SessionCreateForm, SessionFilterForm
-from ..models import CLOSED, Attendance, MinutesConfirmation, SessionMinutes
-from .access import SessionPageMixin, visible_sessions
-from .summaries import agenda_items
 
 
 class SessionListView(PermissionRequiredMixin, generic.ListView):

@@ -12,10 +12,9 @@ from decimal import Decimal
 
 from django.utils.translation import gettext_lazy as _
 
+from approvals.models import AgendaItem
+from approvals.tally import PROPOSAL_LABELS
 from workflow.selectors import SENSITIVE_DOCUMENT_TYPES
-
-from ..models import AgendaItem
-from ..tally import PROPOSAL_LABELS
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from workflow.audit.models import AuditedModel
+from ledger.models import AuditedModel
 
 
 class DisbursementState(models.TextChoices):

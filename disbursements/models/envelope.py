@@ -16,7 +16,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from workflow.audit.models import AppendOnlyError, AppendOnlyModel
+from ledger.models import AppendOnlyError, AppendOnlyModel
 
 ZERO = Decimal("0.00")
 

@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from workflow.audit.models import AuditedModel
+from ledger.models import AuditedModel
 from workflow.models.project import guard
 
 MIN_COMPETING_QUOTES = 3
@@ -100,7 +100,7 @@ def competition_documented(order):
 
 @guard("order_over_limit", _("A purchase order cannot exceed the legal limit per order (incl. tax)."))
 def within_order_limit(order):
-    from workflow.services.input import parse_money
+    from core.input import parse_money
 
     return order.amount is None or order.amount <= parse_money(settings.TAMKEEN_PURCHASE_ORDER_LIMIT, "limit")
 

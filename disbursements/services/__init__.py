@@ -1,14 +1,14 @@
 """Every write of funding. Each public function is one durable transaction."""
 
-from .disbursements import (
+from disbursements.services.disbursements import (
     disbursement_authorize,
     disbursement_cancel,
     disbursement_reject,
     disbursement_release,
     disbursement_request,
 )
-from .envelope import commit_for_project, envelope_decommit
-from .procurement import (
+from disbursements.services.envelope import commit_for_project, envelope_decommit
+from disbursements.services.procurement import (
     equipment_item_add,
     purchase_order_choose_quote,
     purchase_order_create,

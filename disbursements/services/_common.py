@@ -2,11 +2,11 @@
 
 from django.utils.translation import gettext as _
 
-from workflow.audit import HEAD_FIELDS, record_transition
-from workflow.audited_transition import check_permission
-from workflow.exceptions import InvalidInput, TransitionNotAllowed
-from workflow.roles import role_for
-from workflow.services.input import parse_money
+from core.exceptions import InvalidInput, TransitionNotAllowed
+from core.input import parse_money
+from core.roles import role_for
+from ledger.entries import HEAD_FIELDS, record_transition
+from ledger.transitions import check_permission
 
 # Project states in which its equipment is being planned and bought.
 PLANNING_STATES = ("approved", "in_training", "trained", "funding")

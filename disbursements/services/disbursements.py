@@ -17,19 +17,24 @@ idempotency key. The same key replayed returns the released disbursement unchang
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from workflow.audited_transition import apply_transition, check_permission
-from workflow.exceptions import BudgetExceeded, InvalidInput, SeparationOfDuties, TransitionNotAllowed
-from workflow.money import format_mad
-from workflow.services.input import require_text
-from workflow.stepup import confirm_password
-from workflow.transactions import service_transaction
-
-from ..exceptions import IdempotencyKeyReused
-from ..locks import lock_disbursement, lock_funding_project, lock_order_row
-from ..models import Disbursement, DisbursementState, OrderState
-from ..selectors import order_released, program_envelope_totals, project_envelope_totals
-from ._common import PAYING_STATES, clean_key, parse_amounts, record_create, require_project_state
-from .envelope import record_release
+from core.exceptions import BudgetExceeded, InvalidInput, SeparationOfDuties, TransitionNotAllowed
+from core.input import require_text
+from core.money import format_mad
+from core.stepup import confirm_password
+from core.transactions import service_transaction
+from disbursements.exceptions import IdempotencyKeyReused
+from disbursements.locks import lock_disbursement, lock_funding_project, lock_order_row
+from disbursements.models import Disbursement, DisbursementState, OrderState
+from disbursements.selectors import order_released, program_envelope_totals, project_envelope_totals
+from disbursements.services._common import (
+    PAYING_STATES,
+    clean_key,
+    parse_amounts,
+    record_create,
+    require_project_state,
+)
+from disbursements.services.envelope import record_release
+from ledger.transitions import apply_transition, check_permission
 
 REQUEST = "disbursements.request_disbursement"
 

@@ -10,14 +10,13 @@ from decimal import Decimal
 from django.db import connection
 from django.utils.translation import gettext as _
 
-from workflow.audited_transition import apply_transition, check_permission
-from workflow.exceptions import InvalidInput, TransitionNotAllowed
-from workflow.services.input import require_text
-from workflow.transactions import service_transaction
-
-from ..locks import lock_funding_project
-from ..models import EnvelopeEvent
-from ..selectors import project_envelope_totals
+from core.exceptions import InvalidInput, TransitionNotAllowed
+from core.input import require_text
+from core.transactions import service_transaction
+from disbursements.locks import lock_funding_project
+from disbursements.models import EnvelopeEvent
+from disbursements.selectors import project_envelope_totals
+from ledger.transitions import apply_transition, check_permission
 
 Kind = EnvelopeEvent.Kind
 

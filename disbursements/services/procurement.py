@@ -20,16 +20,20 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from workflow.audited_transition import apply_transition, check_permission, check_transition
-from workflow.exceptions import BudgetExceeded, GuardFailed, InvalidInput, SeparationOfDuties
-from workflow.money import format_mad
-from workflow.services.input import require_text
-from workflow.transactions import service_transaction
-
-from ..locks import lock_funding_project, lock_order
-from ..models import EquipmentItem, PurchaseOrder, Quote, ReceiptReport, Supplier
-from ..selectors import orders_total
-from ._common import PLANNING_STATES, parse_amounts, record_create, require_project_state
+from core.exceptions import BudgetExceeded, GuardFailed, InvalidInput, SeparationOfDuties
+from core.input import require_text
+from core.money import format_mad
+from core.transactions import service_transaction
+from disbursements.locks import lock_funding_project, lock_order
+from disbursements.models import EquipmentItem, PurchaseOrder, Quote, ReceiptReport, Supplier
+from disbursements.selectors import orders_total
+from disbursements.services._common import (
+    PLANNING_STATES,
+    parse_amounts,
+    record_create,
+    require_project_state,
+)
+from ledger.transitions import apply_transition, check_permission, check_transition
 
 PREPARE = "disbursements.prepare_purchaseorder"
 
@@ -124,7 +128,7 @@ def quote_add(*, order_id, actor, supplier_id, amount, reference="", document_sh
 
 
 def _order_limit():
-    from workflow.services.input import parse_money
+    from core.input import parse_money
 
     return parse_money(settings.TAMKEEN_PURCHASE_ORDER_LIMIT, "TAMKEEN_PURCHASE_ORDER_LIMIT")
 

@@ -1,6 +1,6 @@
 """Each role's main action, end to end in Chromium, through the real login page.
 
-The data a journey starts from is seeded through the services (``workflow.scenarios``,
+The data a journey starts from is seeded through the services (``demo.scenarios``,
 ``tests._committee_support``); the action itself is done only through the pages, and
 its result is then checked in the database and on the page. Screenshots of the key
 pages land in ``var/screenshots/<journey>-<step>.png``.
@@ -12,12 +12,12 @@ import pytest
 from django.utils import translation
 
 from approvals.models import AgendaItem, Attendance, CommitteeSession, MinutesConfirmation, Vote
+from core.roles import Role
 from disbursements.models import Disbursement
+from ledger.models import AuditEntry
 from tests._committee_support import make_board
-from workflow.models import AuditEntry, GrantProject
-from workflow.roles import Role
-
-from .conftest import PASSWORD
+from tests.browser.conftest import PASSWORD
+from workflow.models import GrantProject
 
 pytestmark = pytest.mark.browser
 
@@ -276,7 +276,7 @@ def test_finance_request_authorize_and_release_a_disbursement(site, cast, make_p
 def test_mentor_records_a_follow_up_visit(site, cast, make_project):
     from django.utils import timezone
 
-    from workflow.models import FollowUpVisit, VisitReport
+    from followup.models import FollowUpVisit, VisitReport
 
     project = make_project("launched")  # launched by the mentor: theirs to follow, plan made
     visit = FollowUpVisit.objects.filter(project=project).order_by("sequence").first()

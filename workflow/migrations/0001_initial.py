@@ -5,7 +5,7 @@ import django.db.models.deletion
 import django_fsm
 import workflow.models.documents
 import workflow.models.program
-import workflow.validators
+import core.validators
 from decimal import Decimal
 from django.conf import settings
 from django.db import migrations, models
@@ -133,8 +133,8 @@ class Migration(migrations.Migration):
                 ('last_name', models.CharField(max_length=80, verbose_name='last name (Latin script)')),
                 ('first_name_ar', models.CharField(max_length=80, verbose_name='first name (Arabic)')),
                 ('last_name_ar', models.CharField(max_length=80, verbose_name='last name (Arabic)')),
-                ('cin', models.CharField(max_length=8, unique=True, validators=[workflow.validators.validate_cin], verbose_name='national ID (CIN)')),
-                ('phone', models.CharField(max_length=13, validators=[workflow.validators.validate_phone], verbose_name='phone')),
+                ('cin', models.CharField(max_length=8, unique=True, validators=[core.validators.validate_cin], verbose_name='national ID (CIN)')),
+                ('phone', models.CharField(max_length=13, validators=[core.validators.validate_phone], verbose_name='phone')),
                 ('gender', models.CharField(choices=[('F', 'female'), ('M', 'male')], max_length=1, verbose_name='gender')),
                 ('birth_date', models.DateField(verbose_name='birth date')),
                 ('address', models.CharField(blank=True, max_length=255, verbose_name='address')),

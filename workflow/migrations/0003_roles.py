@@ -1,8 +1,8 @@
-"""The roles of DESIGN.md §1 as groups with their permissions (workflow.roles)."""
+"""The roles of DESIGN.md §1 as groups with their permissions (core.roles)."""
 
 from django.db import migrations
 
-from workflow.roles import sync_roles_in_migration
+from core.roles import sync_roles_in_migration
 
 
 class Migration(migrations.Migration):

@@ -1,6 +1,6 @@
 """The training module catalog (DOMAIN.md: project management, developing an economic
 activity, productivity, marketing, specialised workshops), and the roles' training
-permissions (workflow.roles is the single table).
+permissions (core.roles is the single table).
 
 Kept as data: administrators may rename, describe or retire modules; this migration only
 creates the rows that are missing. Which modules a program requires is configured per
@@ -9,7 +9,7 @@ program (ProgramModule), not here.
 
 from django.db import migrations
 
-from workflow.roles import sync_roles_in_migration
+from core.roles import sync_roles_in_migration
 
 MODULES = [
     # code, French, Arabic, English, description

@@ -5,8 +5,8 @@ import django_fsm
 from django.conf import settings
 from django.db import migrations, models
 
-import workflow.models.followup
-from workflow.roles import sync_roles_in_migration
+import followup.models
+from core.roles import sync_roles_in_migration
 
 
 class Migration(migrations.Migration):
@@ -79,7 +79,7 @@ class Migration(migrations.Migration):
                 ('debts', models.DecimalField(decimal_places=2, default=0, max_digits=12, verbose_name='outstanding debts (MAD)')),
                 ('difficulties', models.TextField(blank=True, verbose_name='difficulties')),
                 ('recommendation', models.CharField(choices=[('continue', 'continue as planned'), ('reinforce', 'reinforce support'), ('at_risk', 'at risk')], max_length=20, verbose_name='recommendation')),
-                ('attachment', models.FileField(blank=True, upload_to=workflow.models.followup.visit_attachment_upload_to, verbose_name='photo or document')),
+                ('attachment', models.FileField(blank=True, upload_to=followup.models.visit_attachment_upload_to, verbose_name='photo or document')),
                 ('attachment_name', models.CharField(blank=True, max_length=255, verbose_name='file name')),
                 ('attachment_sha256', models.CharField(blank=True, max_length=64, verbose_name='SHA-256')),
                 ('risk_reasons', models.JSONField(blank=True, default=list, verbose_name='risk reasons')),

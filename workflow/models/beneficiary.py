@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from ..validators import normalize_cin, normalize_phone, validate_cin, validate_phone
+from core.validators import normalize_cin, normalize_phone, validate_cin, validate_phone
 
 
 class Beneficiary(models.Model):

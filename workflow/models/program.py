@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from .documents import DocumentType
+from workflow.models.documents import DocumentType
 
 
 def default_required_documents():

@@ -15,8 +15,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
-from ..audit.models import AuditedModel
-from .documents import DISABILITY_PROOF_TYPES, DocumentType
+from ledger.models import AuditedModel
+from workflow.models.documents import DISABILITY_PROOF_TYPES, DocumentType
 
 
 class ProjectState(models.TextChoices):
@@ -66,7 +66,7 @@ def guard(code, message, detail=None):
 
 
 def _missing_documents_detail(project):
-    from .documents import DocumentType
+    from workflow.models.documents import DocumentType
 
     labels = ", ".join(str(DocumentType(t).label) for t in project.missing_documents())
     return _("Missing documents: %(list)s.") % {"list": labels}
@@ -93,7 +93,7 @@ def requested_within_ceiling(project):
 
 @guard("not_eligible", _("The file does not meet every eligibility rule."))
 def passes_eligibility(project):
-    from ..eligibility import evaluate_eligibility
+    from workflow.eligibility import evaluate_eligibility
 
     return not evaluate_eligibility(project)
 
@@ -141,7 +141,7 @@ def funded_since(beneficiary_id, since, *, exclude_pk=None) -> bool:
 
 
 def _training_shortfall_detail(project):
-    from ..training import attendance_shortfall
+    from training.attendance import attendance_shortfall
 
     return attendance_shortfall(project)
 
@@ -149,13 +149,13 @@ def _training_shortfall_detail(project):
 @guard("training_incomplete", _("Mandatory training modules are not attended at the program's threshold."),
        detail=_training_shortfall_detail)
 def training_attendance_met(project):
-    from ..training import attendance_met
+    from training.attendance import attendance_met
 
     return attendance_met(project)
 
 
 def _orders_not_received_detail(project):
-    from ..funding import orders_not_received_detail
+    from workflow.funding import orders_not_received_detail
 
     return orders_not_received_detail(project)
 
@@ -163,14 +163,14 @@ def _orders_not_received_detail(project):
 @guard("orders_not_received", _("Every purchase order must be received with a signed receipt report."),
        detail=_orders_not_received_detail)
 def all_orders_received(project):
-    from ..funding import all_orders_received as received
+    from workflow.funding import all_orders_received as received
 
     return received(project)
 
 
 @guard("followup_incomplete", _("The follow-up plan is not finished (or give an abandonment reason)."))
 def followup_complete_or_abandoned(project):
-    from ..followup import followup_complete
+    from followup.plan import followup_complete
 
     return project.outcome == Outcome.ABANDONED or followup_complete(project)
 
@@ -311,7 +311,7 @@ class GrantProject(ConcurrentTransitionMixin, AuditedModel):
     outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices, blank=True)
     closure_reason = models.TextField(_("closure reason"), blank=True)
     # Follows the project after launch: set at launch when a mentor launches it, or
-    # assigned by a program officer (workflow.services.followup.project_assign_mentor).
+    # assigned by a program officer (followup.services.project_assign_mentor).
     mentor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="mentored_projects",
         null=True, blank=True, verbose_name=_("mentor"),

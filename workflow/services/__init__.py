@@ -1,8 +1,13 @@
 """Every write of the workflow app. Views, flows, tasks and commands call these."""
 
-from .followup import followup_plan_create, project_assign_mentor, visit_report
-from .intake import application_create, beneficiary_create, document_attach, project_create, project_update
-from .lifecycle import (
+from workflow.services.intake import (
+    application_create,
+    beneficiary_create,
+    document_attach,
+    project_create,
+    project_update,
+)
+from workflow.services.lifecycle import (
     Decision,
     project_close,
     project_complete_training,
@@ -23,19 +28,12 @@ from .lifecycle import (
     project_withdraw,
     transition_project,
 )
-from .training import (
-    program_module_set,
-    training_attestation_pdf,
-    training_record_attendance,
-    training_session_create,
-)
 
 __all__ = [
     "Decision",
     "application_create",
     "beneficiary_create",
     "document_attach",
-    "followup_plan_create",
     "project_close",
     "project_complete_training",
     "project_confirm_equipment",
@@ -55,11 +53,5 @@ __all__ = [
     "project_transitioned",
     "project_update",
     "project_withdraw",
-    "program_module_set",
-    "project_assign_mentor",
-    "training_attestation_pdf",
-    "training_record_attendance",
-    "training_session_create",
     "transition_project",
-    "visit_report",
 ]

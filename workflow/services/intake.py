@@ -10,16 +10,16 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from ..audit import HEAD_FIELDS, record_transition
-from ..audit.payload import pii_hash
-from ..audited_transition import apply_transition, check_permission
-from ..exceptions import InvalidInput, TransitionNotAllowed
-from ..locks import lock_project
-from ..models import Beneficiary, Document, DocumentType, GrantProject, Program
-from ..models.project import ProjectState
-from ..roles import role_for
-from ..transactions import service_transaction, within_caller_transaction
-from .input import parse_money
+from core.exceptions import InvalidInput, TransitionNotAllowed
+from core.input import parse_money
+from core.roles import role_for
+from core.transactions import service_transaction, within_caller_transaction
+from ledger.entries import HEAD_FIELDS, record_transition
+from ledger.payload import pii_hash
+from ledger.transitions import apply_transition, check_permission
+from workflow.locks import lock_project
+from workflow.models import Beneficiary, Document, DocumentType, GrantProject, Program
+from workflow.models.project import ProjectState
 
 EDITABLE_STATES = (ProjectState.DRAFT, ProjectState.REVISION_REQUESTED)
 BENEFICIARY_FIELDS = (

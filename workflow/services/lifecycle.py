@@ -6,7 +6,7 @@ actor's permission and separation of duties, evaluates the transition's guards s
 that every unmet one is reported, calls the django-fsm transition, appends the audit
 entry and saves with ``update_fields``. Side effects go through ``on_commit``.
 
-Every service raises only coded errors from ``workflow.exceptions``: ``NotFound``,
+Every service raises only coded errors from ``core.exceptions``: ``NotFound``,
 ``PermissionDenied``/``SeparationOfDuties``, ``InvalidInput`` (field-level),
 ``TransitionNotAllowed``, ``GuardFailed``/``BudgetExceeded``, ``ConcurrentUpdate``.
 """
@@ -16,20 +16,20 @@ from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..audited_transition import apply_transition, check_permission
-from ..eligibility import evaluate_eligibility
-from ..exceptions import GuardFailed, InvalidInput, SeparationOfDuties, TransitionNotAllowed
-from ..locks import lock_project, lock_project_with_program
-from ..models import GrantProject, Outcome
-from ..models.project import (
+from core.exceptions import GuardFailed, InvalidInput, SeparationOfDuties, TransitionNotAllowed
+from core.input import require_text
+from core.transactions import service_transaction
+from ledger.transitions import apply_transition, check_permission
+from workflow.eligibility import evaluate_eligibility
+from workflow.locks import lock_project, lock_project_with_program
+from workflow.models import GrantProject, Outcome
+from workflow.models.project import (
     not_held_by_a_session,
     placed_on_session_agenda,
     session_decided_approve,
     session_decided_reject,
     session_decided_revise,
 )
-from ..transactions import service_transaction
-from .input import require_text
 
 # Sent after the transaction commits: sender=GrantProject, project, transition, actor.
 project_transitioned = Signal()
@@ -259,7 +259,7 @@ def project_confirm_equipment(*, project_id, actor) -> GrantProject:
 def project_launch(*, project_id, actor, note="") -> GrantProject:
     """equipped → launched. Mentor or program officer. A mentor launching a project with
     no mentor becomes its mentor; the follow-up plan is made in the same transaction."""
-    from .followup import create_followup_plan, mentor_at_launch
+    from followup.services import create_followup_plan, mentor_at_launch
 
     project = lock_project(project_id)
     fields = mentor_at_launch(project, actor)
@@ -274,7 +274,7 @@ def project_close(*, project_id, actor, outcome, reason="", recovery=None) -> Gr
     Needs the follow-up plan finished, or an abandonment reason. An abandonment can
     record the equipment recovered (``recovery={"items", "value", "note"}``); visits not
     yet made are cancelled."""
-    from .followup import close_followup, parse_recovery
+    from followup.services import close_followup, parse_recovery
 
     if outcome not in Outcome.values:
         raise InvalidInput(field_errors={"outcome": [_("Choose success, failed or abandoned.")]})

@@ -8,8 +8,8 @@ register = template.Library()
 
 @register.inclusion_tag("workflow/intake/project_intake.html", takes_context=True)
 def intake_panel(context, project):
-    from ..forms_intake import DocumentUploadForm
-    from ..views.intake import missing_document_labels
+    from workflow.forms_intake import DocumentUploadForm
+    from workflow.views.intake import missing_document_labels
 
     user = context["request"].user
     can_upload = user.has_perm("workflow.add_document") and not project.is_terminal

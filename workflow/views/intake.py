@@ -16,13 +16,13 @@ from django.urls import reverse
 from django.utils.translation import gettext
 from django.views import generic
 
-from .. import selectors, services
-from ..exceptions import TamkeenError, TransitionNotAllowed
-from ..forms import add_service_error
-from ..forms_intake import ApplicationForm, DocumentUploadForm, ProjectEditForm, search_beneficiaries
-from ..models import Beneficiary, DocumentType, GrantProject
-from ..services.intake import EDITABLE_STATES
-from .projects import pii_log
+from core.exceptions import TamkeenError, TransitionNotAllowed
+from workflow import selectors, services
+from workflow.forms import add_service_error
+from workflow.forms_intake import ApplicationForm, DocumentUploadForm, ProjectEditForm, search_beneficiaries
+from workflow.models import Beneficiary, DocumentType, GrantProject
+from workflow.services.intake import EDITABLE_STATES
+from workflow.views.projects import pii_log
 
 SEARCH_LIMIT = 20
 

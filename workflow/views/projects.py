@@ -13,12 +13,12 @@ from django.utils.translation import get_language_bidi, gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views import generic
 
-from .. import selectors
-from ..audit.evidence import verify_entity_anchored
-from ..diagram import lifecycle_diagram
-from ..forms import ProjectFilterForm
-from ..models import Document, GrantProject, Program, ProjectState
-from ..roles import PROJECT_EXPORT_PERMISSION
+from core.roles import PROJECT_EXPORT_PERMISSION
+from ledger.evidence import verify_entity_anchored
+from workflow import selectors
+from workflow.diagram import lifecycle_diagram
+from workflow.forms import ProjectFilterForm
+from workflow.models import Document, GrantProject, Program, ProjectState
 
 # Law 09-08: who read a beneficiary's identifying or health data, and when.
 pii_log = logging.getLogger("tamkeen.personal_data")
@@ -117,7 +117,7 @@ class ProjectDetailView(PermissionRequiredMixin, generic.TemplateView):
             can_download=user.has_perm("workflow.view_document"),
             timeline=timeline,
             verification=verification,
-            can_verify=user.has_perm("workflow.verify_ledger"),
+            can_verify=user.has_perm("ledger.verify_ledger"),
             diagram=lifecycle_diagram(current=project.state, visited=visited - {""}, rtl=get_language_bidi()),
             decision_letter_url=_decision_letter_url(project, timeline),
             process=process,
@@ -150,7 +150,7 @@ class ProjectVerifyView(PermissionRequiredMixin, generic.View):
     """Auditors only: verify the project's chain now, anchored in the latest signed
     checkpoint, and say the result on the project page."""
 
-    permission_required = "workflow.verify_ledger"
+    permission_required = "ledger.verify_ledger"
     http_method_names = ["post"]
 
     def post(self, request, pk):

@@ -12,9 +12,9 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views import generic
 
-from .. import services
-from ..exceptions import TamkeenError
-from ..models import GrantProject
+from core.exceptions import TamkeenError
+from workflow import services
+from workflow.models import GrantProject
 
 
 class SubmitForm(forms.Form):

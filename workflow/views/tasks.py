@@ -11,11 +11,11 @@ from django.utils.translation import gettext_lazy as _
 from django.views import generic
 from viewflow.workflow.flow.views import mixins
 
-from .. import services
-from ..exceptions import TamkeenError
-from ..forms import ClosureForm, LaunchForm, ScreeningForm, TrainingSignoffForm, add_service_error
-from ..selectors import project_eligibility_preview
-from ..transactions import within_caller_transaction
+from core.exceptions import TamkeenError
+from core.transactions import within_caller_transaction
+from workflow import services
+from workflow.forms import ClosureForm, LaunchForm, ScreeningForm, TrainingSignoffForm, add_service_error
+from workflow.selectors import project_eligibility_preview
 
 
 class ServiceTaskView(

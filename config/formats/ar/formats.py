@@ -1,6 +1,6 @@
 """Arabic as Moroccan administrations write it (DOMAIN.md): Gregorian dates DD/MM/YYYY in
 Western digits (month names differ between Morocco and the Middle East, numbers do not),
-1.234.567,50 for numbers (amounts go through workflow.money.format_mad: 1.234.567,50 د.م.)."""
+1.234.567,50 for numbers (amounts go through core.money.format_mad: 1.234.567,50 د.م.)."""
 
 DATE_FORMAT = "d/m/Y"
 SHORT_DATE_FORMAT = "d/m/Y"

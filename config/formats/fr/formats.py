@@ -1,5 +1,5 @@
 """French as Moroccan administrations write it (DOMAIN.md): Gregorian dates DD/MM/YYYY,
-1.234.567,50 for numbers (amounts go through workflow.money.format_mad)."""
+1.234.567,50 for numbers (amounts go through core.money.format_mad)."""
 
 DATE_FORMAT = "d/m/Y"
 SHORT_DATE_FORMAT = "d/m/Y"

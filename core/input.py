@@ -1,0 +1,40 @@
+"""Parsing of service arguments into clean values or field-level coded errors."""
+
+from decimal import Decimal, InvalidOperation
+
+from django.utils.translation import gettext as _
+
+from core.exceptions import InvalidInput
+
+CENT = Decimal("0.01")
+
+
+def parse_money(value, field: str, *, allow_zero: bool = False) -> Decimal:
+    """A MAD amount: a Decimal with at most two decimals, positive (or zero if allowed)."""
+    if isinstance(value, float):
+        raise InvalidInput(field_errors={field: [_("Amounts must be given as decimals, not floats.")]})
+    try:
+        amount = Decimal(str(value).strip().replace(" ", "").replace(",", "."))
+    except (InvalidOperation, ValueError):
+        raise InvalidInput(field_errors={field: [_("Enter an amount in dirhams, e.g. 45000.00.")]}) from None
+    if not amount.is_finite():
+        raise InvalidInput(field_errors={field: [_("Enter an amount in dirhams, e.g. 45000.00.")]})
+    if amount.as_tuple().exponent < -2:
+        # "1.500" is refused, not read as 1.50: in French it means one thousand five hundred.
+        raise InvalidInput(field_errors={field: [_("An amount has at most two decimals.")]})
+    if amount < 0 or (amount == 0 and not allow_zero):
+        raise InvalidInput(field_errors={field: [_("The amount must be greater than zero.")]})
+    if amount >= Decimal("1e10"):
+        raise InvalidInput(field_errors={field: [_("The amount is too large.")]})
+    return amount.quantize(CENT)
+
+
+def require_text(value, field: str, *, max_length: int = 2000) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise InvalidInput(field_errors={field: [_("This field is required.")]})
+    if len(text) > max_length:
+        raise InvalidInput(
+            field_errors={field: [_("At most %(n)d characters.") % {"n": max_length}]}
+        )
+    return text

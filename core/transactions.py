@@ -1,0 +1,53 @@
+"""One durable transaction per service entry point (STYLE.md §3).
+
+A service decorated with ``@service_transaction`` opens ``atomic(durable=True)``: it
+refuses to run inside somebody else's transaction, so its changes commit (or roll back)
+as a whole. Two callers legitimately own a wider transaction and must say so with
+``within_caller_transaction()``: viewflow task views (the flow locks its process row
+in a transaction of its own) and services that apply several transitions at once
+(a committee session's close). The decorator also turns django-fsm's low-level
+exceptions into coded errors.
+"""
+
+import logging
+from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import wraps
+
+import django_fsm
+from django.db import IntegrityError, transaction
+
+from core.exceptions import ConcurrentUpdate, TransitionNotAllowed
+
+logger = logging.getLogger("tamkeen.services")
+_joining: ContextVar[bool] = ContextVar("tamkeen_joining", default=False)
+
+
+@contextmanager
+def within_caller_transaction():
+    """Let services called in this block join the caller's open transaction."""
+    token = _joining.set(True)
+    try:
+        yield
+    finally:
+        _joining.reset(token)
+
+
+def service_transaction(func):
+    @wraps(func)
+    def wrapper(*args, **kwargs):
+        durable = not _joining.get()
+        try:
+            with transaction.atomic(durable=durable):
+                return func(*args, **kwargs)
+        except django_fsm.ConcurrentTransition as exc:
+            raise ConcurrentUpdate() from exc
+        except django_fsm.TransitionNotAllowed as exc:
+            raise TransitionNotAllowed() from exc
+        except IntegrityError as exc:
+            # Services validate and lock before writing, so a constraint violation means
+            # a concurrent writer got there first (a duplicate, a taken sequence number).
+            logger.warning("integrity error in %s: %s", func.__qualname__, exc)
+            raise ConcurrentUpdate() from exc
+
+    return wrapper

@@ -1,0 +1,262 @@
+"""Verification of the ledger in the database, evidence bundles and inclusion proofs.
+
+All checks are those of the standalone verifier (``tamkeen_verify``): the database is
+read into the same records a bundle holds, so ``manage.py audit verify`` and an
+auditor's offline check cannot disagree.
+"""
+
+import base64
+import hashlib
+import json
+import shutil
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from ledger.canonical import canonical_bytes, format_time
+from ledger.keys import key_windows
+from ledger.machines import definitions, live_states
+from ledger.models import AuditEntry, Checkpoint, LedgerLeaf
+from ledger.tamkeen_verify import (
+    BUNDLE_FORMAT,
+    PROOF_FORMAT,
+    CheckpointRecord,
+    EntryRecord,
+    PublicKey,
+    inclusion_path,
+    leaf_hash,
+    verify_ledger,
+)
+
+VERIFIER_SOURCE = Path(__file__).with_name("tamkeen_verify.py")
+CHUNK = 5000
+
+
+def _leaf_or_none(row):
+    try:
+        return row.leaf
+    except LedgerLeaf.DoesNotExist:
+        return None
+
+
+def checkpoint_records():
+    return [
+        CheckpointRecord(bytes(c.canonical), c.key_id, bytes(c.signature))
+        for c in Checkpoint.objects.order_by("size", "created_at", "id")
+    ]
+
+
+def public_keys() -> list[PublicKey]:
+    return [PublicKey.from_json(w.as_json()) for w in key_windows()]
+
+
+def verify_database(*, full=False, progress=None):
+    """Verify the whole ledger as the database holds it now (one consistent snapshot)."""
+    with _snapshot():
+        return verify_ledger(
+            entry_records_fast(), checkpoint_records(), public_keys(), definitions(), live_states(),
+            check_signatures=full, progress=progress,
+        )
+
+
+@contextmanager
+def _snapshot():
+    """A transaction reading one consistent snapshot (REPEATABLE READ on PostgreSQL).
+
+    Inside a caller's open transaction the isolation level can no longer be set
+    (PostgreSQL refuses SET TRANSACTION after the first query): then the caller's
+    transaction is used as it is."""
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if outermost and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield
+
+
+def entry_records_fast():
+    """Entries with their leaf index, read in id order, in chunks (no per-row queries)."""
+    last_id = 0
+    while True:
+        rows = list(
+            AuditEntry.objects.filter(id__gt=last_id).order_by("id").values_list(
+                "id", "entity_type", "entity_id", "seq", "transition", "from_state", "to_state",
+                "actor_id", "actor_role", "request_id", "payload", "created_at", "canonical",
+                "prev_hash", "entry_hash", "key_id", "signature", "leaf__index",
+            )[:CHUNK]
+        )
+        if not rows:
+            return
+        for (pk, etype, eid, seq, name, source, target, actor, role, request_id, payload, at,
+             canonical, prev, digest, key_id, signature, index) in rows:
+            columns = {
+                "entity_type": etype, "entity_id": eid, "seq": seq, "transition": name, "from": source,
+                "to": target, "actor": actor, "role": role, "request_id": request_id, "payload": payload,
+                "prev": prev, "at": format_time(at),
+            }
+            yield EntryRecord(
+                canonical=bytes(canonical), hash=digest, key_id=key_id, signature=bytes(signature),
+                index=index, columns=canonical_bytes(columns), locator=f"id {pk}",
+            )
+        last_id = rows[-1][0]
+
+
+def _write_lines(path: Path, lines) -> int:
+    count = 0
+    with open(path, "wb") as handle:
+        for line in lines:
+            handle.write(line)
+            count += 1
+    return count
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def export_bundle(out: Path, *, progress=None) -> dict:
+    """Write an evidence bundle into the new directory ``out``; returns the manifest."""
+    out.mkdir(parents=True, exist_ok=False)
+    with _snapshot():
+
+        def entry_lines():
+            for number, r in enumerate(entry_records_fast(), 1):
+                if progress and number % 10000 == 0:
+                    progress(number)
+                yield b"\t".join([
+                    r.canonical, r.hash.encode(), r.key_id.encode(), base64.b64encode(r.signature),
+                    b"" if r.index is None else str(r.index).encode(), r.columns,
+                ]) + b"\n"
+
+        entries = _write_lines(out / "entries.tsv", entry_lines())
+        checkpoints = _write_lines(out / "checkpoints.tsv", (
+            b"\t".join([c.canonical, c.key_id.encode(), base64.b64encode(c.signature)]) + b"\n"
+            for c in checkpoint_records()
+        ))
+        (out / "keys.json").write_text(json.dumps([w.as_json() for w in key_windows()], indent=2))
+        (out / "state_machines.json").write_text(json.dumps(definitions(), indent=2, sort_keys=True))
+        (out / "live_state.json").write_text(json.dumps(live_states(), sort_keys=True))
+    shutil.copyfile(VERIFIER_SOURCE, out / "verify.py")
+    (out / "README.txt").write_text(
+        "Tamkeen evidence bundle.\n\n"
+        "Verify it on any machine with Python 3.11+ and the 'cryptography' package:\n"
+        "    python3 verify.py .               # hashes, chains, checkpoints, state machines\n"
+        "    python3 verify.py . --signatures  # and every entry signature\n"
+        "Compare keys.json with the public keys the institution published; to use your own\n"
+        "copy: python3 verify.py . --keys PUBLISHED_KEYS.json\n"
+    )
+    names = ["entries.tsv", "checkpoints.tsv", "keys.json", "state_machines.json", "live_state.json", "verify.py"]
+    manifest = {
+        "format": BUNDLE_FORMAT,
+        "created_at": format_time(timezone.now()),
+        "entries": entries,
+        "checkpoints": checkpoints,
+        "files": {name: _sha256(out / name) for name in names},
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    return manifest
+
+
+class ProofUnavailable(Exception):
+    pass
+
+
+def inclusion_proof(entry_id: int) -> dict:
+    """The proof that entry ``entry_id`` is in the latest signed checkpoint covering it."""
+    entry = AuditEntry.objects.filter(pk=entry_id).select_related("leaf").first()
+    if entry is None:
+        raise ProofUnavailable(f"no audit entry with id {entry_id}")
+    leaf = _leaf_or_none(entry)
+    if leaf is None:
+        raise ProofUnavailable(
+            f"entry {entry_id} is not integrated yet: run 'manage.py audit checkpoint' and try again"
+        )
+    checkpoint = Checkpoint.objects.filter(size__gt=leaf.index).order_by("-size", "-created_at").first()
+    if checkpoint is None:
+        raise ProofUnavailable(
+            f"no signed checkpoint covers entry {entry_id} yet: run 'manage.py audit checkpoint --force'"
+        )
+    leaves = [
+        leaf_hash(h) for h in LedgerLeaf.objects.filter(index__lt=checkpoint.size)
+        .order_by("index").values_list("entry__entry_hash", flat=True).iterator(chunk_size=CHUNK)
+    ]
+    path = inclusion_path(leaves, leaf.index)
+    keys = {w.key_id: w.as_json() for w in key_windows()}
+    return {
+        "format": PROOF_FORMAT,
+        "entry": {
+            "id": entry.pk, "canonical": bytes(entry.canonical).decode("utf-8"), "hash": entry.entry_hash,
+            "key_id": entry.key_id, "signature": base64.b64encode(bytes(entry.signature)).decode(),
+        },
+        "index": leaf.index,
+        "checkpoint": {
+            "canonical": bytes(checkpoint.canonical).decode("utf-8"), "key_id": checkpoint.key_id,
+            "signature": base64.b64encode(bytes(checkpoint.signature)).decode(),
+        },
+        "path": [base64.b64encode(h).decode() for h in path],
+        "keys": [keys[k] for k in {entry.key_id, checkpoint.key_id} if k in keys],
+    }
+
+
+def verify_entity(entity):
+    """Verify one entity's chain: every hash, link, column, signature and key window, the
+    replay through its state machine, and that the replay ends in the live state."""
+    from ledger.models import entity_type_of
+
+    entity_type = entity_type_of(entity)
+    rows = AuditEntry.objects.filter(entity_type=entity_type, entity_id=str(entity.pk)).order_by("seq")
+    # Leaf indices are left out: one chain's leaves are scattered through the tree, and
+    # checkpoint roots are checked by the whole-ledger verification.
+    records = [
+        EntryRecord(
+            canonical=bytes(row.canonical), hash=row.entry_hash, key_id=row.key_id,
+            signature=bytes(row.signature), index=None,
+            columns=canonical_bytes(row.column_values()), locator=f"id {row.pk}",
+        )
+        for row in rows
+    ]
+    machines = {k: v for k, v in definitions().items() if k == entity_type}
+    state_field = "state"
+    live = {entity_type: {str(entity.pk): getattr(type(entity)._default_manager.get(pk=entity.pk), state_field)}}
+    return verify_ledger(records, [], public_keys(), machines, live, check_signatures=True)
+
+
+def verify_entity_anchored(entity):
+    """``verify_entity`` plus the anchor: the latest signed checkpoint is checked (its
+    signature, and its root recomputed from every leaf it covers), and each of the
+    entity's entries must be one of those leaves. For the auditors' "verify now"."""
+    from ledger.models import entity_type_of
+    from ledger.tamkeen_verify import Problem, frontier_append, frontier_root
+
+    report = verify_entity(entity)
+    checkpoint = Checkpoint.objects.order_by("-size", "-created_at").first()
+    rows = list(
+        AuditEntry.objects.filter(entity_type=entity_type_of(entity), entity_id=str(entity.pk))
+        .order_by("seq").values_list("seq", "leaf__index")
+    )
+    if checkpoint is None:
+        report.uncheckpointed = len(rows)
+        return report, None
+    keys = {k.key_id: k for k in public_keys()}
+    key = keys.get(checkpoint.key_id)
+    import json
+
+    document = json.loads(bytes(checkpoint.canonical))
+    if key is None or key.purpose != "checkpoint" or not key.verify(bytes(checkpoint.signature),
+                                                                     bytes(checkpoint.canonical)):
+        report.problems.append(Problem(f"checkpoint size {checkpoint.size}", "signature does not verify"))
+    frontier = []
+    for digest in (LedgerLeaf.objects.filter(index__lt=checkpoint.size).order_by("index")
+                   .values_list("entry__entry_hash", flat=True).iterator(chunk_size=CHUNK)):
+        frontier_append(frontier, leaf_hash(digest))
+    if sum(size for size, _d in frontier) != checkpoint.size or frontier_root(frontier).hex() != document["root"]:
+        report.problems.append(Problem(f"checkpoint size {checkpoint.size}",
+                                       "Merkle root does not match the entries it covers"))
+    report.uncheckpointed = sum(1 for _seq, index in rows if index is None or index >= checkpoint.size)
+    return report, checkpoint

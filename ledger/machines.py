@@ -1,0 +1,73 @@
+"""The audited state machines, described for the verifier.
+
+Each audited model registers here (the workflow app registers ``GrantProject``; other
+apps register theirs in ``AppConfig.ready``). The description is read from the model's
+django-fsm transitions, so the replay check follows the code.
+"""
+
+from django.apps import apps
+
+_REGISTRY: dict[str, dict] = {}
+
+
+def register(model_label: str, *, state_field: str = "state", restores: dict | None = None) -> None:
+    """Audit ``model_label``'s machine. ``restores`` maps a transition to the one whose
+    source state it must return to (``{"resume": "suspend"}``)."""
+    _REGISTRY[model_label.lower()] = {"state_field": state_field, "restores": restores or {}}
+
+
+def audited_models():
+    """[(entity type, model, spec)] for every audited machine, by entity type."""
+    from ledger.models import entity_type_of
+
+    found = [(entity_type_of(apps.get_model(label)), apps.get_model(label), spec) for label, spec in _REGISTRY.items()]
+    return sorted(found, key=lambda item: item[0])
+
+
+def _targets(source, transition) -> list[str]:
+    target = transition.target
+    if target is None:  # the transition checks the state and leaves it as it was
+        return [source]
+    allowed = getattr(target, "allowed_states", None)
+    if allowed is not None:
+        return sorted(allowed)
+    return [target]
+
+
+def definitions() -> dict:
+    """{entity type: {"initial", "transitions": [{"name", "sources", "targets"}], "restores",
+    "keeps_state"}}"""
+    result = {}
+    for label, model, spec in audited_models():
+        field = model._meta.get_field(spec["state_field"])
+        transitions = {}
+        for attr in dir(model):
+            meta = getattr(getattr(model, attr, None), "_django_fsm", None)
+            if meta is None or meta.field is not field:
+                continue
+            for source, transition in meta.transitions.items():
+                item = transitions.setdefault(transition.name, {"name": transition.name, "sources": set(),
+                                                                "targets": set(), "keeps": True})
+                item["sources"].add(source)
+                targets = _targets(source, transition)
+                item["targets"].update(targets)
+                item["keeps"] = item["keeps"] and targets == [source]
+        result[label] = {
+            "initial": field.default,
+            "transitions": [
+                {"name": t["name"], "sources": sorted(t["sources"]), "targets": sorted(t["targets"])}
+                for t in sorted(transitions.values(), key=lambda t: t["name"])
+            ],
+            "restores": spec["restores"],
+            # Transitions that record an act without moving the state (a vote, a declaration).
+            "keeps_state": sorted(t["name"] for t in transitions.values() if t["keeps"]),
+        }
+    return result
+
+
+def live_states() -> dict:
+    """{entity type: {id: state}} as the database holds them now."""
+    return {
+        label: {str(pk): state for pk, state in model._default_manager.values_list("pk", spec["state_field"])}
+        for label, model, spec in audited_models()
+    }

@@ -1,0 +1,221 @@
+"""The audit ledger's rows. Append-only: the model refuses updates and deletes."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AppendOnlyError(Exception):
+    pass
+
+
+class AuditEntryQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyError("audit entries cannot be updated")
+
+    def delete(self):
+        raise AppendOnlyError("audit entries cannot be deleted")
+
+    def for_entity(self, entity):
+        return self.filter(entity_type=entity_type_of(entity), entity_id=str(entity.pk))
+
+
+def entity_type_of(entity) -> str:
+    """The name an entity's chain carries in the ledger: signed into every entry, so it
+    never changes. A model that moved to another app keeps its old name
+    (``ledger_entity_type``); any other model is named by its label."""
+    model = entity if isinstance(entity, type) else type(entity)
+    return getattr(model, "ledger_entity_type", None) or model._meta.label_lower
+
+
+class AuditedModel(models.Model):
+    """A model whose transitions are audited. It keeps the head of its own audit chain
+    (last sequence number and entry hash) on its row: the row is locked for every
+    transition anyway, so the next entry needs no extra query to find its predecessor.
+    The ledger stays the evidence; the verifier never reads these two columns."""
+
+    audit_seq = models.PositiveIntegerField(default=0, editable=False)
+    audit_head = models.CharField(max_length=64, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+
+class AuditEntry(models.Model):
+    entity_type = models.CharField(_("entity type"), max_length=60)
+    entity_id = models.CharField(_("entity id"), max_length=40)
+    seq = models.PositiveIntegerField(_("sequence in the entity's chain"))
+    transition = models.CharField(_("transition"), max_length=60)
+    from_state = models.CharField(_("from state"), max_length=30, blank=True)
+    to_state = models.CharField(_("to state"), max_length=30)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+",
+        verbose_name=_("actor"),
+    )
+    actor_role = models.CharField(_("role"), max_length=40)
+    request_id = models.CharField(_("request id"), max_length=64, blank=True)
+    payload = models.JSONField(_("payload"), default=dict)
+    created_at = models.DateTimeField(_("time"))
+    # The signed form. ``canonical`` holds the exact bytes that were hashed; every
+    # column above must equal its value in them (the verifier checks).
+    canonical = models.BinaryField(_("canonical bytes"))
+    prev_hash = models.CharField(_("previous entry hash"), max_length=64)
+    entry_hash = models.CharField(_("entry hash"), max_length=64, unique=True)
+    key_id = models.CharField(_("signing key"), max_length=32)
+    signature = models.BinaryField(_("signature"))
+    # The inserting transaction (PostgreSQL, set by a trigger): the integrator only
+    # takes rows whose transaction is older than every running snapshot.
+    xact_id = models.BigIntegerField(null=True, editable=False, db_index=True)
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        db_table = "workflow_auditentry"  # the table it had before the app split
+        ordering = ["entity_type", "entity_id", "seq"]
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit entries")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["entity_type", "entity_id", "seq"], name="audit_entry_contiguous_chain"
+            ),
+        ]
+        indexes = [models.Index(fields=["actor", "created_at"])]
+        permissions = [("verify_ledger", "Can verify the audit ledger")]
+
+    def __str__(self):
+        return f"{self.entity_type}#{self.entity_id}/{self.seq} {self.transition}"
+
+    def save(self, *args, with_update=None, **kwargs):
+        """Insert the new entry (never an update) with one prepared statement, then send
+        ``post_save`` as Model.save would. It runs on every transition of the system.
+
+        ``with_update``: the prepared save of the audited entity (``ledger.rows``),
+        written in the same round trip and finished after this entry's ``post_save``."""
+        if not self._state.adding:
+            raise AppendOnlyError("audit entries cannot be updated")
+        from ledger.entries import insert_entry
+
+        matched = insert_entry(self, with_update)
+        models.signals.post_save.send(
+            sender=type(self), instance=self, created=True, update_fields=None, raw=False,
+            using=self._state.db,
+        )
+        if with_update is not None:
+            with_update.finish(matched)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("audit entries cannot be deleted")
+
+    def column_values(self) -> dict:
+        """The queryable columns under their names in the signed document."""
+        from ledger.canonical import format_time
+
+        return {
+            "entity_type": self.entity_type, "entity_id": self.entity_id, "seq": self.seq,
+            "transition": self.transition, "from": self.from_state, "to": self.to_state,
+            "actor": self.actor_id, "role": self.actor_role, "request_id": self.request_id,
+            "payload": self.payload, "prev": self.prev_hash, "at": format_time(self.created_at),
+        }
+
+
+class AppendOnlyModel(models.Model):
+    """Rows that are written once and never changed or removed."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError(f"{self._meta.verbose_name} rows cannot be updated")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError(f"{self._meta.verbose_name} rows cannot be deleted")
+
+
+class LedgerLeaf(AppendOnlyModel):
+    """An entry's place in the global Merkle tree, given by the integrator."""
+
+    index = models.BigIntegerField(primary_key=True)
+    entry = models.OneToOneField(AuditEntry, on_delete=models.PROTECT, related_name="leaf")
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        db_table = "workflow_ledgerleaf"  # the table it had before the app split
+        ordering = ["index"]
+        verbose_name = _("ledger leaf")
+
+    def __str__(self):
+        return f"leaf {self.index} → entry {self.entry_id}"
+
+
+class Checkpoint(AppendOnlyModel):
+    """A signed statement of the Merkle tree's size and root at a moment."""
+
+    size = models.BigIntegerField(_("tree size"))
+    root_hash = models.CharField(_("root"), max_length=64)
+    created_at = models.DateTimeField(_("time"))
+    key_id = models.CharField(_("signing key"), max_length=32)
+    canonical = models.BinaryField(_("canonical bytes"))
+    signature = models.BinaryField(_("signature"))
+    # Perfect subtrees of the tree at this size, so the next checkpoint is incremental.
+    frontier = models.JSONField(default=list)
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        db_table = "workflow_checkpoint"  # the table it had before the app split
+        ordering = ["size", "created_at"]
+        verbose_name = _("checkpoint")
+        verbose_name_plural = _("checkpoints")
+
+    def __str__(self):
+        return f"checkpoint {self.size} {self.root_hash[:12]}"
+
+
+class SigningKey(AppendOnlyModel):
+    """A public key and the moment it became active. A key's window ends when the next
+    key of the same purpose becomes active (or at ``valid_until``); public keys are kept
+    forever so old entries stay verifiable."""
+
+    class Purpose(models.TextChoices):
+        ENTRY = "entry", _("entry signing")
+        CHECKPOINT = "checkpoint", _("checkpoint signing")
+
+    key_id = models.CharField(_("key id"), max_length=32, unique=True)
+    purpose = models.CharField(_("purpose"), max_length=12, choices=Purpose.choices)
+    public_key = models.CharField(_("Ed25519 public key (hex)"), max_length=64, unique=True)
+    valid_from = models.DateTimeField(_("valid from"))
+    valid_until = models.DateTimeField(_("valid until"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        db_table = "workflow_signingkey"  # the table it had before the app split
+        ordering = ["purpose", "valid_from"]
+        verbose_name = _("signing key")
+        verbose_name_plural = _("signing keys")
+
+    def __str__(self):
+        return f"{self.purpose} key {self.key_id}"
+
+
+class IntegratorState(models.Model):
+    """Where the integrator stopped (operational state, not evidence).
+
+    ``horizon`` is the oldest transaction id that might still insert entries the
+    integrator has not taken; entries of older transactions are all integrated.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    horizon = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "workflow_integratorstate"  # the table it had before the app split
+
+    def __str__(self):
+        return f"integrator horizon {self.horizon}"

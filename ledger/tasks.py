@@ -1,0 +1,14 @@
+"""Celery tasks of the audit ledger."""
+
+from celery import shared_task
+
+
+@shared_task(name="ledger.tasks.integrate_ledger")
+def integrate_ledger():
+    """Place new audit entries in the Merkle tree and sign a checkpoint when one is due.
+    Only one integrator runs at a time; a concurrent run returns at once."""
+    from ledger.integrator import integrate
+
+    result = integrate()
+    return {"integrated": result.integrated, "tree_size": result.tree_size,
+            "checkpoint": result.checkpoint.pk if result.checkpoint else None}

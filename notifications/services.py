@@ -1,0 +1,172 @@
+"""Writes of notifications: create one (once), email it (once), mark it read, and a
+user's notification preferences.
+
+Idempotency lives in the database, not in the callers:
+
+* ``notify`` inserts a row whose ``dedupe_key`` is unique. A second call with the same
+  key (a tick run twice, a redelivered Celery message, a concurrent tick on another
+  worker) hits the unique index and creates nothing.
+* ``notification_email`` takes the row lock (``SELECT ... FOR UPDATE SKIP LOCKED``) of a
+  notification whose ``emailed_at`` is still empty, sends, and sets ``emailed_at`` in the
+  same transaction. A concurrent sender either skips the locked row or, once the first
+  commits, no longer finds it empty. A failed send rolls back: the next tick retries.
+"""
+
+import logging
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import EmailMessage
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from core.exceptions import InvalidInput, NotFound
+from core.models import UserPreference, language_for
+from core.transactions import service_transaction
+from notifications.models import EmailPreference, Notification, NotificationKind
+
+logger = logging.getLogger("tamkeen.notifications")
+
+
+def email_wanted(user, kind) -> bool:
+    """Whether ``user`` gets ``kind`` by email: they have an address and did not turn it off."""
+    if not user.email:
+        return False
+    row = EmailPreference.objects.filter(user_id=user.pk, kind=kind).values_list("by_email", flat=True).first()
+    return True if row is None else row
+
+
+def render_in_language(template, context, language):
+    """Subject and body of ``template`` (``email/<template>_subject.txt`` and
+    ``email/<template>.txt``) rendered in ``language``."""
+    with translation.override(language):
+        subject = render_to_string(f"email/{template}_subject.txt", context)
+        body = render_to_string(f"email/{template}.txt", context)
+    return " ".join(subject.split())[:200], body.strip()
+
+
+def notify(*, recipient, kind, dedupe_key, template, context, link="") -> Notification | None:
+    """Create the in-app notification ``dedupe_key`` for ``recipient``, written in their
+    language, unless it exists already; return it, or None when it existed.
+
+    Joins the caller's transaction when there is one (inside a savepoint, so a duplicate
+    does not spoil it); the email goes out later through ``notification_email``.
+    Called by services and the deadline tick, never by views.
+    """
+    if Notification.objects.filter(dedupe_key=dedupe_key).exists():
+        return None
+    language = language_for(recipient)
+    subject, body = render_in_language(
+        template, {**context, "recipient": recipient, "link": link, "site_url": settings.TAMKEEN_SITE_URL},
+        language,
+    )
+    try:
+        with transaction.atomic():
+            return Notification.objects.create(
+                recipient=recipient, kind=kind, subject=subject, body=body, link=link,
+                email_wanted=email_wanted(recipient, kind), dedupe_key=dedupe_key,
+            )
+    except IntegrityError:
+        # Another tick inserted the same key between the check and the insert.
+        return None
+
+
+@service_transaction
+def notification_email(*, notification_id) -> bool:
+    """Email one notification if it is due and not sent yet; True when this call sent it.
+
+    The row lock and ``emailed_at`` written in the same transaction as the send make it
+    at most once, whatever the concurrency; a send that raises leaves it pending.
+    """
+    notification = (
+        Notification.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("recipient")
+        .filter(pk=notification_id, email_wanted=True, emailed_at__isnull=True)
+        .first()
+    )
+    if notification is None:
+        return False
+    recipient = notification.recipient
+    language = language_for(recipient)
+    body = notification.body
+    if notification.link:
+        with translation.override(language):
+            label = translation.gettext("Open it in Tamkeen:")
+        body = f"{body}\n\n{label} {settings.TAMKEEN_SITE_URL.rstrip('/')}{notification.link}"
+    EmailMessage(
+        subject=notification.subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[recipient.email],
+        headers={"Content-Language": language},
+    ).send(fail_silently=False)
+    notification.emailed_at = timezone.now()
+    notification.save(update_fields=["emailed_at"])
+    return True
+
+
+def notifications_email_pending(*, limit=500) -> int:
+    """Email every notification still waiting for its email (oldest first); returns how
+    many this call sent. One transaction per email: a failing address delays only itself."""
+    pending = list(
+        Notification.objects.filter(email_wanted=True, emailed_at__isnull=True)
+        .order_by("created_at", "pk").values_list("pk", flat=True)[:limit]
+    )
+    sent = 0
+    for notification_id in pending:
+        try:
+            sent += notification_email(notification_id=notification_id)
+        except Exception:
+            logger.exception("notification %s could not be emailed; it stays pending", notification_id)
+    return sent
+
+
+# --- the recipient's actions -----------------------------------------------------------
+
+
+@service_transaction
+def notification_mark_read(*, actor, notification_id) -> Notification:
+    """Mark one of ``actor``'s notifications read. Raises NotFound for anyone else's."""
+    try:
+        notification = Notification.objects.select_for_update().get(pk=int(notification_id), recipient=actor)
+    except (Notification.DoesNotExist, TypeError, ValueError):
+        raise NotFound() from None
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        notification.save(update_fields=["read_at"])
+    return notification
+
+
+@service_transaction
+def notifications_mark_all_read(*, actor) -> int:
+    """Mark every unread notification of ``actor`` read; returns how many."""
+    unread = list(
+        Notification.objects.select_for_update().filter(recipient=actor, read_at__isnull=True)
+    )
+    now = timezone.now()
+    for notification in unread:
+        notification.read_at = now
+    Notification.objects.bulk_update(unread, ["read_at"])
+    return len(unread)
+
+
+@service_transaction
+def preferences_update(*, actor, language, email_kinds) -> UserPreference:
+    """Set ``actor``'s language ("" for the site default) and the notification kinds they
+    receive by email (the others stay in-app only). Raises InvalidInput for an unknown
+    language or kind, changing nothing."""
+    languages = {code for code, _name in settings.LANGUAGES}
+    errors = {}
+    if language and language not in languages:
+        errors["language"] = [translation.gettext("Choose one of the offered languages.")]
+    unknown = set(email_kinds) - set(NotificationKind.values)
+    if unknown:
+        errors["email_kinds"] = [translation.gettext("Unknown notification kind.")]
+    if errors:
+        raise InvalidInput(field_errors=errors)
+    user = get_user_model().objects.select_for_update().get(pk=actor.pk)
+    preference, _created = UserPreference.objects.update_or_create(user=user, defaults={"language": language})
+    for kind in NotificationKind.values:
+        EmailPreference.objects.update_or_create(
+            user=user, kind=kind, defaults={"by_email": kind in email_kinds}
+        )
+    return preference
+

@@ -1,0 +1,163 @@
+"""Reads of a program's dashboard: pipeline, envelope, beneficiaries, follow-up.
+
+Every figure is one aggregate query, so a dashboard costs the same number of queries
+with ten projects or ten thousand. Nothing here writes. Money comes from the envelope
+ledger (``disbursements.selectors.program_envelope_totals``), never from stored
+balances.
+"""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from followup.selectors import at_risk_projects, followup_outcomes
+from workflow.models import Beneficiary, GrantProject, Outcome, Program, ProjectState
+
+ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One labelled count (a bar of a chart, a row of its data table)."""
+
+    key: str
+    label: str
+    value: int
+
+
+@dataclass
+class Pipeline:
+    rows: list[Figure]
+
+    @property
+    def total(self) -> int:
+        return sum(row.value for row in self.rows)
+
+
+@dataclass
+class Envelope:
+    envelope: Decimal
+    committed: Decimal
+    released: Decimal
+
+    @property
+    def free(self) -> Decimal:
+        return self.envelope - self.committed
+
+    @property
+    def committed_unreleased(self) -> Decimal:
+        return self.committed - self.released
+
+
+@dataclass
+class Beneficiaries:
+    categories: list[Figure]
+    communes: list[Figure]
+
+    @property
+    def total(self) -> int:
+        return sum(row.value for row in self.categories)
+
+
+@dataclass
+class Followup:
+    outcomes: list[Figure]
+    at_risk: list = field(default_factory=list)
+    # The follow-up's other figures (launched, visits, latest reports).
+    summary: dict = field(default_factory=dict)
+
+
+def programs_for_choice():
+    return Program.objects.order_by("-year", "name")
+
+
+def default_program(programs) -> Program | None:
+    """The current year's program (the first by name), else the most recent one."""
+    programs = list(programs)
+    year = timezone.localdate().year
+    return next((p for p in programs if p.year == year), programs[0] if programs else None)
+
+
+def pipeline(program) -> Pipeline:
+    """Projects of ``program`` per lifecycle state, every state of the lifecycle listed
+    (zero included), in the lifecycle's order."""
+    counts = dict(
+        GrantProject.objects.filter(program_id=program.pk).order_by().values_list("state")
+        .annotate(n=Count("pk")).values_list("state", "n")
+    )
+    return Pipeline(rows=[Figure(state.value, str(state.label), counts.get(state.value, 0)) for state in ProjectState])
+
+
+def envelope(program) -> Envelope:
+    """Envelope, committed, released (and free) of ``program``, from the ledger."""
+    from disbursements.selectors import program_envelope_totals
+
+    totals = program_envelope_totals(program)
+    return Envelope(envelope=program.envelope, committed=totals.committed, released=totals.released)
+
+
+CATEGORY_LABELS = {
+    "woman": _("woman in a difficult situation"),
+    "disability": _("person with a disability"),
+    "both": _("both"),
+}
+
+
+def beneficiaries(program) -> Beneficiaries:
+    """Distinct beneficiaries with a project in ``program`` (any state), by category
+    (woman in a difficult situation only, person with a disability only, both) and by
+    commune (communes without a beneficiary are left out). Two queries."""
+    people = Beneficiary.objects.filter(
+        pk__in=GrantProject.objects.filter(program_id=program.pk).values("beneficiary_id")
+    ).order_by()
+    woman, disability = Q(is_woman_in_difficulty=True), Q(has_disability=True)
+    totals = people.aggregate(
+        woman=Count("pk", filter=woman & ~disability),
+        disability=Count("pk", filter=disability & ~woman),
+        both=Count("pk", filter=woman & disability),
+    )
+    categories = [Figure(key, str(label), totals[key]) for key, label in CATEGORY_LABELS.items()]
+    by_commune = (
+        people.values("commune_id", "commune__code", "commune__name_fr", "commune__name_ar")
+        .annotate(n=Count("pk")).order_by("-n", "commune__name_fr")
+    )
+    from workflow.models.reference import Commune
+
+    communes = []
+    for row in by_commune:
+        # The commune's name in the page's language, without loading each commune.
+        commune = Commune(name_fr=row["commune__name_fr"], name_ar=row["commune__name_ar"])
+        communes.append(Figure(row["commune__code"], commune.name, row["n"]))
+    return Beneficiaries(categories=categories, communes=communes)
+
+
+AT_RISK_SHOWN = 20
+
+
+def followup(program) -> Followup:
+    """Closed projects by outcome (every outcome listed), the follow-up summary
+    (``followup.selectors.followup_outcomes``) and the first ``AT_RISK_SHOWN``
+    projects at risk."""
+    summary = followup_outcomes(program)
+    outcomes = [Figure(o.value, str(o.label), summary["closed"].get(o.value, 0)) for o in Outcome]
+    return Followup(outcomes=outcomes, at_risk=at_risk_projects(program)[:AT_RISK_SHOWN], summary=summary)
+
+
+@dataclass
+class Dashboard:
+    program: Program
+    pipeline: Pipeline
+    envelope: Envelope
+    beneficiaries: Beneficiaries
+    followup: Followup
+
+
+def program_dashboard(program) -> Dashboard:
+    """Everything the dashboard of ``program`` shows (a fixed number of queries)."""
+    return Dashboard(
+        program=program, pipeline=pipeline(program), envelope=envelope(program),
+        beneficiaries=beneficiaries(program), followup=followup(program),
+    )

@@ -1,0 +1,170 @@
+"""The program dashboards: pipeline, envelope, beneficiaries, follow-up.
+
+Read-only. The figures come from ``reporting.selectors`` (aggregate queries:
+the page costs the same whatever the number of projects); charts are inline SVG drawn
+by ``reporting.charts``, so nothing is loaded from elsewhere.
+"""
+
+from urllib.parse import urlencode
+
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.urls import NoReverseMatch, path, reverse
+from django.utils.translation import get_language, get_language_bidi
+from django.utils.translation import gettext as _t
+from django.utils.translation import gettext_lazy as _
+from django.views import generic
+from viewflow.urls import Application
+
+from core.money import format_mad
+from core.roles import DASHBOARD_PERMISSION, PROJECT_EXPORT_PERMISSION
+from disbursements.views import can_export_payments
+from reporting import selectors as figures
+from reporting.charts import Bar, Segment, bar_chart, stacked_bar
+from reporting.views.exports import PaymentsCsvView
+
+
+def format_count(value: int, language: str | None = None) -> str:
+    """A count as the locale writes it: 1.234 (Arabic, French), 1,234 (English)."""
+    language = (language or get_language() or "fr")[:2]
+    return f"{int(value):,}".replace(",", "," if language == "en" else ".")
+
+
+class DashboardView(PermissionRequiredMixin, generic.TemplateView):
+    """``?program=<id>`` (default: the current year's program)."""
+
+    permission_required = DASHBOARD_PERMISSION
+    template_name = "dashboards/dashboard.html"
+    http_method_names = ["get"]
+
+    def get_context_data(self, **kwargs):
+        programs = list(figures.programs_for_choice())
+        program, unknown = None, False
+        if "program" in self.request.GET:
+            wanted = self.request.GET.get("program", "")
+            program = next((p for p in programs if str(p.pk) == wanted.strip()), None)
+            unknown = program is None
+        if program is None:
+            program = figures.default_program(programs)
+        context = super().get_context_data(
+            programs=programs, program=program, unknown_program=unknown,
+            can_export_projects=self.request.user.has_perm(PROJECT_EXPORT_PERMISSION),
+            can_export_payments=can_export_payments(self.request.user),
+            **kwargs,
+        )
+        if program is not None:
+            context.update(self._figures(program))
+        return context
+
+    def _figures(self, program) -> dict:
+        rtl = get_language_bidi()
+        board = figures.program_dashboard(program)
+        project_list = reverse("projects:index")
+        pipeline_rows = [
+            {"row": row, "display": format_count(row.value),
+             "href": f"{project_list}?{urlencode({'program': program.pk, 'state': row.key})}"}
+            for row in board.pipeline.rows
+        ]
+        pipeline_chart = bar_chart(
+            "chart-pipeline", _t("Projects per state"),
+            _t("%(total)s projects of the program, by lifecycle state.") % {"total": format_count(board.pipeline.total)},
+            [Bar(r["row"].label, r["row"].value, r["display"], r["href"]) for r in pipeline_rows], rtl=rtl,
+        )
+        money = board.envelope
+        envelope_rows = [
+            {"label": _t("Budget envelope"), "amount": money.envelope, "display": format_mad(money.envelope)},
+            {"label": _t("Committed"), "amount": money.committed, "display": format_mad(money.committed)},
+            {"label": _t("Released"), "amount": money.released, "display": format_mad(money.released)},
+            {"label": _t("Committed, not yet released"), "amount": money.committed_unreleased,
+             "display": format_mad(money.committed_unreleased)},
+            {"label": _t("Free"), "amount": money.free, "display": format_mad(money.free)},
+        ]
+        envelope_chart = stacked_bar(
+            "chart-envelope", _t("Budget envelope"),
+            _t("Envelope of %(envelope)s: %(released)s released, %(pending)s committed and not yet released, "
+               "%(free)s free.") % {
+                "envelope": format_mad(money.envelope), "released": format_mad(money.released),
+                "pending": format_mad(money.committed_unreleased), "free": format_mad(money.free)},
+            [
+                Segment(_t("Released"), money.released, format_mad(money.released), "#2e7d32"),
+                Segment(_t("Committed, not yet released"), money.committed_unreleased,
+                        format_mad(money.committed_unreleased), "#ef6c00"),
+                Segment(_t("Free"), money.free, format_mad(money.free), "#90a4ae"),
+            ],
+            rtl=rtl,
+        )
+        people = board.beneficiaries
+        category_chart = bar_chart(
+            "chart-categories", _t("Beneficiaries by category"),
+            _t("%(total)s beneficiaries with a project in the program, by category.") % {
+                "total": format_count(people.total)},
+            [Bar(row.label, row.value, format_count(row.value)) for row in people.categories], rtl=rtl,
+        )
+        commune_chart = bar_chart(
+            "chart-communes", _t("Beneficiaries by commune"),
+            _t("Beneficiaries with a project in the program, by commune of residence."),
+            [Bar(row.label, row.value, format_count(row.value)) for row in people.communes], rtl=rtl,
+        ) if people.communes else ""
+        outcomes = board.followup.outcomes
+        outcome_chart = bar_chart(
+            "chart-outcomes", _t("Closed projects by outcome"),
+            _t("%(total)s closed projects, by outcome.") % {"total": format_count(sum(o.value for o in outcomes))},
+            [Bar(row.label, row.value, format_count(row.value)) for row in outcomes], rtl=rtl,
+        )
+        return {
+            "board": board, "pipeline_rows": pipeline_rows, "pipeline_chart": pipeline_chart,
+            "pipeline_total": format_count(board.pipeline.total),
+            "envelope_rows": envelope_rows, "envelope_chart": envelope_chart,
+            "categories": [(row, format_count(row.value)) for row in people.categories],
+            "communes": [(row, format_count(row.value)) for row in people.communes],
+            "beneficiaries_total": format_count(people.total),
+            "category_chart": category_chart, "commune_chart": commune_chart,
+            "outcomes": [(row, format_count(row.value)) for row in outcomes], "outcome_chart": outcome_chart,
+            "at_risk": board.followup.at_risk,
+            "followup_rows": _followup_rows(board.followup.summary),
+            "at_risk_total": format_count(board.followup.summary.get("at_risk", len(board.followup.at_risk))),
+            "at_risk_more": board.followup.summary.get("at_risk", 0) > len(board.followup.at_risk),
+            "at_risk_url": _url_or_blank("followup:at_risk", program),
+            "export_query": urlencode({"program": program.pk}),
+        }
+
+
+def _url_or_blank(name: str, program) -> str:
+    """``name``'s address filtered on ``program``, or "" while that page is not served."""
+    try:
+        return f"{reverse(name)}?{urlencode({'program': program.pk})}"
+    except NoReverseMatch:
+        return ""
+
+
+def _followup_rows(summary: dict) -> list[tuple[str, str]]:
+    """(label, figure) rows of the follow-up module's summary, when it gives one."""
+    if not summary:
+        return []
+    visits, latest = summary.get("visits") or {}, summary.get("latest") or {}
+    rows = [
+        (_t("Launched projects"), summary.get("launched")),
+        (_t("Projects at risk"), summary.get("at_risk")),
+        (_t("Follow-up visits due"), visits.get("due")),
+        (_t("Follow-up visits reported"), visits.get("reported")),
+        (_t("Jobs created (latest visits)"), latest.get("jobs_created")),
+    ]
+    shown = [(label, format_count(value)) for label, value in rows if isinstance(value, int)]
+    average = latest.get("monthly_revenue_average")
+    if average is not None:
+        shown.append((_t("Average monthly revenue (latest visits)"), format_mad(average)))
+    return shown
+
+
+class DashboardsApp(Application):
+    app_name = "dashboards"
+    title = _("Dashboards")
+    icon = "insights"
+    menu_template_name = "dashboards/dashboards_menu.html"
+
+    index_path = path("", DashboardView.as_view(), name="index")
+    # The program's payments for spreadsheets (BOM, headers in the page's language).
+    payments_path = path("payments.csv", PaymentsCsvView.as_view(), name="payments")
+
+    def has_view_permission(self, user, obj=None):
+        # Anonymous requests go on to the site's login wall rather than a 403.
+        return not user.is_authenticated or user.has_perm(DASHBOARD_PERMISSION)

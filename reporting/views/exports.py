@@ -1,0 +1,166 @@
+"""CSV exports for spreadsheets: the project list (with its current search and filters)
+and a program's payments.
+
+UTF-8 with a byte-order mark (so Excel reads Arabic), headers in the page's language,
+amounts as plain decimals (``60000.00``), cells that a spreadsheet would run as a
+formula neutralised, streamed row by row so a large program never sits in memory.
+The CIN and the beneficiary's category (which tells a disability) are exported only to
+roles that may see them (``workflow.view_sensitive_beneficiary``), and such exports
+are logged.
+"""
+
+import csv
+import logging
+
+from django import forms
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.http import StreamingHttpResponse
+from django.template.response import TemplateResponse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _t
+from django.utils.translation import gettext_lazy as _
+from django.views import generic
+
+from core.roles import PROJECT_EXPORT_PERMISSION
+from workflow.models import Program, ProjectState
+from workflow.models.project import Outcome
+from workflow.selectors import can_view_sensitive
+from workflow.views.projects import filter_projects
+
+logger = logging.getLogger("tamkeen.exports")
+BOM = "\ufeff"
+CHUNK = 500
+
+
+class _Echo:
+    """A file-like object whose ``write`` returns what it is given (for csv.writer)."""
+
+    def write(self, value):
+        return value
+
+
+def _cell(value) -> str:
+    from disbursements.selectors import spreadsheet_cell
+
+    return spreadsheet_cell("" if value is None else value)
+
+
+def _amount(value) -> str:
+    return "" if value is None else format(value, "f")
+
+
+def _when(value) -> str:
+    return "" if value is None else timezone.localtime(value).isoformat(timespec="seconds")
+
+
+def csv_response(filename: str, header: list[str], rows) -> StreamingHttpResponse:
+    """Stream ``header`` then ``rows`` (iterables of already safe cells) as a CSV
+    download, BOM first, in the language active now."""
+    language = translation.get_language()
+    writer = csv.writer(_Echo(), lineterminator="\r\n")
+
+    def lines():
+        yield BOM + writer.writerow(header)
+        with translation.override(language):
+            for row in rows:
+                yield writer.writerow(row)
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def refusal(request, title, message, *, code, status):
+    return TemplateResponse(
+        request, "dashboards/refused.html", {"title": title, "message": message, "code": code}, status=status,
+    )
+
+
+# --- Projects -----------------------------------------------------------------------------
+
+
+def project_header(*, sensitive: bool) -> list[str]:
+    header = [
+        _t("Reference"), _t("Title"), _t("Program"), _t("State"), _t("Activity sector"), _t("Commune"),
+        _t("Beneficiary (Latin script)"), _t("Beneficiary (Arabic)"),
+    ]
+    if sensitive:
+        header += [_t("National ID (CIN)"), _t("Woman in a difficult situation"), _t("Person with a disability")]
+    header += [
+        _t("Requested amount (MAD)"), _t("Own contribution (MAD)"), _t("Approved amount (MAD)"), _t("Outcome"),
+        _t("Created at"), _t("Submitted at"),
+    ]
+    return header
+
+
+def project_rows(projects, *, sensitive: bool):
+    states = {s.value: str(s.label) for s in ProjectState}
+    outcomes = {o.value: str(o.label) for o in Outcome}
+    yes, no = _t("yes"), _t("no")
+    for project in projects.select_related("beneficiary__commune").iterator(chunk_size=CHUNK):
+        person = project.beneficiary
+        row = [
+            project.reference, project.title, project.program.name, states.get(project.state, project.state),
+            project.sector.name, person.commune.name, f"{person.first_name} {person.last_name}",
+            f"{person.first_name_ar} {person.last_name_ar}",
+        ]
+        if sensitive:
+            row += [person.cin, yes if person.is_woman_in_difficulty else no, yes if person.has_disability else no]
+        row += [
+            _amount(project.requested_amount), _amount(project.own_contribution), _amount(project.approved_amount),
+            outcomes.get(project.outcome, ""), _when(project.created_at), _when(project.submitted_at),
+        ]
+        yield [_cell(value) for value in row]
+
+
+class ProjectsCsvView(PermissionRequiredMixin, generic.View):
+    """The projects the list shows for the same ``q``/``state``/``program`` (every page)."""
+
+    permission_required = PROJECT_EXPORT_PERMISSION
+    http_method_names = ["get"]
+
+    def get(self, request):
+        _form, projects = filter_projects(request.GET)
+        sensitive = can_view_sensitive(request.user)
+        if sensitive:
+            logger.info("projects export with CIN and category by user %s (filters %s)",
+                        request.user.pk, request.GET.urlencode())
+        filename = f"projects-{timezone.localdate().isoformat()}.csv"
+        return csv_response(filename, project_header(sensitive=sensitive), project_rows(projects, sensitive=sensitive))
+
+
+# --- Payments -----------------------------------------------------------------------------
+
+
+class ProgramForm(forms.Form):
+    program = forms.ModelChoiceField(queryset=Program.objects.all())
+
+
+def payment_header() -> list[str]:
+    return [
+        _t("Reference"), _t("Project"), _t("Beneficiary"), _t("Amount (MAD)"), _t("Payment reference"),
+        _t("Released at"), _t("Released by"),
+    ]
+
+
+class PaymentsCsvView(PermissionRequiredMixin, generic.View):
+    """``?program=<id>``: the program's released disbursements, the same rows as the
+    accounting export (``disbursements.selectors.payment_rows``), for spreadsheets."""
+
+    http_method_names = ["get"]
+
+    def has_permission(self):
+        from disbursements.views import can_export_payments
+
+        return can_export_payments(self.request.user)
+
+    def get(self, request):
+        from disbursements.selectors import payment_rows
+
+        form = ProgramForm(request.GET)
+        if not form.is_valid():
+            return refusal(request, _("Payments export"), _("Choose an existing program to export its payments."),
+                           code="invalid_input", status=400)
+        program = form.cleaned_data["program"]
+        filename = f"payments-{program.code}-{timezone.localdate().isoformat()}.csv"
+        return csv_response(filename, payment_header(), payment_rows(program))

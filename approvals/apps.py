@@ -11,3 +11,7 @@ class ApprovalsConfig(AppConfig):
         from ledger import machines
 
         machines.register("approvals.committeesession")
+        # The committee's facts the project's transitions accept (workflow.facts).
+        from approvals import facts
+
+        facts.register()

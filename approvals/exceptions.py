@@ -3,6 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 
 from core.exceptions import (
+    ConcurrentUpdate,
     InvalidInput,
     PermissionDenied,
     ReauthenticationFailed,
@@ -12,7 +13,7 @@ from core.exceptions import (
 )
 
 __all__ = [
-    "DecisionOutdated", "DecisionsMissing", "InvalidInput", "NotAMember", "NotPresent",
+    "DecisionOutdated", "DecisionsMissing", "InvalidInput", "MinutesOutdated", "NotAMember", "NotPresent",
     "ReauthenticationFailed", "TooManyAttempts", "Recused", "TransitionNotAllowed", "UndeclaredInterest",
 ]
 
@@ -47,3 +48,9 @@ class DecisionOutdated(TamkeenError):
     default_message = _("Votes changed after the decision was confirmed: confirm it again.")
 
 
+class MinutesOutdated(ConcurrentUpdate):
+    """The session changed (votes, attendance, a file's state) while its minutes were
+    being rendered, twice in a row: nothing is closed, the chair closes it again."""
+
+    code = "minutes_outdated"
+    default_message = _("The session changed while its minutes were being prepared: close it again.")

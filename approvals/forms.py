@@ -2,7 +2,7 @@
 
 Business rules (a reason is required, a score is 0 to 5, the amount is within the
 ceiling, the password is right) are checked by the services, whose coded errors
-``workflow.forms.add_service_error`` puts back on these forms, next to the field they
+``core.forms.add_service_error`` puts back on these forms, next to the field they
 name. So fields a rule governs are lenient here (``required=False``, plain text):
 the rule lives in one place and its message is the service's.
 """

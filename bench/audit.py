@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "workflow" / "audit"))  # the standalone verifier, without Django
+sys.path.insert(0, str(ROOT / "ledger"))  # the standalone verifier, without Django
 
 import tamkeen_verify as tv  # noqa: E402
 
@@ -213,7 +213,6 @@ def bench_transitions(rounds: int) -> tuple[float, float] | None:
 
     from core.request_id import current_request_id
     from ledger import transitions as audited_transition
-    from ledger.models import AuditEntry
     from workflow import services
     from workflow.models import ActivitySector, Commune, Program
 
@@ -234,21 +233,21 @@ def bench_transitions(rounds: int) -> tuple[float, float] | None:
         actor=agent, program=program, beneficiary=beneficiary, title="Bench", description="Bench",
         sector=ActivitySector.objects.first(), requested_amount="50000", own_contribution="25000")
 
-    def plain_append(*, entity, transition, from_state, to_state, actor, role, payload=None):
-        """The foundation's plain append: the same row, chain position and INSERT, with no
-        canonical bytes, hash or signature."""
+    def plain_append(*, entity, transition, from_state, to_state, actor, role, payload=None, save_fields):
+        """The foundation's plain append: the same rows, chain position and statements
+        (``ledger.writes``), with no canonical bytes, hash or signature."""
+        from ledger import writes
         from ledger.payload import to_jsonable
 
-        seq = entity.audit_seq + 1
-        entry = AuditEntry(
-            entity_type="workflow.grantproject", entity_id=str(entity.pk), seq=seq,
-            transition=transition, from_state=from_state, to_state=to_state, actor_id=actor.pk,
-            actor_role=role, request_id=current_request_id(), payload=to_jsonable(payload or {}),
-            created_at=timezone.now(), canonical=b"", prev_hash="", entry_hash=uuid.uuid4().hex,
-            key_id="", signature=b"")
-        entry.save()
-        entity.audit_seq, entity.audit_head = seq, entry.entry_hash
-        return entry
+        seq, digest = entity.audit_seq + 1, uuid.uuid4().hex
+        entity.audit_seq, entity.audit_head = seq, digest
+        return writes.write_transition(entity, save_fields, from_state=from_state, entry={
+            "entity_type": "workflow.grantproject", "entity_id": str(entity.pk), "seq": seq,
+            "transition": transition, "from_state": from_state, "to_state": to_state, "actor_id": actor.pk,
+            "actor_role": role, "request_id": current_request_id(), "payload": to_jsonable(payload or {}),
+            "created_at": timezone.now(), "canonical": b"", "prev_hash": "", "entry_hash": digest,
+            "key_id": "", "signature": b"",
+        })
 
     def run(count):
         started = time.perf_counter()
@@ -257,14 +256,18 @@ def bench_transitions(rounds: int) -> tuple[float, float] | None:
             services.project_resume(project_id=project.pk, actor=officer)
         return (time.perf_counter() - started) / (count // 2 * 2)
 
+    # The plain append replaces the recorder that apply_transition calls, from here.
     signed_recorder = audited_transition.record_transition
     run(200)  # warm up
     timings = {"signed": [], "plain": []}
-    for _ in range(3):  # alternate to even out drift
-        audited_transition.record_transition = plain_append
-        timings["plain"].append(run(rounds))
+    try:
+        for _ in range(3):  # alternate to even out drift
+            audited_transition.record_transition = plain_append
+            timings["plain"].append(run(rounds))
+            audited_transition.record_transition = signed_recorder
+            timings["signed"].append(run(rounds))
+    finally:
         audited_transition.record_transition = signed_recorder
-        timings["signed"].append(run(rounds))
     connection.close()
     return min(timings["signed"]), min(timings["plain"])
 

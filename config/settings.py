@@ -2,7 +2,13 @@
 
 With nothing set, Tamkeen runs on a SQLite file and an embedded (filesystem) Celery
 broker under ``var/``, so a fresh clone needs no server. Production sets
-``DATABASE_URL=postgres://...`` and ``CELERY_BROKER_URL=redis://...``.
+``DATABASE_URL=postgres://...`` and ``CELERY_BROKER_URL=redis://...``. ``DEBUG`` is off
+unless set (``./tamkeen demo`` sets it).
+
+Importing this module creates nothing on disk: the processes that use a directory
+create it (config/directories.py: manage.py, wsgi/asgi and the Celery worker for the
+SQLite file's folder, the Celery app for the embedded broker's folders, beat for its
+schedule file's folder; collectstatic for STATIC_ROOT).
 """
 
 import warnings
@@ -20,15 +26,16 @@ warnings.filterwarnings(
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("TAMKEEN_VAR_DIR", default=str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-DEBUG = env.bool("DEBUG", default=True)
+DEBUG = env.bool("DEBUG", default=False)
+# The default is for development only; its "django-insecure-" prefix makes
+# ``manage.py check --deploy`` say so when production forgets to set SECRET_KEY.
 SECRET_KEY = env.str(
     "SECRET_KEY",
-    default="insecure-development-key-change-me-in-production-0123456789abcdef",
+    default="django-insecure-development-key-change-me-in-production-0123456789abcdef",
 )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -141,8 +148,9 @@ USE_TZ = True
 # --- Static and uploaded files ----------------------------------------------------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]  # static/tamkeen/: the right-to-left layout
+# Written by collectstatic. WhiteNoise reads it only with DEBUG off (with DEBUG on it
+# serves from the finders), so nothing creates it beforehand.
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise expects it even before collectstatic
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 STORAGES = {
@@ -186,9 +194,8 @@ _BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # The embedded broker: messages are files under var/broker, so a worker runs
-    # with no server at all. Good for one machine; production uses Redis.
-    for sub in ("out", "processed", "control"):
-        (_BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
+    # with no server at all. Good for one machine; production uses Redis. The Celery
+    # app creates these folders when it is configured (config/celery.py).
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_BROKER_DIR / "out"),
         "data_folder_out": str(_BROKER_DIR / "out"),
@@ -203,6 +210,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Beat's default scheduler, which creates its schedule file's folder first.
+CELERY_BEAT_SCHEDULER = "config.celery:Scheduler"
 CELERY_BEAT_SCHEDULE = {
     "viewflow-fire-due-timers": {
         "task": "workflow.tasks.fire_due_timers",

@@ -15,7 +15,7 @@ from contextvars import ContextVar
 from functools import wraps
 
 import django_fsm
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from core.exceptions import ConcurrentUpdate, TransitionNotAllowed
 
@@ -31,6 +31,24 @@ def within_caller_transaction():
         yield
     finally:
         _joining.reset(token)
+
+
+@contextmanager
+def consistent_read():
+    """A read-only transaction that sees one consistent snapshot (REPEATABLE READ on
+    PostgreSQL) and takes no row lock, for reads that must agree with one another. (On
+    SQLite every transaction begins IMMEDIATE and so holds the database's write lock
+    while it lasts: keep these reads short.)
+
+    Inside a caller's open transaction the isolation level can no longer be set
+    (PostgreSQL refuses SET TRANSACTION after the first query): then the caller's
+    transaction is used as it is."""
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if outermost and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield
 
 
 def service_transaction(func):

@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.shortcuts import redirect
 
 from core.exceptions import TamkeenError
-from workflow.forms import add_service_error
+from core.forms import add_service_error
 
 
 class ServiceFormMixin:

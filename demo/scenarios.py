@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from disbursements import services as funding_services
 from followup import services as followup_services
+from training import services as training_services
 from workflow import services
 from workflow.models import GrantProject, ProjectState
 from workflow.models.documents import DISABILITY_PROOF_TYPES
@@ -263,13 +265,13 @@ def drive(project: GrantProject, target: str, cast: Cast, *, amount=None) -> Gra
         "revise": lambda: decide_in_session(pid, cast, "revise"),
         "reject": lambda: decide_in_session(pid, cast, "reject"),
         "enrol": lambda: services.project_enrol(project_id=pid, actor=cast.officer),
-        "train": lambda: services.project_complete_training(project_id=pid, actor=cast.officer),
+        "train": lambda: training_services.project_complete_training(project_id=pid, actor=cast.officer),
         "fund": lambda: services.project_open_funding(project_id=pid, actor=cast.finance),
         "equip": lambda: (receive_equipment(pid, cast),
-                          services.project_confirm_equipment(project_id=pid, actor=cast.officer)),
-        "launch": lambda: services.project_launch(project_id=pid, actor=cast.mentor),
+                          funding_services.project_confirm_equipment(project_id=pid, actor=cast.officer)),
+        "launch": lambda: followup_services.project_launch(project_id=pid, actor=cast.mentor),
         "close": lambda: (report_followup(pid, cast),
-                          services.project_close(project_id=pid, actor=cast.officer, outcome="success")),
+                          followup_services.project_close(project_id=pid, actor=cast.officer, outcome="success")),
         "withdraw": lambda: services.project_withdraw(
             project_id=pid, actor=cast.agent, reason="The beneficiary moved away."
         ),

@@ -1,6 +1,6 @@
 """Forms of the funding screens. They only collect what the user typed: every rule
 (amounts, separation of duties, budgets, step-up) is the services' business, and their
-coded errors come back on these forms through ``workflow.forms.add_service_error``."""
+coded errors come back on these forms through ``core.forms.add_service_error``."""
 
 import uuid
 

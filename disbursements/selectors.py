@@ -15,6 +15,7 @@ from decimal import Decimal
 from django.db.models import DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from disbursements.models import (
     Disbursement,
@@ -26,6 +27,7 @@ from disbursements.models import (
     PurchaseOrder,
     ReceiptReport,
 )
+from workflow.facts import EquipmentReceipt
 from workflow.models import GrantProject, ProjectState
 
 ZERO = Decimal("0.00")
@@ -80,6 +82,21 @@ def orders_not_received(project) -> list[PurchaseOrder]:
 def all_orders_received(project) -> bool:
     """At least one order, and every order received with a signed receipt report."""
     return PurchaseOrder.objects.filter(project_id=project.pk).exists() and not orders_not_received(project)
+
+
+def equipment_receipt(project) -> EquipmentReceipt:
+    """What the guard of ``equipment_received`` reads: the project has purchase orders
+    and every one is received with a signed receipt report (procès-verbal de
+    réception); when not, which orders hold it back."""
+    pending = orders_not_received(project)
+    if pending:
+        names = ", ".join(f"{order.reference} ({order.get_state_display()})" for order in pending)
+        detail = _("Purchase orders not received with a signed receipt report: %(list)s.") % {"list": names}
+        return EquipmentReceipt(project_id=project.pk, all_received=False, pending=detail)
+    if not PurchaseOrder.objects.filter(project_id=project.pk).exists():
+        return EquipmentReceipt(project_id=project.pk, all_received=False,
+                                pending=_("The project has no purchase order yet."))
+    return EquipmentReceipt(project_id=project.pk, all_received=True)
 
 
 # --- Finance inbox ------------------------------------------------------------------------

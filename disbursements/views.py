@@ -1,7 +1,7 @@
 """The funding screens: the finance inbox, a project's funding page, the payments export.
 
 Thin views: a form is parsed, one ``disbursements.services`` function is called, and a
-coded error goes back on the form (``workflow.forms.add_service_error``), never a 500.
+coded error goes back on the form (``core.forms.add_service_error``), never a 500.
 These pages only decide what to show; the services check every rule again
 (permissions, separation of duties, budgets, step-up, idempotency).
 """
@@ -20,13 +20,13 @@ from django.utils.translation import gettext_lazy as _
 from django.views import generic
 
 from core.exceptions import TamkeenError
+from core.forms import add_service_error
 from core.views import ServiceFormMixin
 from disbursements import services
 from disbursements.forms import AuthorizeForm, DecommitForm, DisbursementRequestForm, RejectForm, ReleaseForm
 from disbursements.models import Disbursement, OrderState, ReceiptReport
 from disbursements.selectors import finance_inbox, payments_csv, project_funding_summary
 from disbursements.services._common import PAYING_STATES
-from workflow.forms import add_service_error
 from workflow.models import GrantProject, Program, ProjectState
 
 AUTHORIZE = "disbursements.authorize_disbursement"

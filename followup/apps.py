@@ -11,3 +11,9 @@ class FollowupConfig(AppConfig):
         from ledger import machines
 
         machines.register("followup.followupvisit")
+        # The grant flow's launch and closure steps call this app's services.
+        from followup.services import project_close, project_launch
+        from workflow import task_services
+
+        task_services.register(task_services.LAUNCH, project_launch)
+        task_services.register(task_services.CLOSURE, project_close)

@@ -1,4 +1,5 @@
-"""Post-launch follow-up: the rules read by the ``close`` guard, the at-risk rules and
+"""Post-launch follow-up: the rules read by the ``close`` guard (handed to it by
+``followup.services.project_close`` as ``followup_progress``), the at-risk rules and
 the coded errors of follow-up.
 
 The plan, its visits and their reports are in ``followup.models``; writes go
@@ -12,6 +13,7 @@ from dateutil.relativedelta import relativedelta
 from django.utils.translation import gettext_lazy as _
 
 from core.exceptions import PermissionDenied, TransitionNotAllowed
+from workflow.facts import FollowUpProgress
 
 
 class VisitAlreadyReported(TransitionNotAllowed):
@@ -55,6 +57,11 @@ def followup_complete(project) -> bool:
         return False
     states = list(plan.visits.values_list("state", flat=True))
     return bool(states) and all(state == VisitState.REPORTED for state in states)
+
+
+def followup_progress(project) -> FollowUpProgress:
+    """What the guard of ``close`` reads: whether the follow-up plan is finished."""
+    return FollowUpProgress(project_id=project.pk, finished=followup_complete(project))
 
 
 def risk_reasons(*, activity_running, equipment_present, monthly_revenue, recommendation,

@@ -5,6 +5,8 @@ The plan is created inside the launch transaction (``project_launch`` calls
 ``create_followup_plan``): a launched project always has its plan, with no worker
 needed, and a second call creates nothing (one plan per project, one visit per
 (project, sequence)). Reminders of due visits are the periodic tasks' business.
+``project_close`` hands the plan's progress to the ``close`` guard
+(``workflow.facts.FollowUpProgress``) and settles the visits left.
 
 Each visit is an audited state machine: planned → reported (the mentor's report) or
 planned → cancelled (the project closed first). Its chain opens with ``create`` when
@@ -36,7 +38,6 @@ from followup.models import (
     IncomeControl,
     LegalStatus,
     Recommendation,
-    RiskReason,
     SalesChannel,
     VisitReport,
     VisitState,
@@ -47,12 +48,16 @@ from followup.plan import (
     VisitCancelled,
     VisitOutOfOrder,
     due_dates,
+    followup_progress,
     risk_reasons,
 )
+from followup.signals import visit_at_risk
 from ledger.entries import HEAD_FIELDS, record_transition
 from ledger.transitions import apply_transition, check_permission
+from workflow.facts import FOLLOWUP
 from workflow.locks import lock_project
 from workflow.models import GrantProject, Outcome, ProjectState
+from workflow.services import transition_project
 
 MAX_TEXT = 2000
 MAX_JOBS = 999
@@ -96,6 +101,17 @@ def create_followup_plan(project, actor) -> FollowUpPlan:
         )
         visit.save(update_fields=list(HEAD_FIELDS))
     return plan
+
+
+@service_transaction
+def project_launch(*, project_id, actor, note="") -> GrantProject:
+    """equipped → launched. Mentor or program officer. A mentor launching a project with
+    no mentor becomes its mentor; the follow-up plan is made in the same transaction."""
+    project = lock_project(project_id)
+    fields = mentor_at_launch(project, actor)
+    transition_project(project, actor, "launch", payload={"note": (note or "").strip()}, fields=fields)
+    create_followup_plan(project, actor)
+    return project
 
 
 @service_transaction
@@ -371,28 +387,8 @@ def visit_report(*, visit_id, actor, **data) -> VisitReport:
     }
     apply_transition(visit, actor, "report_visit", payload=payload, fields=["reported_at"])
     if reasons:
-        _notify_at_risk(project, visit, report)
+        visit_at_risk.send(sender=VisitReport, project=project, visit=visit, report=report)
     return report
-
-
-def _notify_at_risk(project, visit, report):
-    """Tell every program officer, in their language, that a report flags the project
-    at risk; once per visit and officer (the dedupe key), emailed by the next tick."""
-    from django.urls import reverse
-
-    from notifications.models import NotificationKind
-    from notifications.services import notify
-
-    officers = get_user_model().objects.filter(groups__name=Role.PROGRAM_OFFICER.value, is_active=True)
-    labels = [RiskReason(r).label if r in RiskReason.values else r for r in report.risk_reasons]
-    for officer in officers.distinct().order_by("pk"):
-        notify(
-            recipient=officer, kind=NotificationKind.AT_RISK,
-            dedupe_key=f"at_risk:visit:{visit.pk}:u{officer.pk}", template="at_risk",
-            context={"reference": project.reference, "title": project.title, "sequence": visit.sequence,
-                     "visited_on": report.visited_on, "reasons": labels},
-            link=reverse("followup:project", args=[project.pk]),
-        )
 
 
 # --- Closure ----------------------------------------------------------------------------
@@ -421,6 +417,29 @@ def parse_recovery(outcome, recovery) -> dict | None:
     return {"items": items, "value": value, "note": note}
 
 
+@service_transaction
+def project_close(*, project_id, actor, outcome, reason="", recovery=None) -> GrantProject:
+    """launched → closed with an outcome (success, failed, abandoned). Program officer.
+    Needs the follow-up plan finished, or an abandonment reason (``guard_failed``,
+    ``followup_incomplete``). An abandonment can record the equipment recovered
+    (``recovery={"items", "value", "note"}``); visits not yet made are cancelled."""
+    if outcome not in Outcome.values:
+        raise InvalidInput(field_errors={"outcome": [_("Choose success, failed or abandoned.")]})
+    reason = (reason or "").strip()
+    if outcome == Outcome.ABANDONED:
+        reason = require_text(reason, "reason")
+    recovered = parse_recovery(outcome, recovery)
+    project = lock_project(project_id)
+    project.outcome, project.closure_reason = outcome, reason
+    payload = {"outcome": outcome, "reason": reason}
+    if recovered is not None:
+        payload["recovery"] = recovered
+    transition_project(project, actor, "close", payload=payload, fields=["outcome", "closure_reason"],
+                       facts={FOLLOWUP: followup_progress(project)})
+    close_followup(project, actor, outcome, recovered)
+    return project
+
+
 def close_followup(project, actor, outcome, recovery: dict | None) -> None:
     """After ``close`` (same transaction, project locked): cancel the visits that will
     not take place (an abandonment before the plan's end) and record the equipment
@@ -437,5 +456,5 @@ def close_followup(project, actor, outcome, recovery: dict | None) -> None:
 
 __all__ = [
     "close_followup", "create_followup_plan", "followup_plan_create", "mentor_at_launch", "parse_recovery",
-    "project_assign_mentor", "visit_report",
+    "project_assign_mentor", "project_close", "project_launch", "visit_report",
 ]

@@ -18,12 +18,11 @@ from django.utils.translation import gettext
 from django.views import generic
 
 from core.exceptions import TamkeenError
+from core.forms import add_service_error
 from followup import selectors
 from followup import services as followup_services
 from followup.forms import AtRiskFilterForm, CloseForm, MentorAssignForm, VisitFilterForm, VisitReportForm
 from followup.models import FollowUpVisit, VisitReport, VisitState
-from workflow import services
-from workflow.forms import add_service_error
 from workflow.models import GrantProject, ProjectState
 
 # Program officers (they assign mentors), auditors and administrators read every
@@ -247,8 +246,9 @@ class CloseView(PermissionRequiredMixin, generic.FormView):
     def form_valid(self, form):
         data = form.cleaned_data
         try:
-            services.project_close(project_id=self.project.pk, actor=self.request.user, outcome=data["outcome"],
-                                   reason=data["reason"], recovery=form.recovery())
+            followup_services.project_close(project_id=self.project.pk, actor=self.request.user,
+                                            outcome=data["outcome"], reason=data["reason"],
+                                            recovery=form.recovery())
         except TamkeenError as error:
             add_service_error(form, error)
             return self.form_invalid(form)

@@ -9,12 +9,11 @@ import base64
 import hashlib
 import json
 import shutil
-from contextlib import contextmanager
 from pathlib import Path
 
-from django.db import connection, transaction
 from django.utils import timezone
 
+from core.transactions import consistent_read
 from ledger.canonical import canonical_bytes, format_time
 from ledger.keys import key_windows
 from ledger.machines import definitions, live_states
@@ -24,7 +23,10 @@ from ledger.tamkeen_verify import (
     PROOF_FORMAT,
     CheckpointRecord,
     EntryRecord,
+    Problem,
     PublicKey,
+    frontier_append,
+    frontier_root,
     inclusion_path,
     leaf_hash,
     verify_ledger,
@@ -54,26 +56,11 @@ def public_keys() -> list[PublicKey]:
 
 def verify_database(*, full=False, progress=None):
     """Verify the whole ledger as the database holds it now (one consistent snapshot)."""
-    with _snapshot():
+    with consistent_read():
         return verify_ledger(
             entry_records_fast(), checkpoint_records(), public_keys(), definitions(), live_states(),
             check_signatures=full, progress=progress,
         )
-
-
-@contextmanager
-def _snapshot():
-    """A transaction reading one consistent snapshot (REPEATABLE READ on PostgreSQL).
-
-    Inside a caller's open transaction the isolation level can no longer be set
-    (PostgreSQL refuses SET TRANSACTION after the first query): then the caller's
-    transaction is used as it is."""
-    outermost = not connection.in_atomic_block
-    with transaction.atomic():
-        if outermost and connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        yield
 
 
 def entry_records_fast():
@@ -98,7 +85,7 @@ def entry_records_fast():
             }
             yield EntryRecord(
                 canonical=bytes(canonical), hash=digest, key_id=key_id, signature=bytes(signature),
-                index=index, columns=canonical_bytes(columns), locator=f"id {pk}",
+                index=index, columns=canonical_bytes(columns), entry_id=pk,
             )
         last_id = rows[-1][0]
 
@@ -123,7 +110,7 @@ def _sha256(path: Path) -> str:
 def export_bundle(out: Path, *, progress=None) -> dict:
     """Write an evidence bundle into the new directory ``out``; returns the manifest."""
     out.mkdir(parents=True, exist_ok=False)
-    with _snapshot():
+    with consistent_read():
 
         def entry_lines():
             for number, r in enumerate(entry_records_fast(), 1):
@@ -204,20 +191,22 @@ def inclusion_proof(entry_id: int) -> dict:
     }
 
 
-def verify_entity(entity):
+def verify_entity(entity, rows=None):
     """Verify one entity's chain: every hash, link, column, signature and key window, the
-    replay through its state machine, and that the replay ends in the live state."""
+    replay through its state machine, and that the replay ends in the live state.
+    ``rows``: the entity's entries in seq order, when the caller has read them already."""
     from ledger.models import entity_type_of
 
     entity_type = entity_type_of(entity)
-    rows = AuditEntry.objects.filter(entity_type=entity_type, entity_id=str(entity.pk)).order_by("seq")
+    if rows is None:
+        rows = AuditEntry.objects.filter(entity_type=entity_type, entity_id=str(entity.pk)).order_by("seq")
     # Leaf indices are left out: one chain's leaves are scattered through the tree, and
     # checkpoint roots are checked by the whole-ledger verification.
     records = [
         EntryRecord(
             canonical=bytes(row.canonical), hash=row.entry_hash, key_id=row.key_id,
             signature=bytes(row.signature), index=None,
-            columns=canonical_bytes(row.column_values()), locator=f"id {row.pk}",
+            columns=canonical_bytes(row.column_values()), entry_id=row.pk,
         )
         for row in rows
     ]
@@ -232,7 +221,6 @@ def verify_entity_anchored(entity):
     signature, and its root recomputed from every leaf it covers), and each of the
     entity's entries must be one of those leaves. For the auditors' "verify now"."""
     from ledger.models import entity_type_of
-    from ledger.tamkeen_verify import Problem, frontier_append, frontier_root
 
     report = verify_entity(entity)
     checkpoint = Checkpoint.objects.order_by("-size", "-created_at").first()
@@ -245,18 +233,17 @@ def verify_entity_anchored(entity):
         return report, None
     keys = {k.key_id: k for k in public_keys()}
     key = keys.get(checkpoint.key_id)
-    import json
-
     document = json.loads(bytes(checkpoint.canonical))
+    where = {"checkpoint_size": checkpoint.size, "checkpoint_at": document.get("at")}
     if key is None or key.purpose != "checkpoint" or not key.verify(bytes(checkpoint.signature),
                                                                      bytes(checkpoint.canonical)):
-        report.problems.append(Problem(f"checkpoint size {checkpoint.size}", "signature does not verify"))
+        report.problems.append(Problem("checkpoint_bad_signature", "signature does not verify", **where))
     frontier = []
     for digest in (LedgerLeaf.objects.filter(index__lt=checkpoint.size).order_by("index")
                    .values_list("entry__entry_hash", flat=True).iterator(chunk_size=CHUNK)):
         frontier_append(frontier, leaf_hash(digest))
     if sum(size for size, _d in frontier) != checkpoint.size or frontier_root(frontier).hex() != document["root"]:
-        report.problems.append(Problem(f"checkpoint size {checkpoint.size}",
-                                       "Merkle root does not match the entries it covers"))
+        report.problems.append(Problem("checkpoint_root_mismatch", "Merkle root does not match the entries it covers",
+                                       **where))
     report.uncheckpointed = sum(1 for _seq, index in rows if index is None or index >= checkpoint.size)
     return report, checkpoint

@@ -3,9 +3,17 @@
 Each audited model registers here (the workflow app registers ``GrantProject``; other
 apps register theirs in ``AppConfig.ready``). The description is read from the model's
 django-fsm transitions, so the replay check follows the code.
+
+``transition_table`` reads a model's transitions through django-fsm's public API
+(``FSMField.get_all_transitions``); services use it to find a transition's state field,
+permission and guards without reaching into django-fsm's private attributes.
 """
 
+import functools
+from dataclasses import dataclass
+
 from django.apps import apps
+from django_fsm import FSMFieldMixin
 
 _REGISTRY: dict[str, dict] = {}
 
@@ -14,6 +22,51 @@ def register(model_label: str, *, state_field: str = "state", restores: dict | N
     """Audit ``model_label``'s machine. ``restores`` maps a transition to the one whose
     source state it must return to (``{"resume": "suspend"}``)."""
     _REGISTRY[model_label.lower()] = {"state_field": state_field, "restores": restores or {}}
+
+
+@dataclass(frozen=True)
+class TransitionSpec:
+    """One named transition of a model: its state field, its permission, and the
+    django-fsm ``Transition`` declared for each source state."""
+
+    name: str
+    field: FSMFieldMixin
+    permission: object
+    by_source: dict
+
+    def for_state(self, state):
+        """The transition that applies from ``state``, with django-fsm's wildcards
+        (``*`` any state, ``+`` any state but the target); ``None`` when none does."""
+        found = self.by_source.get(state) or self.by_source.get("*")
+        plus = self.by_source.get("+")
+        if found is None and plus is not None and plus.target != state:
+            found = plus
+        return found
+
+    @property
+    def sources(self):
+        return list(self.by_source)
+
+
+@functools.cache
+def transition_table(model) -> dict:
+    """{transition name: TransitionSpec} for every django-fsm transition of ``model``."""
+    specs: dict = {}
+    for field in model._meta.fields:
+        if not isinstance(field, FSMFieldMixin):
+            continue
+        for transition in field.get_all_transitions(model):
+            spec = specs.setdefault(transition.name, {"field": field, "permission": transition.permission,
+                                                      "by_source": {}})
+            spec["by_source"][transition.source] = transition
+    return {name: TransitionSpec(name=name, **spec) for name, spec in specs.items()}
+
+
+def transition_spec(model, name: str) -> TransitionSpec:
+    try:
+        return transition_table(model)[name]
+    except KeyError:
+        raise LookupError(f"{model._meta.label} has no transition {name!r}") from None
 
 
 def audited_models():
@@ -41,11 +94,10 @@ def definitions() -> dict:
     for label, model, spec in audited_models():
         field = model._meta.get_field(spec["state_field"])
         transitions = {}
-        for attr in dir(model):
-            meta = getattr(getattr(model, attr, None), "_django_fsm", None)
-            if meta is None or meta.field is not field:
+        for spec_ in transition_table(model).values():
+            if spec_.field is not field:
                 continue
-            for source, transition in meta.transitions.items():
+            for source, transition in spec_.by_source.items():
                 item = transitions.setdefault(transition.name, {"name": transition.name, "sources": set(),
                                                                 "targets": set(), "keeps": True})
                 item["sources"].add(source)

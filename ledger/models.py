@@ -85,23 +85,13 @@ class AuditEntry(models.Model):
     def __str__(self):
         return f"{self.entity_type}#{self.entity_id}/{self.seq} {self.transition}"
 
-    def save(self, *args, with_update=None, **kwargs):
-        """Insert the new entry (never an update) with one prepared statement, then send
-        ``post_save`` as Model.save would. It runs on every transition of the system.
-
-        ``with_update``: the prepared save of the audited entity (``ledger.rows``),
-        written in the same round trip and finished after this entry's ``post_save``."""
+    def save(self, *args, **kwargs):
+        """Insert the new entry; an entry is never updated. (A transition's entry is
+        written with the entity's row by ``ledger.writes``, without this method.)"""
         if not self._state.adding:
             raise AppendOnlyError("audit entries cannot be updated")
-        from ledger.entries import insert_entry
-
-        matched = insert_entry(self, with_update)
-        models.signals.post_save.send(
-            sender=type(self), instance=self, created=True, update_fields=None, raw=False,
-            using=self._state.db,
-        )
-        if with_update is not None:
-            with_update.finish(matched)
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("audit entries cannot be deleted")

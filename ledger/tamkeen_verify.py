@@ -9,10 +9,16 @@ server:
     python3 verify.py BUNDLE_DIR                 # hashes, chains, checkpoints, replay
     python3 verify.py BUNDLE_DIR --signatures    # ... and every entry signature
     python3 verify.py --proof PROOF.json         # one entry's inclusion proof
+    python3 verify.py BUNDLE_DIR --json          # the report as JSON (also with --proof)
 
 Exit status: 0 when everything holds, 1 when the ledger is not intact (the first bad
 entry and the reason are printed), 2 when the input itself is unusable (missing or
 malformed files, wrong key file).
+
+Each problem found has a stable code (``PROBLEM_CODES``), a message for people, and
+what it concerns as separate fields: the entry (entity type and id, sequence number,
+database id or bundle line, hash), the entity, a checkpoint or a global index. Tools
+match on the code and the fields, never on the message.
 
 The server uses the same functions (canonical bytes, RFC 6962 Merkle tree, the checks)
 through ``ledger.entries``, so the rules live in exactly one place.
@@ -216,11 +222,19 @@ class EntryRecord:
     signature: bytes  # raw, or base64 when read from a bundle (see signature_bytes)
     index: int | None
     columns: bytes | None = None  # canonical JSON of the queryable columns, if kept
-    locator: str = ""  # how to find it on the server (database id), for reports
+    entry_id: int | None = None  # its database id, when read from the database
+    line: int | None = None  # its line in entries.tsv, when read from a bundle
     signature_is_base64: bool = False
 
     def signature_bytes(self) -> bytes:
         return base64.b64decode(self.signature) if self.signature_is_base64 else self.signature
+
+    @property
+    def locator(self) -> str:
+        """How to find it (database id or bundle line), as text for reports."""
+        if self.entry_id is not None:
+            return f"id {self.entry_id}"
+        return f"line {self.line}" if self.line is not None else ""
 
 
 @dataclass
@@ -230,13 +244,112 @@ class CheckpointRecord:
     signature: bytes
 
 
+# The stable codes of the problems the verifier reports, and what each means.
+PROBLEM_CODES = {
+    # One entry (entity type and id, seq, entry id or line, hash).
+    "entry_not_json": "the stored bytes are not valid JSON",
+    "entry_fields_missing": "the stored bytes do not have the entry fields",
+    "entry_field_type": "the stored bytes have entry fields of the wrong type",
+    "unknown_format_version": "the entry's format version is unknown",
+    "not_canonical": "the stored bytes are not in canonical form",
+    "columns_not_json": "the exported columns are not valid JSON",
+    "column_differs": "a queryable column differs from the signed bytes (detail: column)",
+    "hash_mismatch": "the entry hash does not match its bytes (edited)",
+    "unknown_key": "signed by a key that is not an entry key of the ledger (detail: key_id)",
+    "outside_key_window": "signed at a time outside its key's validity window (detail: key_id)",
+    "bad_signature": "the signature does not verify",
+    "index_reused": "a global index is used by two entries (index)",
+    "seq_gap": "a previous entry of the chain is missing (detail: expected_seq)",
+    "seq_out_of_order": "a sequence number is repeated or out of order (detail: expected_seq)",
+    "prev_mismatch": "the previous-entry hash does not match the chain (inserted, deleted or reordered)",
+    "state_machine": "the transition breaks the entity's state machine",
+    # One entity (entity type and id).
+    "live_state_mismatch": "the live state differs from the state the chain ends in (detail: live, replayed)",
+    "orphan_chain": "an audit chain whose entity does not exist",
+    # The global Merkle tree (index).
+    "index_gap": "a global index is missing (an entry was deleted)",
+    # One checkpoint (checkpoint size and time).
+    "checkpoint_malformed": "the stored bytes are not a checkpoint",
+    "checkpoint_unknown_key": "the checkpoint is signed by an unknown key (detail: key_id)",
+    "checkpoint_outside_key_window": "the checkpoint is signed outside its key's window (detail: key_id)",
+    "checkpoint_bad_signature": "the checkpoint's signature does not verify",
+    "checkpoint_fork": "another checkpoint of the same size has a different root",
+    "checkpoint_misdated": "the checkpoint is dated before a smaller one",
+    "checkpoint_truncated": "the checkpoint covers more entries than the ledger holds",
+    "checkpoint_leaf_missing": "a global index the checkpoint covers is missing (index)",
+    "checkpoint_root_mismatch": "the Merkle root does not match the entries the checkpoint covers",
+    # An inclusion proof.
+    "proof_format": "not a Tamkeen inclusion proof",
+    "proof_malformed": "the proof is malformed",
+    "proof_path_invalid": "the audit path does not lead to the checkpoint's root",
+}
+
+
 @dataclass
 class Problem:
-    where: str
-    reason: str
+    """One thing found wrong: a stable ``code`` (PROBLEM_CODES), the ``message`` for
+    people, and what it concerns as fields. ``where`` and ``str()`` are text for people."""
+
+    code: str
+    message: str
+    entity_type: str | None = None
+    entity_id: str | None = None
+    seq: int | None = None
+    entry_id: int | None = None  # database id (verifying the database)
+    line: int | None = None  # entries.tsv line (verifying a bundle)
+    entry_hash: str | None = None
+    checkpoint_size: int | None = None
+    checkpoint_at: str | None = None
+    index: int | None = None  # global (Merkle tree) index
+    detail: dict = field(default_factory=dict)
+
+    @property
+    def where(self) -> str:
+        if self.code in _ENTRY_CODES:
+            located = (f" (id {self.entry_id})" if self.entry_id is not None
+                       else f" (line {self.line})" if self.line is not None else "")
+            if self.entity_type is not None:
+                return f"entry {self.entity_type}#{self.entity_id} seq {self.seq}{located}"
+            return f"entry {(self.entry_hash or '')[:16]}{located}"
+        if self.entity_type is not None:
+            return f"entity {self.entity_type}#{self.entity_id}"
+        if self.checkpoint_size is not None:
+            at = f" at {self.checkpoint_at}" if self.checkpoint_at else ""
+            return f"checkpoint size {self.checkpoint_size}{at}"
+        if "checkpoint_number" in self.detail:
+            return f"checkpoint #{self.detail['checkpoint_number']}"
+        if self.index is not None:
+            return f"global index {self.index}"
+        return ""
 
     def __str__(self):
-        return f"{self.where}: {self.reason}"
+        where = self.where
+        return f"{where}: {self.message}" if where else self.message
+
+    def as_dict(self) -> dict:
+        """The problem as JSON-ready data: every field that is set, and ``where``."""
+        data = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        data = {name: value for name, value in data.items() if value not in (None, {})}
+        data["where"] = self.where
+        return data
+
+    @classmethod
+    def of_entry(cls, code: str, message: str, record: EntryRecord, doc: dict | None = None,
+                 **detail) -> Problem:
+        problem = cls(code, message, entry_id=record.entry_id, line=record.line, entry_hash=record.hash,
+                      detail=detail)
+        if doc is not None:
+            problem.entity_type, problem.entity_id = doc.get("entity_type"), doc.get("entity_id")
+            problem.seq = doc.get("seq")
+        return problem
+
+
+_ENTRY_CODES = frozenset([
+    "entry_not_json", "entry_fields_missing", "entry_field_type", "unknown_format_version", "not_canonical",
+    "columns_not_json", "column_differs", "hash_mismatch", "unknown_key", "outside_key_window",
+    "bad_signature", "index_reused", "seq_gap", "seq_out_of_order", "prev_mismatch", "state_machine",
+    "proof_path_invalid",
+])
 
 
 @dataclass
@@ -252,8 +365,15 @@ class Report:
     def ok(self) -> bool:
         return not self.problems
 
-    def add(self, where: str, reason: str) -> None:
-        self.problems.append(Problem(where, reason))
+    def add(self, problem: Problem) -> None:
+        self.problems.append(problem)
+
+    def as_dict(self) -> dict:
+        return {
+            "ok": self.ok, "entries": self.entries, "chains": self.chains, "checkpoints": self.checkpoints,
+            "signatures_checked": self.signatures_checked, "uncheckpointed": self.uncheckpointed,
+            "problems": [problem.as_dict() for problem in self.problems],
+        }
 
     def summary(self) -> str:
         lines = [
@@ -264,7 +384,7 @@ class Report:
             lines.append("ledger intact")
         else:
             lines.append(f"LEDGER NOT INTACT: {len(self.problems)} problem(s); first: {self.problems[0]}")
-            lines += [f"  - {p}" for p in self.problems[:20]]
+            lines += [f"  - [{p.code}] {p}" for p in self.problems[:20]]
             if len(self.problems) > 20:
                 lines.append(f"  ... and {len(self.problems) - 20} more")
         return "\n".join(lines)
@@ -329,10 +449,6 @@ class ChainReplay:
         return None
 
 
-def _entity_label(doc: dict) -> str:
-    return f"{doc.get('entity_type')}#{doc.get('entity_id')}"
-
-
 def verify_ledger(
     entries: Iterable[EntryRecord],
     checkpoints: Iterable[CheckpointRecord],
@@ -367,9 +483,11 @@ def verify_ledger(
     problems = report.problems
     entry_keys, suffix, genesis = _ENTRY_KEYS, _VERSION_SUFFIX, GENESIS
 
-    def bad(where, reason):
+    def bad(problem: Problem):
         if len(problems) < stop_after:
-            report.add(where, reason)
+            report.add(problem)
+
+    entry_problem = Problem.of_entry
 
     count = 0
     collecting = gc.isenabled()
@@ -384,10 +502,10 @@ def verify_ledger(
                 if end != len(text):
                     raise ValueError("trailing bytes")
             except (ValueError, UnicodeDecodeError, StopIteration):
-                bad(_where(record, None), "stored bytes are not valid JSON")
+                bad(entry_problem("entry_not_json", "stored bytes are not valid JSON", record))
                 continue
             if type(doc) is not dict or doc.keys() != entry_keys:
-                bad(_where(record, None), "stored bytes do not have the entry fields")
+                bad(entry_problem("entry_fields_missing", "stored bytes do not have the entry fields", record))
                 continue
             entity_type, entity_id, transition, source, target, prev, at = (
                 doc["entity_type"], doc["entity_id"], doc["transition"], doc["from"], doc["to"], doc["prev"],
@@ -395,27 +513,31 @@ def verify_ledger(
             )
             if not (type(entity_type) is type(entity_id) is type(transition) is type(source) is type(target)
                     is type(prev) is type(at) is str):
-                bad(_where(record, None), "stored bytes have entry fields of the wrong type")
+                bad(entry_problem("entry_field_type", "stored bytes have entry fields of the wrong type", record))
                 continue
             columns = record.columns
             if columns is None or canonical != columns[:-1] + suffix:
                 _check_entry_form(record, doc, bad)
             digest = record.hash
             if sha256(canonical).hexdigest() != digest:
-                bad(_where(record, doc), "entry hash does not match its bytes (edited)")
+                bad(entry_problem("hash_mismatch", "entry hash does not match its bytes (edited)", record, doc))
             window = windows.get(record.key_id)
             if window is None or window[0] != "entry":
-                bad(_where(record, doc), f"signed by unknown key {record.key_id!r}")
+                bad(entry_problem("unknown_key", f"signed by unknown key {record.key_id!r}", record, doc,
+                                  key_id=record.key_id))
             elif at < window[1] or (window[2] is not None and at >= window[2]):
-                bad(_where(record, doc), f"signed at {at} outside the window of key {record.key_id}")
+                bad(entry_problem("outside_key_window", f"signed at {at} outside the window of key {record.key_id}",
+                                  record, doc, key_id=record.key_id))
             elif check_signatures:
                 report.signatures_checked += 1
                 if not keys_by_id[record.key_id].verify(record.signature_bytes(), bytes.fromhex(digest)):
-                    bad(_where(record, doc), "signature does not verify")
+                    bad(entry_problem("bad_signature", "signature does not verify", record, doc))
             index = record.index
             if index is not None:
                 if index in leaves:
-                    bad(_where(record, doc), f"global index {index} is used twice")
+                    problem = entry_problem("index_reused", f"global index {index} is used twice", record, doc)
+                    problem.index = index
+                    bad(problem)
                 leaves[index] = leaf_hash(digest)
                 leaf_owner[index] = record.locator
             # The chain, walked as entries arrive (the export and the database give them in
@@ -425,14 +547,17 @@ def verify_ledger(
                 chain = chains[(entity_type, entity_id)] = [0, genesis, ChainReplay(machines_by_type.get(entity_type))]
             seq = doc["seq"]
             if seq != chain[0] + 1:
-                reason = ("a previous entry is missing" if type(seq) is int and seq > chain[0] + 1
-                          else "sequence number repeated or out of order")
-                bad(_where(record, doc), f"expected seq {chain[0] + 1}: {reason}")
+                code, reason = (("seq_gap", "a previous entry is missing") if type(seq) is int and seq > chain[0] + 1
+                                else ("seq_out_of_order", "sequence number repeated or out of order"))
+                bad(entry_problem(code, f"expected seq {chain[0] + 1}: {reason}", record, doc,
+                                  expected_seq=chain[0] + 1))
             if prev != chain[1]:
-                bad(_where(record, doc), "previous-entry hash does not match the chain (inserted, deleted or reordered)")
+                bad(entry_problem("prev_mismatch",
+                                  "previous-entry hash does not match the chain (inserted, deleted or reordered)",
+                                  record, doc))
             why = chain[2].step(transition, source, target)
             if why:
-                bad(_where(record, doc), f"state machine: {why}")
+                bad(entry_problem("state_machine", f"state machine: {why}", record, doc))
             if type(seq) is int and seq > chain[0]:
                 chain[0] = seq
             chain[1] = digest
@@ -452,14 +577,17 @@ def verify_ledger(
                 chain = chains.get((entity_type, str(entity_id)))
                 replayed = chain[0] if chain else None
                 if replayed != state:
-                    bad(
-                        f"entity {entity_type}#{entity_id}",
+                    bad(Problem(
+                        "live_state_mismatch",
                         f"live state {state!r} but the audit chain ends in {replayed!r} "
                         "(state changed without an entry, or the chain's tail is missing)",
-                    )
+                        entity_type=entity_type, entity_id=str(entity_id),
+                        detail={"live": state, "replayed": replayed},
+                    ))
         for (entity_type, entity_id) in chains:
             if entity_type in live_state and entity_id not in live_state[entity_type]:
-                bad(f"entity {entity_type}#{entity_id}", "has an audit chain but does not exist")
+                bad(Problem("orphan_chain", "has an audit chain but does not exist",
+                            entity_type=entity_type, entity_id=entity_id))
 
     _verify_checkpoints(checkpoints, leaves, leaf_owner, keys_by_id, report, bad)
     return report
@@ -475,29 +603,22 @@ def _format_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _where(record: EntryRecord, doc: dict | None) -> str:
-    located = f" ({record.locator})" if record.locator else ""
-    if doc is None:
-        return f"entry {record.hash[:16]}{located}"
-    return f"entry {_entity_label(doc)} seq {doc.get('seq')}{located}"
-
-
 def _check_entry_form(record: EntryRecord, doc: dict, bad) -> None:
     """The slow path: say exactly what is wrong with the version, the form or a column."""
-    where = _where(record, doc)
     if doc["v"] != FORMAT_VERSION:
-        bad(where, f"unknown format version {doc['v']!r}")
+        bad(Problem.of_entry("unknown_format_version", f"unknown format version {doc['v']!r}", record, doc))
     if canonical_bytes(doc) != record.canonical:
-        bad(where, "stored bytes are not in canonical form")
+        bad(Problem.of_entry("not_canonical", "stored bytes are not in canonical form", record, doc))
     if record.columns is not None:
         try:
             shown = json.loads(record.columns)
         except ValueError:
-            bad(where, "the exported columns are not valid JSON")
+            bad(Problem.of_entry("columns_not_json", "the exported columns are not valid JSON", record, doc))
             return
         for name in COLUMN_FIELDS:
             if shown.get(name) != doc[name]:
-                bad(where, f"column {name!r} differs from the signed bytes")
+                bad(Problem.of_entry("column_differs", f"column {name!r} differs from the signed bytes", record, doc,
+                                     column=name))
                 return
 
 
@@ -505,38 +626,45 @@ def _verify_checkpoints(checkpoints, leaves, leaf_owner, keys_by_id, report, bad
     indices = sorted(leaves)
     if indices and indices != list(range(len(indices))):
         missing = next(i for i, idx in enumerate(indices) if i != idx)
-        bad(f"global index {missing}", "is missing: the leaf sequence has a gap (an entry was deleted)")
+        bad(Problem("index_gap", "is missing: the leaf sequence has a gap (an entry was deleted)", index=missing))
     frontier: list = []
     position = 0
     previous = None
     parsed = []
     for number, record in enumerate(checkpoints, 1):
-        where = f"checkpoint #{number}"
         try:
             doc = json.loads(record.canonical)
             size, root, at = int(doc["size"]), doc["root"], parse_time(doc["at"])
         except (ValueError, KeyError, TypeError):
-            bad(where, "stored bytes are not a checkpoint")
+            bad(Problem("checkpoint_malformed", "stored bytes are not a checkpoint",
+                        detail={"checkpoint_number": number}))
             continue
-        parsed.append((size, at, root, doc, record, f"checkpoint size {size} at {doc['at']}"))
+        parsed.append((size, at, root, doc, record))
     parsed.sort(key=lambda item: (item[0], item[1]))
-    for size, at, root, doc, record, where in parsed:
+    for size, at, root, doc, record in parsed:
         report.checkpoints += 1
+
+        def about(code, message, size=size, doc=doc, **detail):
+            return Problem(code, message, checkpoint_size=size, checkpoint_at=doc["at"], detail=detail)
+
         key = keys_by_id.get(record.key_id)
         if key is None or key.purpose != "checkpoint" or doc.get("key") != record.key_id:
-            bad(where, f"signed by unknown key {record.key_id!r}")
+            bad(about("checkpoint_unknown_key", f"signed by unknown key {record.key_id!r}", key_id=record.key_id))
         elif not key.covers(at):
-            bad(where, f"signed at {doc['at']} outside the window of key {record.key_id}")
+            bad(about("checkpoint_outside_key_window",
+                      f"signed at {doc['at']} outside the window of key {record.key_id}", key_id=record.key_id))
         elif not key.verify(record.signature, record.canonical):
-            bad(where, "signature does not verify")
+            bad(about("checkpoint_bad_signature", "signature does not verify"))
         if previous is not None:
             if size == previous[0] and root != previous[2]:
-                bad(where, "fork: another checkpoint of the same size has a different root")
+                bad(about("checkpoint_fork", "fork: another checkpoint of the same size has a different root"))
                 continue
             if at < previous[1] and size > previous[0]:
-                bad(where, "is dated before a smaller checkpoint")
+                bad(about("checkpoint_misdated", "is dated before a smaller checkpoint"))
         if size > len(indices):
-            bad(where, f"covers {size} entries but the ledger holds {len(indices)} indexed entries (truncated)")
+            bad(about("checkpoint_truncated",
+                      f"covers {size} entries but the ledger holds {len(indices)} indexed entries (truncated)",
+                      indexed=len(indices)))
             previous = (size, at, root)
             continue
         while position < size:
@@ -546,12 +674,15 @@ def _verify_checkpoints(checkpoints, leaves, leaf_owner, keys_by_id, report, bad
             frontier_append(frontier, leaf)
             position += 1
         if frontier_size(frontier) != size:
-            bad(where, f"Merkle root cannot be recomputed: global index {position} it covers is missing "
-                       "(an entry was deleted)")
+            problem = about("checkpoint_leaf_missing", f"Merkle root cannot be recomputed: global index {position} "
+                                                       "it covers is missing (an entry was deleted)")
+            problem.index = position
+            bad(problem)
         elif frontier_root(frontier).hex() != root:
             culprit = leaf_owner.get(size - 1, "")
-            bad(where, f"Merkle root does not match the entries it covers (edited, reordered or "
-                       f"removed entries up to index {size - 1}; last covered: {culprit})")
+            bad(about("checkpoint_root_mismatch", f"Merkle root does not match the entries it covers (edited, "
+                                                  f"reordered or removed entries up to index {size - 1}; last "
+                                                  f"covered: {culprit})", last_covered=culprit))
         previous = (size, at, root)
     covered = max((item[0] for item in parsed), default=0)
     report.uncheckpointed = max(0, report.entries - covered)
@@ -605,7 +736,7 @@ def read_entries(path: str) -> Iterator[EntryRecord]:
                     canonical=parts[0], hash=parts[1].decode("ascii"), key_id=parts[2].decode("ascii"),
                     signature=parts[3], signature_is_base64=True,
                     index=int(parts[4]) if parts[4] else None,
-                    columns=parts[5] or None, locator=f"line {number}",
+                    columns=parts[5] or None, line=number,
                 )
             except (ValueError, UnicodeDecodeError) as exc:
                 raise BundleError(f"entries.tsv line {number} is malformed: {exc}") from None
@@ -705,9 +836,20 @@ def _check_signature_range(path, start, end, key_dicts):
             except (ValueError, UnicodeDecodeError):
                 valid = False
             if not valid:
-                problems.append(Problem(f"entries.tsv entry {count} of its range ({parts[1][:16].decode('ascii', 'replace')})",
-                                        "signature does not verify"))
+                problems.append(_signature_problem(parts))
     return count, problems
+
+
+def _signature_problem(parts: list) -> Problem:
+    """A bad signature found by the parallel check, located by the entry's own fields."""
+    problem = Problem("bad_signature", "signature does not verify",
+                      entry_hash=parts[1].decode("ascii", "replace") if len(parts) > 1 else None)
+    try:
+        doc = json.loads(parts[0])
+        problem.entity_type, problem.entity_id, problem.seq = doc["entity_type"], doc["entity_id"], doc["seq"]
+    except (ValueError, KeyError, TypeError):
+        pass  # the sequential check reports bytes that are not an entry
+    return problem
 
 
 # --- Inclusion proofs ------------------------------------------------------------------
@@ -716,46 +858,66 @@ def _check_signature_range(path, start, end, key_dicts):
 _MALFORMED_PROOF = "the proof is malformed"
 
 
-def verify_proof(proof: dict, keys: list[PublicKey] | None = None) -> list[str]:
-    """Check one entry's inclusion proof; returns the list of problems (empty when valid)."""
+def verify_proof(proof: dict, keys: list[PublicKey] | None = None) -> list[Problem]:
+    """Check one entry's inclusion proof; returns the list of problems (empty when valid).
+    A proof that cannot be read at all gives one problem coded ``proof_malformed``."""
     problems = []
     try:
         if proof.get("format") != PROOF_FORMAT:
-            return ["not a Tamkeen inclusion proof"]
+            return [Problem("proof_format", "not a Tamkeen inclusion proof")]
         keys = keys if keys is not None else load_keys(proof["keys"])
         by_id = {k.key_id: k for k in keys}
         canonical = proof["entry"]["canonical"].encode("utf-8")
         digest = entry_hash(canonical)
-        if digest != proof["entry"]["hash"]:
-            problems.append("the entry's hash does not match its bytes")
         doc = json.loads(canonical)
+        entry_id = proof["entry"].get("id")
+
+        def about_entry(code, message, **fields):
+            return Problem(code, message, entity_type=doc.get("entity_type"), entity_id=doc.get("entity_id"),
+                           seq=doc.get("seq"), entry_id=entry_id if isinstance(entry_id, int) else None,
+                           entry_hash=digest, **fields)
+
+        if digest != proof["entry"]["hash"]:
+            problems.append(about_entry("hash_mismatch", "the entry's hash does not match its bytes"))
         entry_key = by_id.get(proof["entry"]["key_id"])
         if entry_key is None or entry_key.purpose != "entry":
-            problems.append("the entry is signed by an unknown key")
+            problems.append(about_entry("unknown_key", "the entry is signed by an unknown key",
+                                        detail={"key_id": proof["entry"]["key_id"]}))
         elif not entry_key.covers(parse_time(doc["at"])):
-            problems.append("the entry is signed outside its key's window")
+            problems.append(about_entry("outside_key_window", "the entry is signed outside its key's window",
+                                        detail={"key_id": entry_key.key_id}))
         elif not entry_key.verify(base64.b64decode(proof["entry"]["signature"]), bytes.fromhex(digest)):
-            problems.append("the entry's signature does not verify")
+            problems.append(about_entry("bad_signature", "the entry's signature does not verify"))
         cp_bytes = proof["checkpoint"]["canonical"].encode("utf-8")
         cp = json.loads(cp_bytes)
+        index, size = int(proof["index"]), int(cp["size"])
+
+        def about_checkpoint(code, message, **detail):
+            return Problem(code, message, checkpoint_size=size, checkpoint_at=cp.get("at"), detail=detail)
+
         cp_key = by_id.get(proof["checkpoint"]["key_id"])
         if cp_key is None or cp_key.purpose != "checkpoint":
-            problems.append("the checkpoint is signed by an unknown key")
+            problems.append(about_checkpoint("checkpoint_unknown_key", "the checkpoint is signed by an unknown key",
+                                             key_id=proof["checkpoint"]["key_id"]))
         elif not cp_key.covers(parse_time(cp["at"])):
-            problems.append("the checkpoint is signed outside its key's window")
+            problems.append(about_checkpoint("checkpoint_outside_key_window",
+                                             "the checkpoint is signed outside its key's window",
+                                             key_id=cp_key.key_id))
         elif not cp_key.verify(base64.b64decode(proof["checkpoint"]["signature"]), cp_bytes):
-            problems.append("the checkpoint's signature does not verify")
+            problems.append(about_checkpoint("checkpoint_bad_signature", "the checkpoint's signature does not verify"))
         path = [base64.b64decode(h) for h in proof["path"]]
-        index, size = int(proof["index"]), int(cp["size"])
         try:
             root = root_from_inclusion_path(leaf_hash(digest), index, size, path)
         except ValueError as exc:  # a path that cannot belong to that index: invalid, not malformed
-            problems.append(f"the audit path does not lead to the checkpoint's root ({exc})")
+            problems.append(about_entry("proof_path_invalid",
+                                        f"the audit path does not lead to the checkpoint's root ({exc})",
+                                        index=index, checkpoint_size=size))
         else:
             if root.hex() != cp["root"]:
-                problems.append("the audit path does not lead to the checkpoint's root")
+                problems.append(about_entry("proof_path_invalid", "the audit path does not lead to the checkpoint's root",
+                                            index=index, checkpoint_size=size))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        problems.append(f"{_MALFORMED_PROOF}: {exc!r}")
+        problems.append(Problem("proof_malformed", f"{_MALFORMED_PROOF}: {exc!r}"))
     return problems
 
 
@@ -772,7 +934,10 @@ def main(argv=None) -> int:
     parser.add_argument("--keys", help="use this public-key file instead of the bundle's keys.json")
     parser.add_argument("--proof", help="verify an inclusion proof written by 'manage.py audit prove'")
     parser.add_argument("--quiet", action="store_true", help="print only the result")
+    parser.add_argument("--json", action="store_true",
+                        help="print the result as JSON: counts and each problem's code, message and location")
     args = parser.parse_args(argv)
+    quiet = args.quiet or args.json
     try:
         if args.proof:
             proof = _read_json(args.proof)
@@ -780,11 +945,15 @@ def main(argv=None) -> int:
                 raise BundleError("the proof file is not a JSON object")
             keys = load_keys(_read_json(args.keys)) if args.keys else None
             problems = verify_proof(proof, keys)
-            malformed = next((p for p in problems if p.startswith(_MALFORMED_PROOF)), None)
+            malformed = next((p for p in problems if p.code == "proof_malformed"), None)
             if malformed:
-                raise BundleError(malformed)
+                raise BundleError(malformed.message)
+            if args.json:
+                print(json.dumps({"valid": not problems, "index": proof["index"],
+                                  "problems": [p.as_dict() for p in problems]}, indent=1))
+                return 1 if problems else 0
             for problem in problems:
-                print(f"PROOF INVALID: {problem}")
+                print(f"PROOF INVALID: [{problem.code}] {problem}")
             if not problems:
                 print(f"proof valid: entry at index {proof['index']} is in the signed checkpoint of size "
                       f"{json.loads(proof['checkpoint']['canonical'])['size']}")
@@ -793,17 +962,17 @@ def main(argv=None) -> int:
             parser.error("give a bundle directory or --proof FILE")
 
         def progress(count):
-            if not args.quiet:
+            if not quiet:
                 print(f"\r  {count:,} entries read", end="", file=sys.stderr, flush=True)
 
         report = verify_bundle(args.bundle, keys_file=args.keys, progress=progress)
-        if not args.quiet:
+        if not quiet:
             print(file=sys.stderr)
         if args.signatures:
             count, problems = verify_signatures_parallel(args.bundle, keys_file=args.keys)
             report.signatures_checked = count
             report.problems.extend(problems)
-        print(report.summary())
+        print(json.dumps(report.as_dict(), indent=1) if args.json else report.summary())
         return 0 if report.ok else 1
     except BundleError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -10,13 +10,12 @@ import functools
 
 from core.exceptions import BudgetExceeded, GuardFailed, PermissionDenied, TransitionNotAllowed
 from core.roles import role_for
-from ledger import entries
 from ledger.entries import HEAD_FIELDS, record_transition
+from ledger.machines import transition_spec
 
 
 def transition_permission(model, name: str) -> str | None:
-    meta = getattr(model, name)._django_fsm
-    return next(iter(meta.transitions.values())).permission
+    return transition_spec(model, name).permission
 
 
 def check_permission(actor, perm: str | None) -> None:
@@ -24,34 +23,54 @@ def check_permission(actor, perm: str | None) -> None:
         raise PermissionDenied()
 
 
-def check_transition(instance, name: str) -> None:
-    """Raise TransitionNotAllowed, or GuardFailed listing every unmet guard, for ``name``."""
-    meta = getattr(type(instance), name)._django_fsm
-    state = meta.field.get_state(instance)
-    if not meta.has_transition(state):
+def check_transition(instance, name: str, *, facts=None) -> None:
+    """Raise TransitionNotAllowed, or GuardFailed listing every unmet guard, for ``name``.
+
+    A transition has two kinds of guard, each carrying ``guard_code``, ``guard_message``
+    and optionally ``guard_detail`` (``workflow.guards``):
+
+    * its django-fsm ``conditions``, called with the instance alone;
+    * its fact guards, listed in the transition's ``custom={"fact_guards": [...]}`` and
+      called with the instance and ``facts``: a mapping of what the calling service
+      was handed by the app that owns each fact (empty when none was). A fact guard
+      refuses, with its code, when a fact it needs is missing. django-fsm never calls
+      them: this check, which every service runs before the transition, is their only
+      evaluation.
+    """
+    spec = transition_spec(type(instance), name)
+    state = spec.field.get_state(instance)
+    transition = spec.for_state(state)
+    if transition is None:
         raise TransitionNotAllowed(params={"transition": name, "state": state})
-    failed = [c for c in meta.get_transition(state).conditions if not c(instance)]
-    if failed:
-        failures = [
-            (c.guard_code, c.guard_detail(instance) if getattr(c, "guard_detail", None) else c.guard_message)
-            for c in failed
-        ]
-        error = BudgetExceeded if any(c.guard_code == "envelope_exceeded" for c in failed) else GuardFailed
+    facts = facts if facts is not None else {}
+    failures = [
+        (c.guard_code, (c.guard_detail(instance) if getattr(c, "guard_detail", None) else None) or c.guard_message)
+        for c in transition.conditions if not c(instance)
+    ]
+    failures += [
+        (g.guard_code, (g.guard_detail(instance, facts) if getattr(g, "guard_detail", None) else None)
+         or g.guard_message)
+        for g in (transition.custom or {}).get("fact_guards", ()) if not g(instance, facts)
+    ]
+    if failures:
+        error = BudgetExceeded if any(code == "envelope_exceeded" for code, _m in failures) else GuardFailed
         raise error(failures, params={"transition": name, "failures": [code for code, _m in failures]})
 
 
-def apply_transition(instance, actor, name, *, payload=None, fields=(), args=()):
+def apply_transition(instance, actor, name, *, payload=None, fields=(), args=(), facts=None):
     """Apply transition ``name`` to the locked ``instance``, audit it and save it.
 
-    The entry and the instance's row are written together (one round trip on
-    PostgreSQL, see ``ledger.rows``), as ``instance.save(update_fields=...)``
-    would write the row: signals, ``auto_now``, django-fsm's optimistic state check.
+    The entry and the instance's row (the state, ``fields``, the chain head and
+    ``updated_at``) are written together by ``ledger.writes.write_transition``: one
+    round trip on PostgreSQL, ``auto_now`` set, refused as a ``ConcurrentTransition``
+    unless the row still holds the state read here, and no ``pre_save``/``post_save``
+    (react to django-fsm's ``post_transition`` or the service's ``on_commit`` hooks).
     """
-    meta = getattr(type(instance), name)._django_fsm
-    perm = next(iter(meta.transitions.values())).permission
+    spec = transition_spec(type(instance), name)
+    perm = spec.permission
     check_permission(actor, perm)
-    check_transition(instance, name)
-    state_field = meta.field
+    check_transition(instance, name, facts=facts)
+    state_field = spec.field
     from_state = state_field.get_state(instance)
     getattr(instance, name)(*args)
     updated = [state_field.name, *fields, *(HEAD_FIELDS if hasattr(instance, "audit_head") else ())]
@@ -62,11 +81,7 @@ def apply_transition(instance, actor, name, *, payload=None, fields=(), args=())
         "to_state": state_field.get_state(instance), "actor": actor,
         "role": role_for(actor, perm) if perm else "none", "payload": payload,
     }
-    if record_transition is entries.record_transition:
-        record_transition(**recorded, save_fields=updated)
-    else:  # a substitute recorder (bench/audit.py's plain append) writes the entry only
-        record_transition(**recorded)
-        instance.save(update_fields=updated)
+    record_transition(**recorded, save_fields=updated)
     return instance
 
 

@@ -6,3 +6,7 @@ class NotificationsConfig(AppConfig):
     name = "notifications"
     verbose_name = _("Notifications and deadlines")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        # The lower apps' signals become notifications here (followup's visit_at_risk).
+        from notifications import receivers  # noqa: F401

@@ -17,11 +17,11 @@ from django.utils.translation import gettext_lazy as _
 from django.views import View, generic
 
 from core.exceptions import TamkeenError
+from core.forms import add_service_error
 from core.models import language_for
 from notifications import services as notification_services
 from notifications.models import NotificationKind
 from notifications.selectors import email_kinds_of, notifications_for, unread_count
-from workflow.forms import add_service_error
 
 
 class NotificationFilterForm(forms.Form):

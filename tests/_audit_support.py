@@ -2,7 +2,6 @@
 attacker holding a key (or database superuser rights) would, and exporting bundles."""
 
 import base64
-import importlib
 import io
 import time
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
@@ -22,21 +21,6 @@ from ledger.models import AuditEntry, Checkpoint, LedgerLeaf
 from ledger.tamkeen_verify import FORMAT_VERSION, leaf_hash, merkle_root
 
 PROJECT = "workflow.grantproject"
-
-
-@pytest.fixture
-def reference_data(transactional_db):
-    """Put back the data-migration rows (role groups, communes, sectors) that the flush
-    ending every transactional test removes. (``serialized_rollback`` cannot be used: it
-    reloads rows with UPDATEs, and the ledger's triggers refuse UPDATE of signing keys.)
-    Signing keys come back by themselves: the flush's post_migrate makes development keys."""
-    from django.apps import apps
-
-    from core.roles import sync_roles
-
-    reference = importlib.import_module("workflow.migrations.0002_reference_data")
-    reference.load(apps, None)
-    sync_roles(apps)
 
 
 def committed(test):

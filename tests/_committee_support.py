@@ -6,12 +6,10 @@ Everything goes through the approvals services (never ``state=``): a project's
 the closing session) they come from (DESIGN.md §3).
 """
 
-import importlib
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
-import pytest
 from django.utils import timezone
 
 from approvals import services as committee
@@ -40,20 +38,6 @@ class Board:
 
     def __post_init__(self):
         self.everyone = [self.chair, *self.members]
-
-
-@pytest.fixture
-def reference_data(transactional_db):
-    """Put back the data-migration rows (role groups, communes, sectors) that the flush
-    ending every transactional test removes. ``serialized_rollback`` cannot be used: it
-    reloads rows with UPDATEs, which the ledger's triggers refuse on signing keys. The
-    signing keys come back by themselves (the flush's post_migrate makes development keys)."""
-    from django.apps import apps
-
-    from core.roles import sync_roles
-
-    importlib.import_module("workflow.migrations.0002_reference_data").load(apps, None)
-    sync_roles(apps)
 
 
 def make_board(cast, program, make_user, *, n_members=4, name="Comité provincial") -> Board:

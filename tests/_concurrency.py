@@ -8,7 +8,6 @@ from django.db import connections
 from core.exceptions import TamkeenError
 
 # The data-migration rows a transactional test's flush removes come back through it.
-from tests._audit_support import reference_data  # noqa: F401 (fixture)
 
 
 def race(*calls, timeout=120):

@@ -1,4 +1,4 @@
-"""How tests/test_untranslated.py reads a page: its visible text, and which of it is an
+"""How tests/core/test_untranslated.py reads a page: its visible text, and which of it is an
 untranslated message (see that module's docstring for the rules)."""
 
 import re
@@ -8,7 +8,7 @@ from django.apps import apps
 from django.conf import settings
 from django.db import models
 
-from tests.test_translations import catalog_path, messages_of, parse_po, translations_of
+from tests.core.test_translations import catalog_path, messages_of, parse_po, translations_of
 
 ATTRIBUTES = ("title", "placeholder", "aria-label", "alt")
 SKIPPED_TAGS = {"script", "style", "template", "svg", "noscript"}

@@ -29,6 +29,19 @@ def pytest_configure(config):
     # Development signing keys made by the test databases stay out of var/keys.
     settings.TAMKEEN_KEY_DIR = tempfile.mkdtemp(prefix="tamkeen-test-keys-")
     settings.MEDIA_ROOT = tempfile.mkdtemp(prefix="tamkeen-test-media-")
+    # The suite runs with the production settings (DEBUG off unless the environment says
+    # otherwise, as CI sets only DATABASE_URL and CELERY_BROKER_URL) except for what a
+    # test run needs: development signing keys, generated in the directory above; plain
+    # HTTP for the test client and the live server; static files found in the source
+    # folders, since no collectstatic runs before the tests.
+    settings.TAMKEEN_DEV_KEYS = True
+    settings.SECURE_SSL_REDIRECT = False
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    settings.STATIC_ROOT = tempfile.mkdtemp(prefix="tamkeen-test-static-")
     # A fast hasher: tests create hundreds of users (step-up checks still run for real).
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Pages render in English unless a test asks for Arabic or French explicitly.
@@ -119,10 +132,10 @@ def _scenario_minutes_stub(request, monkeypatch):
 
     real = sessions.render_minutes
 
-    def render_minutes(session, items, tallies, skipped=None):
-        if session.title != SCENARIO_SESSION_TITLE:
-            return real(session, items, tallies, skipped)
-        return f"%PDF-1.4\n% stand-in minutes of session {session.pk}\n%%EOF\n".encode()
+    def render_minutes(facts):
+        if facts["session"]["title"] != SCENARIO_SESSION_TITLE:
+            return real(facts)
+        return f"%PDF-1.4\n% stand-in minutes of session {facts['session']['id']}\n%%EOF\n".encode()
 
     monkeypatch.setattr(sessions, "render_minutes", render_minutes)
 
@@ -244,20 +257,25 @@ def make_project(cast, program, make_beneficiary):
 @pytest.fixture
 def slow_audit(monkeypatch):
     """In the racing threads only, hold each transaction (and its row locks) open a moment
-    after its audit entry is written, so the other racers really wait on the locks."""
+    after its audit entry is written (with the entity's row by ``ledger.writes``, or alone
+    by ``AuditEntry.save``), so the other racers really wait on the locks."""
     import threading
     import time
 
+    from ledger import writes
     from ledger.models import AuditEntry
 
-    save = AuditEntry.save
+    def held(write):
+        def slowly(*args, **kwargs):
+            result = write(*args, **kwargs)
+            if threading.current_thread().name.startswith("racer-"):
+                time.sleep(0.3)
+            return result
 
-    def slowly(entry, *args, **kwargs):
-        save(entry, *args, **kwargs)
-        if threading.current_thread().name.startswith("racer-"):
-            time.sleep(0.3)
+        return slowly
 
-    monkeypatch.setattr(AuditEntry, "save", slowly)
+    monkeypatch.setattr(writes, "write_transition", held(writes.write_transition))
+    monkeypatch.setattr(AuditEntry, "save", held(AuditEntry.save))
 
 
 @pytest.fixture
@@ -277,3 +295,29 @@ def _empty_cache():
 
     cache.clear()
     yield
+
+
+@pytest.fixture
+def reference_data(transactional_db):
+    """Put back what data migrations create and the flush ending every transactional test
+    removes: communes and activity sectors, training modules, the role groups.
+    ``serialized_rollback`` cannot do it: it reloads rows with UPDATEs, which the ledger's
+    triggers refuse on signing keys. The signing keys come back by themselves (the flush's
+    post_migrate makes development keys)."""
+    import importlib
+
+    from django.apps import apps
+    from django.contrib.contenttypes.models import ContentType
+
+    from core.roles import sync_roles
+    from training.models import TrainingModule
+
+    # Flushes recreate content types under new ids; the per-process cache would still
+    # hand out the old ones.
+    ContentType.objects.clear_cache()
+    importlib.import_module("workflow.migrations.0002_reference_data").load(apps, None)
+    # The training modules' data migration ran when they were the workflow app's models.
+    for code, fr, ar, en, description in importlib.import_module("workflow.migrations.0008_training_data").MODULES:
+        TrainingModule.objects.get_or_create(
+            code=code, defaults={"name_fr": fr, "name_ar": ar, "name_en": en, "description": description})
+    sync_roles(apps)

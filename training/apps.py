@@ -6,3 +6,10 @@ class TrainingConfig(AppConfig):
     name = "training"
     verbose_name = _("Training")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        # The grant flow's training sign-off step calls this app's service.
+        from training.services import project_complete_training
+        from workflow import task_services
+
+        task_services.register(task_services.TRAINING_SIGNOFF, project_complete_training)

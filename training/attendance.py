@@ -1,5 +1,9 @@
 """Training completion: the rule behind the guard of ``complete_training``.
 
+Training owns attendance, so it computes the fact the guard reads
+(``attendance_facts``: ``workflow.facts.TrainingAttendance``) and the sign-off
+(``training.services.project_complete_training``) hands it to the transition.
+
 A project's training is complete when, for every **mandatory** module of its program
 (``ProgramModule.mandatory``), the hours of the sessions its beneficiary attended reach
 the program's threshold (``Program.training_threshold``, a percentage) of that module's
@@ -17,6 +21,8 @@ has nothing to attend, so the rule holds.
 from decimal import ROUND_DOWN, Decimal
 
 from django.utils.translation import gettext as _
+
+from workflow.facts import TrainingAttendance
 
 PERCENT_STEP = Decimal("0.1")
 
@@ -48,10 +54,21 @@ def hours_text(hours: Decimal) -> str:
     return f"{hours.normalize():f}"
 
 
+def attendance_facts(project) -> TrainingAttendance:
+    """What the guard of ``complete_training`` reads: whether every mandatory module is
+    attended at the threshold and, if not, the shortfall."""
+    missing = modules_below_threshold(project)
+    return TrainingAttendance(project_id=project.pk, met=not missing,
+                              shortfall=_shortfall_text(project, missing) if missing else "")
+
+
 def attendance_shortfall(project) -> str:
     """The guard's failure detail: which mandatory modules are below the threshold, by
     how much."""
-    missing = modules_below_threshold(project)
+    return _shortfall_text(project, modules_below_threshold(project))
+
+
+def _shortfall_text(project, missing) -> str:
     modules = "; ".join(
         _("%(module)s (%(attended)s of %(planned)s h, %(percent)s %%)") % {
             "module": row.module.name, "attended": hours_text(row.attended_hours),

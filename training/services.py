@@ -29,11 +29,13 @@ from core.roles import Role, roles_of
 from core.transactions import service_transaction
 from ledger.models import AuditEntry
 from ledger.transitions import check_permission
-from training.attendance import hours_text
+from training.attendance import attendance_facts, hours_text
 from training.models import AttendanceRecord, ProgramModule, TrainingModule, TrainingSession
 from training.selectors import training_progress
-from workflow.locks import lock_program
+from workflow.facts import ATTENDANCE
+from workflow.locks import lock_program, lock_project
 from workflow.models import GrantProject, ProjectState
+from workflow.services import transition_project
 
 MAX_SESSION_HOURS = Decimal("12")
 MAX_PLANNED_HOURS = Decimal("999")
@@ -245,6 +247,20 @@ def training_record_attendance(*, session_id, actor, attendance) -> list[Attenda
     AttendanceRecord.objects.bulk_create(created)
     AttendanceRecord.objects.bulk_update(changed, ["present", "recorded_by", "recorded_at"])
     return list(AttendanceRecord.objects.filter(session=session, project_id__in=marks).order_by("project_id"))
+
+
+# --- Sign-off ---------------------------------------------------------------------------
+
+
+@service_transaction
+def project_complete_training(*, project_id, actor) -> GrantProject:
+    """in_training → trained: training sign-off. Program officer; needs every mandatory
+    module attended at the program's threshold (``guard_failed``,
+    ``training_incomplete``, naming each module below it). The attendance is read under
+    the project row lock, which attendance recording takes too."""
+    project = lock_project(project_id)
+    return transition_project(project, actor, "complete_training",
+                              facts={ATTENDANCE: attendance_facts(project)})
 
 
 # --- Attestation ----------------------------------------------------------------------

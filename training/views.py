@@ -19,6 +19,7 @@ from django.utils.translation import gettext
 from django.views import generic
 
 from core.exceptions import TamkeenError
+from core.forms import add_service_error
 from training import services as training_services
 from training.attendance import hours_text
 from training.forms import GroupAttendanceForm, ProgressProgramForm, SessionCreateForm, SessionFilterForm
@@ -30,7 +31,6 @@ from training.selectors import (
     projects_ready_for_training_signoff,
     session_roster,
 )
-from workflow.forms import add_service_error
 from workflow.models import GrantProject, ProjectState
 
 # Program officers (they schedule for any trainer), auditors and administrators read

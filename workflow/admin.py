@@ -1,14 +1,12 @@
 """Admin of the workflow app: configuration and read-only inspection.
 
 Reference data and programs are configured here. Beneficiaries, projects and
-documents are written only by the audited services, so their admins only read;
-the audit ledger admin grants no add, change or delete permission and no action.
+documents are written only by the audited services, so their admins only read.
+The apps above add their parts to these pages from their own ``admin.py`` (the
+program's time limits come from ``notifications.admin``).
 """
 
 from django.contrib import admin
-
-from ledger.models import AuditEntry
-from notifications.models import Notification, StepDeadline
 
 # Importing the flow registers its process model and connects it to the project
 # lifecycle in every process that loads the admin (web, workers, commands).
@@ -16,17 +14,8 @@ from workflow import flows  # noqa: F401
 from workflow.models import ActivitySector, Beneficiary, Commune, Document, GrantProject, Program
 
 
-class StepDeadlineInline(admin.TabularInline):
-    """A program's own time limits; a step without a row keeps the default limits
-    (notifications.models.DEFAULT_DEADLINES)."""
-
-    model = StepDeadline
-    extra = 0
-
-
 @admin.register(Program)
 class ProgramAdmin(admin.ModelAdmin):
-    inlines = [StepDeadlineInline]
     list_display = ("code", "name", "year", "envelope", "project_ceiling", "is_active")
     list_filter = ("year", "is_active")
     search_fields = ("code", "name")
@@ -95,40 +84,4 @@ class GrantProjectAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
-    list_display = ("entity_type", "entity_id", "seq", "transition", "from_state", "to_state",
-                    "actor", "actor_role", "created_at")
-    list_filter = ("entity_type", "transition", "actor_role")
-    search_fields = ("entity_id", "request_id")
-    actions = None
-
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
-    """Read-only: notifications are written by the services and the deadline tick."""
-
-    list_display = ("created_at", "recipient", "kind", "subject", "read_at", "emailed_at")
-    list_filter = ("kind", "created_at")
-    search_fields = ("subject", "dedupe_key", "recipient__username")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
         return False

@@ -7,6 +7,11 @@ enrolment, finance, purchase orders) is a waiting node. Nodes never set state; t
 screens call the lifecycle services, and the process follows the project through
 the ``project_transitioned`` signal, whatever screen, API call or task moved it.
 
+The training sign-off, launch and closure screens call services that the training
+and follow-up apps own (their guards read those apps' facts); workflow does not
+import them: each app registers its service for the step in its ``AppConfig.ready``
+(``workflow.task_services``).
+
 Node and flow names are stored in the database (``viewflow_task.flow_task``):
 renaming one is a data migration.
 """

@@ -5,8 +5,6 @@ backstop. On SQLite ``select_for_update`` is a no-op, and the IMMEDIATE transact
 mode of the settings serialises writers instead.
 """
 
-import weakref
-
 from django.db import connections, router
 
 from core import prepared
@@ -21,71 +19,64 @@ def lock_program(program_id) -> Program:
         raise NotFound() from None
 
 
-# Per connection (the converters of some backends are bound to it): the SELECT ... FOR
-# UPDATE of one project row, its columns and the converters of each column.
-_LOCK_QUERIES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+# The project row's SELECT ... FOR UPDATE on PostgreSQL, per database alias: its SQL, the
+# attnames of its columns, and the columns a field converts (``from_db_value``).
+_LOCK_STATEMENTS: dict = {}
 
 
-def _lock_query(conn, model):
-    cached = _LOCK_QUERIES.get(conn)
-    if cached is None:
-        meta = model._meta
-        fields = meta.concrete_fields
+def _lock_statement(conn):
+    found = _LOCK_STATEMENTS.get(conn.alias)
+    if found is None:
+        meta = GrantProject._meta
         quote = conn.ops.quote_name
-        suffix = " FOR UPDATE" if conn.features.has_select_for_update else ""
+        fields = meta.concrete_fields
         sql = (
             f"SELECT {', '.join(quote(f.column) for f in fields)} FROM {quote(meta.db_table)} "
-            f"WHERE {quote(meta.pk.column)} = %s{suffix}"
+            f"WHERE {quote(meta.pk.column)} = %s FOR UPDATE"
         )
-        converters = []
-        for index, field in enumerate(fields):
-            col = field.get_col(meta.db_table)
-            found = conn.ops.get_db_converters(col) + col.get_db_converters(conn)
-            if found:
-                converters.append((index, col, found))
-        cached = _LOCK_QUERIES[conn] = (sql, converters)
-    return cached
+        converted = [(index, f) for index, f in enumerate(fields) if hasattr(f, "from_db_value")]
+        found = _LOCK_STATEMENTS[conn.alias] = (sql, [f.attname for f in fields], converted)
+    return found
 
 
 def lock_project(project_id, *, with_beneficiary=False) -> GrantProject:
     """Lock one project row (SELECT ... FOR UPDATE) and return it.
 
-    Written as one prepared statement (server-side on PostgreSQL, see
-    ``core.prepared``): it runs on every transition, and compiling the ORM
-    query cost more than the database round trip. The row becomes a model instance
-    exactly as a queryset builds it (every column, the fields' database converters,
-    ``Model.from_db``). Related rows load lazily, except the beneficiary and commune
-    when the caller's guards read them (submission, screening).
+    With ``with_beneficiary`` (the guards of submission and screening read them) the
+    program, the beneficiary and the commune are joined and only the project's row is
+    locked, with the ORM. Otherwise related rows load lazily and, on PostgreSQL, the lock
+    every transition takes is one cached statement, server-side prepared
+    (``core.prepared``), because compiling the ORM query cost more client CPU than the
+    round trip (bench/README.md). It reads every concrete column, converts those whose
+    field has ``from_db_value`` (JSON) as a queryset does, psycopg2 having returned the
+    others as Python values already, and builds the instance with ``Model.from_db``.
+    Other databases take the ORM query.
     """
     try:
         project_id = int(project_id)
     except (TypeError, ValueError):
         raise NotFound() from None
-    if with_beneficiary:
-        try:
-            return (
-                GrantProject.objects.select_for_update(of=("self",))
-                .select_related("program", "beneficiary", "beneficiary__commune")
-                .get(pk=project_id)
-            )
-        except GrantProject.DoesNotExist:
-            raise NotFound() from None
     alias = router.db_for_write(GrantProject)
     conn = connections[alias]
-    sql, converters = _lock_query(conn, GrantProject)
+    if with_beneficiary or conn.vendor != "postgresql":
+        queryset = GrantProject.objects.select_for_update(of=("self",) if with_beneficiary else ())
+        if with_beneficiary:
+            queryset = queryset.select_related("program", "beneficiary", "beneficiary__commune")
+        try:
+            return queryset.using(alias).get(pk=project_id)
+        except GrantProject.DoesNotExist:
+            raise NotFound() from None
+    sql, names, converted = _lock_statement(conn)
     with conn.cursor() as cursor:
         prepared.execute(cursor, sql, [project_id])
         row = cursor.fetchone()
     if row is None:
         raise NotFound()
-    if converters:
+    if converted:
         row = list(row)
-        for index, col, functions in converters:
-            value = row[index]
-            for convert in functions:
-                value = convert(value, col, conn)
-            row[index] = value
-    return GrantProject.from_db(alias, None, row)
+        for index, field in converted:
+            row[index] = field.from_db_value(row[index], None, conn)
+    return GrantProject.from_db(alias, names, row)
 
 
 def lock_project_with_program(project_id) -> GrantProject:

@@ -9,11 +9,11 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from core.roles import Role
-from ledger.models import AuditEntry, Checkpoint
+from ledger.selectors import anchored_entries
 from workflow.eligibility import evaluate_eligibility
 from workflow.models import Document, GrantProject, ProjectState
 from workflow.models.documents import DISABILITY_PROOF_TYPES, DocumentType
@@ -88,7 +88,7 @@ class TimelineEntry:
     checkpoint_id: int | None = None
     checkpoint_size: int | None = None
     checkpoint_at: datetime | None = None
-    problems: list = field(default_factory=list)  # filled by the page's verification
+    problems: list = field(default_factory=list)  # messages of the ledger's verification, set by the page
     # attach_document: the document and the fingerprint the ledger holds for it.
     document_id: int | None = None
     sha256: str = ""
@@ -144,16 +144,7 @@ def _state_label(value: str) -> str:
 
 def project_timeline(project) -> list[TimelineEntry]:
     """The project's audit entries in chain order, with what a person reads from them."""
-    covering = Checkpoint.objects.filter(size__gt=OuterRef("leaf__index")).order_by("size", "created_at")
-    entries = (
-        AuditEntry.objects.for_entity(project).select_related("actor")
-        .annotate(
-            checkpoint_id=Subquery(covering.values("pk")[:1]),
-            checkpoint_size=Subquery(covering.values("size")[:1]),
-            checkpoint_at=Subquery(covering.values("created_at")[:1]),
-        )
-        .order_by("seq")
-    )
+    entries = anchored_entries(project).select_related("actor")
     timeline = []
     for entry in entries:
         payload = entry.payload or {}
@@ -266,66 +257,3 @@ def project_process(project):
         .order_by("pk")
     )
     return process, open_tasks
-
-
-_ENTRY_LOCATOR = re.compile(r"\(id (\d+)\)")
-
-
-@dataclass
-class ChainVerification:
-    """What the project page says of the project's audit chain."""
-
-    ok: bool
-    entries: int
-    problems: list  # every problem found, as text
-    chain_problems: list  # those not about one entry of the timeline (a missing tail, the live state)
-    anchored: int  # entries inside a signed checkpoint
-    pending: int  # entries not yet in a checkpoint
-    last_checkpoint_id: int | None = None
-    last_checkpoint_at: datetime | None = None
-
-
-def project_verification(project, timeline: list[TimelineEntry]) -> ChainVerification:
-    """Verify the project's chain (every hash, link, signature and the replay through the
-    state machine up to the live state) and the signatures of the checkpoints anchoring
-    its entries; marks each timeline entry with its problems. A constant number of
-    queries. (The auditors' "verify now" also recomputes the checkpoint's Merkle root.)"""
-    from ledger.evidence import public_keys, verify_entity
-
-    report = verify_entity(project)
-    by_entry: dict[int, list] = {}
-    loose = []
-    shown = {entry.entry_id for entry in timeline}
-    for problem in report.problems:
-        match = _ENTRY_LOCATOR.search(problem.where)
-        if match and int(match[1]) in shown:
-            by_entry.setdefault(int(match[1]), []).append(problem.reason)
-        else:
-            loose.append(str(problem))
-    checkpoint_ids = {entry.checkpoint_id for entry in timeline if entry.checkpoint_id}
-    if checkpoint_ids:
-        keys = {key.key_id: key for key in public_keys()}
-        for checkpoint in Checkpoint.objects.filter(pk__in=checkpoint_ids):
-            key = keys.get(checkpoint.key_id)
-            if key is None or key.purpose != "checkpoint" or not key.verify(
-                bytes(checkpoint.signature), bytes(checkpoint.canonical)
-            ):
-                problem = str(_("the signature of checkpoint #%(id)s does not verify") % {"id": checkpoint.pk})
-                loose.append(problem)
-                for entry in timeline:
-                    if entry.checkpoint_id == checkpoint.pk:
-                        by_entry.setdefault(entry.entry_id, []).append(problem)
-    for entry in timeline:
-        entry.problems = by_entry.get(entry.entry_id, [])
-    anchored = [entry for entry in timeline if entry.checkpoint_id]
-    last = max(anchored, key=lambda entry: entry.checkpoint_size, default=None)
-    return ChainVerification(
-        ok=not report.problems and not loose,
-        entries=report.entries,
-        problems=[str(problem) for problem in report.problems] + [p for p in loose if p not in map(str, report.problems)],
-        chain_problems=loose,
-        anchored=len(anchored),
-        pending=len(timeline) - len(anchored),
-        last_checkpoint_id=last.checkpoint_id if last else None,
-        last_checkpoint_at=last.checkpoint_at if last else None,
-    )

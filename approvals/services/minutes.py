@@ -2,6 +2,7 @@
 and the members' confirmations by re-entering their password (step-up)."""
 
 import hashlib
+import json
 
 from django.core.exceptions import ImproperlyConfigured
 from django.template.loader import render_to_string
@@ -10,7 +11,14 @@ from django.utils.translation import gettext as _
 
 from approvals.exceptions import NotAMember
 from approvals.locks import lock_session
-from approvals.models import Attendance, InterestDeclaration, MinutesConfirmation, SessionMinutes, Vote
+from approvals.models import (
+    AgendaItem,
+    Attendance,
+    InterestDeclaration,
+    MinutesConfirmation,
+    SessionMinutes,
+    Vote,
+)
 from approvals.selectors import membership
 from core.exceptions import InvalidInput
 from core.stepup import confirm_password
@@ -18,44 +26,83 @@ from core.transactions import service_transaction
 from ledger.transitions import apply_transition, check_permission, check_transition
 
 
-def minutes_context(session, items, tallies, skipped=None) -> dict:
-    program = session.committee.program
-    criteria = list(program.criteria.all())
-    attendance = list(Attendance.objects.filter(session=session).select_related("user").order_by("user__last_name"))
+def minutes_facts(session, items, tallies, skipped=None) -> dict:
+    """Everything the minutes show, as plain values: the PDF is rendered from these alone,
+    and the close compares their digest, read again under its locks, with the digest of
+    the facts the PDF was rendered from (``facts_digest``)."""
+    criteria = list(session.committee.program.criteria.order_by("position", "code"))
+    attendance = Attendance.objects.filter(session=session).select_related("user").order_by("user__last_name", "pk")
     rows = []
     for item in items:
+        tally = tallies[item.pk]
         # Only the votes the rule counted (present, not recused members).
-        votes = list(Vote.objects.filter(item=item, user_id__in=tallies[item.pk].voters))
+        votes = list(Vote.objects.filter(item=item, user_id__in=tally.voters).order_by("user_id"))
         averages = []
         for criterion in criteria:
             values = [v.scores.get(criterion.code) for v in votes if criterion.code in v.scores]
-            averages.append((criterion, sum(values) / len(values) if values else None))
+            averages.append(sum(values) / len(values) if values else None)
+        recused = (InterestDeclaration.objects.filter(item=item, has_conflict=True)
+                   .select_related("user").order_by("user__last_name", "pk"))
+        project = item.project
         rows.append({
-            "item": item, "project": item.project, "tally": tallies[item.pk],
-            "recused": list(InterestDeclaration.objects.filter(item=item, has_conflict=True)
-                            .select_related("user").order_by("user__last_name")),
+            "item": item.pk, "reference": project.reference, "title": project.title,
+            "beneficiary": str(project.beneficiary), "beneficiary_ar": project.beneficiary.full_name_ar,
+            "requested_amount": project.requested_amount,
+            "recused": [_person(d.user) for d in recused],
+            "voters": len(tally.voters), "quorum_needed": tally.quorum_needed, "quorum_met": tally.quorum_met,
+            "counts": {choice: tally.counts[choice] for choice in ("approve", "revise", "reject")},
             "averages": averages,
+            "outcome": item.outcome, "approved_amount": item.approved_amount,
+            "conditions": item.conditions, "reason": item.reason,
             "not_applied": (skipped or {}).get(item.pk),
         })
-    return {"session": session, "program": program, "attendance": attendance, "rows": rows,
-            "criteria": criteria}
+    return {
+        "session": {"id": session.pk, "title": session.title, "scheduled_for": session.scheduled_for,
+                    "location": session.location, "committee": session.committee.name},
+        "program": session.committee.program.name,
+        "criteria": [{"code": c.code, "fr": c.name_fr, "ar": c.name_ar} for c in criteria],
+        "attendance": [{"name": _person(a.user), "present": a.present} for a in attendance],
+        "rows": rows,
+    }
 
 
-def render_minutes(session, items, tallies, skipped=None) -> bytes:
-    """The minutes as PDF bytes: a French part, then an Arabic part (right to left)."""
+def _person(user) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+def facts_digest(facts: dict) -> str:
+    """SHA-256 of the facts in a canonical form (sorted keys; decimals and times as text)."""
+    text = json.dumps(facts, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def render_minutes(facts: dict) -> bytes:
+    """The minutes as PDF bytes from ``minutes_facts``: a French part, then an Arabic part
+    (right to left). Reads nothing from the database."""
     try:
         from weasyprint import HTML
     except (ImportError, OSError) as exc:  # Pango missing on the machine
         raise ImproperlyConfigured(
             "Generating the minutes needs WeasyPrint and Pango (Debian: libpango-1.0-0, fonts-dejavu-core)."
         ) from exc
-    context = minutes_context(session, items, tallies, skipped)
     parts = []
     for language in ("fr", "ar"):
         with translation.override(language):
-            parts.append(render_to_string("approvals/minutes_part.html", {**context, "language": language}))
-    html = render_to_string("approvals/minutes.html", {"parts": parts, "session": session})
+            parts.append(render_to_string("approvals/minutes_part.html", _part_context(facts, language)))
+    html = render_to_string("approvals/minutes.html", {"parts": parts, "title": facts["session"]["title"]})
     return HTML(string=html).write_pdf()
+
+
+def _part_context(facts: dict, language: str) -> dict:
+    """One language's view of the facts (names of criteria and decisions in that language)."""
+    names = [criterion[language] for criterion in facts["criteria"]]
+    rows = []
+    for row in facts["rows"]:
+        outcome = row["outcome"]
+        label = AgendaItem.Outcome(outcome).label if outcome in AgendaItem.Outcome.values else outcome
+        rows.append({**row, "outcome_label": str(label),
+                     "averages": list(zip(names, row["averages"], strict=True))})
+    return {**facts, "rows": rows, "language": language}
 
 
 def store_minutes(session, pdf: bytes) -> SessionMinutes:

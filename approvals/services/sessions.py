@@ -2,28 +2,35 @@
 
 Closing applies every confirmed decision as project transitions in the same
 transaction — all or nothing — committing approved amounts against the program's
-envelope under its row lock, then writes the minutes and the closing audit entry
-(which carries the minutes' SHA-256).
+envelope under its row lock, then writes the minutes (rendered beforehand, with no lock
+held) and the closing audit entry (which carries the minutes' SHA-256).
+
+The project's committee transitions accept only what this app hands them
+(``approvals.facts``): the placement of a file on an agenda, whether a session still
+holds it, and — built only here, by the close — the session's confirmed decisions.
 """
+
+from dataclasses import dataclass
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from approvals.exceptions import DecisionOutdated, DecisionsMissing, NotAMember
+from approvals.exceptions import DecisionOutdated, DecisionsMissing, MinutesOutdated, NotAMember
+from approvals.facts import agenda_placement, closing_decisions, committee_hold
 from approvals.locks import lock_session
 from approvals.models import AgendaItem, Attendance, CommitteeMember, CommitteeSession
 from approvals.selectors import item_tally, member_ids, present_ids
-from approvals.services.minutes import render_minutes, store_minutes
-from core.exceptions import InvalidInput, TamkeenError, TransitionNotAllowed
+from approvals.services.minutes import facts_digest, minutes_facts, render_minutes, store_minutes
+from core.exceptions import InvalidInput, NotFound, TamkeenError, TransitionNotAllowed
 from core.input import require_text
 from core.roles import role_for
-from core.transactions import service_transaction, within_caller_transaction
+from core.transactions import consistent_read, service_transaction, within_caller_transaction
+from disbursements.services.envelope import commit_for_project
 from ledger.entries import HEAD_FIELDS, record_transition
 from ledger.transitions import apply_transition, check_permission, check_transition
 from workflow.locks import lock_program, lock_project
 from workflow.models import ProjectState
-from workflow.models.project import session_closing
-from workflow.services import project_decide, project_defer, project_schedule
+from workflow.services import Decision, project_decide, project_defer, project_schedule
 
 
 def require_chair(session, actor):
@@ -57,7 +64,7 @@ def session_create(*, actor, committee, title, scheduled_for, location="") -> Co
 @service_transaction
 def session_add_item(*, session_id, project_id, actor) -> AgendaItem:
     """Put an eligible project on a planned session's agenda: the project moves to
-    in_committee through ``project_schedule``, which checks the new item holds it (the
+    in_committee through ``project_schedule``, handed the new item's placement (the
     only way a file reaches the committee). Program officer."""
     check_permission(actor, "approvals.manage_session")
     session = lock_session(session_id)
@@ -71,7 +78,7 @@ def session_add_item(*, session_id, project_id, actor) -> AgendaItem:
     position = session.items.filter(removed=False).count() + 1
     item = AgendaItem.objects.create(session=session, project=project, position=position)
     with within_caller_transaction():
-        project_schedule(project_id=project.pk, actor=actor, agenda_item_id=item.pk)
+        project_schedule(project_id=project.pk, actor=actor, placement=agenda_placement(item))
     apply_transition(session, actor, "add_item",
                      payload={"item": item.pk, "project": project.pk, "position": position})
     return item
@@ -93,7 +100,8 @@ def session_remove_item(*, session_id, item_id, actor, reason) -> AgendaItem:
     item.removed = True
     item.save(update_fields=["removed"])
     with within_caller_transaction():
-        project_defer(project_id=project.pk, actor=actor, reason=reason, agenda_item_id=item.pk)
+        project_defer(project_id=project.pk, actor=actor, reason=reason,
+                      hold=committee_hold(project.pk, taken_off=item))
     apply_transition(session, actor, "remove_item", payload={"item": item.pk, "project": project.pk, "reason": reason})
     return item
 
@@ -133,16 +141,53 @@ def session_open(*, session_id, actor) -> CommitteeSession:
                             fields=["opened_at"])
 
 
-@service_transaction
 def session_close(*, session_id, actor) -> CommitteeSession:
-    """open → closed. The chair. Applies every confirmed decision to its project in this
-    one transaction (all or nothing; approvals checked against the envelope under its
-    lock), writes the minutes and records their SHA-256 in the closing entry."""
-    session = lock_session(session_id)
+    """open → closed. The chair. Applies every confirmed decision to its project in one
+    transaction (all or nothing; approvals checked against the envelope under its lock),
+    writes the minutes and records their SHA-256 in the closing entry.
+
+    The minutes PDF (slow to render) is rendered first, from one consistent read and
+    with no lock held; the locked transaction then checks that what it was rendered from
+    is still what the session holds (``minutes.facts_digest``). If anything changed in
+    between (a vote, the attendance, a file withdrawn), the minutes are rendered again,
+    once; a second change refuses the close with ``minutes_outdated`` (nothing written)."""
+    minutes = _prepare_minutes(session_id, actor)
+    try:
+        return _close(session_id=session_id, actor=actor, minutes=minutes)
+    except MinutesOutdated:
+        # Changed while they were rendered: render them once more from what it holds now.
+        return _close(session_id=session_id, actor=actor, minutes=_prepare_minutes(session_id, actor))
+
+
+@dataclass(frozen=True)
+class PreparedMinutes:
+    pdf: bytes
+    digest: str  # facts_digest of the facts the PDF was rendered from
+
+
+def _prepare_minutes(session_id, actor) -> PreparedMinutes:
+    """Render the minutes from one consistent read, outside any lock. The close's own
+    checks run here first, so a refused close renders nothing."""
+    with consistent_read():
+        session = CommitteeSession.objects.select_related("committee", "committee__program").filter(
+            pk=session_id).first()
+        if session is None:
+            raise NotFound()
+        items, tallies = _closing_items(session, actor)
+        # The files that left the committee during the session, as the close will find them.
+        skipped = {item.pk: item.project.state for item in items if item.project.state != ProjectState.IN_COMMITTEE}
+        facts = minutes_facts(session, items, tallies, skipped)
+    return PreparedMinutes(pdf=render_minutes(facts), digest=facts_digest(facts))
+
+
+def _closing_items(session, actor):
+    """The close's checks (the chair, the state, every decision confirmed on the votes
+    as they stand): the agenda's items and their tallies."""
     require_chair(session, actor)
     check_permission(actor, "approvals.chair_session")
     check_transition(session, "close")
-    items = list(session.items.filter(removed=False).select_related("project").order_by("position"))
+    items = list(session.items.filter(removed=False).select_related("project", "project__beneficiary")
+                 .order_by("position"))
     missing = [item for item in items if item.confirmed_at is None]
     if missing:
         raise DecisionsMissing(
@@ -160,11 +205,19 @@ def session_close(*, session_id, actor) -> CommitteeSession:
                                           % {"ref": item.project.reference}]},
                 params={"item": item.pk},
             )
+    return items, tallies
+
+
+@service_transaction
+def _close(*, session_id, actor, minutes: PreparedMinutes) -> CommitteeSession:
+    session = lock_session(session_id)
+    items, tallies = _closing_items(session, actor)
     lock_program(session.committee.program_id)  # envelope before projects
     skipped = {}
-    # Only inside ``session_closing`` do the project services accept this session's
-    # confirmed decisions, and only from its chair (DESIGN.md §3).
-    with within_caller_transaction(), session_closing(session.pk, actor.pk):
+    # The only place the session's confirmed decisions are built, for its chair: the
+    # project services accept no other (DESIGN.md §3).
+    decisions = closing_decisions(session, actor, items)
+    with within_caller_transaction():
         for item in items:
             state = item.project.__class__.objects.values_list("state", flat=True).get(pk=item.project_id)
             if state != ProjectState.IN_COMMITTEE:
@@ -172,9 +225,12 @@ def session_close(*, session_id, actor) -> CommitteeSession:
                 # the minutes and the closing entry, not applied.
                 skipped[item.pk] = state
                 continue
-            _apply_decision(session, item, actor)
-    pdf = render_minutes(session, items, tallies, skipped)
-    minutes = store_minutes(session, pdf)
+            _apply_decision(item, decisions[item.pk], actor)
+    # The minutes were rendered before the locks: only if their facts are still those
+    # read now does their PDF (and its SHA-256, signed below) become the session's.
+    if facts_digest(minutes_facts(session, items, tallies, skipped)) != minutes.digest:
+        raise MinutesOutdated()
+    minutes = store_minutes(session, minutes.pdf)
     session.closed_at = timezone.now()
     return apply_transition(
         session, actor, "close", fields=["closed_at"],
@@ -190,13 +246,18 @@ def session_close(*, session_id, actor) -> CommitteeSession:
     )
 
 
-def _apply_decision(session, item, actor):
+def _apply_decision(item, decision, actor):
+    """Apply the session's confirmed ``decision`` on ``item`` to its file; an approval
+    is committed against the envelope (the program row is locked)."""
     try:
         if item.outcome == AgendaItem.Outcome.DEFER:
             project_defer(project_id=item.project_id, actor=actor, reason=item.reason or _("No decision: deferred."),
-                          agenda_item_id=item.pk)
+                          hold=committee_hold(item.project_id, deferral=decision))
         else:
-            project_decide(project_id=item.project_id, actor=actor, outcome=item.outcome, agenda_item_id=item.pk)
+            project = project_decide(project_id=item.project_id, actor=actor, outcome=item.outcome,
+                                     decision=decision)
+            if item.outcome == Decision.APPROVE:
+                commit_for_project(project, actor)
     except TamkeenError as error:
         # Say which file stopped the close; nothing of the close is kept.
         error.params = {**error.params, "item": item.pk, "project": item.project_id}

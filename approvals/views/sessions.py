@@ -13,7 +13,7 @@ from approvals.models import CLOSED, Attendance, MinutesConfirmation, SessionMin
 from approvals.views.access import SessionPageMixin, visible_sessions
 from approvals.views.summaries import agenda_items
 from core.exceptions import TamkeenError
-from workflow.forms import add_service_error
+from core.forms import add_service_error
 
 
 class SessionListView(PermissionRequiredMixin, generic.ListView):

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from ledger.models import AuditedModel
-from workflow.models.project import guard
+from workflow.guards import guard
 
 MIN_COMPETING_QUOTES = 3
 SHA256_VALIDATOR = RegexValidator(r"^[0-9a-f]{64}$", _("A SHA-256 is 64 lowercase hexadecimal characters."))

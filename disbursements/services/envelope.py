@@ -29,8 +29,9 @@ def _require_transaction():
 def commit_for_project(project, actor) -> EnvelopeEvent:
     """Record the commitment of ``project.approved_amount`` against its program.
 
-    Called by ``workflow.services.project_decide`` right after ``decide_approve``, in its
-    transaction and under its program row lock. Idempotent: a project is committed once.
+    Called by ``approvals.services.session_close`` right after it applied the
+    approval (``workflow.services.project_decide``), in its transaction and under its
+    program row lock. Idempotent: a project is committed once.
     """
     _require_transaction()
     key = f"commit:project:{project.pk}"

@@ -26,7 +26,7 @@ from core.money import format_mad
 from core.transactions import service_transaction
 from disbursements.locks import lock_funding_project, lock_order
 from disbursements.models import EquipmentItem, PurchaseOrder, Quote, ReceiptReport, Supplier
-from disbursements.selectors import orders_total
+from disbursements.selectors import equipment_receipt, orders_total
 from disbursements.services._common import (
     PLANNING_STATES,
     parse_amounts,
@@ -34,6 +34,10 @@ from disbursements.services._common import (
     require_project_state,
 )
 from ledger.transitions import apply_transition, check_permission, check_transition
+from workflow.facts import EQUIPMENT
+from workflow.locks import lock_project
+from workflow.models import GrantProject
+from workflow.services import transition_project
 
 PREPARE = "disbursements.prepare_purchaseorder"
 
@@ -275,3 +279,17 @@ def purchase_order_receive(*, order_id, actor) -> PurchaseOrder:
         payload = {"receipt": receipt.method, "sha256": receipt.scan_sha256,
                    "mentor": receipt.mentor_id, "witness": receipt.beneficiary_witness_id}
     return apply_transition(order, actor, "receive", payload=payload, fields=["received_by", "received_at"])
+
+
+# --- The project equipped ------------------------------------------------------------------
+
+
+@service_transaction
+def project_confirm_equipment(*, project_id, actor) -> GrantProject:
+    """funding → equipped. Program officer; needs at least one purchase order and every
+    one received with a signed receipt report (``guard_failed``,
+    ``orders_not_received``, naming the orders that hold the project back). The orders
+    are read under the project row lock, which every order write takes too."""
+    project = lock_project(project_id)
+    return transition_project(project, actor, "equipment_received",
+                              facts={EQUIPMENT: equipment_receipt(project)})

@@ -14,8 +14,6 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from tests._committee_support import reference_data  # noqa: F401  (fixture)
-
 PASSWORD = "pass-Tamkeen-2025"
 CHROMIUM = os.environ.get("TAMKEEN_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

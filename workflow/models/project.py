@@ -1,12 +1,13 @@
 """The grant project and its lifecycle (DESIGN.md §3).
 
 Transitions here only guard and set state. Locking, permission and separation-of-
-duties checks, the audit entry, the save and side effects belong to the services in
-``workflow.services``, which are the only callers of these methods.
+duties checks, the audit entry, the save and side effects belong to the services that
+call them: ``workflow.services``, and the services of the apps that own what a guard
+needs to know (``workflow.facts``), which hand those facts in. Guards that read the
+project alone are django-fsm ``conditions``; guards that read handed-in facts are listed
+in the transition's ``custom["fact_guards"]`` (``workflow.guards``).
 """
 
-from contextlib import contextmanager
-from contextvars import ContextVar
 from decimal import Decimal
 
 from django.conf import settings
@@ -15,7 +16,20 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
+from ledger.machines import transition_spec, transition_table
 from ledger.models import AuditedModel
+from workflow.facts import FOLLOWUP, FollowUpProgress
+from workflow.guards import (
+    all_orders_received,
+    fact_guard,
+    guard,
+    not_held_by_a_session,
+    placed_on_session_agenda,
+    session_decided_approve,
+    session_decided_reject,
+    session_decided_revise,
+    training_attendance_met,
+)
 from workflow.models.documents import DISABILITY_PROOF_TYPES, DocumentType
 
 
@@ -50,19 +64,6 @@ class Outcome(models.TextChoices):
     SUCCESS = "success", _("success")
     FAILED = "failed", _("failed")
     ABANDONED = "abandoned", _("abandoned")
-
-
-def guard(code, message, detail=None):
-    """Mark a transition condition with the coded, translated reason shown when it fails.
-    ``detail(instance)``, when given, says precisely what is missing."""
-
-    def decorate(func):
-        func.guard_code = code
-        func.guard_message = message
-        func.guard_detail = detail
-        return func
-
-    return decorate
 
 
 def _missing_documents_detail(project):
@@ -140,148 +141,16 @@ def funded_since(beneficiary_id, since, *, exclude_pk=None) -> bool:
     )
 
 
-def _training_shortfall_detail(project):
-    from training.attendance import attendance_shortfall
-
-    return attendance_shortfall(project)
-
-
-@guard("training_incomplete", _("Mandatory training modules are not attended at the program's threshold."),
-       detail=_training_shortfall_detail)
-def training_attendance_met(project):
-    from training.attendance import attendance_met
-
-    return attendance_met(project)
-
-
-def _orders_not_received_detail(project):
-    from workflow.funding import orders_not_received_detail
-
-    return orders_not_received_detail(project)
-
-
-@guard("orders_not_received", _("Every purchase order must be received with a signed receipt report."),
-       detail=_orders_not_received_detail)
-def all_orders_received(project):
-    from workflow.funding import all_orders_received as received
-
-    return received(project)
-
-
-@guard("followup_incomplete", _("The follow-up plan is not finished (or give an abandonment reason)."))
-def followup_complete_or_abandoned(project):
-    from followup.plan import followup_complete
-
-    return project.outcome == Outcome.ABANDONED or followup_complete(project)
-
-
-# --- Committee guards (DESIGN.md §3) ------------------------------------------------
-# A file enters and leaves the committee only through a session: ``schedule`` by being
-# put on a session's agenda, ``decide_*`` (and a session's deferral) by the chair closing
-# the session that confirmed the decision. The calling service puts on the locked
-# project, for this one call, the agenda item the move comes from
-# (``project.committee_item``) and the actor (``project.committee_actor``); a direct call
-# has neither and is refused with a coded reason, having changed nothing.
-
-# (session id, chair's user id) while ``approvals.services.session_close`` applies that
-# session's decisions, inside its transaction; None everywhere else.
-_closing_session = ContextVar("tamkeen_closing_session", default=None)
-
-
-@contextmanager
-def session_closing(session_id, chair_id):
-    """Within this block, and only there, the confirmed decisions of session
-    ``session_id`` may move their files, on behalf of its chair ``chair_id``. Only a
-    session's close (which has locked the session and checked its chair) opens it."""
-    token = _closing_session.set((session_id, chair_id))
-    try:
-        yield
-    finally:
-        _closing_session.reset(token)
-
-
-_LIVE_SESSION_STATES = ("planned", "open")  # approvals.SessionState, without importing approvals
-
-
-def _schedule_refusal(project):
-    """Why the agenda item on ``project`` does not place it in committee (None if it does)."""
-    item = getattr(project, "committee_item", None)
-    if item is None:
-        return _("A file goes to committee only by being put on a session's agenda.")
-    if item.project_id != project.pk or item.removed:
-        return _("This agenda item does not hold this file.")
-    if item.session.state not in _LIVE_SESSION_STATES:
-        return _("The session of this agenda item is closed.")
-    if item.session.committee.program_id != project.program_id:
-        return _("This session belongs to another program's committee.")
+@fact_guard("followup_incomplete", _("The follow-up plan is not finished (or give an abandonment reason)."),
+            needs={FOLLOWUP: FollowUpProgress},
+            missing=_("The follow-up plan was not checked: close the project from its follow-up page."))
+def followup_complete_or_abandoned(project, facts):
+    progress = facts[FOLLOWUP]
+    if progress.project_id != project.pk:
+        return _("This follow-up plan is another file's.")
+    if project.outcome != Outcome.ABANDONED and not progress.finished:
+        return _("The follow-up plan is not finished (or give an abandonment reason).")
     return None
-
-
-@guard("not_on_agenda", _("A file goes to committee only by being put on a session's agenda."),
-       detail=_schedule_refusal)
-def placed_on_session_agenda(project):
-    return _schedule_refusal(project) is None
-
-
-def _decision_refusal(project, outcome):
-    """Why ``project`` cannot take ``outcome`` now (None if a closing session decided it)."""
-    item, actor = getattr(project, "committee_item", None), getattr(project, "committee_actor", None)
-    closing = _closing_session.get()
-    if item is None or actor is None or closing is None:
-        return _("A committee decision applies to a file only when the chair closes the session that took it.")
-    if item.project_id != project.pk or item.removed:
-        return _("This decision is about another file.")
-    if item.confirmed_at is None:
-        return _("The chair has not confirmed a decision on this file.")
-    if item.outcome != outcome:
-        return _("The decision the session confirmed on this file is “%(outcome)s”.") % {
-            "outcome": item.get_outcome_display()}
-    session = item.session
-    if session.pk != closing[0] or session.state != "open":
-        return _("The session that took this decision is not the one being closed.")
-    if actor.pk != closing[1] or not session.committee.members.filter(
-        user_id=actor.pk, role="chair", is_active=True
-    ).exists():
-        return _("Only the chair of the session's committee applies its decisions, by closing it.")
-    return None
-
-
-def _decided_by_closing_session(outcome):
-    @guard("no_session_decision",
-           _("A committee decision applies to a file only when the chair closes the session that took it."),
-           detail=lambda project: _decision_refusal(project, outcome))
-    def decided_by_closing_session(project):
-        return _decision_refusal(project, outcome) is None
-
-    decided_by_closing_session.__name__ = f"session_decided_{outcome}"
-    return decided_by_closing_session
-
-
-session_decided_approve = _decided_by_closing_session("approve")
-session_decided_revise = _decided_by_closing_session("revise")
-session_decided_reject = _decided_by_closing_session("reject")
-
-
-def _defer_refusal(project):
-    """Why ``project`` cannot be deferred now: a session still holds it (None if none does).
-    A session being closed may defer its own file (no quorum, tie); taking a file off a
-    planned agenda marks the item removed first."""
-    live = project.agenda_items.filter(removed=False, session__state__in=_LIVE_SESSION_STATES)
-    item, closing = getattr(project, "committee_item", None), _closing_session.get()
-    if (item is not None and closing is not None and item.session_id == closing[0]
-            and item.project_id == project.pk and item.confirmed_at is not None and item.outcome == "defer"):
-        live = live.exclude(pk=item.pk)
-    held = live.select_related("session").first()
-    if held is None:
-        return None
-    return _("This file is on the agenda of the session “%(title)s”: take it off the agenda there, "
-             "or let the session decide.") % {"title": held.session.title}
-
-
-@guard("on_session_agenda", _("This file is on a session's agenda: take it off the agenda there, "
-                              "or let the session decide."), detail=_defer_refusal)
-def not_held_by_a_session(project):
-    return _defer_refusal(project) is None
 
 
 class GrantProject(ConcurrentTransitionMixin, AuditedModel):
@@ -401,14 +270,11 @@ class GrantProject(ConcurrentTransitionMixin, AuditedModel):
 
     @classmethod
     def transition_names(cls) -> list[str]:
-        return sorted(
-            name for name in dir(cls) if hasattr(getattr(cls, name, None), "_django_fsm")
-        )
+        return sorted(transition_table(cls))
 
     @classmethod
     def transition_permission(cls, name: str) -> str:
-        meta = getattr(cls, name)._django_fsm
-        return next(iter(meta.transitions.values())).permission
+        return transition_spec(cls, name).permission
 
     # --- Lifecycle ---------------------------------------------------------------
     @transition(
@@ -435,36 +301,36 @@ class GrantProject(ConcurrentTransitionMixin, AuditedModel):
 
     @transition(
         field=state, source=S.ELIGIBLE, target=S.IN_COMMITTEE, permission="workflow.schedule_project",
-        conditions=[placed_on_session_agenda],
+        custom={"fact_guards": [placed_on_session_agenda]},
     )
     def schedule(self):
         pass
 
     @transition(
         field=state, source=S.IN_COMMITTEE, target=S.ELIGIBLE, permission="workflow.defer_project",
-        conditions=[not_held_by_a_session],
+        custom={"fact_guards": [not_held_by_a_session]},
     )
     def defer(self):
         pass
 
     @transition(
         field=state, source=S.IN_COMMITTEE, target=S.APPROVED, permission="workflow.decide_project",
-        conditions=[session_decided_approve, approved_amount_within_limits, approved_amount_within_envelope,
-                    beneficiary_not_already_funded],
+        conditions=[approved_amount_within_limits, approved_amount_within_envelope, beneficiary_not_already_funded],
+        custom={"fact_guards": [session_decided_approve]},
     )
     def decide_approve(self):
         pass
 
     @transition(
         field=state, source=S.IN_COMMITTEE, target=S.REVISION_REQUESTED,
-        permission="workflow.decide_project", conditions=[session_decided_revise],
+        permission="workflow.decide_project", custom={"fact_guards": [session_decided_revise]},
     )
     def decide_revise(self):
         pass
 
     @transition(
         field=state, source=S.IN_COMMITTEE, target=S.REJECTED, permission="workflow.decide_project",
-        conditions=[session_decided_reject],
+        custom={"fact_guards": [session_decided_reject]},
     )
     def decide_reject(self):
         pass
@@ -483,7 +349,7 @@ class GrantProject(ConcurrentTransitionMixin, AuditedModel):
 
     @transition(
         field=state, source=S.IN_TRAINING, target=S.TRAINED, permission="workflow.complete_training",
-        conditions=[training_attendance_met],
+        custom={"fact_guards": [training_attendance_met]},
     )
     def complete_training(self):
         pass
@@ -494,7 +360,7 @@ class GrantProject(ConcurrentTransitionMixin, AuditedModel):
 
     @transition(
         field=state, source=S.FUNDING, target=S.EQUIPPED, permission="workflow.confirm_equipment",
-        conditions=[all_orders_received],
+        custom={"fact_guards": [all_orders_received]},
     )
     def equipment_received(self):
         pass
@@ -505,7 +371,7 @@ class GrantProject(ConcurrentTransitionMixin, AuditedModel):
 
     @transition(
         field=state, source=S.LAUNCHED, target=S.CLOSED, permission="workflow.close_project",
-        conditions=[followup_complete_or_abandoned],
+        custom={"fact_guards": [followup_complete_or_abandoned]},
     )
     def close(self):
         pass

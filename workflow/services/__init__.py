@@ -1,4 +1,10 @@
-"""Every write of the workflow app. Views, flows, tasks and commands call these."""
+"""Every write of the workflow app. Views, flows, tasks and commands call these.
+
+The project transitions whose guards read another app's facts are applied by that
+app's services: ``training.services.project_complete_training``,
+``disbursements.services.project_confirm_equipment``,
+``followup.services.project_launch`` and ``project_close`` (``workflow.facts``).
+"""
 
 from workflow.services.intake import (
     application_create,
@@ -9,13 +15,9 @@ from workflow.services.intake import (
 )
 from workflow.services.lifecycle import (
     Decision,
-    project_close,
-    project_complete_training,
-    project_confirm_equipment,
     project_decide,
     project_defer,
     project_enrol,
-    project_launch,
     project_open_funding,
     project_resubmit,
     project_resume,
@@ -34,14 +36,10 @@ __all__ = [
     "application_create",
     "beneficiary_create",
     "document_attach",
-    "project_close",
-    "project_complete_training",
-    "project_confirm_equipment",
     "project_create",
     "project_decide",
     "project_defer",
     "project_enrol",
-    "project_launch",
     "project_open_funding",
     "project_resubmit",
     "project_resume",

@@ -17,8 +17,8 @@ from django.utils.translation import gettext
 from django.views import generic
 
 from core.exceptions import TamkeenError, TransitionNotAllowed
+from core.forms import add_service_error
 from workflow import selectors, services
-from workflow.forms import add_service_error
 from workflow.forms_intake import ApplicationForm, DocumentUploadForm, ProjectEditForm, search_beneficiaries
 from workflow.models import Beneficiary, DocumentType, GrantProject
 from workflow.services.intake import EDITABLE_STATES

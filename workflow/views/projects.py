@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views import generic
 
 from core.roles import PROJECT_EXPORT_PERMISSION
+from ledger import selectors as ledger_selectors
 from ledger.evidence import verify_entity_anchored
 from workflow import selectors
 from workflow.diagram import lifecycle_diagram
@@ -98,7 +99,10 @@ class ProjectDetailView(PermissionRequiredMixin, generic.TemplateView):
             submit_warnings = [failure for failure in selectors.project_eligibility_preview(project)
                                if failure.code != "documents"]
         timeline = selectors.project_timeline(project)
-        verification = selectors.project_verification(project, timeline)
+        # What the ledger says of the project's chain; each entry shows its own problems.
+        verification = ledger_selectors.entity_verification(project)
+        for entry in timeline:
+            entry.problems = verification.messages_for(entry.entry_id)
         stored = list(selectors.project_documents(project))
         seals = selectors.document_seals(stored, timeline)
         documents = [

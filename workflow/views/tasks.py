@@ -5,6 +5,9 @@ row lock, so the service joins that transaction (``within_caller_transaction``):
 the transition, its audit entry and the task's completion commit together, or not
 at all. A coded service error rolls back to the service's savepoint and is shown
 on the form; the task stays open.
+
+The training sign-off, launch and closure steps call the service their owning app
+registered for them (``workflow.task_services``): workflow does not import it.
 """
 
 from django.utils.translation import gettext_lazy as _
@@ -12,9 +15,10 @@ from django.views import generic
 from viewflow.workflow.flow.views import mixins
 
 from core.exceptions import TamkeenError
+from core.forms import add_service_error
 from core.transactions import within_caller_transaction
-from workflow import services
-from workflow.forms import ClosureForm, LaunchForm, ScreeningForm, TrainingSignoffForm, add_service_error
+from workflow import services, task_services
+from workflow.forms import ClosureForm, LaunchForm, ScreeningForm, TrainingSignoffForm
 from workflow.selectors import project_eligibility_preview
 
 
@@ -73,21 +77,23 @@ class TrainingSignoffView(ServiceTaskView):
     form_class = TrainingSignoffForm
 
     def call_service(self, form, *, project_id, actor):
-        return services.project_complete_training(project_id=project_id, actor=actor)
+        return task_services.service_for(task_services.TRAINING_SIGNOFF)(project_id=project_id, actor=actor)
 
 
 class LaunchView(ServiceTaskView):
     form_class = LaunchForm
 
     def call_service(self, form, *, project_id, actor):
-        return services.project_launch(project_id=project_id, actor=actor, note=form.cleaned_data["note"])
+        return task_services.service_for(task_services.LAUNCH)(
+            project_id=project_id, actor=actor, note=form.cleaned_data["note"]
+        )
 
 
 class ClosureView(ServiceTaskView):
     form_class = ClosureForm
 
     def call_service(self, form, *, project_id, actor):
-        return services.project_close(
+        return task_services.service_for(task_services.CLOSURE)(
             project_id=project_id, actor=actor,
             outcome=form.cleaned_data["outcome"], reason=form.cleaned_data["reason"],
         )

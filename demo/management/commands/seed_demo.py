@@ -299,12 +299,12 @@ class Command(BaseCommand):
             report_followup(project.pk, cast, activity_running=False, stopped_reason=FOLLOWUP_STOPPED,
                             monthly_revenue="0.00", monthly_profit="-300.00", equipment_in_use=False,
                             sales_channels=[], recommendation="at_risk")
-            services.project_close(project_id=project.pk, actor=cast.officer, outcome="failed",
-                                   reason=FOLLOWUP_STOPPED)
+            followup_services.project_close(project_id=project.pk, actor=cast.officer, outcome="failed",
+                                            reason=FOLLOWUP_STOPPED)
         else:
-            services.project_close(project_id=project.pk, actor=cast.officer, outcome="abandoned",
-                                   reason=FOLLOWUP_ABANDONED,
-                                   recovery={"items": FOLLOWUP_RECOVERED, "value": "9000.00"})
+            followup_services.project_close(project_id=project.pk, actor=cast.officer, outcome="abandoned",
+                                            reason=FOLLOWUP_ABANDONED,
+                                            recovery={"items": FOLLOWUP_RECOVERED, "value": "9000.00"})
         return project.__class__.objects.get(pk=project.pk)
 
     def _seed_followup(self, program, cast):

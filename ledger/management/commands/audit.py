@@ -10,8 +10,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 HELP_EPILOG = """
 subcommands:
-  verify [--full]            check every hash, chain, checkpoint, key window and replay the
-                             state machines against the live states (--full: every signature)
+  verify [--full] [--json]   check every hash, chain, checkpoint, key window and replay the
+                             state machines against the live states (--full: every signature;
+                             --json: the report with each problem's code and location)
   export OUT                 write an evidence bundle (directory OUT) for offline verification
   prove ENTRY_ID OUT         write the inclusion proof of one entry (verify it with verify.py --proof)
   checkpoint [--force]       integrate new entries and sign a checkpoint if one is due (or now)
@@ -36,6 +37,8 @@ class Command(BaseCommand):
         verify = sub.add_parser("verify", help="verify the whole ledger")
         verify.add_argument("--full", action="store_true", help="also check every entry signature")
         verify.add_argument("--no-progress", action="store_true", help="no progress bar")
+        verify.add_argument("--json", action="store_true", dest="as_json",
+                            help="print the report as JSON (each problem's code, message and location)")
         export = sub.add_parser("export", help="write an evidence bundle")
         export.add_argument("out", help="the bundle directory to create (must not exist)")
         prove = sub.add_parser("prove", help="write the inclusion proof of one entry")
@@ -56,13 +59,13 @@ class Command(BaseCommand):
         return getattr(self, "handle_" + action.replace("-", "_"))(**options)
 
     # --- subcommands -------------------------------------------------------------------
-    def handle_verify(self, full=False, no_progress=False, **_):
+    def handle_verify(self, full=False, no_progress=False, as_json=False, **_):
         from ledger.evidence import verify_database
         from ledger.models import AuditEntry
 
         total = AuditEntry.objects.count()
         started = time.monotonic()
-        show = not no_progress and total > 0
+        show = not no_progress and not as_json and total > 0
 
         def progress(count):
             if show:
@@ -75,8 +78,11 @@ class Command(BaseCommand):
         if show:
             progress(total)
             sys.stderr.write("\n")
-        self.stdout.write(report.summary())
-        self.stdout.write(f"verified in {time.monotonic() - started:.1f} s")
+        if as_json:
+            self.stdout.write(json.dumps(report.as_dict(), indent=1))
+        else:
+            self.stdout.write(report.summary())
+            self.stdout.write(f"verified in {time.monotonic() - started:.1f} s")
         if not report.ok:
             raise CommandError(f"audit ledger NOT intact — first bad entry: {report.problems[0]}", returncode=1)
 

@@ -11,7 +11,7 @@ otherwise by the caller afterwards.
 Each entry is stored as exact canonical bytes (format version 1), chained to the
 previous entry of the same entity by its hash, and signed (Ed25519) by the active entry
 key. The integrator (``ledger.integrator``) later gives entries their place in a
-global RFC 6962 Merkle tree and signs checkpoints. See docs/audit-ledger.md.
+global RFC 6962 Merkle tree and signs checkpoints. See docs/ledger.md.
 """
 
 from django.db import connection

@@ -297,6 +297,19 @@ def _empty_cache():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language. A request through the test client
+    leaves its language active in the thread (LocaleMiddleware activates it and nothing
+    deactivates it), and a service called next would otherwise speak it."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def reference_data(transactional_db):
     """Put back what data migrations create and the flush ending every transactional test

@@ -1,4 +1,4 @@
-"""The write path of an audited transition (docs/audit-ledger.md, "The write path").
+"""The write path of an audited transition (docs/ledger.md, "The write path").
 
 The entry and the entity's row are written together by ``ledger.writes.write_transition``
 (one statement on PostgreSQL). Its contract: exactly the entry's INSERT and the UPDATE

@@ -10,9 +10,8 @@ answering 403.
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
 from django.urls import URLResolver, path
-from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
-from viewflow.urls import Application, Site
+from viewflow.urls import Site
 from viewflow.utils import viewprop
 from viewflow.workflow import STATUS
 from viewflow.workflow.flow import FlowAppViewset
@@ -20,14 +19,7 @@ from viewflow.workflow.flow.views import FlowInboxListView
 
 from reporting.views.exports import ProjectsCsvView
 from reporting.views.letters import DecisionLetterView
-from workflow.views.intake import ApplicationCreateView, DocumentUploadView, ProjectEditView
-from workflow.views.projects import (
-    DocumentDownloadView,
-    ProjectDetailView,
-    ProjectListView,
-    ProjectVerifyView,
-)
-from workflow.views.submission import ProjectSubmitView
+from workflow import urls as workflow_urls
 
 
 def _require_login(patterns):
@@ -94,25 +86,12 @@ class GrantFlowApp(FlowAppViewset):
         return context
 
 
-class ProjectsApp(Application):
-    app_name = "projects"
-    title = _("Projects")
-    icon = "folder_open"
-    menu_template_name = "workflow/projects_menu.html"
+class ProjectsApp(workflow_urls.ProjectsApp):
+    """The projects' pages, with reporting's documents about a file: the decision letter
+    and the CSV export of the list (reporting sits above workflow, so they join here)."""
 
-    index_path = path("", ProjectListView.as_view(), name="index")
-    detail_path = path("<int:pk>/", ProjectDetailView.as_view(), name="detail")
-    create_path = path("new/", ApplicationCreateView.as_view(), name="create")
-    edit_path = path("<int:pk>/edit/", ProjectEditView.as_view(), name="edit")
-    upload_path = path("<int:pk>/documents/upload/", DocumentUploadView.as_view(), name="upload")
-    verify_path = path("<int:pk>/verify/", ProjectVerifyView.as_view(), name="verify")
-    submit_path = path("<int:pk>/submit/", ProjectSubmitView.as_view(), name="submit")
     decision_letter_path = path("<int:pk>/decision-letter.pdf", DecisionLetterView.as_view(), name="decision_letter")
     export_path = path("export.csv", ProjectsCsvView.as_view(), name="export")
-    document_path = path("<int:pk>/documents/<int:document_pk>/", DocumentDownloadView.as_view(), name="document")
-
-    def has_view_permission(self, user, obj=None):
-        return not user.is_authenticated or user.has_perm("workflow.view_grantproject")
 
 
 class TamkeenSite(Site):

@@ -11,7 +11,7 @@ from core.i18n import set_language
 from disbursements.urls import FundingApp
 from followup.urls import FollowUpApp
 from notifications.urls import NotificationsApp
-from reporting.views.dashboards import DashboardsApp
+from reporting.urls import DashboardsApp
 from training.urls import TrainingApp
 from workflow.flows import GrantFlow
 

@@ -11,7 +11,7 @@ class FundingApp(Application):
     app_name = "funding"
     title = _("Funding")
     icon = "payments"
-    menu_template_name = "funding/funding_menu.html"
+    menu_template_name = "disbursements/funding_menu.html"
 
     # Authorizing officers and treasurers: what waits for them.
     index_path = path("", views.FinanceInboxView.as_view(), name="index")

@@ -59,7 +59,7 @@ class FinanceInboxView(PermissionRequiredMixin, generic.TemplateView):
     """Requests to authorize (authorizing officers) and authorized tranches to release
     (treasurers), oldest first, each list paginated on its own."""
 
-    template_name = "funding/inbox.html"
+    template_name = "disbursements/inbox.html"
     http_method_names = ["get"]
     # Set by an action that failed: (disbursement, action, bound form).
     failed = None
@@ -209,7 +209,7 @@ class ProjectFundingView(PermissionRequiredMixin, ServiceFormMixin, generic.Temp
     request a tranche from here."""
 
     permission_required = VIEW
-    template_name = "funding/project.html"
+    template_name = "disbursements/project.html"
     form_context_name = "request_form"
     success_message = _("Disbursement requested: it now waits for an authorizing officer.")
 

@@ -102,5 +102,5 @@ def decision_letter_pdf(project, language: str = "ar") -> bytes:
             "Generating the decision letter needs WeasyPrint and Pango (Debian: libpango-1.0-0, fonts-dejavu-core)."
         ) from exc
     with translation.override(language):
-        html = render_to_string(f"letters/decision_{language}.html", context)
+        html = render_to_string(f"reporting/letters/decision_{language}.html", context)
     return HTML(string=html).write_pdf()

@@ -8,19 +8,16 @@ by ``reporting.charts``, so nothing is loaded from elsewhere.
 from urllib.parse import urlencode
 
 from django.contrib.auth.mixins import PermissionRequiredMixin
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.translation import get_language, get_language_bidi
 from django.utils.translation import gettext as _t
-from django.utils.translation import gettext_lazy as _
 from django.views import generic
-from viewflow.urls import Application
 
 from core.money import format_mad
 from core.roles import DASHBOARD_PERMISSION, PROJECT_EXPORT_PERMISSION
 from disbursements.views import can_export_payments
 from reporting import selectors as figures
 from reporting.charts import Bar, Segment, bar_chart, stacked_bar
-from reporting.views.exports import PaymentsCsvView
 
 
 def format_count(value: int, language: str | None = None) -> str:
@@ -33,7 +30,7 @@ class DashboardView(PermissionRequiredMixin, generic.TemplateView):
     """``?program=<id>`` (default: the current year's program)."""
 
     permission_required = DASHBOARD_PERMISSION
-    template_name = "dashboards/dashboard.html"
+    template_name = "reporting/dashboards/dashboard.html"
     http_method_names = ["get"]
 
     def get_context_data(self, **kwargs):
@@ -153,18 +150,3 @@ def _followup_rows(summary: dict) -> list[tuple[str, str]]:
     if average is not None:
         shown.append((_t("Average monthly revenue (latest visits)"), format_mad(average)))
     return shown
-
-
-class DashboardsApp(Application):
-    app_name = "dashboards"
-    title = _("Dashboards")
-    icon = "insights"
-    menu_template_name = "dashboards/dashboards_menu.html"
-
-    index_path = path("", DashboardView.as_view(), name="index")
-    # The program's payments for spreadsheets (BOM, headers in the page's language).
-    payments_path = path("payments.csv", PaymentsCsvView.as_view(), name="payments")
-
-    def has_view_permission(self, user, obj=None):
-        # Anonymous requests go on to the site's login wall rather than a 403.
-        return not user.is_authenticated or user.has_perm(DASHBOARD_PERMISSION)

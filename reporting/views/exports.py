@@ -72,7 +72,7 @@ def csv_response(filename: str, header: list[str], rows) -> StreamingHttpRespons
 
 def refusal(request, title, message, *, code, status):
     return TemplateResponse(
-        request, "dashboards/refused.html", {"title": title, "message": message, "code": code}, status=status,
+        request, "reporting/dashboards/refused.html", {"title": title, "message": message, "code": code}, status=status,
     )
 
 

@@ -12,3 +12,8 @@ class DisbursementsConfig(AppConfig):
 
         machines.register("disbursements.purchaseorder")
         machines.register("disbursements.disbursement")
+        # A program's envelope is not lowered below what its ledger holds committed.
+        from disbursements.program_checks import envelope_covers_commitments
+        from workflow import program_checks
+
+        program_checks.register(envelope_covers_commitments)

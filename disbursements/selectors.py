@@ -1,9 +1,10 @@
-"""Reads of funding: envelope totals, the finance inbox, a project's funding summary,
-the payments export. Nothing here writes.
+"""Reads of funding: envelope totals and room, the finance inbox, a project's funding
+summary, the payments export. Nothing here writes.
 
 Money totals are sums of envelope events (the ledger), never stored balances. Services
 call the totals functions under their row locks, so what they read cannot move before
-they decide.
+they decide: the room an approval needs (``envelope_room``, the fact handed to
+``decide_approve``) is computed under the program row lock of the session's close.
 """
 
 import csv
@@ -27,7 +28,7 @@ from disbursements.models import (
     PurchaseOrder,
     ReceiptReport,
 )
-from workflow.facts import EquipmentReceipt
+from workflow.facts import EnvelopeRoom, EquipmentReceipt
 from workflow.models import GrantProject, ProjectState
 
 ZERO = Decimal("0.00")
@@ -42,6 +43,27 @@ def program_envelope_totals(program) -> EnvelopeTotals:
     """The program's envelope, committed (commit − decommit events) and released."""
     committed, released = EnvelopeEvent.objects.filter(program_id=program.pk).sums()
     return EnvelopeTotals(envelope=program.envelope, committed=committed, released=released)
+
+
+def committed_amount(program) -> Decimal:
+    """What the program's envelope ledger holds committed: commitments (made at approval)
+    less decommitments (what a withdrawn project gives back). Money already released to
+    a project that stopped stays spent; a suspended approval stays committed."""
+    return program_envelope_totals(program).committed
+
+
+def free_balance(program) -> Decimal:
+    """The program's envelope less what it holds committed."""
+    return program_envelope_totals(program).free
+
+
+def envelope_room(program) -> EnvelopeRoom:
+    """What ``program``'s envelope can still commit, for the guard of ``decide_approve``
+    (``workflow.facts.EnvelopeRoom``). The caller holds the program row lock (and passes
+    the program it locked, whose envelope is current), so no other approval or
+    decommitment moves the balance before the commitment; called again for each file a
+    close approves, it counts the commitments the close has made so far."""
+    return EnvelopeRoom(program_id=program.pk, free=free_balance(program))
 
 
 def project_envelope_totals(project) -> EnvelopeTotals:

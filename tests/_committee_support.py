@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 from django.utils import timezone
 
 from approvals import services as committee
 from approvals.models import AgendaItem, CommitteeMember, CommitteeSession, Vote
+from core.exceptions import TamkeenError
 from core.roles import Role
 from demo.scenarios import decide_in_session
 from ledger.models import AuditEntry
@@ -76,6 +78,20 @@ def declare_and_vote(item, user, choice, *, scores=None, comment=""):
     committee.item_declare_interest(item_id=item.pk, actor=user, has_conflict=False)
     return committee.item_vote(item_id=item.pk, actor=user, choice=choice,
                                scores=dict(FULL_SCORES if scores is None else scores), comment=comment)
+
+
+def vote_all(item, voters_and_choices):
+    """Each (user, choice): the user declares no conflict and votes ``choice``."""
+    for user, choice in voters_and_choices:
+        declare_and_vote(item, user, choice)
+
+
+def refused(call, code):
+    """Run ``call``, which must raise the coded error ``code``; return the error."""
+    with pytest.raises(TamkeenError) as caught:
+        call()
+    assert caught.value.code == code, caught.value.as_dict()
+    return caught.value
 
 
 def fresh_session(session) -> CommitteeSession:

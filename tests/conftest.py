@@ -11,6 +11,7 @@ from itertools import count
 import pytest
 from django.contrib.auth.models import Group, User
 from django.db import connection
+from django.utils import translation
 
 from core.roles import Role
 from demo.scenarios import Cast, drive
@@ -75,6 +76,19 @@ def pytest_collection_modifyitems(config, items):
         if "postgres" in item.keywords:
             item.add_marker(pytest.mark.django_db(transaction=True))
             item.user_properties.append(("needs_postgres", require))
+
+
+@pytest.fixture(autouse=True)
+def _settings_language():
+    """Each test starts in the settings' language (English for the tests). A page served
+    to the test client activates its language for the thread (LocaleMiddleware, the
+    user's stored preference) and leaves it active after the response, so a test reading
+    messages outside a request would otherwise read them in the last language another
+    test's page was served in."""
+    from django.conf import settings
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
 
 
 @pytest.fixture(autouse=True)

@@ -1,7 +1,9 @@
 """Eligibility rules of a program, evaluated all at once.
 
 Screening must tell the association every reason a file fails, not just the first,
-so ``evaluate_eligibility`` returns the complete list of failed rules.
+so ``evaluate_eligibility`` returns the complete list of failed rules. ``funded_since``
+(the beneficiary's support within the cooldown) is also what the approval checks again,
+under the program lock (``beneficiary_not_already_funded``).
 """
 
 from dataclasses import dataclass
@@ -9,10 +11,33 @@ from datetime import date
 from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from ledger.models import AuditEntry, entity_type_of
 from workflow.models.documents import DocumentType
+from workflow.models.project import COMMITTED_STATES, GrantProject, ProjectState
+
+
+def funded_since(beneficiary_id, since: date, *, exclude_pk=None) -> bool:
+    """Whether the beneficiary has another project approved after ``since`` that still
+    holds its approval (a committed state, or suspended from one). Measured from the
+    approval — the signed ``decide_approve`` entry of the project's chain, written in
+    the transaction that commits the grant against the envelope — not from when the
+    file was created: support starts when the committee grants it."""
+    holding = Q(state__in=COMMITTED_STATES) | Q(
+        state=ProjectState.SUSPENDED, state_before_suspension__in=COMMITTED_STATES)
+    project_ids = list(
+        GrantProject.objects.filter(holding, beneficiary_id=beneficiary_id).exclude(pk=exclude_pk)
+        .values_list("pk", flat=True)
+    )
+    if not project_ids:
+        return False
+    return AuditEntry.objects.filter(
+        entity_type=entity_type_of(GrantProject), entity_id__in=[str(pk) for pk in project_ids],
+        transition="decide_approve", created_at__date__gt=since,
+    ).exists()
 
 
 @dataclass(frozen=True)
@@ -26,8 +51,6 @@ class RuleFailure:
 
 def evaluate_eligibility(project, on: date | None = None) -> list[RuleFailure]:
     """Every eligibility rule of ``project.program`` that ``project`` fails, in a fixed order."""
-    from workflow.models.project import funded_since
-
     program, person = project.program, project.beneficiary
     on = on or (project.submitted_at or timezone.now()).date()
     failures = []

@@ -2,9 +2,10 @@
 
 Some guards of ``GrantProject`` depend on facts another app owns: the committee's
 agenda and decisions (``approvals``), the training attendance (``training``), the
-purchase orders (``disbursements``), the follow-up plan (``followup``). workflow sits
-below those apps and never imports them (STYLE.md 13). Instead, the service of the
-owning app computes the fact, under its own locks, and hands it to the transition:
+envelope ledger and the purchase orders (``disbursements``), the follow-up plan
+(``followup``). workflow sits below those apps and never imports them (STYLE.md 13).
+Instead, the service of the owning app computes the fact, under its own locks, and
+hands it to the transition:
 
     transition_project(project, actor, "complete_training",
                        facts={"attendance": attendance_facts(project)})
@@ -15,8 +16,8 @@ are the constants below, the shapes the classes below.
 
 Two kinds of fact:
 
-* Plain frozen dataclasses (attendance, equipment, follow-up): a summary any caller can
-  build, which the owning app's selector builds from its rows.
+* Plain frozen dataclasses (envelope room, attendance, equipment, follow-up): a summary
+  any caller can build, which the owning app's selector builds from its rows.
 * Owned facts (``OwnedFact``: an agenda placement, a committee's hold on a file, a
   confirmed decision): what only the committee may assert. workflow declares their
   fields; ``approvals`` defines the one class implementing each and registers it at
@@ -35,6 +36,7 @@ PLACEMENT = "placement"
 HOLD = "hold"
 DECISION = "decision"
 APPLIED_BY = "applied_by"  # the user id of whoever applies a committee decision
+ENVELOPE = "envelope"
 ATTENDANCE = "attendance"
 EQUIPMENT = "equipment"
 FOLLOWUP = "followup"
@@ -97,6 +99,18 @@ class CommitteeDecision(OwnedFact):
     reason: str
     chair_id: int  # the chair closing the session; only they apply it
     reference: dict  # {"session": id, "item": id}
+
+
+@dataclass(frozen=True)
+class EnvelopeRoom:
+    """What a program's budget envelope can still commit: the envelope less what its
+    ledger holds committed (commitments less decommitments). ``disbursements.selectors
+    .envelope_room`` computes it under the program row lock the approving service holds,
+    so it cannot move before the commitment; the session's close computes it again for
+    each file it approves, after the commitments of the files approved before it."""
+
+    program_id: int
+    free: Decimal
 
 
 @dataclass(frozen=True)

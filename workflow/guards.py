@@ -22,12 +22,14 @@ from workflow.facts import (
     APPLIED_BY,
     ATTENDANCE,
     DECISION,
+    ENVELOPE,
     EQUIPMENT,
     HOLD,
     PLACEMENT,
     AgendaPlacement,
     CommitteeDecision,
     CommitteeHold,
+    EnvelopeRoom,
     EquipmentReceipt,
     OwnedFact,
     TrainingAttendance,
@@ -57,7 +59,9 @@ def _handed_in(facts, name, kind) -> bool:
 def fact_guard(code, message, *, needs, missing=None):
     """Make a fact guard of ``refusal(instance, facts) -> str | None`` (why the facts do
     not allow the move; None when they do). ``needs`` maps each fact name to its class;
-    when one is not handed in, the guard fails with ``missing`` (or ``message``)."""
+    when one is not handed in, the guard fails with ``missing`` (or ``message``). A guard
+    that needs nothing (``needs={}``) judges only a fact handed in and leaves a missing
+    one to the guard that needs it, so that each refusal keeps its own code."""
 
     def decorate(refusal):
         def detail(instance, facts):
@@ -132,6 +136,35 @@ def _decided_by_closing_session(outcome):
 session_decided_approve = _decided_by_closing_session("approve")
 session_decided_revise = _decided_by_closing_session("revise")
 session_decided_reject = _decided_by_closing_session("reject")
+
+
+# --- The envelope (DESIGN.md §7) -------------------------------------------------------
+# An approval commits its amount against the program's envelope, whose ledger
+# disbursements owns: the session's close hands in the envelope's room (``EnvelopeRoom``),
+# computed under the program row lock. Two guards, so that an envelope nobody measured
+# (``envelope_unchecked``, a plain ``guard_failed``) is never reported as a full one
+# (``envelope_exceeded``, which ``check_transition`` raises as ``budget_exceeded``).
+
+ENVELOPE_FULL = _("The program's budget envelope has no room left for this amount.")
+
+
+@fact_guard("envelope_unchecked", _("The envelope's free balance was not checked: a file is approved by "
+                                    "closing its committee session."),
+            needs={ENVELOPE: EnvelopeRoom})
+def envelope_room_handed_in(project, facts):
+    if facts[ENVELOPE].program_id != project.program_id:
+        return _("This is another program's envelope.")
+    return None
+
+
+@fact_guard("envelope_exceeded", ENVELOPE_FULL, needs={})
+def approved_amount_within_envelope(project, facts):
+    room = (facts or {}).get(ENVELOPE)
+    if not isinstance(room, EnvelopeRoom) or room.program_id != project.program_id:
+        return None  # nothing to measure against: envelope_room_handed_in refuses
+    if project.approved_amount is None or project.approved_amount > room.free:
+        return ENVELOPE_FULL
+    return None
 
 
 # --- Training, equipment -----------------------------------------------------------

@@ -2,8 +2,9 @@
 
 Closing applies every confirmed decision as project transitions in the same
 transaction — all or nothing — committing approved amounts against the program's
-envelope under its row lock, then writes the minutes (rendered beforehand, with no lock
-held) and the closing audit entry (which carries the minutes' SHA-256).
+envelope under its row lock (each approval is handed the envelope's room as it stands
+after the commitments made before it), then writes the minutes (rendered beforehand,
+with no lock held) and the closing audit entry (which carries the minutes' SHA-256).
 
 The project's committee transitions accept only what this app hands them
 (``approvals.facts``): the placement of a file on an agenda, whether a session still
@@ -25,6 +26,7 @@ from core.exceptions import InvalidInput, NotFound, TamkeenError, TransitionNotA
 from core.input import require_text
 from core.roles import role_for
 from core.transactions import consistent_read, service_transaction, within_caller_transaction
+from disbursements.selectors import envelope_room
 from disbursements.services.envelope import commit_for_project
 from ledger.entries import HEAD_FIELDS, record_transition
 from ledger.transitions import apply_transition, check_permission, check_transition
@@ -212,7 +214,7 @@ def _closing_items(session, actor):
 def _close(*, session_id, actor, minutes: PreparedMinutes) -> CommitteeSession:
     session = lock_session(session_id)
     items, tallies = _closing_items(session, actor)
-    lock_program(session.committee.program_id)  # envelope before projects
+    program = lock_program(session.committee.program_id)  # envelope before projects
     skipped = {}
     # The only place the session's confirmed decisions are built, for its chair: the
     # project services accept no other (DESIGN.md §3).
@@ -225,7 +227,7 @@ def _close(*, session_id, actor, minutes: PreparedMinutes) -> CommitteeSession:
                 # the minutes and the closing entry, not applied.
                 skipped[item.pk] = state
                 continue
-            _apply_decision(item, decisions[item.pk], actor)
+            _apply_decision(item, decisions[item.pk], actor, program)
     # The minutes were rendered before the locks: only if their facts are still those
     # read now does their PDF (and its SHA-256, signed below) become the session's.
     if facts_digest(minutes_facts(session, items, tallies, skipped)) != minutes.digest:
@@ -246,18 +248,20 @@ def _close(*, session_id, actor, minutes: PreparedMinutes) -> CommitteeSession:
     )
 
 
-def _apply_decision(item, decision, actor):
-    """Apply the session's confirmed ``decision`` on ``item`` to its file; an approval
-    is committed against the envelope (the program row is locked)."""
+def _apply_decision(item, decision, actor, program):
+    """Apply the session's confirmed ``decision`` on ``item`` to its file. An approval is
+    handed the room of ``program``'s envelope (locked by the close), measured now, after
+    the commitments of the files approved before it, and is committed against it."""
     try:
         if item.outcome == AgendaItem.Outcome.DEFER:
             project_defer(project_id=item.project_id, actor=actor, reason=item.reason or _("No decision: deferred."),
                           hold=committee_hold(item.project_id, deferral=decision))
-        else:
+        elif item.outcome == Decision.APPROVE:
             project = project_decide(project_id=item.project_id, actor=actor, outcome=item.outcome,
-                                     decision=decision)
-            if item.outcome == Decision.APPROVE:
-                commit_for_project(project, actor)
+                                     decision=decision, envelope=envelope_room(program))
+            commit_for_project(project, actor)
+        else:
+            project_decide(project_id=item.project_id, actor=actor, outcome=item.outcome, decision=decision)
     except TamkeenError as error:
         # Say which file stopped the close; nothing of the close is kept.
         error.params = {**error.params, "item": item.pk, "project": item.project_id}

@@ -16,6 +16,7 @@ import pytest
 from approvals import services as committee
 from approvals.models import SessionMinutes, Vote
 from core.roles import Role
+from disbursements.selectors import committed_amount, free_balance
 from ledger.models import AuditEntry
 from tests._committee_support import (
     FULL_SCORES,
@@ -107,9 +108,9 @@ def test_two_sessions_closing_at_once_against_room_for_one_approval(cast, make_u
     del snap["audit_count"], after["audit_count"]  # the winner wrote entries meanwhile
     assert after == snap
     program = Program.objects.get(pk=tight.pk)
-    assert program.committed_amount() == Decimal("60000.00")
-    assert program.committed_amount() <= program.envelope
-    assert program.free_balance() == Decimal("40000.00")
+    assert committed_amount(program) == Decimal("60000.00")
+    assert committed_amount(program) <= program.envelope
+    assert free_balance(program) == Decimal("40000.00")
 
 
 def test_closing_the_same_session_twice_at_once_applies_the_decisions_once(
@@ -136,4 +137,4 @@ def test_closing_the_same_session_twice_at_once_applies_the_decisions_once(
     assert SessionMinutes.objects.filter(session=session).count() == 1
     # One close entry and one decision per project: three entries in all.
     assert AuditEntry.objects.count() == audit_before + 3
-    assert Program.objects.get(pk=program.pk).committed_amount() == Decimal("60000.00")
+    assert committed_amount(Program.objects.get(pk=program.pk)) == Decimal("60000.00")

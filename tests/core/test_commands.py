@@ -16,6 +16,7 @@ from core.roles import ROLE_PERMISSIONS, Role
 from core.validators import CIN_PATTERN
 from demo import demo_data
 from demo.scenarios import PATHS
+from disbursements.selectors import committed_amount
 from ledger.models import AuditEntry
 from workflow.models import Beneficiary, Document, GrantProject, Program, ProjectState
 
@@ -225,7 +226,7 @@ class SeedDemoTests(TestCase):
                 assert screen.actor.username == "program_officer2"
 
     def test_committed_amount_stays_within_the_envelope(self):
-        committed = self.program.committed_amount()
+        committed = committed_amount(self.program)
         assert 0 < committed <= self.program.envelope
         for project in self.program.projects.exclude(approved_amount=None):
             assert project.approved_amount <= min(project.requested_amount, self.program.project_ceiling)

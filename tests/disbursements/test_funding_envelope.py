@@ -6,7 +6,9 @@ import io
 from decimal import Decimal
 
 import pytest
+from django.contrib import admin
 from django.db import IntegrityError, transaction
+from django.forms.models import model_to_dict
 
 from core.exceptions import TamkeenError
 from core.roles import Role
@@ -16,6 +18,7 @@ from disbursements.models import Disbursement, EnvelopeEvent
 from ledger.models import AppendOnlyError, AuditEntry
 from tests._audit_support import run_audit_verify
 from workflow import services
+from workflow.models import Program
 
 PASSWORD = "pass-Tamkeen-2025"
 
@@ -61,8 +64,8 @@ def test_approval_commits_and_both_counts_agree(make_project, program, cast):
     make_project("in_committee")
     make_project("rejected")
     totals = selectors.program_envelope_totals(program)
-    assert totals.committed == program.committed_amount() == Decimal("95000.00")
-    assert totals.free == program.free_balance() == Decimal("905000.00")
+    assert totals.committed == selectors.committed_amount(program) == Decimal("95000.00")
+    assert totals.free == selectors.free_balance(program) == Decimal("905000.00")
     assert totals.released == Decimal("0.00")
     assert sorted(EnvelopeEvent.objects.values_list("kind", "amount")) == [
         ("commit", Decimal("40000.00")), ("commit", Decimal("55000.00")),
@@ -175,18 +178,35 @@ def test_money_released_to_a_withdrawn_project_stays_spent(make_project, people,
     # committee can still commit) follows the ledger, not the project's state.
     project = make_project("funding", amount="20000.00")
     release(authorized(project, "5000.00"), people["treasurer"], "spent")
-    free_before = program.free_balance()
+    free_before = selectors.free_balance(program)
     services.project_withdraw(project_id=project.pk, actor=cast.agent, reason="Départ.")
-    assert program.free_balance() == free_before  # still committed until given back
+    assert selectors.free_balance(program) == free_before  # still committed until given back
     event = funding.envelope_decommit(project_id=project.pk, actor=people["finance"], reason="Projet retiré.")
-    assert program.free_balance() == free_before + Decimal("15000.00")
+    assert selectors.free_balance(program) == free_before + Decimal("15000.00")
     # The decommitment is also signed on the project's chain, keeping its state.
     entry = AuditEntry.objects.for_entity(project).order_by("seq").last()
     assert (entry.transition, entry.from_state, entry.to_state, entry.actor_id, entry.actor_role) == (
         "give_back", "withdrawn", "withdrawn", people["finance"].pk, "finance_officer")
     assert entry.payload == {"amount": "15000.00", "released": "5000.00", "reason": "Projet retiré.",
                              "event": event.pk}
-    assert program.committed_amount() == selectors.program_envelope_totals(program).committed
+    assert selectors.committed_amount(program) == selectors.program_envelope_totals(program).committed
+
+
+def test_the_program_admin_refuses_an_envelope_below_what_is_committed(make_project, program, rf, admin_user):
+    # disbursements registers the check with workflow (workflow.program_checks); the
+    # program page in the admin, composed by the apps above, runs it through Program.clean.
+    make_project("approved", amount="40000.00")
+    request = rf.post("/admin/")
+    request.user = admin_user
+    form_class = admin.site._registry[Program].get_form(request, program, change=True)
+    data = {**model_to_dict(program), "envelope": "39999.99", "project_ceiling": "30000.00"}
+    form = form_class(data=data, instance=Program.objects.get(pk=program.pk))
+    assert not form.is_valid()
+    assert list(form.errors) == ["envelope"]
+    assert "40000" in form.errors["envelope"][0]
+    data["envelope"] = "40000.00"  # exactly what is committed
+    form = form_class(data=data, instance=Program.objects.get(pk=program.pk))
+    assert form.is_valid(), form.errors
 
 
 def test_payments_csv(make_project, people, authorized, program):

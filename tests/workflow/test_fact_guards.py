@@ -6,22 +6,26 @@ another file — never an ``AttributeError`` — and nothing changes. The owning
 service hands the right fact in; ``workflow`` imports none of those apps.
 """
 
+from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
 from django.db import transaction
 
-from approvals.facts import agenda_placement, committee_hold
-from core.exceptions import GuardFailed
+from approvals.facts import agenda_placement, closing_decisions, committee_hold
+from approvals.models import AgendaItem, CommitteeSession
+from core.exceptions import GuardFailed, TamkeenError
 from demo.scenarios import decide_in_session, plan_session
-from disbursements.selectors import equipment_receipt
+from disbursements.models import EnvelopeEvent
+from disbursements.selectors import envelope_room, equipment_receipt
 from followup.plan import followup_progress
 from ledger.models import AuditEntry
 from ledger.transitions import check_transition
 from tests._committee_support import item_of
 from training.attendance import attendance_facts
 from workflow import facts as F
-from workflow.models import GrantProject
+from workflow import services
+from workflow.models import GrantProject, Program
 from workflow.services import transition_project
 
 # transition → (source state, who moves it, the guard's code, the fact it reads)
@@ -149,3 +153,76 @@ def test_a_look_alike_committee_fact_is_refused_like_a_missing_one(make_project,
                                  reference={"session": 1, "item": 1})
     error = _refusal(project, cast.chair, "decide_reject", {F.DECISION: look_alike, F.APPLIED_BY: cast.chair.pk})
     assert error.params["failures"] == ["no_session_decision"]
+
+
+# --- The envelope's room (disbursements) ---------------------------------------------------
+
+
+@pytest.fixture
+def small_program(db):
+    return Program.objects.create(code="envelope-room", name="Petit programme", year=2025,
+                                  envelope=Decimal("100000.00"), project_ceiling=Decimal("60000.00"))
+
+
+def _confirmed_approval(project, cast, amount):
+    """The approval its open session confirmed on ``project``, as the close hands it in."""
+    decide_in_session(project.pk, cast, "approve", amount, close=False)
+    item = AgendaItem.objects.get(pk=item_of(project).pk)
+    return closing_decisions(CommitteeSession.objects.get(pk=item.session_id), cast.chair, [item])[item.pk]
+
+
+def _decide_refused(project, cast, decision, envelope):
+    """``project_decide`` with a genuine decision and ``envelope``: refused, nothing changed
+    (no state, no amount, no audit entry, no commitment)."""
+    before = _snapshot(project.pk), EnvelopeEvent.objects.count()
+    with pytest.raises(TamkeenError) as caught:
+        services.project_decide(project_id=project.pk, actor=cast.chair, outcome="approve", decision=decision,
+                                envelope=envelope)
+    assert (_snapshot(project.pk), EnvelopeEvent.objects.count()) == before
+    fresh = GrantProject.objects.get(pk=project.pk)
+    assert (fresh.state, fresh.approved_amount) == ("in_committee", None)
+    return caught.value
+
+
+def test_a_missing_envelope_room_is_its_coded_refusal(make_project, cast):
+    project = make_project("in_committee")
+    error = _decide_refused(project, cast, _confirmed_approval(project, cast, "50000.00"), None)
+    # Not a full envelope: one nobody measured.
+    assert (error.code, error.params["failures"]) == ("guard_failed", ["envelope_unchecked"])
+    assert "was not checked" in dict(error.failures)["envelope_unchecked"]
+
+
+def test_a_hand_made_envelope_room_for_another_program_is_refused(make_project, cast, small_program):
+    project = make_project("in_committee")
+    roomy = F.EnvelopeRoom(program_id=small_program.pk, free=Decimal("1000000000.00"))
+    error = _decide_refused(project, cast, _confirmed_approval(project, cast, "50000.00"), roomy)
+    assert (error.code, error.params["failures"]) == ("guard_failed", ["envelope_unchecked"])
+    assert "another program's envelope" in dict(error.failures)["envelope_unchecked"]
+
+
+def test_an_approval_without_room_is_budget_exceeded_and_changes_nothing(make_project, cast, small_program):
+    make_project("approved", program=small_program)  # 60,000.00 committed: 40,000.00 left
+    project = make_project("in_committee", program=small_program)
+    decision = _confirmed_approval(project, cast, "50000.00")
+    room = envelope_room(small_program)
+    assert room == F.EnvelopeRoom(program_id=small_program.pk, free=Decimal("40000.00"))
+    for handed in (room, F.EnvelopeRoom(program_id=small_program.pk, free=Decimal("49999.99"))):
+        error = _decide_refused(project, cast, decision, handed)
+        assert (error.code, error.params["failures"]) == ("budget_exceeded", ["envelope_exceeded"])
+        assert "no room left" in dict(error.failures)["envelope_exceeded"]
+
+
+def test_the_envelope_guards_read_only_the_room_handed_in(make_project, cast, small_program):
+    project = make_project("in_committee", program=small_program)
+    decision = _confirmed_approval(project, cast, "50000.00")
+    with transaction.atomic():
+        locked = GrantProject.objects.select_for_update().get(pk=project.pk)
+        locked.approved_amount = decision.approved_amount
+        facts = {F.DECISION: decision, F.APPLIED_BY: cast.chair.pk}
+        exactly_enough = F.EnvelopeRoom(program_id=small_program.pk, free=Decimal("50000.00"))
+        check_transition(locked, "decide_approve", facts={**facts, F.ENVELOPE: exactly_enough})
+        # Something shaped like a room is not the envelope's room.
+        look_alike = SimpleNamespace(program_id=small_program.pk, free=Decimal("1000000000.00"))
+        with pytest.raises(GuardFailed) as caught:
+            check_transition(locked, "decide_approve", facts={**facts, F.ENVELOPE: look_alike})
+        assert caught.value.params["failures"] == ["envelope_unchecked"]

@@ -58,6 +58,7 @@ from demo.scenarios import (
     receive_equipment,
 )
 from disbursements import services as funding
+from disbursements.selectors import committed_amount
 from disbursements.services import envelope_decommit
 from followup import services as followup_services
 from ledger.models import AuditEntry
@@ -500,7 +501,7 @@ class LifecycleMachine(RuleBasedStateMachine):
     def the_envelope_is_never_over_committed(self):
         if not self.model:
             return
-        committed = self.program.committed_amount()
+        committed = committed_amount(self.program)
         assert committed == self._committed()
         assert committed <= ENVELOPE
 

@@ -1,4 +1,9 @@
-"""A grant program: its budget envelope and every rule that varies between programs."""
+"""A grant program: its budget envelope and every rule that varies between programs.
+
+What the envelope holds committed is a sum of the envelope ledger, which
+``disbursements`` owns (``disbursements.selectors.committed_amount``); that app also
+checks, through ``workflow.program_checks``, that an envelope is not lowered below it.
+"""
 
 from decimal import Decimal
 
@@ -8,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from workflow import program_checks
 from workflow.models.documents import DocumentType
 
 
@@ -97,31 +103,17 @@ class Program(models.Model):
         return f"{self.name} ({self.year})"
 
     def clean(self):
-        errors = {}
+        errors: dict[str, list] = {}
         offsets = self.followup_offsets
         if not isinstance(offsets, list) or not all(
             isinstance(m, int) and 0 < m <= 120 for m in offsets
         ):
-            errors["followup_offsets"] = _("Give a list of months between 1 and 120, e.g. [3, 6, 12, 24].")
+            errors["followup_offsets"] = [_("Give a list of months between 1 and 120, e.g. [3, 6, 12, 24].")]
         known = set(DocumentType.values)
         if not isinstance(self.required_documents, list) or not set(self.required_documents) <= known:
-            errors["required_documents"] = _("Unknown document type in the list.")
-        if self.pk and self.envelope is not None:
-            committed = self.committed_amount()
-            if self.envelope < committed:
-                errors["envelope"] = _(
-                    "The envelope cannot be lower than the %(committed)s MAD already committed."
-                ) % {"committed": committed}
+            errors["required_documents"] = [_("Unknown document type in the list.")]
+        # The checks of the apps that own what a program's settings must respect.
+        for field, messages in program_checks.problems(self).items():
+            errors.setdefault(field, []).extend(messages)
         if errors:
             raise ValidationError(errors)
-
-    # Derived money figures. Callers that decide on them hold the program row lock.
-    def committed_amount(self) -> Decimal:
-        """What the envelope ledger holds committed: commitments (made at approval) less
-        decommitments (what a withdrawn project gives back). Money already released to a
-        project that stopped stays spent; a suspended approval stays committed."""
-        committed, _released = self.envelope_events.all().sums()
-        return committed
-
-    def free_balance(self) -> Decimal:
-        return self.envelope - self.committed_amount()

@@ -21,6 +21,8 @@ from ledger.models import AuditedModel
 from workflow.facts import FOLLOWUP, FollowUpProgress
 from workflow.guards import (
     all_orders_received,
+    approved_amount_within_envelope,
+    envelope_room_handed_in,
     fact_guard,
     guard,
     not_held_by_a_session,
@@ -110,13 +112,6 @@ def approved_amount_within_limits(project):
     )
 
 
-@guard("envelope_exceeded", _("The program's budget envelope has no room left for this amount."))
-def approved_amount_within_envelope(project):
-    # The approving service holds the program row lock, so the balance cannot move
-    # between this check and the commit.
-    return project.approved_amount is not None and project.approved_amount <= project.program.free_balance()
-
-
 @guard("already_funded", _("The beneficiary already has a funded project within the program's cooldown period."))
 def beneficiary_not_already_funded(project):
     # Screening checks the cooldown too, but two files of one person can be screened
@@ -124,21 +119,10 @@ def beneficiary_not_already_funded(project):
     from dateutil.relativedelta import relativedelta
     from django.utils import timezone
 
+    from workflow.eligibility import funded_since
+
     since = timezone.now().date() - relativedelta(years=project.program.support_cooldown_years)
     return not funded_since(project.beneficiary_id, since, exclude_pk=project.pk)
-
-
-def funded_since(beneficiary_id, since, *, exclude_pk=None) -> bool:
-    """Whether the beneficiary has another project approved after ``since`` (a date) that
-    still holds its approval. Measured from the approval — the envelope's commitment —
-    not from when the file was created: support starts when the committee grants it."""
-    committed = Q(state__in=COMMITTED_STATES) | Q(state=S.SUSPENDED, state_before_suspension__in=COMMITTED_STATES)
-    return (
-        GrantProject.objects.filter(beneficiary_id=beneficiary_id)
-        .exclude(pk=exclude_pk)
-        .filter(committed, envelope_events__kind="commit", envelope_events__created_at__date__gt=since)
-        .exists()
-    )
 
 
 @fact_guard("followup_incomplete", _("The follow-up plan is not finished (or give an abandonment reason)."),
@@ -315,8 +299,9 @@ class GrantProject(ConcurrentTransitionMixin, AuditedModel):
 
     @transition(
         field=state, source=S.IN_COMMITTEE, target=S.APPROVED, permission="workflow.decide_project",
-        conditions=[approved_amount_within_limits, approved_amount_within_envelope, beneficiary_not_already_funded],
-        custom={"fact_guards": [session_decided_approve]},
+        conditions=[approved_amount_within_limits, beneficiary_not_already_funded],
+        custom={"fact_guards": [session_decided_approve, envelope_room_handed_in,
+                                approved_amount_within_envelope]},
     )
     def decide_approve(self):
         pass

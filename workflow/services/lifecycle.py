@@ -16,7 +16,8 @@ facts=...)``, ``workflow.facts``): ``complete_training`` by ``training.services`
 ``equipment_received`` by ``disbursements.services``, ``launch`` and ``close`` by
 ``followup.services``. The committee's moves stay here, applied with what
 ``approvals`` hands in: the agenda placement (``schedule``), whether a session holds
-the file (``defer``) and the session's confirmed decision (``decide_*``).
+the file (``defer``), the session's confirmed decision (``decide_*``) and, for an
+approval, the envelope's room, which the close has from ``disbursements``.
 """
 
 from django.db import transaction
@@ -30,7 +31,7 @@ from core.transactions import service_transaction
 from ledger.machines import transition_spec
 from ledger.transitions import apply_transition, check_permission
 from workflow.eligibility import evaluate_eligibility
-from workflow.facts import APPLIED_BY, DECISION, HOLD, PLACEMENT
+from workflow.facts import APPLIED_BY, DECISION, ENVELOPE, HOLD, PLACEMENT
 from workflow.guards import (
     not_held_by_a_session,
     placed_on_session_agenda,
@@ -179,7 +180,7 @@ class Decision:
 
 
 @service_transaction
-def project_decide(*, project_id, actor, outcome, decision=None) -> GrantProject:
+def project_decide(*, project_id, actor, outcome, decision=None, envelope=None) -> GrantProject:
     """in_committee → approved / revision_requested / rejected: applies to the file the
     decision a committee session confirmed on it (its amount and conditions, or its
     reason).
@@ -189,9 +190,13 @@ def project_decide(*, project_id, actor, outcome, decision=None) -> GrantProject
     ``approvals.services.session_close``, for the chair closing it. It must be about
     this file, with this ``outcome``, and ``actor`` must be that chair; otherwise
     ``guard_failed`` (``no_session_decision``) and nothing changes. Approval also needs
-    the amount within the requested amount, the program ceiling and the envelope's
-    free balance (checked under the program row lock; ``budget_exceeded``); the
-    commitment against the envelope is the caller's, in the same transaction.
+    the amount within the requested amount and the program ceiling, and ``envelope``
+    (``workflow.facts.EnvelopeRoom``: the room of the file's program's envelope, which
+    the close computes with ``disbursements.selectors.envelope_room`` under the program
+    row lock): without it, or with another program's, ``guard_failed``
+    (``envelope_unchecked``); an amount above its free balance, ``budget_exceeded``
+    (``envelope_exceeded``). The commitment against the envelope is the caller's, in the
+    same transaction.
     Errors: ``invalid_input`` (unknown outcome), ``not_found``, ``permission_denied``,
     ``transition_not_allowed``, ``guard_failed``, ``budget_exceeded``.
     """
@@ -211,7 +216,8 @@ def project_decide(*, project_id, actor, outcome, decision=None) -> GrantProject
         payload = {"outcome": outcome, "amount": decision.approved_amount,
                    "conditions": project.decision_conditions, **ref}
         return transition_project(project, actor, name, payload=payload,
-                                  fields=["approved_amount", "decision_conditions"], facts=facts)
+                                  fields=["approved_amount", "decision_conditions"],
+                                  facts={**facts, ENVELOPE: envelope})
     payload = {"outcome": outcome, "reason": decision.reason, **ref}
     return transition_project(project, actor, name, payload=payload, facts=facts)
 

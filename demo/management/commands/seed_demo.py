@@ -23,6 +23,7 @@ from core.request_id import request_context
 from core.roles import sync_roles
 from demo import demo_data
 from demo.scenarios import PATHS, Cast, drive
+from disbursements.selectors import committed_amount, free_balance
 from followup import services as followup_services
 from workflow import services
 from workflow.models import ActivitySector, Beneficiary, Commune, Program
@@ -243,7 +244,7 @@ class Command(BaseCommand):
 
         if not files:
             return
-        free = program.free_balance()
+        free = free_balance(program)
         waiting, decisions, onward = [], {}, []
         for index, project, plan in files:
             target = plan.state
@@ -349,7 +350,7 @@ class Command(BaseCommand):
         width = max(len(str(s.label)) for s in ProjectState)
         for state in demo_data.STATE_ORDER:
             out.write(f"  {str(state.label):<{width}}  {counts.get(state, 0):>4}")
-        committed = program.committed_amount()
+        committed = committed_amount(program)
         out.write(
             f"  committed {committed:,.2f} MAD of an envelope of {program.envelope:,.2f} MAD "
             f"(free {program.envelope - committed:,.2f})"

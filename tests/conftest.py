@@ -79,19 +79,6 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
-def _settings_language():
-    """Each test starts in the settings' language (English for the tests). A page served
-    to the test client activates its language for the thread (LocaleMiddleware, the
-    user's stored preference) and leaves it active after the response, so a test reading
-    messages outside a request would otherwise read them in the last language another
-    test's page was served in."""
-    from django.conf import settings
-
-    translation.activate(settings.LANGUAGE_CODE)
-    yield
-
-
-@pytest.fixture(autouse=True)
 def _postgres_gate(request):
     # Signing keys can vanish with a flushed database: never sign with a cached one.
     KEYRING.clear()
@@ -317,7 +304,6 @@ def _default_language():
     leaves its language active in the thread (LocaleMiddleware activates it and nothing
     deactivates it), and a service called next would otherwise speak it."""
     from django.conf import settings
-    from django.utils import translation
 
     translation.activate(settings.LANGUAGE_CODE)
     yield

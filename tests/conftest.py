@@ -299,6 +299,20 @@ def _empty_cache():
 
 
 @pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):
+    """Each test's uploads (documents, photos, minutes) go to its own throwaway folder."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
+@pytest.fixture
+def client():
+    """The test client, asking for English pages: messages are asserted in English."""
+    from django.test import Client
+
+    return Client(HTTP_ACCEPT_LANGUAGE="en")
+
+
+@pytest.fixture(autouse=True)
 def _default_language():
     """Each test starts in the default language. A request through the test client
     leaves its language active in the thread (LocaleMiddleware activates it and nothing

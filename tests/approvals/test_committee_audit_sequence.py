@@ -3,17 +3,10 @@ every entry of the session's chain (transition, states, actor, role, hash links)
 close's payload and the entries it writes on the files it decides.
 """
 
-import pytest
 
 from approvals import services as committee
 from approvals.models import SessionMinutes
 from tests._committee_support import FULL_SCORES, chain_from, entries, make_board, plan_session, vote_all
-
-
-@pytest.fixture(autouse=True)
-def _fast_test_settings(settings, tmp_path):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.MEDIA_ROOT = str(tmp_path)
 
 
 def test_the_audit_sequence_of_a_full_small_session(cast, program, make_user, make_project):

@@ -9,7 +9,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from approvals import services as committee
@@ -32,28 +31,6 @@ from tests._web import as_user, html_of
 from workflow.models import Program
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fast_test_settings(settings, tmp_path):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.MEDIA_ROOT = str(tmp_path)
-
-
-@pytest.fixture
-def client():
-    # Messages are asserted in English; the site's default language is French.
-    return Client(HTTP_ACCEPT_LANGUAGE="en")
-
-
-@pytest.fixture
-def board(cast, program, make_user):
-    return make_board(cast, program, make_user, n_members=4)
-
-
-@pytest.fixture
-def project(make_project):
-    return make_project("eligible")
 
 
 # --- The chair's console -----------------------------------------------------------------------

@@ -16,7 +16,6 @@ from tests._committee_support import (
     declare_and_vote,
     fresh_item,
     fresh_project,
-    make_board,
     open_session,
     snapshot,
 )
@@ -25,17 +24,6 @@ from tests._web import as_user, html_of
 AMOUNT = Decimal("48000.00")
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fast_test_settings(settings, tmp_path):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.MEDIA_ROOT = str(tmp_path)
-
-
-@pytest.fixture
-def board(cast, program, make_user):
-    return make_board(cast, program, make_user, n_members=4)
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ session and projects as they were.
 
 from decimal import Decimal
 
-import pytest
 from django.utils import translation
 
 from approvals import services as committee
@@ -38,22 +37,6 @@ from workflow import services as workflow_services
 from workflow.models import Program
 
 AMOUNT = Decimal("55000.00")
-
-
-@pytest.fixture(autouse=True)
-def _fast_test_settings(settings, tmp_path):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.MEDIA_ROOT = str(tmp_path)
-
-
-@pytest.fixture
-def board(cast, program, make_user):
-    return make_board(cast, program, make_user, n_members=4)
-
-
-@pytest.fixture
-def project(make_project):
-    return make_project("eligible")
 
 
 # --- The whole flow ---------------------------------------------------------------------

@@ -8,7 +8,6 @@ import re
 from decimal import Decimal
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from approvals import services as committee
@@ -21,7 +20,6 @@ from tests._committee_support import (
     fresh_item,
     fresh_project,
     fresh_session,
-    make_board,
     open_session,
     plan_session,
     snapshot,
@@ -30,28 +28,6 @@ from tests._web import as_user, html_of
 from workflow.models import Program
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fast_test_settings(settings, tmp_path):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.MEDIA_ROOT = str(tmp_path)
-
-
-@pytest.fixture
-def client():
-    # Messages are asserted in English; the site's default language is French.
-    return Client(HTTP_ACCEPT_LANGUAGE="en")
-
-
-@pytest.fixture
-def board(cast, program, make_user):
-    return make_board(cast, program, make_user, n_members=4)
-
-
-@pytest.fixture
-def project(make_project):
-    return make_project("eligible")
 
 
 # --- Login wall and access ----------------------------------------------------------------

@@ -20,30 +20,12 @@ from tests._committee_support import (
     declare_and_vote,
     entries,
     fresh_item,
-    make_board,
     open_session,
     plan_session,
     refused,
     snapshot,
     vote_all,
 )
-
-
-@pytest.fixture(autouse=True)
-def _fast_test_settings(settings, tmp_path):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.MEDIA_ROOT = str(tmp_path)
-
-
-@pytest.fixture
-def board(cast, program, make_user):
-    return make_board(cast, program, make_user, n_members=4)
-
-
-@pytest.fixture
-def project(make_project):
-    return make_project("eligible")
-
 
 # --- Votes --------------------------------------------------------------------------------
 

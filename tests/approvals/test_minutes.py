@@ -40,12 +40,6 @@ ARABIC_LETTER = re.compile(r"[\u0600-\u06FF]")
 PRESENTATION_FORMS = re.compile(r"[\uFB50-\uFDFF\uFE70-\uFEFF]")
 
 
-@pytest.fixture(autouse=True)
-def _fast_test_settings(settings, tmp_path):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.MEDIA_ROOT = str(tmp_path)
-
-
 def decided_session(cast, program, make_user, make_beneficiary, make_project):
     """An open session of three members (b recused, c absent) whose one file, of a
     beneficiary with a distinctive Arabic name, has a confirmed approval. Returns

@@ -14,13 +14,6 @@ from workflow import services
 from workflow.models import ActivitySector, Beneficiary, Commune, Document, GrantProject
 
 
-@pytest.fixture(autouse=True)
-def _fast_test_settings(settings, tmp_path):
-    # Each user costs one production-strength PBKDF2 hash otherwise (~0.25 s).
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.MEDIA_ROOT = str(tmp_path)
-
-
 def _rows():
     return {
         "beneficiaries": list(Beneficiary.objects.order_by("pk").values()),

@@ -18,11 +18,6 @@ PASSWORD = "pass-Tamkeen-2025"
 COOKIE = settings.LANGUAGE_COOKIE_NAME
 
 
-@pytest.fixture(autouse=True)
-def _fast_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def officer(make_user):
     return make_user(Role.PROGRAM_OFFICER, username="nawal", password=PASSWORD)

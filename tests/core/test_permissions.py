@@ -109,13 +109,6 @@ def test_the_table_names_every_transition_of_the_model():
     assert set(KEEPS_STATE.values()) <= set(MAY_INTAKE)
 
 
-@pytest.fixture(autouse=True)
-def _fast_test_settings(settings, tmp_path):
-    # Each user costs one production-strength PBKDF2 hash otherwise (~0.25 s).
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.MEDIA_ROOT = str(tmp_path)
-
-
 def _planned_session(pid):
     program_id = GrantProject.objects.values_list("program_id", flat=True).get(pk=pid)
     return CommitteeSession.objects.filter(committee__program_id=program_id, state="planned").latest("pk").pk

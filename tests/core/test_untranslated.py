@@ -41,12 +41,6 @@ SWITCH = 'class="tamkeen-language"'
 
 # --- The world walked ----------------------------------------------------------------------
 
-@pytest.fixture(autouse=True)
-def _fast_hashing(settings, tmp_path):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.MEDIA_ROOT = str(tmp_path)
-
-
 @pytest.fixture
 def world(cast, make_user, make_project, program, django_capture_on_commit_callbacks):
     from demo.scenarios import plan_session

@@ -30,12 +30,6 @@ STEPS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _fast_test_settings(settings, tmp_path):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.MEDIA_ROOT = str(tmp_path)
-
-
 @pytest.fixture
 def people(make_user, cast):
     return {

@@ -21,12 +21,6 @@ from workflow import services
 PASSWORD = "pass-Tamkeen-2025"
 
 
-@pytest.fixture(autouse=True)
-def _fast_test_settings(settings, tmp_path):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.MEDIA_ROOT = str(tmp_path)
-
-
 def chain(entity):
     return [
         (e.seq, e.transition, e.from_state, e.to_state, e.actor.username, e.actor_role)

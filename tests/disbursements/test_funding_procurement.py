@@ -23,12 +23,6 @@ BAD_AMOUNTS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _fast_test_settings(settings, tmp_path):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.MEDIA_ROOT = str(tmp_path)
-
-
 @pytest.fixture
 def project(make_project):
     return make_project("funding", amount="60000.00")

@@ -7,7 +7,6 @@ import io
 import re
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from core.roles import Role
@@ -18,17 +17,6 @@ from ledger.models import AuditEntry
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "pass-Tamkeen-2025"
-
-
-@pytest.fixture(autouse=True)
-def _fast_test_settings(settings, tmp_path):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.MEDIA_ROOT = str(tmp_path)
-
-
-@pytest.fixture
-def client():
-    return Client(HTTP_ACCEPT_LANGUAGE="en")
 
 
 @pytest.fixture

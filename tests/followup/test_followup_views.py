@@ -17,16 +17,6 @@ from workflow.models import GrantProject
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path)
-
-
-@pytest.fixture
-def client():
-    return Client(HTTP_ACCEPT_LANGUAGE="en")
-
-
 @pytest.fixture
 def launched(make_project):
     return make_project("launched")

@@ -31,12 +31,6 @@ PROJECTS_PER_WRITER = 2
 DURATION = 4.0
 
 
-@pytest.fixture(autouse=True)
-def _fast_test_settings(settings, tmp_path):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-
-
 @pytest.fixture
 def slow_commits(monkeypatch):
     """In writer threads only: hold the transaction open 0–3 ms after inserting an entry."""

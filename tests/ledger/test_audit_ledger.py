@@ -63,12 +63,6 @@ ARABIC_REASON = "وثائق قيد التحقق — ملف رقم ٣"
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 
 
-@pytest.fixture(autouse=True)
-def _fast_test_settings(settings, tmp_path):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-
-
 def churn(project, cast, transitions, reason="Vérification des pièces."):
     """``transitions`` real suspend/resume transitions of a draft (or active) project."""
     for i in range(transitions):

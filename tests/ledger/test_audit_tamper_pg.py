@@ -44,12 +44,6 @@ from workflow import services
 pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("reference_data")]
 
 
-@pytest.fixture(autouse=True)
-def _fast_test_settings(settings, tmp_path):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-
-
 @dataclass
 class Ledger:
     approved: int  # create, submit, screen_ok, schedule, decide_approve | suspend, resume

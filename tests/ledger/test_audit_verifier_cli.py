@@ -52,12 +52,6 @@ except SystemExit as exit:
 """
 
 
-@pytest.fixture(autouse=True)
-def _fast_test_settings(settings, tmp_path):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-
-
 def clean_env():
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "DJANGO_SETTINGS_MODULE", "DATABASE_URL")}
     env["PYTHONPATH"] = os.pathsep.join(p for p in [str(Path(sys.executable).parent)])  # not the project

@@ -25,12 +25,6 @@ from workflow.models import Document, GrantProject
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_test_settings(settings, tmp_path):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.MEDIA_ROOT = str(tmp_path)
-
-
 def _attach(project, actor, content=b"business plan v2", doc_type="business_plan", name="Plan Nadia Bouazza.pdf"):
     return services.document_attach(project_id=project.pk, actor=actor, doc_type=doc_type,
                                     uploaded_file=SimpleUploadedFile(name, content))

@@ -33,12 +33,6 @@ REASON = "Vérification des pièces en cours."
 SUSPEND_COLUMNS = {"state", "state_before_suspension", "audit_seq", "audit_head", "updated_at"}
 
 
-@pytest.fixture(autouse=True)
-def _fast_test_settings(settings, tmp_path):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.MEDIA_ROOT = str(tmp_path)
-
-
 def suspend(locked, cast, **kwargs):
     return apply_transition(locked, cast.officer, "suspend", payload={"reason": REASON},
                             fields=["state_before_suspension"], **kwargs)

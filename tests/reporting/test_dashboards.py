@@ -28,11 +28,6 @@ _serial = count(1)
 
 
 @pytest.fixture
-def client():
-    return Client(HTTP_ACCEPT_LANGUAGE="en")
-
-
-@pytest.fixture
 def money_people(make_user, cast):
     return {
         "authorizer": make_user(Role.AUTHORIZING_OFFICER, username="ordonnateur"),

@@ -21,11 +21,6 @@ PASSWORD = "pass-Tamkeen-2025"
 BOM = "\ufeff"
 
 
-@pytest.fixture
-def client():
-    return Client(HTTP_ACCEPT_LANGUAGE="en")
-
-
 def read_csv(response):
     assert response.status_code == 200
     assert response.streaming

@@ -24,11 +24,6 @@ PAST = date(2025, 3, 10)
 
 
 @pytest.fixture
-def client():
-    return Client(HTTP_ACCEPT_LANGUAGE="en")
-
-
-@pytest.fixture
 def trainer(make_user):
     return make_user(Role.TRAINER, username="trainer")
 

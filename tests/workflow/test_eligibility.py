@@ -19,13 +19,6 @@ ON = date(2025, 6, 15)
 ORDER = ["category", "commune", "age", "recent_support", "documents", "consent", "ceiling", "contribution"]
 
 
-@pytest.fixture(autouse=True)
-def _fast_test_settings(settings, tmp_path):
-    # Each user costs one production-strength PBKDF2 hash otherwise (~0.25 s).
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.MEDIA_ROOT = str(tmp_path)
-
-
 def codes(project, on=ON):
     return [failure.code for failure in evaluate_eligibility(project, on=on)]
 

@@ -27,13 +27,6 @@ from workflow.models import Commune, DocumentType, GrantProject, Program
 REASON = "Motif consigné au dossier."
 
 
-@pytest.fixture(autouse=True)
-def _fast_test_settings(settings, tmp_path):
-    # Each user costs one production-strength PBKDF2 hash otherwise (~0.25 s).
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.MEDIA_ROOT = str(tmp_path)
-
-
 def _snapshot(pk):
     project = GrantProject.objects.get(pk=pk)
     return (

@@ -6,7 +6,6 @@ import hashlib
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 from django.urls import reverse
 
 from core.roles import Role
@@ -18,11 +17,6 @@ from workflow.models import ActivitySector, Beneficiary, Commune, Document, Gran
 pytestmark = pytest.mark.django_db
 
 CREATE = reverse("projects:create")
-
-
-@pytest.fixture
-def client():
-    return Client(HTTP_ACCEPT_LANGUAGE="en")
 
 
 @pytest.fixture

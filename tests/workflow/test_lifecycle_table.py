@@ -169,14 +169,6 @@ def test_the_table_covers_every_state_and_every_transition_of_the_model():
     assert set(CALLS) == set(GrantProject.transition_names())
 
 
-@pytest.fixture(autouse=True)
-def _fast_test_settings(settings, tmp_path):
-    # Each user conftest makes costs one production-strength PBKDF2 hash (~0.25 s);
-    # uploaded documents go to a throwaway directory, not var/media.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.MEDIA_ROOT = str(tmp_path)
-
-
 @pytest.fixture
 def actor(make_user):
     """Holds every role that moves a project, but never submitted any of the files built

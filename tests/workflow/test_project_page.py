@@ -22,11 +22,6 @@ from workflow.models import Document, DocumentType, ProjectState
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def client():
-    return Client(HTTP_ACCEPT_LANGUAGE="en")
-
-
 def page(client, user, project):
     client.force_login(user)
     response = client.get(reverse("projects:detail", args=[project.pk]))

@@ -1,7 +1,6 @@
 """The association agent's "Submit the application" action on the project page."""
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from demo.scenarios import attach_required_documents
@@ -10,11 +9,6 @@ from workflow.flows import process_for
 from workflow.models import GrantProject
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def client():
-    return Client(HTTP_ACCEPT_LANGUAGE="en")
 
 
 @pytest.fixture

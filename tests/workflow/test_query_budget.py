@@ -17,7 +17,6 @@ from itertools import count
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -49,11 +48,6 @@ BUDGET = {
 }
 
 _serial = count(1)
-
-
-@pytest.fixture
-def client():
-    return Client(HTTP_ACCEPT_LANGUAGE="en")
 
 
 def queries(client, url) -> int:

@@ -23,13 +23,6 @@ ACTIVE = [
 COMMITTED = ["approved", "in_training", "trained", "funding", "equipped", "launched"]
 
 
-@pytest.fixture(autouse=True)
-def _fast_test_settings(settings, tmp_path):
-    # Each user costs one production-strength PBKDF2 hash otherwise (~0.25 s).
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.MEDIA_ROOT = str(tmp_path)
-
-
 def _fresh(pk):
     return GrantProject.objects.get(pk=pk)
 

@@ -5,7 +5,6 @@ import re
 
 import pytest
 from django.contrib.auth.models import User
-from django.test import Client
 from django.urls import reverse
 from viewflow.workflow import STATUS
 
@@ -18,12 +17,6 @@ from workflow.flows import GrantFlow, process_for
 from workflow.models import GrantProject
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def client():
-    # Messages are asserted in English; the site's default language is French.
-    return Client(HTTP_ACCEPT_LANGUAGE="en")
 
 
 def state_of(project):

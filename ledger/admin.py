@@ -4,11 +4,12 @@ services."""
 
 from django.contrib import admin
 
+from core.admin import ReadOnlyModelAdmin
 from ledger.models import AuditEntry
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyModelAdmin):
     list_display = ("entity_type", "entity_id", "seq", "transition", "from_state", "to_state",
                     "actor", "actor_role", "created_at")
     list_filter = ("entity_type", "transition", "actor_role")
@@ -17,12 +18,3 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -8,6 +8,8 @@ program's time limits come from ``notifications.admin``).
 
 from django.contrib import admin
 
+from core.admin import ReadOnlyModelAdmin
+
 # Importing the flow registers its process model and connects it to the project
 # lifecycle in every process that loads the admin (web, workers, commands).
 from workflow import flows  # noqa: F401
@@ -36,20 +38,12 @@ class ActivitySectorAdmin(admin.ModelAdmin):
 
 
 @admin.register(Beneficiary)
-class BeneficiaryAdmin(admin.ModelAdmin):
+class BeneficiaryAdmin(ReadOnlyModelAdmin):
+    """Beneficiaries are registered through beneficiary_create; the admin only reads."""
+
     list_display = ("last_name", "first_name", "commune", "gender", "created_at")
     list_filter = ("commune", "gender", "is_woman_in_difficulty")
     search_fields = ("last_name", "first_name", "last_name_ar", "first_name_ar")
-
-    # Beneficiaries are registered through beneficiary_create; the admin only reads.
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_exclude(self, request, obj=None):
         # CIN and disability details only for those allowed to see them (law 09-08).
@@ -70,18 +64,10 @@ class DocumentInline(admin.TabularInline):
 
 
 @admin.register(GrantProject)
-class GrantProjectAdmin(admin.ModelAdmin):
+class GrantProjectAdmin(ReadOnlyModelAdmin):
+    """Projects are opened, edited and moved only through the audited services."""
+
     list_display = ("__str__", "program", "beneficiary", "state", "requested_amount", "approved_amount")
     list_filter = ("state", "program")
     search_fields = ("title", "beneficiary__last_name", "beneficiary__first_name")
     inlines = [DocumentInline]
-
-    # Projects are opened, edited and moved only through the audited services.
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -31,15 +31,6 @@ STEPS = {
 
 
 @pytest.fixture
-def people(make_user, cast):
-    return {
-        "finance": cast.finance,
-        "authorizer": make_user(Role.AUTHORIZING_OFFICER, username="ordonnateur"),
-        "treasurer": make_user(Role.TREASURER, username="comptable"),
-    }
-
-
-@pytest.fixture
 def project(make_project):
     return make_project("funding", amount="60000.00")
 

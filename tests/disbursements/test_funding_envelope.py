@@ -11,7 +11,6 @@ from django.db import IntegrityError, transaction
 from django.forms.models import model_to_dict
 
 from core.exceptions import TamkeenError
-from core.roles import Role
 from disbursements import selectors
 from disbursements import services as funding
 from disbursements.models import Disbursement, EnvelopeEvent
@@ -21,15 +20,6 @@ from workflow import services
 from workflow.models import Program
 
 PASSWORD = "pass-Tamkeen-2025"
-
-
-@pytest.fixture
-def people(make_user, cast):
-    return {
-        "finance": cast.finance,
-        "authorizer": make_user(Role.AUTHORIZING_OFFICER, username="ordonnateur"),
-        "treasurer": make_user(Role.TREASURER, username="comptable"),
-    }
 
 
 @pytest.fixture

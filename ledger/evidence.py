@@ -216,6 +216,13 @@ def verify_entity(entity, rows=None):
     return verify_ledger(records, [], public_keys(), machines, live, check_signatures=True)
 
 
+def checkpoint_signature_holds(checkpoint, keys) -> bool:
+    """Whether ``checkpoint`` is signed by a checkpoint key of ``keys`` ({key id: key})."""
+    key = keys.get(checkpoint.key_id)
+    return (key is not None and key.purpose == "checkpoint"
+            and key.verify(bytes(checkpoint.signature), bytes(checkpoint.canonical)))
+
+
 def verify_entity_anchored(entity):
     """``verify_entity`` plus the anchor: the latest signed checkpoint is checked (its
     signature, and its root recomputed from every leaf it covers), and each of the
@@ -231,12 +238,9 @@ def verify_entity_anchored(entity):
     if checkpoint is None:
         report.uncheckpointed = len(rows)
         return report, None
-    keys = {k.key_id: k for k in public_keys()}
-    key = keys.get(checkpoint.key_id)
     document = json.loads(bytes(checkpoint.canonical))
     where = {"checkpoint_size": checkpoint.size, "checkpoint_at": document.get("at")}
-    if key is None or key.purpose != "checkpoint" or not key.verify(bytes(checkpoint.signature),
-                                                                     bytes(checkpoint.canonical)):
+    if not checkpoint_signature_holds(checkpoint, {k.key_id: k for k in public_keys()}):
         report.problems.append(Problem("checkpoint_bad_signature", "signature does not verify", **where))
     frontier = []
     for digest in (LedgerLeaf.objects.filter(index__lt=checkpoint.size).order_by("index")

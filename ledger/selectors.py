@@ -10,7 +10,7 @@ from datetime import datetime
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
-from ledger.evidence import public_keys, verify_entity
+from ledger.evidence import checkpoint_signature_holds, public_keys, verify_entity
 from ledger.models import AuditEntry, Checkpoint
 from ledger.tamkeen_verify import Problem
 
@@ -73,10 +73,7 @@ def entity_verification(entity) -> EntityVerification:
     if checkpoint_ids:
         keys = {key.key_id: key for key in public_keys()}
         for checkpoint in Checkpoint.objects.filter(pk__in=checkpoint_ids).order_by("size"):
-            key = keys.get(checkpoint.key_id)
-            if key is not None and key.purpose == "checkpoint" and key.verify(
-                bytes(checkpoint.signature), bytes(checkpoint.canonical)
-            ):
+            if checkpoint_signature_holds(checkpoint, keys):
                 continue
             problem = Problem(
                 "checkpoint_bad_signature",

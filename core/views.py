@@ -1,11 +1,125 @@
-"""The one way a committee screen writes: parse a form, call one service, and on a
-coded error show it on the form and render the page again (never a 500)."""
+"""The one way a screen writes: a form parses the input, one service decides, and a
+coded error goes back on the form's fields (never a 500, nothing half-written).
 
+- ``call_with_form`` is the adapter itself, shared by every screen that writes;
+- ``ServiceFormView`` is a page with one form for one action (its confirmation for an
+  irreversible act, its password for money and decisions);
+- ``ServiceFormMixin`` is for POST endpoints that render the page they were posted from
+  (the committee screens, the funding tray's rows);
+- the grant flow's task views (``workflow.views.tasks``) call the same adapter inside
+  viewflow's transaction.
+"""
+
+from django import forms
 from django.contrib import messages
 from django.shortcuts import redirect
+from django.utils.translation import gettext_lazy as _
+from django.views import generic
 
 from core.exceptions import TamkeenError
 from core.forms import add_service_error
+
+_FAILED = object()
+
+
+def call_with_form(form, call):
+    """Run ``call()`` (one service); on a coded error put it on ``form`` and return
+    ``None`` with ``form`` invalid. Returns what the service returned otherwise."""
+    try:
+        return call()
+    except TamkeenError as error:
+        add_service_error(form, error)
+        return _FAILED
+
+
+def failed(result) -> bool:
+    return result is _FAILED
+
+
+def add_confirmation(form, text):
+    """An irreversible action: the form asks the user to tick ``text``."""
+    form.fields["confirm"] = forms.BooleanField(
+        label=text, required=True,
+        error_messages={"required": _("Tick the box to confirm: this cannot be undone.")},
+    )
+
+
+def add_password(form):
+    """Money and decisions: the user types their password again (step-up)."""
+    form.fields["password"] = forms.CharField(
+        label=_("Your password"), strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text=_("Confirm it is you: this act is signed in your name."),
+    )
+
+
+class ServiceFormView(generic.FormView):
+    """One action on one object, as a page: GET shows the form, POST calls the service.
+
+    Subclasses set ``form_class``, ``title`` and ``submit_label`` and implement
+    ``call_service(form)``; ``confirm`` (a sentence) makes the form ask for an explicit
+    confirmation, ``stepup`` for the password. ``get_subject`` names the object the
+    page is about and ``get_back_url`` where Cancel and success go.
+    """
+
+    template_name = "core/action_form.html"
+    form_class = forms.Form
+    title = ""
+    intro = ""
+    submit_label = _("Save")
+    success_message = ""
+    confirm = ""
+    stepup = False
+    danger = False
+    action_name = ""
+
+    def call_service(self, form):
+        raise NotImplementedError
+
+    def get_subject(self):
+        return ""
+
+    def get_back_url(self):
+        return ""
+
+    def get_success_url(self):
+        return self.get_back_url()
+
+    def get_success_message(self, result):
+        return self.success_message
+
+    def get_unavailable_reason(self):
+        """Why the action cannot be taken now (shown above the form), or ``""``."""
+        return ""
+
+    def get_form(self, form_class=None):
+        form = super().get_form(form_class)
+        if self.confirm:
+            add_confirmation(form, self.confirm)
+        if self.stepup:
+            add_password(form)
+        return form
+
+    def form_valid(self, form):
+        result = call_with_form(form, lambda: self.call_service(form))
+        if failed(result):
+            return self.form_invalid(form)
+        self.result = result
+        message = self.get_success_message(result)
+        if message:
+            messages.success(self.request, message)
+        return redirect(self.get_success_url())
+
+    def get_context_data(self, **kwargs):
+        kwargs.setdefault("action_title", self.title)
+        kwargs.setdefault("action_intro", self.intro)
+        kwargs.setdefault("action_name", self.action_name)
+        kwargs.setdefault("submit_label", self.submit_label)
+        kwargs.setdefault("subject", self.get_subject())
+        kwargs.setdefault("back_url", self.get_back_url())
+        kwargs.setdefault("danger", self.danger)
+        kwargs.setdefault("unavailable_reason", self.get_unavailable_reason())
+        return super().get_context_data(**kwargs)
 
 
 class ServiceFormMixin:
@@ -31,13 +145,8 @@ class ServiceFormMixin:
 
     def post(self, request, *args, **kwargs):
         form = self.get_bound_form()
-        if form.is_valid():
-            try:
-                self.call_service(form)
-            except TamkeenError as error:
-                add_service_error(form, error)
-            else:
-                if self.success_message:
-                    messages.success(request, self.success_message)
-                return redirect(self.get_success_url())
+        if form.is_valid() and not failed(call_with_form(form, lambda: self.call_service(form))):
+            if self.success_message:
+                messages.success(request, self.success_message)
+            return redirect(self.get_success_url())
         return self.render_to_response(self.get_context_data(**{self.form_context_name: form}))

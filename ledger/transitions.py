@@ -43,10 +43,7 @@ def check_transition(instance, name: str, *, facts=None) -> None:
     if transition is None:
         raise TransitionNotAllowed(params={"transition": name, "state": state})
     facts = facts if facts is not None else {}
-    failures = [
-        (c.guard_code, (c.guard_detail(instance) if getattr(c, "guard_detail", None) else None) or c.guard_message)
-        for c in transition.conditions if not c(instance)
-    ]
+    failures = _condition_failures(instance, transition)
     failures += [
         (g.guard_code, (g.guard_detail(instance, facts) if getattr(g, "guard_detail", None) else None)
          or g.guard_message)
@@ -88,3 +85,44 @@ def apply_transition(instance, actor, name, *, payload=None, fields=(), args=(),
 @functools.cache
 def _has_updated_at(model) -> bool:
     return any(f.name == "updated_at" for f in model._meta.fields)
+
+
+def transition_options(instance, actor, names, *, facts=None) -> dict:
+    """For each of ``names`` that leaves ``instance``'s current state: ``""`` when
+    ``actor`` may take it now, else why not — a ``TamkeenError`` (``PermissionDenied``
+    for another role's transition, ``GuardFailed`` with every unmet guard). Transitions
+    that do not leave the current state are left out: they are not on offer.
+
+    Fact guards are checked with ``facts`` (the caller builds what it can; a fact that
+    its owner hands only when it moves the file is assumed to hold here)."""
+    options = {}
+    for name in names:
+        spec = transition_spec(type(instance), name)
+        if spec.for_state(spec.field.get_state(instance)) is None:
+            continue
+        try:
+            check_permission(actor, spec.permission)
+            if facts is None:
+                _check_conditions(instance, name)
+            else:
+                check_transition(instance, name, facts=facts)
+        except (PermissionDenied, GuardFailed, TransitionNotAllowed) as error:
+            options[name] = error
+        else:
+            options[name] = ""
+    return options
+
+
+def _condition_failures(instance, transition) -> list:
+    return [
+        (c.guard_code, (c.guard_detail(instance) if getattr(c, "guard_detail", None) else None) or c.guard_message)
+        for c in transition.conditions if not c(instance)
+    ]
+
+
+def _check_conditions(instance, name):
+    """The django-fsm conditions of ``name`` only (no fact guards)."""
+    spec = transition_spec(type(instance), name)
+    failures = _condition_failures(instance, spec.for_state(spec.field.get_state(instance)))
+    if failures:
+        raise GuardFailed(failures, params={"transition": name, "failures": [code for code, _m in failures]})

@@ -17,6 +17,7 @@ from core.roles import PROJECT_EXPORT_PERMISSION
 from ledger import selectors as ledger_selectors
 from ledger.evidence import verify_entity_anchored
 from workflow import selectors
+from workflow.actions import project_actions
 from workflow.diagram import lifecycle_diagram
 from workflow.forms import ProjectFilterForm
 from workflow.models import Document, GrantProject, Program, ProjectState
@@ -126,6 +127,7 @@ class ProjectDetailView(PermissionRequiredMixin, generic.TemplateView):
             decision_letter_url=_decision_letter_url(project, timeline),
             process=process,
             open_tasks=open_tasks,
+            actions=project_actions(project, user),
             **kwargs,
         )
 

@@ -14,9 +14,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views import generic
 from viewflow.workflow.flow.views import mixins
 
-from core.exceptions import TamkeenError
-from core.forms import add_service_error
 from core.transactions import within_caller_transaction
+from core.views import call_with_form, failed
 from workflow import services, task_services
 from workflow.forms import ClosureForm, LaunchForm, ScreeningForm, TrainingSignoffForm
 from workflow.selectors import project_eligibility_preview
@@ -39,11 +38,12 @@ class ServiceTaskView(
         raise NotImplementedError
 
     def form_valid(self, form):
-        try:
+        def call():
             with within_caller_transaction():
-                project = self.call_service(form, project_id=self.project.pk, actor=self.request.user)
-        except TamkeenError as error:
-            add_service_error(form, error)
+                return self.call_service(form, project_id=self.project.pk, actor=self.request.user)
+
+        project = call_with_form(form, call)
+        if failed(project):
             return self.form_invalid(form)
         # The flow's gateways route on the state this step left (see flows._outcome).
         task = self.request.activation.task

@@ -15,3 +15,5 @@ class ApprovalsConfig(AppConfig):
         from approvals import facts
 
         facts.register()
+        # The sessions' flow follows their transitions in every process.
+        from approvals import flows  # noqa: F401

@@ -22,6 +22,8 @@ class CommitteesApp(Application):
     agenda_remove_path = path("<int:pk>/agenda/<int:item_pk>/remove/", views.AgendaRemoveView.as_view(),
                               name="agenda_remove")
     attendance_path = path("<int:pk>/attendance/", views.AttendanceView.as_view(), name="attendance")
+    # Program officer: one eligible file onto a planned session (the grant flow's step).
+    schedule_path = path("projects/<int:pk>/schedule/", views.ScheduleProjectView.as_view(), name="schedule")
     # Members: declarations and votes.
     member_path = path("<int:pk>/member/", views.MemberSessionView.as_view(), name="member")
     declare_path = path("<int:pk>/items/<int:item_pk>/declare/", views.DeclareInterestView.as_view(),

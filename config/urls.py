@@ -14,10 +14,12 @@ from notifications.urls import NotificationsApp
 from reporting.urls import DashboardsApp
 from training.urls import TrainingApp
 from workflow.flows import GrantFlow
+from workflow.urls import InboxApp
 
 site = TamkeenSite(
     title=_("Tamkeen"),
     viewsets=[
+        InboxApp(),
         GrantFlowApp(GrantFlow, icon="assignment"),
         ProjectsApp(),
         CommitteesApp(),

@@ -17,3 +17,5 @@ class DisbursementsConfig(AppConfig):
         from workflow import program_checks
 
         program_checks.register(envelope_covers_commitments)
+        # The tranches' and the orders' flows follow their transitions in every process.
+        from disbursements import flows  # noqa: F401

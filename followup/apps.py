@@ -17,3 +17,9 @@ class FollowupConfig(AppConfig):
 
         task_services.register(task_services.LAUNCH, project_launch)
         task_services.register(task_services.CLOSURE, project_close)
+        # The closure step's inbox row says what the latest visit found at risk.
+        from followup.selectors import annotate_risk
+        from workflow.flows import PROJECT_ANNOTATORS
+
+        if annotate_risk not in PROJECT_ANNOTATORS:
+            PROJECT_ANNOTATORS.append(annotate_risk)

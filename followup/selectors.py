@@ -203,3 +203,12 @@ def project_followup(project) -> dict:
         "risk": project_risk(project),
         "recovery": recovery,
     }
+
+
+def annotate_risk(projects_by_id) -> None:
+    """Set ``risk_labels`` on each of ``projects_by_id``'s files (one query)."""
+    risks = risk_reasons_by_project(projects_by_id)
+    for project_id, reasons in risks.items():
+        project = projects_by_id.get(project_id)
+        if project is not None:
+            project.risk_labels = [RiskReason(r).label if r in RiskReason.values else r for r in reasons]

@@ -20,6 +20,7 @@ from django.utils import timezone
 from core.request_id import current_request_id
 from ledger import writes
 from ledger.payload import to_jsonable
+from ledger.signals import transition_applied
 
 __all__ = ["HEAD_FIELDS", "record_transition"]
 
@@ -32,7 +33,9 @@ def record_transition(*, entity, transition, from_state, to_state, actor, role, 
     entity's row is updated too, by ``ledger.writes.write_transition`` (read its
     contract): one statement with the entry's INSERT on PostgreSQL, only while the row
     still holds ``from_state``, and no ``pre_save``/``post_save``. Without it the entry
-    is inserted by ``AuditEntry.save`` and the caller saves the entity."""
+    is inserted by ``AuditEntry.save`` and the caller saves the entity.
+
+    ``ledger.signals.transition_applied`` is then sent, still inside the transaction."""
     from ledger.canonical import canonical_bytes, entry_document, entry_hash
     from ledger.keys import signer_for
     from ledger.models import AuditEntry, entity_type_of
@@ -77,16 +80,21 @@ def record_transition(*, entity, transition, from_state, to_state, actor, role, 
         if keeps_head:
             # Saved by the caller with its transition (see HEAD_FIELDS).
             entity.audit_seq, entity.audit_head = seq, digest
-        return entry
-    head = (entity.audit_seq, entity.audit_head) if keeps_head else None
-    if keeps_head:
-        entity.audit_seq, entity.audit_head = seq, digest
-    try:
-        return writes.write_transition(entity, save_fields, from_state=from_state, entry=values)
-    except BaseException:
+    else:
+        head = (entity.audit_seq, entity.audit_head) if keeps_head else None
         if keeps_head:
-            entity.audit_seq, entity.audit_head = head
-        raise
+            entity.audit_seq, entity.audit_head = seq, digest
+        try:
+            entry = writes.write_transition(entity, save_fields, from_state=from_state, entry=values)
+        except BaseException:
+            if keeps_head:
+                entity.audit_seq, entity.audit_head = head
+            raise
+    transition_applied.send(
+        sender=type(entity), instance=entity, transition=transition,
+        from_state=from_state or "", to_state=to_state, actor=actor,
+    )
+    return entry
 
 
 # The fields a caller saves after ``record_transition`` on an AuditedModel.

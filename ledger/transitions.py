@@ -61,7 +61,7 @@ def apply_transition(instance, actor, name, *, payload=None, fields=(), args=(),
     ``updated_at``) are written together by ``ledger.writes.write_transition``: one
     round trip on PostgreSQL, ``auto_now`` set, refused as a ``ConcurrentTransition``
     unless the row still holds the state read here, and no ``pre_save``/``post_save``
-    (react to django-fsm's ``post_transition`` or the service's ``on_commit`` hooks).
+    (react to ``ledger.signals.transition_applied``, sent in the same transaction).
     """
     spec = transition_spec(type(instance), name)
     perm = spec.permission

@@ -49,9 +49,9 @@ What it guarantees:
 What callers must not expect:
 
 - No ``pre_save``/``post_save`` signals, neither for the entity nor for the entry.
-  Anything that reacts to a transition listens to django-fsm's ``post_transition``
-  signal (sent by the transition method) or to the service's ``transaction.on_commit``
-  hooks (``workflow.services.project_transitioned``...).
+  Anything that reacts to a transition listens to ``ledger.signals.transition_applied``
+  (sent in the same transaction, once the entry is written) or to django-fsm's
+  ``post_transition`` signal (sent by the transition method).
 - No expressions: a value that is an ``F()``/expression is refused (``ValueError``).
 - django-fsm's ``ConcurrentTransitionMixin`` keeps its own record of the state it last
   read or saved, which this module does not touch: after a transition, a plain

@@ -1,43 +1,35 @@
-"""viewflow orchestration of a grant project's human work (DESIGN.md §5).
+"""viewflow orchestration of a grant file's human work (DESIGN.md §5, docs/workflow.md).
 
-django-fsm owns where a project *is* (``GrantProject.state``); this flow owns who
-must do what *next*: each step that needs a person becomes a task in the right
-role's inbox, each step driven by another part of the system (committee, training
-enrolment, finance, purchase orders) is a waiting node. Nodes never set state; task
-screens call the lifecycle services, and the process follows the project through
-the ``project_transitioned`` signal, whatever screen, API call or task moved it.
-
-The training sign-off, launch and closure screens call services that the training
-and follow-up apps own (their guards read those apps' facts); workflow does not
-import them: each app registers its service for the step in its ``AppConfig.ready``
-(``workflow.task_services``).
+django-fsm owns where a file *is* (``GrantProject.state``); this flow owns who must do
+what *next*. Each step a person takes is a ``Step`` (``workflow.engine``): a task in the
+inbox of the role — or of the person, where one is known — whose screen calls the
+service that owns the transition; the transition completes the task in its own
+transaction, whatever screen, command or API call made it. Two nodes no person takes
+wait for other parts of the system: the committee's decision (made when the chair
+closes the session) and the delivery of every purchase order.
 
 Node and flow names are stored in the database (``viewflow_task.flow_task``):
-renaming one is a data migration.
+renaming one is a data migration (see workflow 0016).
 """
 
-import logging
-
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
 from django.dispatch import receiver
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from viewflow import this
-from viewflow.workflow import PROCESS, STATUS, flow, lock
+from viewflow.workflow import STATUS, flow, lock
 from viewflow.workflow.managers import ProcessQuerySet
 from viewflow.workflow.models import Process
 
+from ledger.signals import transition_applied
+from workflow import engine
+from workflow.engine import Step, Wait
 from workflow.models import GrantProject, ProjectState
-from workflow.services import project_transitioned
-from workflow.views import tasks as task_views
-
-logger = logging.getLogger(__name__)
 
 S = ProjectState
 
-
-# The closure task's inbox row says when the latest follow-up visit found the project at
-# risk (the inbox attaches ``risk_labels`` to the page's projects in one query).
+# The closure step's inbox row says when the latest follow-up visit found the file at
+# risk (``PROJECT_ANNOTATORS`` set ``risk_labels`` on the page's files in one query).
 CLOSURE_SUMMARY = (
     "{% load i18n %}{{ process.project }}{% if process.project.risk_labels %} — "
     "{% translate 'At risk' %}: {{ process.project.risk_labels|join:', ' }}{% endif %}"
@@ -77,6 +69,14 @@ class GrantProcess(Process):
         return self._project
 
 
+def on_project(url_name):
+    """A step's screen: ``url_name`` reversed with the file's id."""
+    def screen(task):
+        return reverse(url_name, args=[task.process.artifact_object_id])
+
+    return screen
+
+
 def _outcome(activation) -> str:
     """The project state the previous step left, as that step recorded it.
 
@@ -94,15 +94,16 @@ def _outcome_is(*states):
     return condition
 
 
+@engine.register_flow
 class GrantFlow(flow.Flow):
     """Grant project
 
-    One process per grant project, from its first submission to its closure. The
-    program officer screens it, the committee (approvals app) decides, the officer
-    enrols it and signs off training, finance opens funding, the purchase orders
-    bring the equipment, a mentor or officer launches it and the officer closes it.
-    A file returned for documents or sent back for revision waits for its
-    resubmission and is screened again, in the same process.
+    One process per grant file, from its first submission to its closure. The program
+    officer screens it and puts it on a committee agenda; the committee decides; the
+    officer enrols it and signs off training; finance opens funding and orders the
+    equipment; the officer confirms it; the mentor launches the project and the
+    officer closes it. A file returned for documents or sent back for revision waits
+    for the association's resubmission and is screened again, in the same process.
     """
 
     process_title = _("Grant project")
@@ -110,10 +111,14 @@ class GrantFlow(flow.Flow):
     lock_impl = lock.select_for_update_lock
     process_summary_template = "{{ process.project }}"
 
-    start = flow.StartHandle(this.start_process).Next(this.screening)
+    artifact_model = GrantProject
+    STARTED_BY = ("submit",)
+    ABORTED_BY = ("withdraw",)
+
+    start = flow.StartHandle(engine.start_process).Next(this.screening)
 
     screening = (
-        flow.View(task_views.ScreeningView.as_view())
+        Step(screen=on_project("projects:screen"), done_by=("screen_ok", "screen_fail", "return_docs"))
         .Annotation(title=_("Eligibility screening"), summary_template="{{ process.project }}")
         .Permission("workflow.screen_project")
         .Next(this.screening_outcome)
@@ -121,57 +126,84 @@ class GrantFlow(flow.Flow):
     screening_outcome = (
         flow.Switch()
         .Annotation(title=_("Screening outcome"))
-        .Case(this.committee_decision, _outcome_is(S.ELIGIBLE))
-        .Case(this.await_resubmission, _outcome_is(S.DRAFT))
+        .Case(this.agenda, _outcome_is(S.ELIGIBLE))
+        .Case(this.resubmission, _outcome_is(S.DRAFT))
         .Default(this.end_ineligible)
     )
-    await_resubmission = (
-        flow.Handle(this.record_step)
-        .Annotation(title=_("Awaiting resubmission by the association"))
+    resubmission = (
+        Step(screen=on_project("projects:detail"), done_by=("submit", "resubmit"))
+        .Annotation(title=_("Complete and resubmit the application"), summary_template="{{ process.project }}")
+        .Permission("workflow.submit_project")
+        .Assign(this.agent_who_submitted)
         .Next(this.screening)
     )
+    agenda = (
+        Step(screen=on_project("committees:schedule"), done_by=("schedule",))
+        .Annotation(title=_("Put on a committee agenda"), summary_template="{{ process.project }}")
+        .Permission("workflow.schedule_project")
+        .Next(this.committee_decision)
+    )
     committee_decision = (
-        flow.Handle(this.record_step)
+        Wait(done_by=("decide_approve", "decide_revise", "decide_reject", "defer"))
         .Annotation(title=_("Committee decision"))
         .Next(this.decision_outcome)
     )
     decision_outcome = (
         flow.Switch()
         .Annotation(title=_("Decision outcome"))
-        .Case(this.await_enrolment, _outcome_is(S.APPROVED))
-        .Case(this.await_resubmission, _outcome_is(S.REVISION_REQUESTED))
+        .Case(this.enrolment, _outcome_is(S.APPROVED))
+        .Case(this.resubmission, _outcome_is(S.REVISION_REQUESTED))
+        .Case(this.agenda, _outcome_is(S.ELIGIBLE))
         .Default(this.end_rejected)
     )
-    await_enrolment = (
-        flow.Handle(this.record_step)
-        .Annotation(title=_("Enrolment in training"))
+    enrolment = (
+        Step(screen=on_project("projects:enrol"), done_by=("enrol",))
+        .Annotation(title=_("Enrol in training"), summary_template="{{ process.project }}")
+        .Permission("workflow.enrol_project")
+        .Assign(this.officer_who_screened)
         .Next(this.training_signoff)
     )
     training_signoff = (
-        flow.View(task_views.TrainingSignoffView.as_view())
+        Step(screen=on_project("projects:training_signoff"), done_by=("complete_training",))
         .Annotation(title=_("Training sign-off"), summary_template="{{ process.project }}")
         .Permission("workflow.complete_training")
         .Assign(this.officer_who_screened)
-        .Next(this.await_funding)
+        .Next(this.funding)
     )
-    await_funding = (
-        flow.Handle(this.record_step)
-        .Annotation(title=_("Funding opened by finance"))
-        .Next(this.await_equipment)
+    funding = (
+        Step(screen=on_project("projects:open_funding"), done_by=("open_funding",))
+        .Annotation(title=_("Open funding"), summary_template="{{ process.project }}")
+        .Permission("workflow.open_funding")
+        .Next(this.procurement)
     )
-    await_equipment = (
-        flow.Handle(this.record_step)
-        .Annotation(title=_("Equipment received"))
+    procurement = (
+        Step(screen=on_project("funding:project"), done_by=("order_issued", "orders_received", "equipment_received"))
+        .Annotation(title=_("Plan and order the equipment"), summary_template="{{ process.project }}")
+        .Permission("disbursements.prepare_purchaseorder")
+        .Assign(this.finance_officer_who_opened_funding)
+        .Next(this.equipment_delivery)
+    )
+    equipment_delivery = (
+        Wait(done_by=("orders_received", "equipment_received"))
+        .Annotation(title=_("Equipment delivered and received"))
+        .Next(this.equipment_check)
+    )
+    equipment_check = (
+        Step(screen=on_project("funding:project"), done_by=("equipment_received",))
+        .Annotation(title=_("Confirm the equipment"), summary_template="{{ process.project }}")
+        .Permission("workflow.confirm_equipment")
+        .Assign(this.officer_who_screened_for_equipment)
         .Next(this.launch)
     )
     launch = (
-        flow.View(task_views.LaunchView.as_view())
+        Step(screen=on_project("projects:launch"), done_by=("launch",))
         .Annotation(title=_("Project launch"), summary_template="{{ process.project }}")
         .Permission("workflow.launch_project")
+        .Assign(this.files_mentor)
         .Next(this.closure)
     )
     closure = (
-        flow.View(task_views.ClosureView.as_view())
+        Step(screen=on_project("followup:close"), done_by=("close",))
         .Annotation(title=_("Project closure"), summary_template=CLOSURE_SUMMARY)
         .Permission("workflow.close_project")
         .Assign(this.officer_who_signed_off_training)
@@ -181,36 +213,35 @@ class GrantFlow(flow.Flow):
     end_rejected = flow.End().Annotation(title=_("Rejected"))
     end_closed = flow.End().Annotation(title=_("Closed"))
 
-    # Which project transitions complete each waiting or human node. A human task
-    # completed on another screen (an API call, a bulk action) is closed on behalf
-    # of whoever did it, so the process never lags behind the project.
-    ADVANCED_BY = {
-        "screening": ("screen_ok", "screen_fail", "return_docs"),
-        "await_resubmission": ("submit", "resubmit"),
-        "committee_decision": ("decide_approve", "decide_revise", "decide_reject"),
-        "await_enrolment": ("enrol",),
-        "training_signoff": ("complete_training",),
-        "await_funding": ("open_funding",),
-        "await_equipment": ("equipment_received",),
-        "launch": ("launch",),
-        "closure": ("close",),
-    }
-    # Transitions that end the file from any step: the process is cancelled.
-    ABORTED_BY = ("withdraw",)
+    # --- what the inbox and the engine read -------------------------------------------
+    @staticmethod
+    def process_data(project):
+        return {"reference": project.reference, "project_id": project.pk, "program_id": project.program_id}
 
-    # --- node callbacks -------------------------------------------------------------
-    def start_process(self, activation, project):
-        activation.process.artifact = project
-        activation.process.data = {"reference": project.reference}
-        return activation.process
+    @staticmethod
+    def describe_tasks(tasks):
+        attach_projects([task.process for task in tasks])
+        for task in tasks:
+            project = task.process.project
+            task.subject = project
+            task.program_label = project.program if project else ""
+            task.screen_url = task.flow_task.screen_for(task) if hasattr(task.flow_task, "screen_for") else ""
 
-    def record_step(self, activation, transition, actor, state):
-        activation.task.owner = actor
-        activation.task.data = {**(activation.task.data or {}), "transition": transition, "state": state}
-        return activation.process
+    # --- who takes a step -----------------------------------------------------------------
+    def agent_who_submitted(self, activation):
+        return _capable(activation.process.project.submitted_by, "workflow.submit_project")
 
     def officer_who_screened(self, activation):
         return _previous_owner(activation, "screening", "workflow.complete_training")
+
+    def officer_who_screened_for_equipment(self, activation):
+        return _previous_owner(activation, "screening", "workflow.confirm_equipment")
+
+    def finance_officer_who_opened_funding(self, activation):
+        return _previous_owner(activation, "funding", "disbursements.prepare_purchaseorder")
+
+    def files_mentor(self, activation):
+        return _capable(activation.process.project.mentor, "workflow.launch_project")
 
     def officer_who_signed_off_training(self, activation):
         return _previous_owner(activation, "training_signoff", "workflow.close_project")
@@ -220,6 +251,12 @@ class GrantFlow(flow.Flow):
         # Every role that reads project files may see their processes; the
         # auto-created view_grantprocess permission is held by no role.
         return user.is_authenticated and user.has_perm("workflow.view_grantproject")
+
+
+def _capable(user, perm):
+    if user is not None and user.is_active and user.has_perm(perm):
+        return user
+    return None
 
 
 def _previous_owner(activation, node_name, perm):
@@ -232,86 +269,45 @@ def _previous_owner(activation, node_name, perm):
         .order_by("-pk")
         .first()
     )
-    owner = task.owner if task else None
-    if owner is not None and owner.is_active and owner.has_perm(perm):
-        return owner
-    return None
+    return _capable(task.owner if task else None, perm)
 
 
-# --- following the project ---------------------------------------------------------
+# Higher apps add what a task row says of its file (follow-up: the risk found at the
+# latest visit), each as ``annotate(projects_by_id)`` in one query, from their ready().
+PROJECT_ANNOTATORS: list = []
+
+
+def attach_projects(processes):
+    """Load the grant files of ``processes`` (their artifacts) in one query, annotate
+    them, and cache each on its process."""
+    ids = {process.artifact_object_id for process in processes if process.artifact_object_id}
+    projects = GrantProject.objects.select_related("program", "beneficiary", "sector").in_bulk(ids)
+    for project in projects.values():
+        project.risk_labels = []
+    for annotate in PROJECT_ANNOTATORS:
+        annotate(projects)
+    for process in processes:
+        project = projects.get(process.artifact_object_id)
+        if project is not None:
+            process._project = project
+
+
+# --- following the file ------------------------------------------------------------------
 
 
 def process_for(project) -> GrantProcess | None:
     return GrantProcess.objects.for_project(project).order_by("pk").first()
 
 
-def start_for(project) -> GrantProcess:
-    """Start the project's process unless it has one: at most one process per project.
-
-    The project row lock serialises two starters; the flow row does not exist yet.
-    """
-    with transaction.atomic():
-        list(GrantProject.objects.select_for_update(of=("self",)).filter(pk=project.pk).values_list("pk"))
-        existing = process_for(project)
-        if existing is not None:
-            return existing
-        return GrantFlow.start.run(project=project)
-
-
-def _advance(task, transition, actor, state):
-    node = task.flow_task
-    if isinstance(node, flow.Handle):
-        node.run(task, transition=transition, actor=actor, state=state)
-        return
-    # A human task done elsewhere: close it on behalf of the person who did it.
-    with task.activation() as activation:
-        if activation.task.status not in (STATUS.NEW, STATUS.ASSIGNED):
-            return
-        activation.task.owner = actor
-        activation.task.data = {
-            **(activation.task.data or {}),
-            "transition": transition, "state": state, "completed_elsewhere": True,
-        }
-        if activation.task.status == STATUS.NEW:
-            activation.assign(actor)
-        activation.start(None)
-        activation.execute()
-
-
-# Every transition the flow reacts to; the others (schedule, defer, suspend, resume...)
-# leave the process where it is and cost no query.
-FOLLOWED_TRANSITIONS = frozenset(
-    {"submit", *GrantFlow.ABORTED_BY, *(t for ts in GrantFlow.ADVANCED_BY.values() for t in ts)}
-)
-
-
-def follow(project, transition, actor) -> GrantProcess | None:
-    """Move the project's process to match ``transition``, already committed on ``project``."""
-    if transition not in FOLLOWED_TRANSITIONS:
-        return None
-    process = process_for(project)
-    if process is None:
-        return start_for(project) if transition == "submit" else None
-    if process.status != PROCESS.NEW:
-        return process  # finished or cancelled: nothing left to follow
-    if transition in GrantFlow.ABORTED_BY:
-        process.data = {**(process.data or {}), "aborted_by": transition}
-        GrantFlow.instance.cancel(process)
-        return process
-    active = process.task_set.filter(status__in=(STATUS.NEW, STATUS.ASSIGNED)).order_by("pk")
-    for task in active:
-        if transition in GrantFlow.ADVANCED_BY.get(task.flow_task.name, ()):
-            _advance(task, transition, actor, project.state)
-    return process
-
-
-@receiver(project_transitioned, sender=GrantProject, dispatch_uid="workflow.flows.follow")
-def _on_project_transitioned(sender, project, transition, actor, **kwargs):
-    # Runs after the transition committed: a failure here must not turn a done
-    # transition into an error page. It is logged, and the task lists show the lag.
-    try:
-        follow(project, transition, actor)
-    except Exception:
-        logger.exception(
-            "grant flow could not follow %s of project %s", transition, project.pk
-        )
+@receiver(transition_applied, sender=GrantProject, dispatch_uid="workflow.flows.follow")
+def _follow(sender, instance, transition, actor, to_state, **kwargs):
+    """Runs inside the transition's transaction: the file's tasks move with it, or the
+    transition fails with them."""
+    if transition == "suspend":
+        engine.pause_file(instance.pk, "suspend")
+    elif transition == "resume":
+        engine.resume_file(instance.pk)
+    elif transition in GrantFlow.ABORTED_BY:
+        engine.cancel_file(instance.pk, transition)
+    else:
+        engine.follow(GrantFlow, instance, transition, actor, to_state)

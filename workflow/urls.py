@@ -6,6 +6,7 @@ from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from viewflow.urls import Application
 
+from workflow.views.inbox import InboxView
 from workflow.views.intake import ApplicationCreateView, DocumentUploadView, ProjectEditView
 from workflow.views.projects import (
     DocumentDownloadView,
@@ -14,6 +15,7 @@ from workflow.views.projects import (
     ProjectVerifyView,
 )
 from workflow.views.submission import ProjectSubmitView
+from workflow.views.tasks import LaunchView, ScreeningView, TrainingSignoffView
 
 
 class ProjectsApp(Application):
@@ -30,6 +32,24 @@ class ProjectsApp(Application):
     verify_path = path("<int:pk>/verify/", ProjectVerifyView.as_view(), name="verify")
     submit_path = path("<int:pk>/submit/", ProjectSubmitView.as_view(), name="submit")
     document_path = path("<int:pk>/documents/<int:document_pk>/", DocumentDownloadView.as_view(), name="document")
+    # The grant flow's steps that workflow shows (the others are in their apps).
+    screen_path = path("<int:pk>/screen/", ScreeningView.as_view(), name="screen")
+    training_signoff_path = path("<int:pk>/training-signoff/", TrainingSignoffView.as_view(), name="training_signoff")
+    launch_path = path("<int:pk>/launch/", LaunchView.as_view(), name="launch")
 
     def has_view_permission(self, user, obj=None):
         return not user.is_authenticated or user.has_perm("workflow.view_grantproject")
+
+
+class InboxApp(Application):
+    """What waits for me: the open tasks of every flow (``workflow.inbox``)."""
+
+    app_name = "inbox"
+    title = _("Inbox")
+    icon = "inbox"
+    menu_template_name = "workflow/inbox_menu.html"
+
+    index_path = path("", InboxView.as_view(), name="index")
+
+    def has_view_permission(self, user, obj=None):
+        return True

@@ -4,11 +4,12 @@ from approvals.views.agenda import AgendaAddView, AgendaRemoveView, AgendaView, 
 from approvals.views.chair import ChairConsoleView, ConfirmDecisionView, SessionCloseView, SessionOpenView
 from approvals.views.member import ConfirmDecisionActingView, DeclareInterestView, MemberSessionView, VoteView
 from approvals.views.minutes import MinutesConfirmationsView, MinutesConfirmView, MinutesPdfView
+from approvals.views.schedule import ScheduleProjectView
 from approvals.views.sessions import SessionCreateView, SessionDetailView, SessionListView
 
 __all__ = [
     "AgendaAddView", "AgendaRemoveView", "AgendaView", "AttendanceView", "ChairConsoleView",
     "ConfirmDecisionActingView", "ConfirmDecisionView", "DeclareInterestView", "MemberSessionView",
-    "MinutesConfirmView", "MinutesConfirmationsView", "MinutesPdfView", "SessionCloseView",
+    "MinutesConfirmView", "MinutesConfirmationsView", "MinutesPdfView", "ScheduleProjectView", "SessionCloseView",
     "SessionCreateView", "SessionDetailView", "SessionListView", "SessionOpenView", "VoteView",
 ]

@@ -26,7 +26,6 @@ from workflow.services.lifecycle import (
     project_screen,
     project_submit,
     project_suspend,
-    project_transitioned,
     project_withdraw,
     transition_project,
 )
@@ -48,7 +47,6 @@ __all__ = [
     "project_screen",
     "project_submit",
     "project_suspend",
-    "project_transitioned",
     "project_update",
     "project_withdraw",
     "transition_project",

@@ -20,8 +20,6 @@ the file (``defer``), the session's confirmed decision (``decide_*``) and, for a
 approval, the envelope's room, which the close has from ``disbursements``.
 """
 
-from django.db import transaction
-from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -42,19 +40,12 @@ from workflow.guards import (
 from workflow.locks import lock_project, lock_project_with_program
 from workflow.models import GrantProject
 
-# Sent after the transaction commits: sender=GrantProject, project, transition, actor.
-project_transitioned = Signal()
 
 def transition_project(project, actor, name, *, payload=None, fields=(), args=(), facts=None):
     """Apply transition ``name`` to the locked ``project`` and audit it (joins the caller's
     transaction; public services are the entry points). ``facts``: what the guards of
     ``name`` need from other apps (``workflow.facts``), computed by the calling service."""
     apply_transition(project, actor, name, payload=payload, fields=fields, args=args, facts=facts)
-    transaction.on_commit(
-        lambda: project_transitioned.send(
-            sender=GrantProject, project=project, transition=name, actor=actor
-        )
-    )
     return project
 
 

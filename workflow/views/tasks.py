@@ -1,99 +1,99 @@
-"""The task screens of ``GrantFlow``: parse the form, call one service, finish the task.
+"""The screens of the grant flow's steps that workflow shows: screening, training
+sign-off and launch. Each calls one service; the transition completes the step's task
+in the same transaction (``workflow.engine``), so the screen works the same from the
+inbox, from the file's page or from a link.
 
-viewflow runs a task view's POST inside its own transaction, holding the process
-row lock, so the service joins that transaction (``within_caller_transaction``):
-the transition, its audit entry and the task's completion commit together, or not
-at all. A coded service error rolls back to the service's savepoint and is shown
-on the form; the task stays open.
-
-The training sign-off, launch and closure steps call the service their owning app
-registered for them (``workflow.task_services``): workflow does not import it.
+The training sign-off and launch steps call the service their owning app registered
+for them (``workflow.task_services``): workflow does not import it.
 """
 
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.http import Http404
+from django.urls import reverse
+from django.utils.functional import cached_property
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from django.views import generic
-from viewflow.workflow.flow.views import mixins
 
-from core.transactions import within_caller_transaction
-from core.views import call_with_form, failed
+from core.views import ServiceFormView
 from workflow import services, task_services
-from workflow.forms import ClosureForm, LaunchForm, ScreeningForm, TrainingSignoffForm
+from workflow.forms import LaunchForm, ScreeningForm, TrainingSignoffForm
+from workflow.models import GrantProject
 from workflow.selectors import project_eligibility_preview
 
 
-class ServiceTaskView(
-    mixins.SuccessMessageMixin,
-    mixins.TaskSuccessUrlMixin,
-    generic.FormView,
-):
-    template_name = "workflow/task.html"
-    success_message = _("Task {task} has been completed.")
+class ProjectStepView(PermissionRequiredMixin, ServiceFormView):
+    """One step on one file: the file's card beside the form; back to the inbox when
+    the step was opened from it (``?next=``), to the file otherwise."""
 
-    @property
+    template_name = "workflow/step.html"
+    raise_exception = True
+
+    @cached_property
     def project(self):
-        return self.request.activation.process.project
+        try:
+            return GrantProject.objects.select_related("program", "beneficiary", "sector").get(pk=self.kwargs["pk"])
+        except GrantProject.DoesNotExist:
+            raise Http404(gettext("No such project.")) from None
 
-    def call_service(self, form, *, project_id, actor):
-        """Call the step's one service and return the project it moved."""
-        raise NotImplementedError
+    def get_subject(self):
+        return f"{self.project.reference} — {self.project.title}"
 
-    def form_valid(self, form):
-        def call():
-            with within_caller_transaction():
-                return self.call_service(form, project_id=self.project.pk, actor=self.request.user)
+    def get_back_url(self):
+        return reverse("projects:detail", args=[self.project.pk])
 
-        project = call_with_form(form, call)
-        if failed(project):
-            return self.form_invalid(form)
-        # The flow's gateways route on the state this step left (see flows._outcome).
-        task = self.request.activation.task
-        task.data = {**(task.data or {}), "state": project.state}
-        self.request.activation.execute()
-        return super().form_valid(form)
+    def get_success_url(self):
+        target = self.request.GET.get("next", "")
+        if target and url_has_allowed_host_and_scheme(target, allowed_hosts={self.request.get_host()}):
+            return target
+        return self.get_back_url()
+
+    def get_success_message(self, result):
+        return gettext("%(step)s: done for %(reference)s.") % {"step": self.title, "reference": self.project.reference}
 
     def get_context_data(self, **kwargs):
         kwargs.setdefault("project", self.project)
         return super().get_context_data(**kwargs)
 
 
-class ScreeningView(ServiceTaskView):
+class ScreeningView(ProjectStepView):
+    permission_required = "workflow.screen_project"
     form_class = ScreeningForm
+    title = _("Eligibility screening")
+    submit_label = _("Record the screening")
+    confirm = _("I confirm this screening: an ineligible file cannot be screened again.")
 
-    def call_service(self, form, *, project_id, actor):
+    def call_service(self, form):
         data = form.cleaned_data
         if data["decision"] == ScreeningForm.RETURN:
-            return services.project_return_docs(project_id=project_id, actor=actor, reason=data["reason"])
-        else:
-            return services.project_screen(
-                project_id=project_id, actor=actor, note=data["note"], failures=data["failures"]
-            )
+            return services.project_return_docs(project_id=self.project.pk, actor=self.request.user,
+                                                reason=data["reason"])
+        return services.project_screen(project_id=self.project.pk, actor=self.request.user,
+                                       note=data["note"], failures=data["failures"])
 
     def get_context_data(self, **kwargs):
         kwargs.setdefault("rule_failures", project_eligibility_preview(self.project))
         return super().get_context_data(**kwargs)
 
 
-class TrainingSignoffView(ServiceTaskView):
+class TrainingSignoffView(ProjectStepView):
+    permission_required = "workflow.complete_training"
     form_class = TrainingSignoffForm
+    title = _("Training sign-off")
+    submit_label = _("Sign off the training")
 
-    def call_service(self, form, *, project_id, actor):
-        return task_services.service_for(task_services.TRAINING_SIGNOFF)(project_id=project_id, actor=actor)
+    def call_service(self, form):
+        return task_services.service_for(task_services.TRAINING_SIGNOFF)(
+            project_id=self.project.pk, actor=self.request.user)
 
 
-class LaunchView(ServiceTaskView):
+class LaunchView(ProjectStepView):
+    permission_required = "workflow.launch_project"
     form_class = LaunchForm
+    title = _("Project launch")
+    submit_label = _("Launch the project")
+    confirm = _("I confirm the project starts its activity today: its follow-up visits are planned from now.")
 
-    def call_service(self, form, *, project_id, actor):
+    def call_service(self, form):
         return task_services.service_for(task_services.LAUNCH)(
-            project_id=project_id, actor=actor, note=form.cleaned_data["note"]
-        )
-
-
-class ClosureView(ServiceTaskView):
-    form_class = ClosureForm
-
-    def call_service(self, form, *, project_id, actor):
-        return task_services.service_for(task_services.CLOSURE)(
-            project_id=project_id, actor=actor,
-            outcome=form.cleaned_data["outcome"], reason=form.cleaned_data["reason"],
-        )
+            project_id=self.project.pk, actor=self.request.user, note=form.cleaned_data["note"])

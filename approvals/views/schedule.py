@@ -1,0 +1,78 @@
+"""The program officer's "put on an agenda" step for one eligible file: choose one of
+the program's planned sessions (``session_add_item``)."""
+
+from django import forms
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.http import Http404
+from django.urls import reverse
+from django.utils.functional import cached_property
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from approvals import services
+from approvals.models import PLANNED, CommitteeSession
+from core.views import ServiceFormView
+from workflow.models import GrantProject
+
+
+class SessionChoiceForm(forms.Form):
+    session = forms.ModelChoiceField(
+        label=_("Committee session"), queryset=CommitteeSession.objects.none(),
+        empty_label=None, widget=forms.RadioSelect,
+    )
+
+    def __init__(self, *args, sessions, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["session"].queryset = sessions
+        self.fields["session"].label_from_instance = lambda session: (
+            f"{session.title} — {session.scheduled_for:%d/%m/%Y %H:%M}"
+            + (f" — {session.location}" if session.location else "")
+        )
+
+
+class ScheduleProjectView(PermissionRequiredMixin, ServiceFormView):
+    permission_required = "workflow.schedule_project"
+    raise_exception = True
+    form_class = SessionChoiceForm
+    title = _("Put on a committee agenda")
+    submit_label = _("Put on this session's agenda")
+
+    @cached_property
+    def project(self):
+        try:
+            return GrantProject.objects.select_related("program", "beneficiary", "sector").get(pk=self.kwargs["pk"])
+        except GrantProject.DoesNotExist:
+            raise Http404(gettext("No such project.")) from None
+
+    def sessions(self):
+        return (CommitteeSession.objects.filter(committee__program=self.project.program_id, state=PLANNED)
+                .select_related("committee").order_by("scheduled_for", "pk"))
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "sessions": self.sessions()}
+
+    def get_unavailable_reason(self):
+        if not self.sessions().exists():
+            return gettext("No session of this program's committee is planned: plan one first (Committee → New session).")
+        return ""
+
+    def call_service(self, form):
+        return services.session_add_item(session_id=form.cleaned_data["session"].pk, project_id=self.project.pk,
+                                         actor=self.request.user)
+
+    def get_subject(self):
+        return f"{self.project.reference} — {self.project.title}"
+
+    def get_back_url(self):
+        return reverse("projects:detail", args=[self.project.pk])
+
+    def get_success_url(self):
+        target = self.request.GET.get("next", "")
+        if target and url_has_allowed_host_and_scheme(target, allowed_hosts={self.request.get_host()}):
+            return target
+        return reverse("committees:agenda", args=[self.result.session_id])
+
+    def get_success_message(self, result):
+        return gettext("%(reference)s is on the agenda of %(session)s.") % {
+            "reference": self.project.reference, "session": result.session.title}

@@ -1,0 +1,75 @@
+"""What waits for a person: the open tasks of every flow they may take.
+
+A task is in ``user``'s inbox when it is open (new or assigned), its process runs,
+and either it is assigned to ``user`` or it is unassigned and ``user`` holds the
+permission it asks for — unless a flow excludes ``user`` from it (separation of
+duties: whoever requested a disbursement does not see its authorization). One query
+for the page and one for the count, whatever the number of tasks; each flow then
+describes its page's rows in a constant number of queries.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.db.models import Case, IntegerField, Q, Value, When
+from viewflow.workflow import PROCESS
+from viewflow.workflow.models import Task
+
+from workflow.engine import OPEN, registered_flows
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of task (a node of a flow) the inbox can filter on."""
+
+    key: str
+    label: str
+    node: object
+
+
+def kinds() -> list[Kind]:
+    found = []
+    for flow_class in registered_flows():
+        for node in flow_class.instance.nodes():
+            if hasattr(node, "screen_for"):
+                key = f"{flow_class.__name__}.{node.name}"
+                found.append(Kind(key=key, label=str(node.task_title or node.name), node=node))
+    return found
+
+
+def kind_of(key) -> Kind | None:
+    return next((kind for kind in kinds() if kind.key == key), None)
+
+
+def inbox_tasks(user, *, kind: Kind | None = None, program_id: int | None = None):
+    """The open tasks ``user`` may take: assigned to them first, oldest first."""
+    if not user.is_authenticated:
+        return Task.objects.none()
+    perms = sorted(user.get_all_permissions())
+    tasks = Task.objects.filter(status__in=OPEN, process__status=PROCESS.NEW).filter(
+        Q(owner=user) | Q(owner__isnull=True, owner_permission__in=perms)
+    )
+    for flow_class in registered_flows():
+        excluded = flow_class.inbox_exclusion(user) if hasattr(flow_class, "inbox_exclusion") else None
+        if excluded is not None:
+            tasks = tasks.exclude(excluded)
+    if kind is not None:
+        tasks = tasks.filter(flow_task=kind.node)
+    if program_id is not None:
+        tasks = tasks.filter(process__data__program_id=program_id)
+    mine_first = Case(When(owner=user, then=Value(0)), default=Value(1), output_field=IntegerField())
+    return tasks.select_related("process", "owner").order_by(mine_first, "created", "pk")
+
+
+def describe(tasks) -> list:
+    """Give each task of a page its ``subject``, ``screen_url`` and ``program_id``,
+    each flow reading what its rows need in one go."""
+    tasks = list(tasks)
+    by_flow = defaultdict(list)
+    for task in tasks:
+        by_flow[task.flow_task.flow_class].append(task)
+    for flow_class, group in by_flow.items():
+        flow_class.describe_tasks(group)
+    return tasks

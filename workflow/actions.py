@@ -31,9 +31,10 @@ class Screen:
     stepup: bool = False
 
 
-# Transitions of the file with a screen of workflow's own. The committee's
-# (schedule, defer, decide_*), training's, funding's and follow-up's transitions
-# are offered by their apps' screens and tasks.
+# Transitions of the file with a screen of workflow's own, filled at start-up by
+# ``workflow.apps.register_screens``. The committee's (schedule, defer, decide_*),
+# training's, funding's and follow-up's transitions are offered by their apps'
+# screens and tasks.
 SCREENS: dict[str, Screen] = {}
 
 _providers: list = []
@@ -58,6 +59,15 @@ def _reason(error) -> str:
     if failures:
         return "; ".join(message for _code, message in failures)
     return str(error.message)
+
+
+def unavailable_reason(project, user, transition: str) -> str:
+    """Why ``user`` cannot take ``transition`` on ``project`` now, or ``""``: what the
+    transition's own screen says above its form."""
+    options = transition_options(project, user, [transition])
+    if transition not in options:
+        return str(_("Not possible while the file is “%(state)s”.") % {"state": project.get_state_display()})
+    return _reason(options[transition])
 
 
 def transition_actions(project, user, *, other_roles=False) -> list[Action]:

@@ -14,3 +14,21 @@ class WorkflowConfig(AppConfig):
         # The grant flow registers its process model and follows project transitions
         # in every process: web server, Celery workers, management commands.
         from workflow import flows  # noqa: F401
+
+        register_screens()
+
+
+def register_screens():
+    """The screens of the file's own transitions, which its page offers when they may be
+    taken (``workflow.actions``). The committee's, training's, funding's and follow-up's
+    steps are offered by their apps and by the grant flow's tasks."""
+    from workflow.actions import Screen, register_screen
+    from workflow.views.actions import ACTION_VIEWS
+    from workflow.views.submission import SUBMIT_CONFIRM
+
+    register_screen("submit", Screen(_("Submit the application"), "projects:submit", confirm=SUBMIT_CONFIRM))
+    for view in ACTION_VIEWS:
+        register_screen(view.transition, view.screen())
+    # After the steps forward: the page raises the first available action, and a
+    # revised file's next step is its resubmission, not another edit.
+    register_screen("edit", Screen(_("Edit the application"), "projects:edit"))

@@ -74,3 +74,26 @@ class ProjectFilterForm(forms.Form):
     state = forms.ChoiceField(
         label=_("State"), required=False, choices=[("", _("All states")), *ProjectState.choices]
     )
+
+
+def _reason_field(label):
+    # Optional here: the service requires the reason and its coded error lands on this
+    # field, so the rule lives in one place.
+    return forms.CharField(
+        label=label, required=False, help_text=_("Required. It is signed into the file's history."),
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class WithdrawForm(forms.Form):
+    reason = _reason_field(_("The beneficiary's reason for withdrawing"))
+
+
+class SuspendForm(forms.Form):
+    reason = _reason_field(_("Why the file is suspended"))
+
+
+class ResumeForm(forms.Form):
+    note = forms.CharField(
+        label=_("Note"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
+    )

@@ -13,6 +13,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from core.roles import Role
+from ledger.models import AuditEntry
 from ledger.selectors import anchored_entries
 from workflow.eligibility import evaluate_eligibility
 from workflow.models import Document, GrantProject, ProjectState
@@ -59,6 +60,15 @@ def project_detail(project_id) -> GrantProject:
 
 def project_documents(project) -> QuerySet[Document]:
     return project.documents.select_related("uploaded_by").order_by("doc_type", "-uploaded_at")
+
+
+def committee_revision_reason(project) -> str:
+    """Why the committee asked for a revision of the file: the reason signed into its
+    latest ``decide_revise`` entry ("" when it never asked). The file keeps no column
+    for it; the ledger is where the decision is recorded."""
+    entry = (AuditEntry.objects.for_entity(project).filter(transition="decide_revise")
+             .order_by("-seq").only("payload").first())
+    return str((entry.payload or {}).get("reason") or "") if entry else ""
 
 
 def project_eligibility_preview(project) -> list:

@@ -1,11 +1,20 @@
 """The projects' pages: the list, a file, the application and its documents, the
-submission and the auditors' verification. config/site.py adds reporting's pages about a
-file (the decision letter, the export) to the same namespace."""
+submission, the file's own actions (``workflow.views.actions``) and the auditors'
+verification. config/site.py adds reporting's pages about a file (the decision letter,
+the export) to the same namespace."""
 
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from viewflow.urls import Application
 
+from workflow.views.actions import (
+    ProjectEnrolView,
+    ProjectOpenFundingView,
+    ProjectResubmitView,
+    ProjectResumeView,
+    ProjectSuspendView,
+    ProjectWithdrawView,
+)
 from workflow.views.inbox import InboxView
 from workflow.views.intake import ApplicationCreateView, DocumentUploadView, ProjectEditView
 from workflow.views.projects import (
@@ -31,6 +40,12 @@ class ProjectsApp(Application):
     upload_path = path("<int:pk>/documents/upload/", DocumentUploadView.as_view(), name="upload")
     verify_path = path("<int:pk>/verify/", ProjectVerifyView.as_view(), name="verify")
     submit_path = path("<int:pk>/submit/", ProjectSubmitView.as_view(), name="submit")
+    resubmit_path = path("<int:pk>/resubmit/", ProjectResubmitView.as_view(), name="resubmit")
+    enrol_path = path("<int:pk>/enrol/", ProjectEnrolView.as_view(), name="enrol")
+    open_funding_path = path("<int:pk>/open-funding/", ProjectOpenFundingView.as_view(), name="open_funding")
+    withdraw_path = path("<int:pk>/withdraw/", ProjectWithdrawView.as_view(), name="withdraw")
+    suspend_path = path("<int:pk>/suspend/", ProjectSuspendView.as_view(), name="suspend")
+    resume_path = path("<int:pk>/resume/", ProjectResumeView.as_view(), name="resume")
     document_path = path("<int:pk>/documents/<int:document_pk>/", DocumentDownloadView.as_view(), name="document")
     # The grant flow's steps that workflow shows (the others are in their apps).
     screen_path = path("<int:pk>/screen/", ScreeningView.as_view(), name="screen")

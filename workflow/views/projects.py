@@ -13,6 +13,7 @@ from django.utils.translation import get_language_bidi, gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views import generic
 
+from core.actions import named
 from core.roles import PROJECT_EXPORT_PERMISSION
 from ledger import selectors as ledger_selectors
 from ledger.evidence import verify_entity_anchored
@@ -20,7 +21,7 @@ from workflow import selectors
 from workflow.actions import project_actions
 from workflow.diagram import lifecycle_diagram
 from workflow.forms import ProjectFilterForm
-from workflow.models import Document, GrantProject, Program, ProjectState
+from workflow.models import Document, GrantProject, Program
 
 # Law 09-08: who read a beneficiary's identifying or health data, and when.
 pii_log = logging.getLogger("tamkeen.personal_data")
@@ -78,6 +79,20 @@ class ProjectListView(PermissionRequiredMixin, generic.ListView):
         return context
 
 
+def _actions_and_submission(project, user):
+    """The file's actions, with the submission apart when it may be taken now: its panel
+    carries the confirmation and what screening would find (a screened file that fails
+    is ineligible for good; missing documents are listed by the intake panel). Returns
+    (the other actions, the submission or None, the warnings)."""
+    actions = project_actions(project, user)
+    submit_action = named(actions, "submit")
+    if submit_action is None or not submit_action.available:
+        return actions, None, []
+    warnings = [failure for failure in selectors.project_eligibility_preview(project)
+                if failure.code != "documents"]
+    return [action for action in actions if action is not submit_action], submit_action, warnings
+
+
 class ProjectDetailView(PermissionRequiredMixin, generic.TemplateView):
     permission_required = "workflow.view_grantproject"
     template_name = "workflow/project_detail.html"
@@ -93,12 +108,7 @@ class ProjectDetailView(PermissionRequiredMixin, generic.TemplateView):
         if show_sensitive:
             pii_log.info("user %s (id %s) read the personal data of beneficiary %s on project %s",
                          user.get_username(), user.pk, project.beneficiary_id, project.pk)
-        # Before an agent submits: what screening would find (a screened file that fails
-        # is ineligible for good). Missing documents are listed by the intake panel.
-        submit_warnings = []
-        if project.state == ProjectState.DRAFT and user.has_perm("workflow.submit_project"):
-            submit_warnings = [failure for failure in selectors.project_eligibility_preview(project)
-                               if failure.code != "documents"]
+        actions, submit_action, submit_warnings = _actions_and_submission(project, user)
         timeline = selectors.project_timeline(project)
         # What the ledger says of the project's chain; each entry shows its own problems.
         verification = ledger_selectors.entity_verification(project)
@@ -127,7 +137,8 @@ class ProjectDetailView(PermissionRequiredMixin, generic.TemplateView):
             decision_letter_url=_decision_letter_url(project, timeline),
             process=process,
             open_tasks=open_tasks,
-            actions=project_actions(project, user),
+            actions=actions,
+            submit_action=submit_action,
             **kwargs,
         )
 

@@ -16,11 +16,11 @@ from core.exceptions import TamkeenError
 from workflow import services
 from workflow.models import GrantProject
 
+SUBMIT_CONFIRM = _("I confirm the file is complete: once submitted, it goes to the program officer for screening.")
+
 
 class SubmitForm(forms.Form):
-    confirm = forms.BooleanField(
-        label=_("I confirm the file is complete: once submitted, it goes to the program officer for screening."),
-    )
+    confirm = forms.BooleanField(label=SUBMIT_CONFIRM)
 
 
 class ProjectSubmitView(PermissionRequiredMixin, generic.View):

@@ -220,12 +220,14 @@ class GrantFlow(flow.Flow):
 
     @staticmethod
     def describe_tasks(tasks):
-        attach_projects([task.process for task in tasks])
+        projects = load_projects({task.process.artifact_object_id for task in tasks})
         for task in tasks:
-            project = task.process.project
-            task.subject = project
+            project = projects.get(task.process.artifact_object_id)
+            task.subject = project if project is not None else task.process.data.get("reference", "")
+            if project is not None and project.risk_labels and task.flow_task is GrantFlow.closure:
+                task.subject = f"{project} — {_('At risk')}: {', '.join(map(str, project.risk_labels))}"
             task.program_label = project.program if project else ""
-            task.screen_url = task.flow_task.screen_for(task) if hasattr(task.flow_task, "screen_for") else ""
+            task.screen_url = task.flow_task.screen_for(task)
 
     # --- who takes a step -----------------------------------------------------------------
     def agent_who_submitted(self, activation):
@@ -277,19 +279,14 @@ def _previous_owner(activation, node_name, perm):
 PROJECT_ANNOTATORS: list = []
 
 
-def attach_projects(processes):
-    """Load the grant files of ``processes`` (their artifacts) in one query, annotate
-    them, and cache each on its process."""
-    ids = {process.artifact_object_id for process in processes if process.artifact_object_id}
+def load_projects(ids) -> dict:
+    """The grant files ``ids`` in one query, annotated by the apps above (risk labels)."""
     projects = GrantProject.objects.select_related("program", "beneficiary", "sector").in_bulk(ids)
     for project in projects.values():
         project.risk_labels = []
     for annotate in PROJECT_ANNOTATORS:
         annotate(projects)
-    for process in processes:
-        project = projects.get(process.artifact_object_id)
-        if project is not None:
-            process._project = project
+    return projects
 
 
 # --- following the file ------------------------------------------------------------------

@@ -51,6 +51,7 @@ from notifications.services import notify, preferences_update
 from tests._audit_support import integrate_settled  # noqa: F401 - fixture
 from training import services as training_services
 from training.models import TrainingModule, TrainingSession
+from workflow.engine import registered_flows
 from workflow.flows import GrantFlow
 
 # The models that left the workflow app, by the app that took them over.
@@ -458,14 +459,15 @@ def test_a_database_migrated_before_the_split_migrates_after_it_without_losing_a
     # viewflow's stored flow and task names are as they were, and resolve.
     assert after["processes"] == latest["processes"]
     assert after["tasks"] == latest["tasks"]
-    assert {flow_class for _pk, flow_class, *_rest in after["processes"]} == {"workflow/flows.GrantFlow"}
+    assert "workflow/flows.GrantFlow" in {flow_class for _pk, flow_class, *_rest in after["processes"]}
     for _pk, flow_class, *_rest in after["processes"]:
-        assert import_flow_by_ref(flow_class) is GrantFlow
+        assert import_flow_by_ref(flow_class) in registered_flows()
     node_names = set()
     for _pk, _process, flow_task, _status, owner_permission, *_rest in after["tasks"]:
         node = import_task_by_ref(flow_task)
-        assert node is not None and node.flow_class is GrantFlow, flow_task
-        node_names.add(node.name)
+        assert node is not None and node.flow_class in registered_flows(), flow_task
+        if node.flow_class is GrantFlow:
+            node_names.add(node.name)
         if owner_permission:  # the permission a task's inbox asks for, by its label
             app_label, codename = owner_permission.split(".")
             assert Permission.objects.filter(content_type__app_label=app_label, codename=codename).exists()

@@ -199,7 +199,7 @@ def test_the_officers_inbox_flags_the_closure_task_of_an_at_risk_project(client,
         followup_services.visit_report(visit_id=first_visit(launched).pk, actor=cast.mentor,
                               **{**STABLE_VISIT, "visited_on": timezone.localdate(),
                                  "equipment_present": False, "equipment_in_use": False})
-    page = html_of(as_user(client, cast.officer).get(reverse("grant:inbox")))
+    page = html_of(as_user(client, cast.officer).get(reverse("inbox:index")))
     assert launched.reference in page
     assert "At risk" in page and "equipment" in page.lower()
 
@@ -207,6 +207,6 @@ def test_the_officers_inbox_flags_the_closure_task_of_an_at_risk_project(client,
 def test_a_stable_project_is_not_flagged_in_the_inbox(client, make_project, cast, committed):
     with committed():
         launched = make_project("launched")
-    page = html_of(as_user(client, cast.officer).get(reverse("grant:inbox")))
+    page = html_of(as_user(client, cast.officer).get(reverse("inbox:index")))
     assert launched.reference in page
     assert "At risk" not in page

@@ -35,14 +35,22 @@ def task_url(task, name):
     return reverse(f"grant:{task.flow_task.name}:{name}", args=[task.process_id, task.pk])
 
 
-def take_and_execute(client, task, data, committed):
-    """Assign ``task`` to the logged-in user (if needed) and post its form."""
-    if task.status == STATUS.NEW:
-        with committed():
-            response = client.post(task_url(task, "assign"))
-        assert response.status_code == 302, response.content[:500]
-    with committed():
-        return client.post(task_url(task, "execute"), data)
+def inbox_link(client, task):
+    """The link of ``task`` in the logged-in user's inbox (``None`` when it is not there)."""
+    html = client.get(reverse("inbox:index")).content.decode()
+    row = re.search(rf'<tr class="tamkeen-inbox-row" data-task="{task.pk}".*?</tr>', html, re.S)
+    if row is None:
+        return None
+    return re.search(r'href="([^"]+)"', row.group(0)).group(1).replace("&amp;", "&")
+
+
+def take_and_execute(client, task, data, committed=None):
+    """Open ``task`` from the logged-in user's inbox and post its screen's form (the
+    confirmation ticked, unless ``data`` says otherwise)."""
+    link = inbox_link(client, task)
+    assert link is not None, f"{task.flow_task.name} is not in the inbox"
+    assert client.get(link).status_code == 200
+    return client.post(link, {"confirm": "on", **data})
 
 
 # --- login wall and inbox --------------------------------------------------------------
@@ -59,33 +67,34 @@ def test_anonymous_user_is_redirected_to_login(client, url):
 def test_root_shows_the_inbox(client, cast):
     client.force_login(cast.officer)
     response = client.get("/", follow=True)
-    assert response.redirect_chain[-1][0] == reverse("grant:inbox")
+    assert response.redirect_chain[-1][0] == reverse("inbox:index")
     assert response.status_code == 200
+    assert "Nothing waits for you" in response.content.decode()
 
 
 def test_screening_task_is_in_the_officers_inbox_only(client, cast, make_project, committed):
     with committed():
         project = make_project("submitted")
     task = open_task(project, GrantFlow.screening)
-    link = f"/grant/{task.process_id}/screening/{task.pk}/"
 
     client.force_login(cast.officer)
-    assert link in client.get(reverse("grant:inbox")).content.decode()
+    link = inbox_link(client, task)
+    assert link.startswith(f"/projects/{project.pk}/screen/?next=")
 
     client.force_login(cast.agent)
-    response = client.get(reverse("grant:inbox"))
-    assert response.status_code == 200
-    assert link not in response.content.decode()
+    assert inbox_link(client, task) is None
+    assert client.get(link).status_code == 403
 
 
-def test_agent_cannot_execute_the_screening_task(client, cast, make_project, committed):
+def test_agent_cannot_screen(client, cast, make_project, committed):
     with committed():
         project = make_project("submitted")
     task = open_task(project, GrantFlow.screening)
     client.force_login(cast.agent)
 
     assert client.post(task_url(task, "assign")).status_code == 403
-    assert client.post(task_url(task, "execute"), {"decision": "screen"}).status_code == 403
+    response = client.post(reverse("projects:screen", args=[project.pk]), {"decision": "screen", "confirm": "on"})
+    assert response.status_code == 403
     assert state_of(project) == "submitted"
 
 
@@ -107,8 +116,6 @@ def test_screening_on_the_web_makes_the_file_eligible_and_audits_it(client, cast
     task = open_task(project, GrantFlow.screening)
     client.force_login(cast.officer)
 
-    page = client.get(task_url(task, "assign"))
-    assert page.status_code == 200
     response = take_and_execute(client, task, {"decision": "screen", "note": "Complete file."}, committed)
 
     assert response.status_code == 302
@@ -121,9 +128,7 @@ def test_screening_on_the_web_makes_the_file_eligible_and_audits_it(client, cast
     task.refresh_from_db()
     assert task.status == STATUS.DONE
     assert task.owner == cast.officer
-    assert [t.flow_task.name for t in process_for(project).task_set.filter(status=STATUS.NEW)] == [
-        "committee_decision"
-    ]
+    assert [t.flow_task.name for t in process_for(project).task_set.filter(status=STATUS.NEW)] == ["agenda"]
 
 
 def test_officer_found_reasons_make_the_file_ineligible_and_end_the_process(
@@ -157,7 +162,7 @@ def test_returning_without_a_reason_shows_a_field_error_and_changes_nothing(
     assert state_of(project) == "submitted"
     assert audit_trail(project) == before
     task.refresh_from_db()
-    assert task.status == STATUS.ASSIGNED
+    assert task.status == STATUS.NEW
 
 
 def test_returning_with_a_reason_sends_the_file_back_and_waits(client, cast, make_project, committed):
@@ -169,7 +174,7 @@ def test_returning_with_a_reason_sends_the_file_back_and_waits(client, cast, mak
 
     assert state_of(project) == "draft"
     assert audit_trail(project)[-1] == "return_docs"
-    assert open_task(project, GrantFlow.await_resubmission).status == STATUS.NEW
+    assert open_task(project, GrantFlow.resubmission).owner == cast.agent
 
 
 def test_an_unknown_choice_is_a_form_error_not_a_500(client, cast, make_project, committed):
@@ -207,7 +212,7 @@ def test_training_signoff_then_launch_by_a_mentor_then_closure(client, cast, mak
     assert signoff.owner == cast.officer  # auto-assigned to the screener
 
     client.force_login(cast.officer)
-    response = take_and_execute(client, signoff, {}, committed)
+    response = take_and_execute(client, signoff, {"confirm": ""}, committed)
     assert response.context["form"].errors == {"confirm": ["This field is required."]}
     take_and_execute(client, signoff, {"confirm": "on"}, committed)
     assert state_of(project) == "trained"
@@ -219,6 +224,7 @@ def test_training_signoff_then_launch_by_a_mentor_then_closure(client, cast, mak
 
     client.force_login(cast.mentor)
     take_and_execute(client, open_task(project, GrantFlow.launch), {"note": "Workshop opened."}, committed)
+    assert "Workshop opened." in str(AuditEntry.objects.for_entity(project).order_by("-seq").first().payload)
     assert state_of(project) == "launched"
 
     closure = open_task(project, GrantFlow.closure)

@@ -49,17 +49,12 @@ def forwards(apps, schema_editor):
             process.save(update_fields=["data"])
 
 
-def backwards(apps, schema_editor):
-    Task = apps.get_model("viewflow", "Task")
-    Task.objects.filter(flow_task=PREFIX + "agenda").update(flow_task=PREFIX + "committee_decision")
-    for old, new in RENAMED.items():
-        Task.objects.filter(flow_task=PREFIX + new).update(flow_task=PREFIX + old)
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("workflow", "0014_apps_split"),
         ("viewflow", "0015_task_scheduled"),
     ]
 
-    operations = [migrations.RunPython(forwards, backwards)]
+    # Backwards leaves the tasks as they are: the new names are what the code before
+    # this migration cannot run anyway, and rows are never rewritten on the way back.
+    operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]

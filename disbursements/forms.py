@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from disbursements.models import OrderState, PurchaseOrder
+from workflow.models import Program
 
 
 def new_key() -> str:
@@ -74,3 +75,7 @@ class DisbursementRequestForm(forms.Form):
         self.fields["purchase_order"].queryset = (
             PurchaseOrder.objects.filter(project_id=project.pk).exclude(state=OrderState.DRAFT).order_by("pk")
         )
+
+
+class ProgramChoiceForm(forms.Form):
+    program = forms.ModelChoiceField(label=_("Program"), queryset=Program.objects.all())

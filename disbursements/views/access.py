@@ -1,0 +1,18 @@
+"""Who reaches which funding page: the permissions the screens check before anything else
+(the services check them again, with separation of duties)."""
+
+AUTHORIZE = "disbursements.authorize_disbursement"
+RELEASE = "disbursements.release_disbursement"
+REQUEST = "disbursements.request_disbursement"
+DECOMMIT = "disbursements.decommit_project"
+VIEW = "disbursements.view_disbursement"
+# Auditors are told apart from other readers by their verification duty.
+AUDIT = "ledger.verify_ledger"
+
+
+def can_use_inbox(user) -> bool:
+    return user.has_perm(REQUEST) or user.has_perm(AUTHORIZE) or user.has_perm(RELEASE)
+
+
+def can_export_payments(user) -> bool:
+    return any(user.has_perm(p) for p in (REQUEST, AUTHORIZE, RELEASE, AUDIT))

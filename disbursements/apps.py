@@ -17,3 +17,9 @@ class DisbursementsConfig(AppConfig):
         from workflow import program_checks
 
         program_checks.register(envelope_covers_commitments)
+        # The file's page offers the equipment plan, the funding pages and the
+        # confirmation that the equipment is received.
+        from disbursements.actions import project_funding_actions
+        from workflow import actions
+
+        actions.register(project_funding_actions)

@@ -1,13 +1,15 @@
 """The funding screens.
 
 Thin views: a form is parsed, one ``disbursements.services`` function is called, and a
-coded error goes back on the form (``core.forms.add_service_error``), never a 500.
-These pages only decide what to show; the services check every rule again
-(permissions, separation of duties, budgets, step-up, idempotency).
+coded error goes back on the form's fields (``core.views.call_with_form``), never a 500.
+Pages show what ``disbursements.actions`` says the user may do; the services check every
+rule again (permissions, separation of duties, budgets, step-up, idempotency).
 
 - ``inbox``: the finance tray and its authorize / reject / release endpoints;
-- ``project``: a project's funding page (requesting a tranche, giving a commitment back);
-- ``export``: the payments CSV.
+- ``project``: a project's funding page, its purchase orders, its equipment plan, a new
+  order, the confirmation that the equipment is received;
+- ``orders``: the steps of one purchase order, from its quotes to its reception;
+- ``suppliers``, ``tranches`` (cancelling a request), ``export`` (payments CSV).
 """
 
 from disbursements.views.access import (
@@ -17,15 +19,38 @@ from disbursements.views.access import (
     RELEASE,
     REQUEST,
     VIEW,
+    can_enter_funding,
     can_export_payments,
     can_use_inbox,
 )
 from disbursements.views.export import PaymentsCsvView
 from disbursements.views.inbox import AuthorizeView, FinanceInboxView, RejectView, ReleaseView
-from disbursements.views.project import DecommitView, ProjectFundingView
+from disbursements.views.orders import (
+    ChooseQuoteView,
+    DeliverView,
+    IssueView,
+    QuoteAddView,
+    ReceiptConfirmView,
+    ReceiptScanView,
+    ReceiptWitnessView,
+    ReceiveView,
+)
+from disbursements.views.project import (
+    ConfirmEquipmentView,
+    DecommitView,
+    EquipmentPlanView,
+    ProjectFundingView,
+    ProjectOrdersView,
+    PurchaseOrderCreateView,
+)
+from disbursements.views.suppliers import SupplierCreateView, SupplierListView
+from disbursements.views.tranches import DisbursementCancelView
 
 __all__ = [
     "AUDIT", "AUTHORIZE", "DECOMMIT", "RELEASE", "REQUEST", "VIEW",
-    "AuthorizeView", "DecommitView", "FinanceInboxView", "PaymentsCsvView", "ProjectFundingView", "RejectView",
-    "ReleaseView", "can_export_payments", "can_use_inbox",
+    "AuthorizeView", "ChooseQuoteView", "ConfirmEquipmentView", "DecommitView", "DeliverView",
+    "DisbursementCancelView", "EquipmentPlanView", "FinanceInboxView", "IssueView", "PaymentsCsvView",
+    "ProjectFundingView", "ProjectOrdersView", "PurchaseOrderCreateView", "QuoteAddView", "ReceiptConfirmView",
+    "ReceiptScanView", "ReceiptWitnessView", "ReceiveView", "RejectView", "ReleaseView", "SupplierCreateView",
+    "SupplierListView", "can_enter_funding", "can_export_payments", "can_use_inbox",
 ]

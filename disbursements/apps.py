@@ -19,3 +19,10 @@ class DisbursementsConfig(AppConfig):
         program_checks.register(envelope_covers_commitments)
         # The tranches' and the orders' flows follow their transitions in every process.
         from disbursements import flows  # noqa: F401
+
+        # The file's page offers the equipment plan, the funding pages and the
+        # confirmation that the equipment is received.
+        from disbursements.actions import project_funding_actions
+        from workflow import actions
+
+        actions.register(project_funding_actions)

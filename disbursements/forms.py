@@ -2,12 +2,18 @@
 (amounts, separation of duties, budgets, step-up) is the services' business, and their
 coded errors come back on these forms through ``core.forms.add_service_error``."""
 
+import hashlib
 import uuid
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from disbursements.models import OrderState, PurchaseOrder
+from core.money import format_mad
+from disbursements.models import OrderState, PurchaseOrder, Quote, Supplier
+from disbursements.selectors import suppliers_to_quote
+from workflow.models import Program
+
+AMOUNT_HELP = _("In dirhams, tax included, e.g. 52 500,00.")
 
 
 def new_key() -> str:
@@ -74,3 +80,106 @@ class DisbursementRequestForm(forms.Form):
         self.fields["purchase_order"].queryset = (
             PurchaseOrder.objects.filter(project_id=project.pk).exclude(state=OrderState.DRAFT).order_by("pk")
         )
+
+
+class ProgramChoiceForm(forms.Form):
+    program = forms.ModelChoiceField(label=_("Program"), queryset=Program.objects.all())
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for cancelling"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+# --- Equipment and procurement ----------------------------------------------------------------
+# Amounts and quantities are text: the services parse them (and say why one is refused).
+
+
+class EquipmentItemForm(forms.Form):
+    description = forms.CharField(label=_("Item"), max_length=200)
+    quantity = forms.CharField(label=_("Quantity"), max_length=9,
+                               widget=forms.NumberInput(attrs={"min": 1, "step": 1}))
+    unit_price = forms.CharField(label=_("Estimated unit price (MAD)"), max_length=30, help_text=AMOUNT_HELP)
+
+
+class SupplierForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=200)
+    ice = forms.CharField(label=_("ICE"), max_length=15, required=False,
+                          help_text=_("The 15-digit company identifier printed on its invoices."))
+    city = forms.CharField(label=_("City"), max_length=100, required=False)
+
+
+class PurchaseOrderForm(forms.Form):
+    description = forms.CharField(label=_("What is bought"), max_length=2000,
+                                  widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class QuoteForm(forms.Form):
+    supplier = forms.ModelChoiceField(label=_("Supplier"), queryset=Supplier.objects.none(),
+                                      empty_label=_("— Choose a supplier —"))
+    amount = forms.CharField(label=_("Amount (MAD, incl. tax)"), max_length=30, help_text=AMOUNT_HELP)
+    reference = forms.CharField(label=_("Supplier's reference"), max_length=60, required=False)
+    scan = forms.FileField(label=_("Scan of the quote (optional)"), required=False,
+                           help_text=_("Its SHA-256 fingerprint is kept with the quote."))
+
+    def __init__(self, *args, order, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Only those who have not quoted yet; the service refuses a second quote anyway.
+        self.fields["supplier"].queryset = suppliers_to_quote(order)
+
+    def clean(self):
+        cleaned = super().clean()
+        cleaned["document_sha256"] = sha256_of(cleaned.get("scan"))
+        return cleaned
+
+
+def sha256_of(uploaded_file) -> str:
+    """The hexadecimal SHA-256 of an uploaded file, or ``""`` without one."""
+    if not uploaded_file:
+        return ""
+    digest = hashlib.sha256()
+    for chunk in uploaded_file.chunks():
+        digest.update(chunk)
+    uploaded_file.seek(0)
+    return digest.hexdigest()
+
+
+class QuoteChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, quote):
+        text = f"{quote.supplier.name} — {format_mad(quote.amount)}"
+        return f"{text} ({quote.reference})" if quote.reference else text
+
+
+class ChooseQuoteForm(forms.Form):
+    quote = QuoteChoiceField(label=_("Quote"), queryset=Quote.objects.none(), widget=forms.RadioSelect,
+                             empty_label=None)
+    reason = forms.CharField(label=_("Reason for the choice"), max_length=2000,
+                             widget=forms.Textarea(attrs={"rows": 2}))
+    justification = forms.CharField(
+        label=_("Justification for fewer than three quotes"), required=False, max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Required when the order has fewer than three competing quotes."),
+    )
+
+    def __init__(self, *args, order, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["quote"].queryset = order.quotes.select_related("supplier").order_by("amount", "pk")
+        if order.chosen_quote_id:
+            self.fields["quote"].initial = order.chosen_quote_id
+
+
+class DeliveryForm(forms.Form):
+    note = forms.CharField(label=_("Note (optional)"), required=False, max_length=2000,
+                           widget=forms.Textarea(attrs={"rows": 2}),
+                           help_text=_("Where and when the equipment was delivered, anything missing."))
+
+
+class ReceiptScanForm(forms.Form):
+    scan = forms.FileField(label=_("Scan of the signed receipt report"),
+                           help_text=_("The paper report signed by the beneficiary and the mentor (PDF or image)."))
+
+
+class WitnessForm(forms.Form):
+    statement = forms.CharField(label=_("The beneficiary's remarks (optional)"), required=False, max_length=2000,
+                                widget=forms.Textarea(attrs={"rows": 2}))

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import DecimalField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,7 +26,9 @@ from disbursements.models import (
     EquipmentItem,
     OrderState,
     PurchaseOrder,
+    Quote,
     ReceiptReport,
+    Supplier,
 )
 from workflow.facts import EnvelopeRoom, EquipmentReceipt
 from workflow.models import GrantProject, ProjectState
@@ -119,6 +121,53 @@ def equipment_receipt(project) -> EquipmentReceipt:
         return EquipmentReceipt(project_id=project.pk, all_received=False,
                                 pending=_("The project has no purchase order yet."))
     return EquipmentReceipt(project_id=project.pk, all_received=True)
+
+
+def project_orders(project) -> list[PurchaseOrder]:
+    """The project's orders, oldest first, with their supplier, chosen quote and quotes
+    (``order.quotes.all()``, each with its supplier) read in three queries."""
+    return list(
+        PurchaseOrder.objects.filter(project_id=project.pk).select_related("supplier", "chosen_quote")
+        .prefetch_related(Prefetch("quotes", Quote.objects.select_related("supplier")))
+        .order_by("pk")
+    )
+
+
+def purchase_order(order_id) -> PurchaseOrder | None:
+    """One order with its project (program, beneficiary, mentor) and its supplier."""
+    return (
+        PurchaseOrder.objects.select_related(
+            "project", "project__program", "project__beneficiary", "project__mentor", "supplier")
+        .filter(pk=order_id).first()
+    )
+
+
+def disbursement(disbursement_id) -> Disbursement | None:
+    """One disbursement with its project, its order and who took its steps."""
+    return (
+        Disbursement.objects.select_related(
+            "project", "project__program", "project__beneficiary", "purchase_order", "requested_by", "authorized_by")
+        .filter(pk=disbursement_id).first()
+    )
+
+
+def receipts_by_order(orders) -> dict:
+    """``{order id: ReceiptReport}`` of ``orders`` that have one."""
+    return {r.order_id: r for r in ReceiptReport.objects.filter(order__in=[o.pk for o in orders])
+            .select_related("mentor", "beneficiary_witness")}
+
+
+def suppliers(search: str = "") -> QuerySet[Supplier]:
+    """Suppliers by name; ``search`` keeps those whose name, ICE or city holds each word."""
+    found = Supplier.objects.order_by("name", "pk")
+    for term in (search or "").split():
+        found = found.filter(Q(name__icontains=term) | Q(ice__icontains=term) | Q(city__icontains=term))
+    return found
+
+
+def suppliers_to_quote(order) -> QuerySet[Supplier]:
+    """The suppliers that have not quoted for ``order`` yet (one quote per supplier)."""
+    return Supplier.objects.exclude(quotes__order_id=order.pk).order_by("name", "pk")
 
 
 # --- Finance inbox ------------------------------------------------------------------------
@@ -277,14 +326,17 @@ class FundingSummary:
         return self.approved - self.ordered
 
 
+def equipment_plan(project) -> tuple[list[EquipmentItem], Decimal]:
+    """The lines of the project's equipment plan, in the order they were added, and their total."""
+    plan = list(EquipmentItem.objects.filter(project_id=project.pk).order_by("pk"))
+    return plan, sum((item.total for item in plan), ZERO)
+
+
 def project_funding_summary(project) -> FundingSummary:
     """Plan, quotes, orders, disbursements and balances of one project (quotes are
     prefetched on each order as ``order.quotes.all()``)."""
-    plan = list(EquipmentItem.objects.filter(project_id=project.pk).order_by("pk"))
-    orders = list(
-        PurchaseOrder.objects.filter(project_id=project.pk).select_related("supplier", "chosen_quote")
-        .prefetch_related("quotes__supplier").order_by("pk")
-    )
+    plan, plan_total = equipment_plan(project)
+    orders = project_orders(project)
     disbursements = list(
         Disbursement.objects.filter(project_id=project.pk).select_related(
             "purchase_order", "requested_by", "authorized_by", "released_by").order_by("pk")
@@ -295,7 +347,7 @@ def project_funding_summary(project) -> FundingSummary:
         ZERO,
     )
     return FundingSummary(
-        project=project, plan=plan, plan_total=sum((item.total for item in plan), ZERO),
+        project=project, plan=plan, plan_total=plan_total,
         orders=orders, ordered=orders_total(project), disbursements=disbursements,
         approved=project.approved_amount or ZERO, committed=totals.committed, released=totals.released,
         pending=pending, orders_not_received=orders_not_received(project),

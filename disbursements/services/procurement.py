@@ -20,7 +20,14 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.exceptions import BudgetExceeded, GuardFailed, InvalidInput, SeparationOfDuties
+from core.exceptions import (
+    BudgetExceeded,
+    GuardFailed,
+    InvalidInput,
+    PermissionDenied,
+    SeparationOfDuties,
+    TransitionNotAllowed,
+)
 from core.input import require_text
 from core.money import format_mad
 from core.transactions import service_transaction
@@ -235,12 +242,20 @@ def receipt_attach_scan(*, order_id, actor, uploaded_file) -> ReceiptReport:
 
 @service_transaction
 def receipt_confirm_mentor(*, order_id, actor) -> ReceiptReport:
-    """The mentor signs the receipt report in the application. Mentor; not the person
-    who witnessed the beneficiary's signature."""
+    """The mentor signs the receipt report in the application, once. Mentor — the file's
+    own mentor when one is assigned (``not_the_files_mentor``); not the person who
+    witnessed the beneficiary's signature (``separation_of_duties``); a report the mentor
+    already signed is not signed again (``receipt_already_signed``)."""
     order = lock_order(order_id)
     check_permission(actor, "disbursements.confirm_receipt")
     check_transition(order, "confirm_receipt")
+    mentor_id = order.project.mentor_id
+    if mentor_id is not None and mentor_id != actor.pk:
+        raise PermissionDenied(_("Only the file's mentor signs its receipt report."), code="not_the_files_mentor")
     receipt = _receipt(order)
+    if receipt.mentor_id is not None:
+        raise TransitionNotAllowed(_("The mentor already signed this receipt report."),
+                                   code="receipt_already_signed")
     if receipt.beneficiary_witness_id == actor.pk:
         raise SeparationOfDuties(_("You witnessed the beneficiary's signature; the mentor must be someone else."))
     receipt.mentor, receipt.mentor_signed_at = actor, timezone.now()
@@ -252,12 +267,16 @@ def receipt_confirm_mentor(*, order_id, actor) -> ReceiptReport:
 @service_transaction
 def receipt_witness_beneficiary(*, order_id, actor, statement="") -> ReceiptReport:
     """Record the beneficiary's signature of the receipt report, made in front of the
-    association agent who witnesses it (beneficiaries have no account). Association
-    agent; not the mentor who signed."""
+    association agent who witnesses it (beneficiaries have no account), once. Association
+    agent; not the mentor who signed (``separation_of_duties``); a signature already
+    witnessed is not recorded again (``receipt_already_signed``)."""
     order = lock_order(order_id)
     check_permission(actor, "disbursements.witness_receipt")
     check_transition(order, "witness_receipt")
     receipt = _receipt(order)
+    if receipt.beneficiary_witness_id is not None:
+        raise TransitionNotAllowed(_("The beneficiary's signature is already witnessed on this receipt report."),
+                                   code="receipt_already_signed")
     if receipt.mentor_id == actor.pk:
         raise SeparationOfDuties(_("You signed as the mentor; another person must witness the beneficiary."))
     statement = (statement or "").strip()

@@ -196,6 +196,27 @@ def test_one_person_cannot_sign_as_mentor_and_witness(delivered, make_user):
     assert ReceiptReport.objects.get(order=delivered).beneficiary_witness is None
 
 
+def test_each_signature_is_given_once(delivered, cast):
+    funding.receipt_confirm_mentor(order_id=delivered.pk, actor=cast.mentor)
+    funding.receipt_witness_beneficiary(order_id=delivered.pk, actor=cast.agent, statement="Conforme.")
+    before = AuditEntry.objects.count()
+    for again in (lambda: funding.receipt_confirm_mentor(order_id=delivered.pk, actor=cast.mentor),
+                  lambda: funding.receipt_witness_beneficiary(order_id=delivered.pk, actor=cast.agent)):
+        assert refused(again).code == "receipt_already_signed"
+    receipt = ReceiptReport.objects.get(order=delivered)
+    assert (receipt.beneficiary_statement, AuditEntry.objects.count()) == ("Conforme.", before)
+
+
+def test_the_files_mentor_signs_when_the_file_has_one(delivered, cast, project, make_user):
+    from followup.services import project_assign_mentor
+
+    assigned = make_user(Role.MENTOR)
+    project_assign_mentor(project_id=project.pk, actor=cast.officer, mentor_id=assigned.pk)
+    error = refused(lambda: funding.receipt_confirm_mentor(order_id=delivered.pk, actor=cast.mentor))
+    assert (error.code, error.message) == ("not_the_files_mentor", "Only the file's mentor signs its receipt report.")
+    assert funding.receipt_confirm_mentor(order_id=delivered.pk, actor=assigned).mentor == assigned
+
+
 def test_a_signed_scan_is_a_receipt_report(delivered, cast):
     content = b"%PDF-1.4 PV de reception signe"
     receipt = funding.receipt_attach_scan(order_id=delivered.pk, actor=cast.mentor,

@@ -13,6 +13,7 @@ coded error goes back on the form's fields (never a 500, nothing half-written).
 from django import forms
 from django.contrib import messages
 from django.shortcuts import redirect
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views import generic
 
@@ -83,6 +84,13 @@ class ServiceFormView(generic.FormView):
         return ""
 
     def get_success_url(self):
+        """Where the user came from when it was one of our pages (``?next=``: the inbox
+        a step was opened from), the object's page otherwise."""
+        target = self.request.GET.get("next", "")
+        if target and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={self.request.get_host()}, require_https=self.request.is_secure()
+        ):
+            return target
         return self.get_back_url()
 
     def get_success_message(self, result):

@@ -17,6 +17,8 @@ Steps are completed by the transitions they wait for, in the same transaction
 (``workflow.engine``).
 """
 
+from urllib.parse import urlencode
+
 from django.db.models import Q
 from django.dispatch import receiver
 from django.urls import reverse
@@ -31,12 +33,20 @@ from workflow.engine import Step
 from workflow.flows import GrantFlow
 
 
-def _funding_page(task):
-    return reverse("funding:project", args=[task.process.data["project_id"]])
+def _orders_page(task):
+    return reverse("funding:orders", args=[task.process.data["project_id"]])
+
+
+def _on_order(url_name):
+    def screen(task):
+        return reverse(url_name, args=[task.process.artifact_object_id])
+
+    return screen
 
 
 def _funding_tray(task):
-    return reverse("funding:index") + f"#disbursement-{task.process.artifact_object_id}"
+    """The finance tray, on this disbursement (its authorize and release forms)."""
+    return f"{reverse('funding:index')}?{urlencode({'q': task.process.data['reference']})}"
 
 
 def _authorized(activation):
@@ -135,20 +145,20 @@ class PurchaseOrderFlow(flow.Flow):
 
     start = flow.StartHandle(engine.start_process).Next(this.quotes)
     quotes = (
-        Step(screen=_funding_page, done_by=("choose_quote", "issue"))
+        Step(screen=_orders_page, done_by=("choose_quote", "issue"))
         .Annotation(title=_("Collect quotes and choose one"), summary_template="{{ process.data.reference }}")
         .Permission("disbursements.prepare_purchaseorder")
         .Assign(this.order_creator)
         .Next(this.issue)
     )
     issue = (
-        Step(screen=_funding_page, done_by=("issue",))
+        Step(screen=_on_order("funding:order_issue"), done_by=("issue",))
         .Annotation(title=_("Issue the purchase order"), summary_template="{{ process.data.reference }}")
         .Permission("disbursements.issue_purchaseorder")
         .Next(this.delivery)
     )
     delivery = (
-        Step(screen=_funding_page, done_by=("deliver",))
+        Step(screen=_on_order("funding:order_deliver"), done_by=("deliver",))
         .Annotation(title=_("Record the delivery"), summary_template="{{ process.data.reference }}")
         .Permission("disbursements.receive_purchaseorder")
         .Next(this.signatures)
@@ -156,21 +166,21 @@ class PurchaseOrderFlow(flow.Flow):
     signatures = flow.Split().Annotation(title=_("Receipt report")).Next(this.mentor_signature).Next(
         this.beneficiary_witness)
     mentor_signature = (
-        Step(screen=_funding_page, done_by=("confirm_receipt", "attach_receipt_scan", "receive"))
+        Step(screen=_on_order("funding:receipt_confirm"), done_by=("confirm_receipt", "attach_receipt_scan", "receive"))
         .Annotation(title=_("Sign the receipt report (mentor)"), summary_template="{{ process.data.reference }}")
         .Permission("disbursements.confirm_receipt")
         .Assign(this.files_mentor)
         .Next(this.signed)
     )
     beneficiary_witness = (
-        Step(screen=_funding_page, done_by=("witness_receipt", "attach_receipt_scan", "receive"))
+        Step(screen=_on_order("funding:receipt_witness"), done_by=("witness_receipt", "attach_receipt_scan", "receive"))
         .Annotation(title=_("Witness the beneficiary's signature"), summary_template="{{ process.data.reference }}")
         .Permission("disbursements.witness_receipt")
         .Next(this.signed)
     )
     signed = flow.Join().Annotation(title=_("Receipt report signed")).Next(this.reception)
     reception = (
-        Step(screen=_funding_page, done_by=("receive",))
+        Step(screen=_on_order("funding:order_receive"), done_by=("receive",))
         .Annotation(title=_("Receive the equipment"), summary_template="{{ process.data.reference }}")
         .Permission("disbursements.receive_purchaseorder")
         .Next(this.end)

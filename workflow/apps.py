@@ -27,6 +27,12 @@ def register_screens():
     from workflow.views.submission import SUBMIT_CONFIRM
 
     register_screen("submit", Screen(_("Submit the application"), "projects:submit", confirm=SUBMIT_CONFIRM))
+    # The grant flow's steps, each on its screen (the same ones the inbox opens).
+    register_screen("screen_ok", Screen(_("Screen the file"), "projects:screen"))
+    register_screen("schedule", Screen(_("Put on a committee agenda"), "committees:schedule"))
+    register_screen("complete_training", Screen(_("Sign off the training"), "projects:training_signoff"))
+    register_screen("launch", Screen(_("Launch the project"), "projects:launch"))
+    register_screen("close", Screen(_("Close the project"), "followup:close"))
     for view in ACTION_VIEWS:
         register_screen(view.transition, view.screen())
     # After the steps forward: the page raises the first available action, and a

@@ -177,7 +177,7 @@ class GrantFlow(flow.Flow):
         .Next(this.procurement)
     )
     procurement = (
-        Step(screen=on_project("funding:project"), done_by=("order_issued", "orders_received", "equipment_received"))
+        Step(screen=on_project("funding:orders"), done_by=("order_issued", "orders_received", "equipment_received"))
         .Annotation(title=_("Plan and order the equipment"), summary_template="{{ process.project }}")
         .Permission("disbursements.prepare_purchaseorder")
         .Assign(this.finance_officer_who_opened_funding)
@@ -189,7 +189,7 @@ class GrantFlow(flow.Flow):
         .Next(this.equipment_check)
     )
     equipment_check = (
-        Step(screen=on_project("funding:project"), done_by=("equipment_received",))
+        Step(screen=on_project("funding:confirm_equipment"), done_by=("equipment_received",))
         .Annotation(title=_("Confirm the equipment"), summary_template="{{ process.project }}")
         .Permission("workflow.confirm_equipment")
         .Assign(this.officer_who_screened_for_equipment)

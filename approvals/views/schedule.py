@@ -6,7 +6,6 @@ from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.http import Http404
 from django.urls import reverse
 from django.utils.functional import cached_property
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -67,11 +66,6 @@ class ScheduleProjectView(PermissionRequiredMixin, ServiceFormView):
     def get_back_url(self):
         return reverse("projects:detail", args=[self.project.pk])
 
-    def get_success_url(self):
-        target = self.request.GET.get("next", "")
-        if target and url_has_allowed_host_and_scheme(target, allowed_hosts={self.request.get_host()}):
-            return target
-        return reverse("committees:agenda", args=[self.result.session_id])
 
     def get_success_message(self, result):
         return gettext("%(reference)s is on the agenda of %(session)s.") % {

@@ -55,16 +55,23 @@ def urls(project, *names):
 def test_the_page_offers_what_the_role_may_do_in_this_state(client, cast, make_project, state, member, expected):
     project = make_project(state)
     actions, _html = offered(client, getattr(cast, member), project)
-    assert actions == urls(project, *expected)
+    # The file's own actions (funding's, training's... are the other apps' tests).
+    own = {name: url for name, url in actions.items() if url.startswith("/projects/")}
+    assert own == urls(project, *expected)
     # in this order: the step forward first, the dangerous one last
-    assert list(actions) == expected
+    assert list(own) == expected
+    if "withdraw" in actions:
+        assert list(actions)[-1] == "withdraw"
 
 
 @pytest.mark.parametrize("role", [Role.AUDITOR, Role.ADMIN, Role.TRAINER, Role.COMMITTEE_MEMBER])
 def test_roles_that_do_not_act_on_files_see_no_action(client, make_user, make_project, role):
     project = make_project("approved")
     actions, html = offered(client, make_user(role), project)
-    assert actions == {} and "tamkeen-actions" not in html
+    # At most a link to read the file's funding, for those who read money.
+    assert set(actions) <= {"funding"}
+    if not actions:
+        assert "tamkeen-actions" not in html
 
 
 def test_each_offered_action_opens_its_screen_for_its_user(client, cast, make_project):

@@ -177,6 +177,8 @@ TAMKEEN_PREPARED_STATEMENTS = env.bool("TAMKEEN_PREPARED_STATEMENTS", default=Tr
 # the cache: give production a shared one (CACHE_URL=rediscache://host:6379/1).
 TAMKEEN_STEPUP_MAX_FAILURES = env.int("TAMKEEN_STEPUP_MAX_FAILURES", default=5)
 TAMKEEN_STEPUP_WINDOW_SECONDS = env.int("TAMKEEN_STEPUP_WINDOW_SECONDS", default=900)
+# A follow-up visit becomes the mentor's task this many days before it is due.
+TAMKEEN_VISIT_TASK_LEAD_DAYS = env.int("TAMKEEN_VISIT_TASK_LEAD_DAYS", default=14)
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
 # --- Email --------------------------------------------------------------------------
@@ -213,6 +215,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Beat's default scheduler, which creates its schedule file's folder first.
 CELERY_BEAT_SCHEDULER = "config.celery:Scheduler"
 CELERY_BEAT_SCHEDULE = {
+    # The timers of the flows (a follow-up visit becomes the mentor's task when due).
     "viewflow-fire-due-timers": {
         "task": "workflow.tasks.fire_due_timers",
         "schedule": 60.0,

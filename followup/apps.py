@@ -23,3 +23,5 @@ class FollowupConfig(AppConfig):
 
         if annotate_risk not in PROJECT_ANNOTATORS:
             PROJECT_ANNOTATORS.append(annotate_risk)
+        # The visits' flow follows their transitions in every process.
+        from followup import flows  # noqa: F401

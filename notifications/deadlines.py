@@ -1,47 +1,38 @@
-"""Deadlines of the human steps: which work is waiting, since when, who must do it, and
-the reminders and escalations the beat tick sends when it waits too long.
+"""Deadlines of the people's steps: the open tasks of the flows, how long each has
+waited, who must take it, and the reminders and escalations the beat tick sends when
+it waits too long.
 
-| step | waiting work | counted from | assignee (reminder) |
+| step | the open task | counted from | reminded |
 |---|---|---|---|
-| screening | project ``submitted`` | its last transition | the screening task's owner, else every program officer |
-| scheduling | project ``eligible`` | its last transition | every program officer |
-| training | project ``in_training`` | its last transition | the sign-off task's owner, else every program officer |
-| authorization | disbursement ``requested`` | its request | every authorizing officer but the requester |
-| release | disbursement ``authorized`` | its authorization | every treasurer but the requester and authorizer |
-| visit | follow-up visit ``planned`` | its due date | the visit's mentor (the project's, else the officers) |
+| screening | ``GrantFlow.screening`` | the task's creation | its assignee, else whoever may take it |
+| scheduling | ``GrantFlow.agenda`` | the task's creation | idem |
+| training | ``GrantFlow.training_signoff`` | the task's creation | idem |
+| authorization | ``DisbursementFlow.authorization`` | the task's creation | idem, never the requester |
+| release | ``DisbursementFlow.release`` | the task's creation | idem, never the requester or the authorizer |
+| visit | ``VisitFlow.report`` | the visit's due date | the visit's mentor, else whoever may take it |
 
-Escalations go to the program officers. "Counted from its last transition" is the time
-of the project's latest audit entry (the one that put it in the state), so a file sent
-back and resubmitted starts a new count, and a new reminder.
+"Whoever may take it" are the active users holding the permission the task asks for,
+minus those its flow excludes (separation of duties). Escalations go to the program
+officers. A file sent back and screened again has a new task, so a new count and a new
+reminder; a task done, paused (suspended file) or cancelled is reminded no more.
 
 ``deadlines_check`` writes only notifications, each created at most once (its
 ``dedupe_key`` is unique): running it twice, or on two workers at once, reminds once.
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
-from django.db.models import CharField, OuterRef, Subquery
-from django.db.models.functions import Cast
-from django.urls import reverse
+from django.contrib.auth.models import Permission
+from django.db.models import Q
 from django.utils import timezone
-from viewflow.workflow import STATUS
+from viewflow.workflow import PROCESS
+from viewflow.workflow.models import Task
 
 from core.roles import Role
-from followup.models import FollowUpVisit, VisitState
-from ledger.models import AuditEntry, entity_type_of
 from notifications.models import DEFAULT_DEADLINES, NotificationKind, Step, StepDeadline
 from notifications.services import notify
-from workflow.models import GrantProject, ProjectState
-
-# The project state each project step waits in, and the viewflow node whose owner, when
-# one is assigned, is the person to remind.
-PROJECT_STEPS = {
-    ProjectState.SUBMITTED: (Step.SCREENING, "screening"),
-    ProjectState.ELIGIBLE: (Step.SCHEDULING, None),
-    ProjectState.IN_TRAINING: (Step.TRAINING, "training_signoff"),
-}
 
 
 @dataclass
@@ -98,102 +89,82 @@ class Assignees:
     def officers(self) -> list:
         return self.of_role(Role.PROGRAM_OFFICER.value)
 
-
-def _task_owners(node_name, project_ids) -> dict[int, object]:
-    """``{project id: owner}`` of the open, assigned task ``node_name`` of each project."""
-    from workflow.flows import GrantFlow, GrantProcess
-
-    if not project_ids:
-        return {}
-    tasks = (
-        GrantFlow.task_class._default_manager.filter(
-            flow_task=getattr(GrantFlow, node_name), status=STATUS.ASSIGNED, owner__is_active=True,
-            process__in=GrantProcess.objects.filter(artifact_object_id__in=project_ids),
-        )
-        .select_related("owner", "process")
-    )
-    return {task.process.artifact_object_id: task.owner for task in tasks}
-
-
-def _project_steps(as_of, deadlines, assignees):
-    last_transition = AuditEntry.objects.filter(
-        entity_type=entity_type_of(GrantProject),
-        entity_id=Cast(OuterRef("pk"), CharField()),
-        seq=OuterRef("audit_seq"),
-    ).values("created_at")[:1]
-    for state, (step, node) in PROJECT_STEPS.items():
-        threshold = as_of - timedelta(days=deadlines.earliest_reminder(step))
-        projects = list(
-            GrantProject.objects.filter(state=state)
-            .annotate(since=Subquery(last_transition))
-            .filter(since__lte=threshold)
-            .only("pk", "program_id", "title", "audit_seq", "created_at")
-            .order_by("pk")
-        )
-        owners = _task_owners(node, [p.pk for p in projects]) if node else {}
-        for project in projects:
-            owner = owners.get(project.pk)
-            yield OpenStep(
-                step=step, program_id=project.program_id, since=project.since,
-                occurrence=f"{project.pk}.{project.audit_seq}", reference=project.reference,
-                title=project.title, link=reverse("projects:detail", args=[project.pk]),
-                assignees=[owner] if owner else assignees.officers(),
+    def holding(self, permission) -> list:
+        """The active users holding ``permission`` ("app.codename") through a role, a
+        permission of their own, or as superusers."""
+        if not permission:
+            return []
+        key = ("perm", permission)
+        if key not in self._by_role:
+            app_label, codename = permission.split(".")
+            granted = {"content_type__app_label": app_label, "codename": codename}
+            perms = Permission.objects.filter(**granted)
+            self._by_role[key] = list(
+                get_user_model().objects.filter(
+                    Q(groups__permissions__in=perms) | Q(user_permissions__in=perms) | Q(is_superuser=True),
+                    is_active=True,
+                ).distinct().order_by("pk")
             )
+        return self._by_role[key]
 
 
-def _disbursement_steps(as_of, deadlines, assignees):
-    from disbursements.models import Disbursement
+def deadline_nodes() -> dict:
+    """``{flow node: deadline step}`` of the steps that have a deadline."""
+    from disbursements.flows import DisbursementFlow
+    from followup.flows import VisitFlow
+    from workflow.flows import GrantFlow
 
-    waiting = (
-        (Step.AUTHORIZATION, "requested", "requested_at", Role.AUTHORIZING_OFFICER, "funding:authorize"),
-        (Step.RELEASE, "authorized", "authorized_at", Role.TREASURER, "funding:release"),
-    )
-    for step, state, since_field, role, url_name in waiting:
-        threshold = as_of - timedelta(days=deadlines.earliest_reminder(step))
-        disbursements = (
-            Disbursement.objects.filter(state=state, **{f"{since_field}__lte": threshold})
-            .select_related("project")
-            .order_by("pk")
+    return {
+        GrantFlow.screening: Step.SCREENING, GrantFlow.agenda: Step.SCHEDULING,
+        GrantFlow.training_signoff: Step.TRAINING, DisbursementFlow.authorization: Step.AUTHORIZATION,
+        DisbursementFlow.release: Step.RELEASE, VisitFlow.report: Step.VISIT,
+    }
+
+
+def task_since(task, step) -> datetime:
+    """When the wait of ``task`` began: a visit is due on its date, a step waits from
+    the moment it was opened."""
+    if step == Step.VISIT and (task.process.data or {}).get("due_on"):
+        due_on = date.fromisoformat(task.process.data["due_on"])
+        return timezone.make_aware(datetime.combine(due_on, time.min))
+    return task.created
+
+
+def _task_steps(as_of, deadlines, assignees):
+    from workflow.engine import OPEN
+
+    for node, step in deadline_nodes().items():
+        # A visit's task opens before its due date: its age says nothing.
+        threshold = as_of if step == Step.VISIT else as_of - timedelta(days=deadlines.earliest_reminder(step))
+        tasks = list(
+            Task.objects.filter(flow_task=node, status__in=OPEN, process__status=PROCESS.NEW,
+                                created__lte=threshold)
+            .select_related("process", "owner").order_by("created", "pk")
         )
-        for disbursement in disbursements:
-            # Separation of duties: nobody is asked to approve their own step.
-            barred = {disbursement.requested_by_id, disbursement.authorized_by_id}
+        if not tasks:
+            continue
+        node.flow_class.describe_tasks(tasks)
+        for task in tasks:
+            since = task_since(task, step)
+            if since > as_of:
+                continue
+            owner = task.owner if task.owner_id and task.owner.is_active else None
+            excluded = node.excluded_users(task.process)
             yield OpenStep(
-                step=step, program_id=disbursement.project.program_id,
-                since=getattr(disbursement, since_field), occurrence=str(disbursement.pk),
-                reference=disbursement.project.reference, title=disbursement.project.title,
-                link=reverse(url_name, args=[disbursement.pk]),
-                assignees=[u for u in assignees.of_role(role.value) if u.pk not in barred],
+                step=step, program_id=(task.process.data or {}).get("program_id"), since=since,
+                occurrence=f"task{task.pk}", reference=(task.process.data or {}).get("reference", ""),
+                title=str(task.subject),
+                link=task.screen_url,
+                assignees=[owner] if owner else [
+                    user for user in assignees.holding(task.owner_permission) if user.pk not in excluded],
             )
-
-
-def _visit_steps(as_of, deadlines, assignees):
-    local_today = timezone.localtime(as_of).date()
-    threshold = local_today - timedelta(days=deadlines.earliest_reminder(Step.VISIT))
-    visits = (
-        FollowUpVisit.objects.filter(
-            state=VisitState.PLANNED, due_on__lte=threshold, project__state=ProjectState.LAUNCHED,
-        )
-        .select_related("project", "mentor", "project__mentor")
-        .order_by("due_on", "pk")
-    )
-    for visit in visits:
-        mentor = visit.mentor or visit.project.mentor
-        since = timezone.make_aware(datetime.combine(visit.due_on, time.min))
-        yield OpenStep(
-            step=Step.VISIT, program_id=visit.project.program_id, since=since,
-            occurrence=str(visit.pk), reference=visit.project.reference, title=visit.project.title,
-            link=reverse("projects:detail", args=[visit.project_id]),
-            assignees=[mentor] if mentor is not None and mentor.is_active else assignees.officers(),
-        )
 
 
 def open_steps(as_of):
     """Every piece of waiting work old enough for at least one program's reminder."""
     deadlines, assignees = Deadlines(), Assignees()
-    for source in (_project_steps, _disbursement_steps, _visit_steps):
-        for open_step in source(as_of, deadlines, assignees):
-            yield open_step, deadlines.of(open_step.program_id, open_step.step), assignees
+    for open_step in _task_steps(as_of, deadlines, assignees):
+        yield open_step, deadlines.of(open_step.program_id, open_step.step), assignees
 
 
 def deadlines_check(*, as_of=None) -> dict[str, int]:

@@ -142,6 +142,18 @@ def _finishes(task, transition, actor) -> bool:
     return transition not in getattr(node, "owner_only", ()) or (actor is not None and task.owner_id == actor.pk)
 
 
+class Until(flow.Timer):
+    """Wait until a moment (``until(activation) -> datetime``), then go on — or sooner,
+    when one of ``done_by`` happens first (a visit reported before it was due).
+
+    viewflow fires due timers when ``fire_due_timers`` runs: the beat does it every
+    minute (``workflow.tasks.fire_due_timers``)."""
+
+    def __init__(self, until, *, done_by=(), **kwargs):
+        super().__init__(until, **kwargs)
+        self.done_by = tuple(done_by)
+
+
 def _record(activation, transition, actor, state):
     activation.task.owner = actor
     activation.task.data = {**(activation.task.data or {}), "transition": transition, "state": state}
@@ -184,6 +196,14 @@ def complete(task, transition, actor, state):
     if isinstance(node, flow.Handle):
         node.run(task, transition=transition, actor=actor, state=state)
         return
+    if isinstance(node, flow.Timer):
+        with node.flow_class.lock(task.process_id):
+            task.refresh_from_db()
+            if task.status == STATUS.SCHEDULED:
+                activation = node.activation_class(task)
+                activation.start()
+                activation.execute()
+        return
     with node.flow_class.lock(task.process_id):
         task.refresh_from_db()
         activation = node.activation_class(task)
@@ -215,7 +235,7 @@ def follow(flow_class, artifact, transition, actor, state):
     completed = set()
     while True:
         task = next((
-            task for task in process.task_set.filter(status__in=OPEN).order_by("pk")
+            task for task in process.task_set.filter(status__in=(*OPEN, STATUS.SCHEDULED)).order_by("pk")
             if task.pk not in completed and _finishes(task, transition, actor)
         ), None)
         if task is None:

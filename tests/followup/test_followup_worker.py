@@ -14,10 +14,13 @@ from datetime import datetime, time, timedelta
 import pytest
 from django.core import mail
 from django.utils import timezone
+from viewflow.workflow.models import Task
 
+from followup.flows import VisitFlow
 from followup.models import FollowUpVisit
 from notifications.models import Notification, NotificationKind
 from notifications.tasks import deadlines_tick
+from tests._flows import fire_timers_due_by
 
 pytestmark = [
     pytest.mark.live_worker,
@@ -44,6 +47,8 @@ def test_a_due_visit_is_reminded_once_then_escalated_by_the_worker(live_worker, 
     assert tick(due - timedelta(days=1)) == {"reminders": 0, "escalations": 0, "emailed": 0}
     assert mail.outbox == []
 
+    # The beat fires the visit's timer: the report is the mentor's task from then on.
+    fire_timers_due_by(due)
     # Due: one reminder to the mentor, emailed once.
     assert tick(due + timedelta(days=1)) == {"reminders": 1, "escalations": 0, "emailed": 1}
     # The same tick again, and the same message delivered twice (acks_late redelivery).
@@ -55,7 +60,7 @@ def test_a_due_visit_is_reminded_once_then_escalated_by_the_worker(live_worker, 
     (reminder,) = mail.outbox
     assert reminder.to == [cast.mentor.email]
     assert project.reference in reminder.subject
-    assert f"/projects/{project.pk}/" in reminder.body
+    assert f"/followup/visits/{visit.pk}/report/" in reminder.body
     assert Notification.objects.get(recipient=cast.mentor).kind == NotificationKind.VISIT_DUE
 
     # Past the second limit (14 days by default): one escalation to the program officer.
@@ -66,6 +71,7 @@ def test_a_due_visit_is_reminded_once_then_escalated_by_the_worker(live_worker, 
     escalation = mail.outbox[1]
     assert escalation.to == [cast.officer.email]
     assert project.reference in escalation.subject
-    assert Notification.objects.filter(dedupe_key__startswith=f"reminder:visit:{visit.pk}:").count() == 1
-    assert Notification.objects.filter(dedupe_key__startswith=f"escalation:visit:{visit.pk}:").count() == 1
+    report = Task.objects.get(flow_task=VisitFlow.report, process__artifact_object_id=visit.pk)
+    assert Notification.objects.filter(dedupe_key__startswith=f"reminder:visit:task{report.pk}:").count() == 1
+    assert Notification.objects.filter(dedupe_key__startswith=f"escalation:visit:task{report.pk}:").count() == 1
     assert Notification.objects.filter(emailed_at__isnull=True).count() == 0

@@ -5,24 +5,39 @@ from collections import Counter
 from datetime import datetime, time, timedelta
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
 from django.core import mail
 from django.utils import timezone
+from viewflow.workflow.models import Task
 
 from core.roles import Role
 from disbursements import services as funding
+from disbursements.flows import DisbursementFlow
+from followup.flows import VisitFlow
 from followup.models import FollowUpVisit
-from ledger.models import AuditEntry
 from notifications.deadlines import deadlines_check, deadlines_for
 from notifications.models import Notification, NotificationKind, Step, StepDeadline
 from notifications.tasks import deadlines_tick
 from tests._concurrency import race  # noqa: F401 (fixture)
+from tests._flows import fire_timers_due_by
+from workflow.engine import OPEN
+from workflow.flows import process_for
 from workflow.models import GrantProject
 
 pytestmark = pytest.mark.django_db
 
 
 def entered_at(project):
-    return AuditEntry.objects.for_entity(project).order_by("-seq").first().created_at
+    """When the file's open step was opened (its wait is counted from there)."""
+    task = process_for(project).task_set.filter(status__in=OPEN).order_by("-pk").first()
+    return task.created
+
+
+def opened_at(artifact):
+    """When the open task about ``artifact`` (a disbursement) was opened."""
+    ct = ContentType.objects.get_for_model(type(artifact))
+    return (Task.objects.filter(process__artifact_content_type=ct, process__artifact_object_id=artifact.pk,
+                                status__in=OPEN).get().created)
 
 
 def keys(**filters):
@@ -43,8 +58,9 @@ def test_a_waiting_project_is_reminded_then_escalated_at_its_limits(make_project
     assert deadlines_check(as_of=since + timedelta(days=remind)) == {"reminders": 1, "escalations": 0}
     reminder = Notification.objects.get(kind=NotificationKind.REMINDER)
     assert reminder.recipient == officer
-    assert reminder.dedupe_key == f"reminder:{step}:{project.pk}.{project.audit_seq}:u{officer.pk}"
-    assert reminder.link == f"/projects/{project.pk}/"
+    task = process_for(project).task_set.get(status__in=OPEN)
+    assert reminder.dedupe_key == f"reminder:{step}:task{task.pk}:u{officer.pk}"
+    assert reminder.link == task.flow_task.screen_for(task)
     assert project.reference in reminder.subject
 
     assert deadlines_check(as_of=since + timedelta(days=escalate, hours=1)) == {"reminders": 0, "escalations": 1}
@@ -111,24 +127,33 @@ def test_authorization_and_release_remind_the_next_person_never_the_requester(ma
     both = make_user(Role.FINANCE_OFFICER, Role.AUTHORIZING_OFFICER, Role.TREASURER)
     project = make_project("funding", amount="50000.00")
     requested = funding.disbursement_request(project_id=project.pk, actor=both, amount="1000.00")
-    deadlines_check(as_of=requested.requested_at + timedelta(days=3))
-    assert keys(kind="reminder") == [f"reminder:authorization:{requested.pk}:u{authorizer.pk}"]
+    authorization = Task.objects.get(status__in=OPEN, flow_task=DisbursementFlow.authorization)
+    deadlines_check(as_of=opened_at(requested) + timedelta(days=3))
+    assert keys(kind="reminder") == [f"reminder:authorization:task{authorization.pk}:u{authorizer.pk}"]
 
     requested = funding.disbursement_authorize(disbursement_id=requested.pk, actor=authorizer)
-    deadlines_check(as_of=requested.authorized_at + timedelta(days=7))
+    release = Task.objects.get(status__in=OPEN, flow_task=DisbursementFlow.release)
+    deadlines_check(as_of=opened_at(requested) + timedelta(days=7))
     assert keys(kind="reminder", dedupe_key__startswith="reminder:release") == [
-        f"reminder:release:{requested.pk}:u{treasurer.pk}"]
-    assert keys(kind="escalation") == [f"escalation:release:{requested.pk}:u{cast.officer.pk}"]
+        f"reminder:release:task{release.pk}:u{treasurer.pk}"]
+    assert keys(kind="escalation") == [f"escalation:release:task{release.pk}:u{cast.officer.pk}"]
 
 
 def test_an_unreported_visit_reminds_its_mentor_and_a_reported_one_nothing(make_project, cast):
     project = make_project("launched")
     first, second = FollowUpVisit.objects.filter(project=project).order_by("sequence")[:2]
     due = timezone.make_aware(datetime.combine(second.due_on, time(12)))
+    # Before the beat fires the visits' timers, there is no task: nothing to remind.
+    assert deadlines_check(as_of=due) == {"reminders": 0, "escalations": 0}
+    fire_timers_due_by(due)
+    tasks = {t.process.artifact_object_id: t for t in Task.objects.filter(flow_task=VisitFlow.report)}
+    assert set(tasks) == {first.pk, second.pk}
+    assert {t.owner for t in tasks.values()} == {cast.mentor}
     assert deadlines_check(as_of=due) == {"reminders": 2, "escalations": 1}
     assert keys(kind="visit_due") == [
-        f"reminder:visit:{first.pk}:u{cast.mentor.pk}", f"reminder:visit:{second.pk}:u{cast.mentor.pk}"]
-    assert keys(kind="escalation") == [f"escalation:visit:{first.pk}:u{cast.officer.pk}"]
+        f"reminder:visit:task{tasks[first.pk].pk}:u{cast.mentor.pk}",
+        f"reminder:visit:task{tasks[second.pk].pk}:u{cast.mentor.pk}"]
+    assert keys(kind="escalation") == [f"escalation:visit:task{tasks[first.pk].pk}:u{cast.officer.pk}"]
 
 
 def test_the_tick_twice_and_a_redelivered_message_send_one_email(make_project, cast):

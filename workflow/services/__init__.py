@@ -30,12 +30,15 @@ from workflow.services.lifecycle import (
     project_withdraw,
     transition_project,
 )
+from workflow.services.programs import program_create, program_update
 
 __all__ = [
     "Decision",
     "application_create",
     "beneficiary_create",
     "document_attach",
+    "program_create",
+    "program_update",
     "project_create",
     "project_decide",
     "project_defer",

@@ -33,6 +33,15 @@ def default_followup_offsets():
     return [3, 6, 12, 24]
 
 
+# The settings the lifecycle reads, in the order the pages show them; changed only
+# through ``workflow.services.programs``.
+SETTING_FIELDS = (
+    "name", "year", "province", "envelope", "project_ceiling", "contribution_share",
+    "min_age", "max_age", "support_cooldown_years", "required_documents", "training_threshold",
+    "followup_offsets", "quorum_percent", "majority_rule", "is_active",
+)
+
+
 class ProgramStatus(models.TextChoices):
     IN_FORCE = "in_force", _("in force")
 

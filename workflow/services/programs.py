@@ -29,13 +29,9 @@ from ledger.transitions import apply_transition, check_permission
 from workflow import program_checks
 from workflow.locks import lock_program
 from workflow.models import Program
+from workflow.models.program import SETTING_FIELDS
 
-# The settings the lifecycle reads, in the order the pages show them.
-SETTINGS = (
-    "name", "year", "province", "envelope", "project_ceiling", "contribution_share",
-    "min_age", "max_age", "support_cooldown_years", "required_documents", "training_threshold",
-    "followup_offsets", "quorum_percent", "majority_rule", "is_active",
-)
+SETTINGS = SETTING_FIELDS
 MONEY = frozenset(["envelope", "project_ceiling"])
 WHOLE_NUMBERS = frozenset(["year", "min_age", "max_age", "support_cooldown_years", "training_threshold",
                            "quorum_percent"])

@@ -15,3 +15,8 @@ class ApprovalsConfig(AppConfig):
         from approvals import facts
 
         facts.register()
+        # The program's page shows its committees.
+        from approvals.program_page import committees_section
+        from workflow import program_sections
+
+        program_sections.register(committees_section)

@@ -192,6 +192,20 @@ def test_the_page_shows_the_settings_the_sections_and_the_audit_timeline(client,
     assert "The settings the program had before its changes were recorded." in page
     assert "80 → 75" in page and "Chain verified." in page
     assert reverse("programs:edit", args=[program.pk]) in page
+    assert reverse("committees:committee_create", args=[program.pk]) in page
+    assert reverse("training:plan", args=[program.pk]) in page
+    assert "No committee yet." in page
+
+
+def test_the_committees_section_lists_each_committee_with_its_chair(client, cast, program):
+    from approvals import services as committee
+
+    board = committee.committee_create(actor=cast.officer, program=program, name="Comité provincial",
+                                       members=[(cast.chair, "chair")])
+    as_user(client, cast.officer)
+    page = html_of(client.get(reverse("programs:detail", args=[program.pk])))
+    assert reverse("committees:committee", args=[board.pk]) in page and "Comité provincial" in page
+    assert page.count('class="tamkeen-program-committee"') == 1
 
 
 def test_a_reader_sees_no_way_to_change_the_settings(client, program, make_user):

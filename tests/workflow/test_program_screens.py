@@ -213,3 +213,25 @@ def test_a_reader_sees_no_way_to_change_the_settings(client, program, make_user)
     page = html_of(client.get(reverse("programs:detail", args=[program.pk])))
     assert reverse("programs:edit", args=[program.pk]) not in page
     assert "its history starts with its first change" in page
+
+
+# --- the admin --------------------------------------------------------------------------------
+
+
+def test_the_admin_reads_a_program_and_saves_only_what_other_apps_add(client, program, admin_user):
+    client.force_login(admin_user)
+    change = reverse("admin:workflow_program_change", args=[program.pk])
+    assert client.get(change).status_code == 200
+    assert client.get(reverse("admin:workflow_program_add")).status_code == 403
+    before = row(program)
+    response = client.post(change, {
+        "name": "Renamed silently", "envelope": "1",
+        "step_deadlines-TOTAL_FORMS": "1", "step_deadlines-INITIAL_FORMS": "0",
+        "step_deadlines-MIN_NUM_FORMS": "0", "step_deadlines-MAX_NUM_FORMS": "1000",
+        "step_deadlines-0-step": "screening", "step_deadlines-0-remind_after_days": "3",
+        "step_deadlines-0-escalate_after_days": "6",
+    })
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert row(program) == before
+    assert not AuditEntry.objects.for_entity(program).exists()
+    assert program.step_deadlines.get().remind_after_days == 3

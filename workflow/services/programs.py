@@ -51,7 +51,7 @@ def program_create(*, actor, code, **fields) -> Program:
     program = Program(code=(code or "").strip())
     for field, value in values.items():
         setattr(program, field, value)
-    _check(program, errors, exclude_unique=False)
+    _check(program, errors, new=True)
     program.save()
     record_transition(
         entity=program, transition="create", from_state="", to_state=program.status, actor=actor,
@@ -196,9 +196,10 @@ def _list_of(value, field, kind) -> list:
     return list(dict.fromkeys(value))
 
 
-def _check(program, errors: dict, *, exclude_unique=True) -> None:
-    """The model's field validators and workflow's own rules; every wrong field at once.
-    ``errors`` holds what could not be read at all."""
+def _check(program, errors: dict, *, new=False) -> None:
+    """The model's field validators and workflow's own rules (and, for a ``new``
+    program, that its code is free); every wrong field at once. ``errors`` holds what
+    could not be read at all."""
     try:
         program.clean_fields(exclude=list(errors))
     except ValidationError as exc:
@@ -207,7 +208,7 @@ def _check(program, errors: dict, *, exclude_unique=True) -> None:
     for field, messages in program.rule_problems().items():
         if field not in errors:
             errors[field] = [str(message) for message in messages]
-    if not exclude_unique and "code" not in errors:
+    if new and "code" not in errors:
         try:
             program.validate_unique(exclude=[f.name for f in Program._meta.fields if f.name != "code"])
         except ValidationError as exc:

@@ -17,3 +17,9 @@ class ApprovalsConfig(AppConfig):
         facts.register()
         # The sessions' flow follows their transitions in every process.
         from approvals import flows  # noqa: F401
+
+        # The program's page shows its committees.
+        from approvals.program_page import committees_section
+        from workflow import program_sections
+
+        program_sections.register(committees_section)

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from approvals.exceptions import NotAMember
 from approvals.models import AgendaItem, CommitteeMember, SessionState
+from approvals.selectors import session_seats
 from core.exceptions import TransitionNotAllowed
 from workflow.facts import AgendaPlacement, CommitteeDecision, CommitteeHold
 
@@ -122,8 +123,7 @@ def closing_decisions(session, chair, items) -> dict[int, ConfirmedDecision]:
     """
     if session.state != SessionState.OPEN:
         raise TransitionNotAllowed(params={"transition": "close", "state": session.state})
-    if not CommitteeMember.objects.filter(committee_id=session.committee_id, user_id=chair.pk,
-                                          role=CommitteeMember.Role.CHAIR, is_active=True).exists():
+    if not session_seats(session).filter(user_id=chair.pk, role=CommitteeMember.Role.CHAIR).exists():
         raise NotAMember(_("Only the committee's chair can do this."))
     return {
         item.pk: ConfirmedDecision(

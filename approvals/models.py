@@ -9,7 +9,8 @@ is the complete, signed story of the meeting.
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
@@ -33,10 +34,32 @@ class Committee(models.Model):
         return self.name
 
     def active_members(self):
-        return self.members.filter(is_active=True)
+        """The seats held today."""
+        return self.members.seated_on(timezone.localdate())
+
+
+def seated_on_q(day, prefix: str = "") -> Q:
+    """The seats held on ``day``: not withdrawn (``is_active``) and within their dates
+    (no ``active_from`` means from the start, no ``active_to`` means with no end).
+    ``prefix`` reaches the seats through a relation (``"user__committee_seats__"``)."""
+    return (
+        Q(**{f"{prefix}is_active": True})
+        & (Q(**{f"{prefix}active_from__isnull": True}) | Q(**{f"{prefix}active_from__lte": day}))
+        & (Q(**{f"{prefix}active_to__isnull": True}) | Q(**{f"{prefix}active_to__gte": day}))
+    )
+
+
+class CommitteeMemberQuerySet(models.QuerySet):
+    def seated_on(self, day):
+        return self.filter(seated_on_q(day))
 
 
 class CommitteeMember(models.Model):
+    """A seat on a committee, held from ``active_from`` to ``active_to`` (both days
+    included; either may be open). Whether a member counts for a session — quorum,
+    votes, the chair's acts — is read on the session's day (``CommitteeSession.day``).
+    ``is_active`` withdraws a seat altogether."""
+
     class Role(models.TextChoices):
         MEMBER = "member", _("member")
         CHAIR = "chair", _("chair")
@@ -45,6 +68,10 @@ class CommitteeMember(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="committee_seats")
     role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.MEMBER)
     is_active = models.BooleanField(_("active"), default=True)
+    active_from = models.DateField(_("active from"), null=True, blank=True)
+    active_to = models.DateField(_("active until"), null=True, blank=True)
+
+    objects = CommitteeMemberQuerySet.as_manager()
 
     class Meta:
         ordering = ["committee", "-role", "user__last_name"]
@@ -52,13 +79,25 @@ class CommitteeMember(models.Model):
         verbose_name_plural = _("committee members")
         constraints = [
             models.UniqueConstraint(fields=["committee", "user"], name="committee_member_once"),
+            # A backstop: one open-ended chair. The services refuse any two chairs whose
+            # dates overlap (committee_has_chair).
             models.UniqueConstraint(
-                fields=["committee"], condition=Q(role="chair", is_active=True), name="committee_one_chair"
+                fields=["committee"], condition=Q(role="chair", is_active=True, active_to__isnull=True),
+                name="committee_one_chair",
+            ),
+            models.CheckConstraint(
+                condition=Q(active_from__isnull=True) | Q(active_to__isnull=True)
+                | Q(active_to__gte=F("active_from")),
+                name="committee_member_dates_in_order",
             ),
         ]
 
     def __str__(self):
         return f"{self.user} ({self.get_role_display()})"
+
+    def holds_on(self, day) -> bool:
+        return (self.is_active and (self.active_from is None or self.active_from <= day)
+                and (self.active_to is None or self.active_to >= day))
 
 
 class ScoringCriterion(models.Model):
@@ -122,6 +161,11 @@ class CommitteeSession(ConcurrentTransitionMixin, AuditedModel):
     @property
     def program(self):
         return self.committee.program
+
+    @property
+    def day(self):
+        """The session's day, on which its committee's seats are read."""
+        return timezone.localdate(self.scheduled_for)
 
     # --- Lifecycle: planned → open → closed -----------------------------------------
     @transition(field=state, source=PLANNED, target=OPEN, permission="approvals.chair_session")

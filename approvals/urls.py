@@ -44,6 +44,15 @@ class CommitteesApp(Application):
     confirm_minutes_path = path("<int:pk>/minutes/confirm/", views.MinutesConfirmView.as_view(),
                                 name="confirm_minutes")
 
+    # Program officers: a program's committees and their seats.
+    committee_create_path = path("program/<int:program_pk>/committee/new/", views.CommitteeCreateView.as_view(),
+                                 name="committee_create")
+    committee_path = path("committee/<int:committee_pk>/", views.CommitteeDetailView.as_view(), name="committee")
+    member_add_path = path("committee/<int:committee_pk>/seats/new/", views.SeatAddView.as_view(),
+                           name="member_add")
+    member_end_path = path("committee/<int:committee_pk>/seats/<int:member_pk>/end/", views.SeatEndView.as_view(),
+                           name="member_end")
+
     def has_view_permission(self, user, obj=None):
         # Anonymous requests go on to the site's login wall rather than a 403.
         return not user.is_authenticated or user.has_perm("approvals.view_committeesession")

@@ -14,7 +14,7 @@ from notifications.urls import NotificationsApp
 from reporting.urls import DashboardsApp
 from training.urls import TrainingApp
 from workflow.flows import GrantFlow
-from workflow.urls import InboxApp
+from workflow.urls import InboxApp, ProgramsApp
 
 site = TamkeenSite(
     title=_("Tamkeen"),
@@ -22,6 +22,7 @@ site = TamkeenSite(
         InboxApp(),
         GrantFlowApp(GrantFlow, icon="assignment"),
         ProjectsApp(),
+        ProgramsApp(),
         CommitteesApp(),
         FundingApp(),
         TrainingApp(),

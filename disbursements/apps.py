@@ -16,7 +16,7 @@ class DisbursementsConfig(AppConfig):
         from disbursements.program_checks import envelope_covers_commitments
         from workflow import program_checks
 
-        program_checks.register(envelope_covers_commitments)
+        program_checks.register(envelope_covers_commitments, code="envelope_below_committed")
         # The tranches' and the orders' flows follow their transitions in every process.
         from disbursements import flows  # noqa: F401
 

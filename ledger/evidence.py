@@ -16,7 +16,7 @@ from django.utils import timezone
 from core.transactions import consistent_read
 from ledger.canonical import canonical_bytes, format_time
 from ledger.keys import key_windows
-from ledger.machines import definitions, live_states
+from ledger.machines import awaits_first_entry, definitions, live_states, state_field_name
 from ledger.models import AuditEntry, Checkpoint, LedgerLeaf
 from ledger.tamkeen_verify import (
     BUNDLE_FORMAT,
@@ -211,8 +211,9 @@ def verify_entity(entity, rows=None):
         for row in rows
     ]
     machines = {k: v for k, v in definitions().items() if k == entity_type}
-    state_field = "state"
-    live = {entity_type: {str(entity.pk): getattr(type(entity)._default_manager.get(pk=entity.pk), state_field)}}
+    state_field = state_field_name(type(entity))
+    current = type(entity)._default_manager.get(pk=entity.pk)
+    live = {entity_type: {} if awaits_first_entry(current) else {str(entity.pk): getattr(current, state_field)}}
     return verify_ledger(records, [], public_keys(), machines, live, check_signatures=True)
 
 

@@ -13,15 +13,44 @@ import functools
 from dataclasses import dataclass
 
 from django.apps import apps
+from django.db.models import CharField, Exists, OuterRef, Q
+from django.db.models.functions import Cast
 from django_fsm import FSMFieldMixin
 
 _REGISTRY: dict[str, dict] = {}
 
 
-def register(model_label: str, *, state_field: str = "state", restores: dict | None = None) -> None:
+def register(model_label: str, *, state_field: str = "state", restores: dict | None = None,
+             chain_may_start_later: bool = False) -> None:
     """Audit ``model_label``'s machine. ``restores`` maps a transition to the one whose
-    source state it must return to (``{"resume": "suspend"}``)."""
-    _REGISTRY[model_label.lower()] = {"state_field": state_field, "restores": restores or {}}
+    source state it must return to (``{"resume": "suspend"}``).
+
+    ``chain_may_start_later``: a row may have no chain yet while it is still in the
+    initial state — rows created before the model was audited (configuration such as
+    programs, also made by fixtures and the demo seed); its chain then starts with its
+    first audited change. Such a row is left out of the live states the replay is
+    compared with. Once it has a chain, or once it is in any other state, it is
+    verified like any other: a state changed without an entry is still found."""
+    _REGISTRY[model_label.lower()] = {"state_field": state_field, "restores": restores or {},
+                                      "chain_may_start_later": chain_may_start_later}
+
+
+def state_field_name(model) -> str:
+    """The name of the state field the ledger follows for ``model``."""
+    return _REGISTRY[model._meta.label_lower]["state_field"]
+
+
+def awaits_first_entry(entity) -> bool:
+    """Whether ``entity`` is a row whose chain has not started yet, as its model allows
+    (``chain_may_start_later``): still in its machine's initial state, with no entry."""
+    from ledger.models import AuditEntry
+
+    spec = _REGISTRY.get(type(entity)._meta.label_lower)
+    if not spec or not spec["chain_may_start_later"]:
+        return False
+    field = type(entity)._meta.get_field(spec["state_field"])
+    return (getattr(entity, field.attname) == field.default
+            and not AuditEntry.objects.for_entity(entity).exists())
 
 
 @dataclass(frozen=True)
@@ -118,8 +147,20 @@ def definitions() -> dict:
 
 
 def live_states() -> dict:
-    """{entity type: {id: state}} as the database holds them now."""
+    """{entity type: {id: state}} as the database holds them now (without the rows whose
+    chain may start later and has not: see ``register``)."""
     return {
-        label: {str(pk): state for pk, state in model._default_manager.values_list("pk", spec["state_field"])}
+        label: {str(pk): state for pk, state in _live_rows(label, model, spec).values_list("pk", spec["state_field"])}
         for label, model, spec in audited_models()
     }
+
+
+def _live_rows(entity_type, model, spec):
+    rows = model._default_manager.all()
+    if not spec["chain_may_start_later"]:
+        return rows
+    from ledger.models import AuditEntry
+
+    field = model._meta.get_field(spec["state_field"])
+    chain = AuditEntry.objects.filter(entity_type=entity_type, entity_id=Cast(OuterRef("pk"), CharField()))
+    return rows.exclude(Q(**{field.name: field.default}) & ~Exists(chain))

@@ -13,3 +13,8 @@ class TrainingConfig(AppConfig):
         from workflow import task_services
 
         task_services.register(task_services.TRAINING_SIGNOFF, project_complete_training)
+        # The program's page shows its training plan.
+        from training.program_page import training_section
+        from workflow import program_sections
+
+        program_sections.register(training_section)

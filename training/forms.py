@@ -114,3 +114,14 @@ class ProgressProgramForm(forms.Form):
     program = forms.ModelChoiceField(
         label=_("Program"), queryset=Program.objects.order_by("-year", "name"), empty_label=_("Choose a program"),
     )
+
+
+class PlanModuleForm(forms.Form):
+    """One module of a program's plan; ``program_module_set`` checks the module (an
+    active one, to be added) and the hours."""
+
+    module = forms.ModelChoiceField(label=_("Module"), queryset=TrainingModule.objects.order_by("name_fr"))
+    # Text, not a number field: the service parses hours ("2,5" too) and says what is wrong.
+    planned_hours = forms.CharField(label=_("Planned hours"), required=False, max_length=10,
+                                    help_text=_("e.g. 20 or 12.5"))
+    mandatory = forms.BooleanField(label=_("Mandatory"), required=False)

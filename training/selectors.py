@@ -116,3 +116,8 @@ def trainer_sessions(trainer) -> QuerySet[TrainingSession]:
     """The sessions a trainer gives, most recent first."""
     return TrainingSession.objects.filter(trainer=trainer).select_related("program", "module")
 
+
+
+def program_plan(program) -> list[ProgramModule]:
+    """The program's training plan, mandatory modules first, then by name."""
+    return _training_plan(program, include_optional=True)

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from viewflow.urls import Application
 
 from training import views
+from training.views_plan import PlanView
 
 
 class TrainingApp(Application):
@@ -21,6 +22,9 @@ class TrainingApp(Application):
     progress_path = path("progress/", views.ProgressView.as_view(), name="progress")
     attestation_path = path("projects/<int:pk>/attestation.pdf", views.AttestationView.as_view(),
                             name="attestation")
+
+    # Program officers and administrators: a program's training plan.
+    plan_path = path("programs/<int:program_pk>/plan/", PlanView.as_view(), name="plan")
 
     def has_view_permission(self, user, obj=None):
         # Anonymous requests go on to the site's login wall rather than a 403.

@@ -1,9 +1,10 @@
 """Admin of the workflow app: configuration and read-only inspection.
 
-Reference data and programs are configured here. Beneficiaries, projects and
-documents are written only by the audited services, so their admins only read.
-The apps above add their parts to these pages from their own ``admin.py`` (the
-program's time limits come from ``notifications.admin``).
+Reference data is configured here. Programs, beneficiaries, projects and documents are
+written only by the audited services, so their admins only read (a program's settings
+are changed on its page, ``/programs/<id>/``). The apps above add their parts to these
+pages from their own ``admin.py`` (the program's time limits come from
+``notifications.admin``, and stay editable here).
 """
 
 from django.contrib import admin
@@ -18,9 +19,26 @@ from workflow.models import ActivitySector, Beneficiary, Commune, Document, Gran
 
 @admin.register(Program)
 class ProgramAdmin(admin.ModelAdmin):
+    """A program's settings are read here and changed through ``program_create`` and
+    ``program_update`` (each change signed on its audit chain). The page stays
+    savable for what other apps add to it (their inlines), never for the program."""
+
     list_display = ("code", "name", "year", "envelope", "project_ceiling", "is_active")
     list_filter = ("year", "is_active")
     search_fields = ("code", "name")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in Program._meta.fields]
+
+    def save_model(self, request, obj, form, change):
+        """Nothing of the program is saved here: a plain save would change it without
+        an audit entry, and could write back a stale chain head."""
 
 
 @admin.register(Commune)

@@ -1,7 +1,11 @@
 """The projects' pages: the list, a file, the application and its documents, the
 submission, the file's own actions (``workflow.views.actions``) and the auditors'
 verification. config/site.py adds reporting's pages about a file (the decision letter,
-the export) to the same namespace."""
+the export) to the same namespace.
+
+The programs' pages (``ProgramsApp``, mounted at ``/programs/``): the list, a program
+with its committees, training plan and audit timeline, and its settings forms.
+The inbox (``InboxApp``, at ``/inbox/``): what waits for me, across every flow."""
 
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
@@ -17,6 +21,7 @@ from workflow.views.actions import (
 )
 from workflow.views.inbox import InboxView
 from workflow.views.intake import ApplicationCreateView, DocumentUploadView, ProjectEditView
+from workflow.views.programs import ProgramCreateView, ProgramDetailView, ProgramEditView, ProgramListView
 from workflow.views.projects import (
     DocumentDownloadView,
     ProjectDetailView,
@@ -68,3 +73,19 @@ class InboxApp(Application):
 
     def has_view_permission(self, user, obj=None):
         return True
+
+
+class ProgramsApp(Application):
+    app_name = "programs"
+    title = _("Programs")
+    icon = "account_balance"
+    menu_template_name = "workflow/programs/menu.html"
+
+    index_path = path("", ProgramListView.as_view(), name="index")
+    create_path = path("new/", ProgramCreateView.as_view(), name="create")
+    detail_path = path("<int:pk>/", ProgramDetailView.as_view(), name="detail")
+    edit_path = path("<int:pk>/edit/", ProgramEditView.as_view(), name="edit")
+
+    def has_view_permission(self, user, obj=None):
+        # Anonymous requests go on to the site's login wall rather than a 403.
+        return not user.is_authenticated or user.has_perm("workflow.view_program")

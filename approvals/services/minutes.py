@@ -115,7 +115,7 @@ def minutes_confirm(*, session_id, actor, password) -> MinutesConfirmation:
     confirmation is a signed audit entry carrying the minutes' SHA-256."""
     session = lock_session(session_id)
     check_permission(actor, "approvals.vote_session")
-    if membership(session.committee, actor) is None:
+    if membership(session, actor) is None:
         raise NotAMember()
     check_transition(session, "confirm_minutes")
     if not Attendance.objects.filter(session=session, user=actor, present=True).exists():

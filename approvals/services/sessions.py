@@ -20,7 +20,7 @@ from approvals.exceptions import DecisionOutdated, DecisionsMissing, MinutesOutd
 from approvals.facts import agenda_placement, closing_decisions, committee_hold
 from approvals.locks import lock_session
 from approvals.models import AgendaItem, Attendance, CommitteeMember, CommitteeSession
-from approvals.selectors import item_tally, member_ids, present_ids
+from approvals.selectors import item_tally, member_ids, present_ids, session_seats
 from approvals.services.minutes import facts_digest, minutes_facts, render_minutes, store_minutes
 from core.exceptions import InvalidInput, NotFound, TamkeenError, TransitionNotAllowed
 from core.input import require_text
@@ -36,9 +36,7 @@ from workflow.services import Decision, project_decide, project_defer, project_s
 
 
 def require_chair(session, actor):
-    if not CommitteeMember.objects.filter(
-        committee=session.committee, user=actor, role=CommitteeMember.Role.CHAIR, is_active=True
-    ).exists():
+    if not session_seats(session).filter(user=actor, role=CommitteeMember.Role.CHAIR).exists():
         raise NotAMember(_("Only the committee's chair can do this."))
 
 
@@ -119,7 +117,7 @@ def session_record_attendance(*, session_id, actor, present_user_ids) -> Committ
         raise InvalidInput(field_errors={"present": [_("Choose members from the list.")]}) from None
     session = lock_session(session_id)
     check_transition(session, "record_attendance")
-    members = member_ids(session.committee)
+    members = member_ids(session)
     if present - members:
         raise InvalidInput(field_errors={"present": [_("Only committee members can be recorded as present.")]})
     for user_id in members:
@@ -197,7 +195,7 @@ def _closing_items(session, actor):
                                       for i in missing]},
             params={"items": [i.pk for i in missing]},
         )
-    members, present = member_ids(session.committee), present_ids(session)
+    members, present = member_ids(session), present_ids(session)
     tallies = {}
     for item in items:
         tallies[item.pk] = item_tally(item, members=members, present=present)

@@ -22,7 +22,7 @@ def outcome_for(proposal: str) -> str:
 
 
 def _require_member(session, actor) -> CommitteeMember:
-    seat = membership(session.committee, actor)
+    seat = membership(session, actor)
     if seat is None:
         raise NotAMember()
     return seat
@@ -128,7 +128,7 @@ def _confirming_transition(item, session, actor) -> str:
                             "conflict confirms its decision in your place."))
         check_permission(actor, "approvals.chair_session")
         return "confirm_decision"
-    if item.pk not in items_the_chair_is_recused_from([item], session.committee_id):
+    if item.pk not in items_the_chair_is_recused_from([item], session):
         raise NotAMember(_("Only the committee's chair can do this."))
     check_permission(actor, "approvals.vote_session")
     if not Attendance.objects.filter(session=session, user=actor, present=True).exists():

@@ -2,13 +2,15 @@
 
 Program officers, auditors and administrators read every session (they hold
 ``approvals.view_vote``); committee members and chairs read the sessions of the
-committees they sit on, and nothing else: another committee's session is a 404, so
+committees they sit on (held on a day their seat was held), and nothing else: another committee's session is a 404, so
 its existence is not disclosed. Writing is the services' business: these checks only
 decide what a page shows, the services check again.
 """
 
 from django.contrib.auth.mixins import AccessMixin
 from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef, Q
+from django.db.models.functions import TruncDate
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
@@ -28,8 +30,13 @@ def visible_sessions(user):
         return sessions
     if not user.has_perm("approvals.view_committeesession"):
         return sessions.none()
-    seats = CommitteeMember.objects.filter(user=user, is_active=True).values("committee_id")
-    return sessions.filter(committee_id__in=seats)
+    # A member sees the sessions held on a day their seat was held.
+    day = OuterRef("session_day")
+    seat = CommitteeMember.objects.filter(
+        Q(active_from__isnull=True) | Q(active_from__lte=day), Q(active_to__isnull=True) | Q(active_to__gte=day),
+        committee_id=OuterRef("committee_id"), user=user, is_active=True,
+    )
+    return sessions.annotate(session_day=TruncDate("scheduled_for")).filter(Exists(seat))
 
 
 def visible_session_or_404(user, pk) -> CommitteeSession:
@@ -47,7 +54,7 @@ class SessionPageMixin(AccessMixin):
         if not request.user.is_authenticated:
             return self.handle_no_permission()
         self.session = visible_session_or_404(request.user, kwargs["pk"])
-        self.seat = membership(self.session.committee, request.user)
+        self.seat = membership(self.session, request.user)
         self.check_access()
         return super().dispatch(request, *args, **kwargs)
 

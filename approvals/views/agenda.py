@@ -8,7 +8,8 @@ from django.views import generic
 
 from approvals import services
 from approvals.forms import AgendaAddForm, AgendaRemoveForm, AttendanceForm, EligibleSearchForm
-from approvals.models import CLOSED, PLANNED, Attendance, CommitteeMember
+from approvals.models import CLOSED, PLANNED, Attendance
+from approvals.selectors import session_seats
 from approvals.views.access import SessionPageMixin
 from approvals.views.summaries import agenda_items
 from core.views import ServiceFormMixin
@@ -26,7 +27,7 @@ class AgendaView(SessionPageMixin, generic.TemplateView):
             self.deny(_("Only program officers build a session's agenda."))
 
     def members(self):
-        return list(CommitteeMember.objects.filter(committee=self.session.committee, is_active=True)
+        return list(session_seats(self.session)
                     .select_related("user").order_by("-role", "user__last_name", "user__username"))
 
     def attendance_form(self):

@@ -17,8 +17,8 @@ from django.views import generic
 
 from approvals import services
 from approvals.forms import CloseSessionForm, DecisionForm
-from approvals.models import OPEN, PLANNED, AgendaItem, Attendance, CommitteeMember
-from approvals.selectors import item_tally, member_ids, present_ids
+from approvals.models import OPEN, PLANNED, AgendaItem, Attendance
+from approvals.selectors import item_tally, member_ids, present_ids, session_seats
 from approvals.services.voting import outcome_for
 from approvals.views.access import READ_EVERY_SESSION, SessionPageMixin
 from approvals.views.summaries import agenda_items, proposal_label
@@ -67,7 +67,7 @@ class ChairConsoleView(SessionPageMixin, generic.TemplateView):
 
     def rows(self, posted_form=None):
         session, user = self.session, self.request.user
-        members, present = member_ids(session.committee), present_ids(session)
+        members, present = member_ids(session), present_ids(session)
         recused_from = set(session.items.filter(declarations__user=user, declarations__has_conflict=True)
                            .values_list("pk", flat=True))
         rows = []
@@ -91,7 +91,7 @@ class ChairConsoleView(SessionPageMixin, generic.TemplateView):
         posted_form = kwargs.pop("posted_form", None)
         attendance = list(Attendance.objects.filter(session=self.session).select_related("user")
                           .order_by("user__last_name", "user__username"))
-        seats = CommitteeMember.objects.filter(committee=self.session.committee, is_active=True)
+        seats = session_seats(self.session)
         rows = self.rows(posted_form)
         return super().get_context_data(
             rows=rows,

@@ -78,10 +78,10 @@ class MemberSessionView(SessionPageMixin, generic.TemplateView):
         criteria = list(session.committee.program.criteria.all())
         declarations = {d.item_id: d for d in InterestDeclaration.objects.filter(item__in=items, user=user)}
         votes = {v.item_id: v for v in Vote.objects.filter(item__in=items, user=user)}
-        members, present = member_ids(session.committee), present_ids(session)
+        members, present = member_ids(session), present_ids(session)
         can_declare = session.state in (PLANNED, OPEN)
         can_vote = session.state == OPEN and user.pk in present
-        chair_recused_from = items_the_chair_is_recused_from(items, session.committee_id)
+        chair_recused_from = items_the_chair_is_recused_from(items, session)
         can_act = can_vote and not self.is_chair
         rows = []
         for item in items:

@@ -22,6 +22,7 @@ again merges them into the moved ones (``claim_content_types``); the test rolls 
 same way to check it.
 """
 
+import contextlib
 import io
 from datetime import UTC, date, datetime
 from datetime import time as clock
@@ -42,6 +43,7 @@ from core.roles import ROLE_PERMISSIONS, Role
 from demo.scenarios import STABLE_VISIT
 from followup import services as followup_services
 from followup.models import FollowUpVisit
+from ledger import machines
 from ledger.evidence import public_keys, verify_database
 from ledger.machines import definitions, live_states
 from ledger.models import entity_type_of
@@ -202,9 +204,23 @@ def verify_with(apps, app_label: str, states: dict | None = None):
         states = {
             entity_type: {str(pk): state for pk, state in apps.get_model(entity_type).objects.values_list("pk", "state")}
             for entity_type in machines
+            # Programs were audited later (their ``status``, workflow 0015): no chain here.
+            if any(field.name == "state" for field in apps.get_model(entity_type)._meta.fields)
         }
     # The public keys are read by the live code: the signing key table is the same table.
     return verify_ledger(records, checkpoints, public_keys(), machines, states, check_signatures=True)
+
+
+@contextlib.contextmanager
+def programs_not_audited():
+    """Programs are audited from workflow 0015 on, after the split: in the old layout
+    their table has no ``status`` column (and no program has a chain), so the live
+    verifier, which reads the live models, leaves them out there."""
+    spec = machines._REGISTRY.pop("workflow.program")
+    try:
+        yield
+    finally:
+        machines._REGISTRY["workflow.program"] = spec
 
 
 def audit_verify() -> str:
@@ -344,7 +360,8 @@ def test_a_database_migrated_before_the_split_migrates_after_it_without_losing_a
     old_report = verify_with(old, "workflow")
     assert old_report.ok, old_report.problems[:3]
     assert (old_report.entries, old_report.signatures_checked) == (entries, entries)
-    assert verify_database(full=True).ok
+    with programs_not_audited():
+        assert verify_database(full=True).ok
 
     # Rows added in the old layout, through the old state's models.
     OldPermission = old.get_model("auth", "Permission")

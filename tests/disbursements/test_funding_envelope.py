@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.forms.models import model_to_dict
 
 from core.exceptions import TamkeenError
 from disbursements import selectors
@@ -16,7 +16,7 @@ from disbursements import services as funding
 from disbursements.models import Disbursement, EnvelopeEvent
 from ledger.models import AppendOnlyError, AuditEntry
 from tests._audit_support import run_audit_verify
-from workflow import services
+from workflow import program_checks, services
 from workflow.models import Program
 
 PASSWORD = "pass-Tamkeen-2025"
@@ -176,21 +176,26 @@ def test_money_released_to_a_withdrawn_project_stays_spent(make_project, people,
     assert selectors.committed_amount(program) == selectors.program_envelope_totals(program).committed
 
 
-def test_the_program_admin_refuses_an_envelope_below_what_is_committed(make_project, program, rf, admin_user):
-    # disbursements registers the check with workflow (workflow.program_checks); the
-    # program page in the admin, composed by the apps above, runs it through Program.clean.
+def test_a_program_is_never_validated_with_an_envelope_below_what_is_committed(make_project, program, rf,
+                                                                                 admin_user):
+    # disbursements registers the check with workflow (workflow.program_checks), with its
+    # code: Program.clean runs it, and program_update refuses with it (tests/workflow/
+    # test_program_services.py). The admin no longer changes a program's settings.
     make_project("approved", amount="40000.00")
+    program = Program.objects.get(pk=program.pk)
+    program.envelope, program.project_ceiling = Decimal("39999.99"), Decimal("30000.00")
+    with pytest.raises(ValidationError) as refused:
+        program.full_clean()
+    assert list(refused.value.message_dict) == ["envelope"]
+    assert "40000" in refused.value.message_dict["envelope"][0]
+    assert [(f.code, f.field) for f in program_checks.failures(program)] == [("envelope_below_committed", "envelope")]
+    program.envelope = Decimal("40000.00")  # exactly what is committed
+    program.full_clean()
+
     request = rf.post("/admin/")
     request.user = admin_user
     form_class = admin.site._registry[Program].get_form(request, program, change=True)
-    data = {**model_to_dict(program), "envelope": "39999.99", "project_ceiling": "30000.00"}
-    form = form_class(data=data, instance=Program.objects.get(pk=program.pk))
-    assert not form.is_valid()
-    assert list(form.errors) == ["envelope"]
-    assert "40000" in form.errors["envelope"][0]
-    data["envelope"] = "40000.00"  # exactly what is committed
-    form = form_class(data=data, instance=Program.objects.get(pk=program.pk))
-    assert form.is_valid(), form.errors
+    assert not form_class.base_fields
 
 
 def test_payments_csv(make_project, people, authorized, program):

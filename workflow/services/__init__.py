@@ -4,6 +4,8 @@ The project transitions whose guards read another app's facts are applied by tha
 app's services: ``training.services.project_complete_training``,
 ``disbursements.services.project_confirm_equipment``,
 ``followup.services.project_launch`` and ``project_close`` (``workflow.facts``).
+A program's settings are written by ``program_create`` and ``program_update``, each
+change signed on the program's own chain.
 """
 
 from workflow.services.intake import (
@@ -29,12 +31,15 @@ from workflow.services.lifecycle import (
     project_withdraw,
     transition_project,
 )
+from workflow.services.programs import program_create, program_update
 
 __all__ = [
     "Decision",
     "application_create",
     "beneficiary_create",
     "document_attach",
+    "program_create",
+    "program_update",
     "project_create",
     "project_decide",
     "project_defer",

@@ -51,7 +51,7 @@ def forwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("workflow", "0014_apps_split"),
+        ("workflow", "0015_program_audit_chain"),
         ("viewflow", "0015_task_scheduled"),
     ]
 

@@ -68,4 +68,6 @@ def service_transaction(func):
             logger.warning("integrity error in %s: %s", func.__qualname__, exc)
             raise ConcurrentUpdate() from exc
 
+    # A public service: each must be reachable by a person (tests/architecture/test_service_doors.py).
+    wrapper.is_service = True
     return wrapper

@@ -185,6 +185,16 @@ class FinanceInbox:
     to_give_back: QuerySet = None
 
 
+def _tasked(user, node_name, state) -> QuerySet[Disbursement]:
+    """The disbursements whose open ``node_name`` step is in ``user``'s inbox (the tray is
+    a view of the same tasks: separation of duties and assignment included)."""
+    from disbursements.flows import DisbursementFlow
+    from workflow.inbox import inbox_tasks
+
+    tasks = inbox_tasks(user).filter(flow_task=getattr(DisbursementFlow, node_name)).order_by()
+    return _open_disbursements(state).filter(pk__in=tasks.values("process__artifact_object_id"))
+
+
 def _open_disbursements(state) -> QuerySet[Disbursement]:
     return (
         Disbursement.objects.filter(state=state)
@@ -219,20 +229,17 @@ def _filtered(queryset, search: str, program_id) -> QuerySet[Disbursement]:
 
 def finance_inbox(user, *, search: str = "", program_id=None) -> FinanceInbox:
     """What ``user`` may act on next: requests to authorize (authorizing officers) and
-    authorized tranches to release (treasurers) — never a step separation of duties
-    would refuse them (a request they made, a tranche they authorized). ``search``
+    authorized tranches to release (treasurers) — their open tasks in ``user``'s inbox,
+    so never a step separation of duties would refuse them (a request they made, a
+    tranche they authorized). ``search``
     matches references, the project's title and the beneficiary's names, each word;
     ``program_id`` keeps one program's."""
     none = Disbursement.objects.none()
     to_authorize, to_release = none, none
     if user.has_perm("disbursements.authorize_disbursement"):
-        to_authorize = _filtered(
-            _open_disbursements(DisbursementState.REQUESTED).exclude(requested_by=user), search, program_id)
+        to_authorize = _filtered(_tasked(user, "authorization", DisbursementState.REQUESTED), search, program_id)
     if user.has_perm("disbursements.release_disbursement"):
-        to_release = _filtered(
-            _open_disbursements(DisbursementState.AUTHORIZED).exclude(Q(requested_by=user) | Q(authorized_by=user)),
-            search, program_id,
-        )
+        to_release = _filtered(_tasked(user, "release", DisbursementState.AUTHORIZED), search, program_id)
     to_prepare, my_requests = GrantProject.objects.none(), none
     if user.has_perm("disbursements.request_disbursement"):
         to_prepare = _projects_in_funding(search, program_id)

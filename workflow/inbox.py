@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.db.models import Case, IntegerField, Q, Value, When
 from viewflow.workflow import PROCESS
@@ -43,7 +44,7 @@ def kind_of(key) -> Kind | None:
     return next((kind for kind in kinds() if kind.key == key), None)
 
 
-def inbox_tasks(user, *, kind: Kind | None = None, program_id: int | None = None):
+def inbox_tasks(user, *, kind: Kind | None = None, program_id: int | None = None, nodes=()):
     """The open tasks ``user`` may take: assigned to them first, oldest first."""
     if not user.is_authenticated:
         return Task.objects.none()
@@ -57,10 +58,25 @@ def inbox_tasks(user, *, kind: Kind | None = None, program_id: int | None = None
             tasks = tasks.exclude(excluded)
     if kind is not None:
         tasks = tasks.filter(flow_task=kind.node)
+    if nodes:
+        tasks = tasks.filter(flow_task__in=list(nodes))
     if program_id is not None:
         tasks = tasks.filter(process__data__program_id=program_id)
     mine_first = Case(When(owner=user, then=Value(0)), default=Value(1), output_field=IntegerField())
     return tasks.select_related("process", "owner").order_by(mine_first, "created", "pk")
+
+
+def rows(user, *, back: str, nodes=(), limit: int = 20) -> list:
+    """The first ``limit`` of ``user``'s open tasks among ``nodes``, described, each with
+    its ``open_url`` back to ``back``: the "waiting for me" panel of a page (the
+    committee's sessions, the funding tray) — the inbox, filtered."""
+    return with_links(describe(inbox_tasks(user, nodes=nodes)[:limit]), back)
+
+
+def with_links(tasks, back: str) -> list:
+    for task in tasks:
+        task.open_url = f"{task.screen_url}?{urlencode({'next': back})}" if task.screen_url else ""
+    return tasks
 
 
 def describe(tasks) -> list:

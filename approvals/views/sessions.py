@@ -14,6 +14,16 @@ from approvals.views.access import SessionPageMixin, visible_sessions
 from approvals.views.summaries import agenda_items
 from core.exceptions import TamkeenError
 from core.forms import add_service_error
+from workflow import inbox
+
+
+def committee_steps():
+    """The committee's part of the inbox: the sessions' steps and the files waiting for
+    an agenda."""
+    from approvals.flows import SessionFlow
+    from workflow.flows import GrantFlow
+
+    return [GrantFlow.agenda, *(node for node in SessionFlow.instance.nodes() if hasattr(node, "screen_for"))]
 
 
 class SessionListView(PermissionRequiredMixin, generic.ListView):
@@ -53,6 +63,7 @@ class SessionListView(PermissionRequiredMixin, generic.ListView):
         context.update(
             filter_form=self.filter_form, page_query=query.urlencode(), is_filtered=bool(query),
             can_plan=self.request.user.has_perm("approvals.manage_session"),
+            waiting=inbox.rows(self.request.user, back=self.request.get_full_path(), nodes=committee_steps()),
         )
         return context
 

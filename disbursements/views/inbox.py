@@ -36,6 +36,16 @@ def _row_auto_id(pk):
 # --- The finance inbox ------------------------------------------------------------------
 
 
+def equipment_steps():
+    """Funding's other steps in the inbox (the tray lists authorizations and releases
+    itself, from the same tasks): opening funding, ordering, each order's steps."""
+    from disbursements.flows import PurchaseOrderFlow
+    from workflow.flows import GrantFlow
+
+    order_steps = [node for node in PurchaseOrderFlow.instance.nodes() if hasattr(node, "screen_for")]
+    return [GrantFlow.funding, GrantFlow.procurement, GrantFlow.equipment_check, *order_steps]
+
+
 class FinanceInboxView(PermissionRequiredMixin, generic.TemplateView):
     """Requests to authorize (authorizing officers) and authorized tranches to release
     (treasurers), oldest first, each list paginated on its own."""
@@ -90,6 +100,7 @@ class FinanceInboxView(PermissionRequiredMixin, generic.TemplateView):
             failed=self.failed, failed_elsewhere=failed_elsewhere,
             programs=Program.objects.order_by("-year", "name"), can_export=can_export_payments(user),
             search=search, program_id=program_id, filtered=bool(search or program_id),
+            waiting=inbox.rows(user, back=self.request.get_full_path(), nodes=equipment_steps()),
             **kwargs,
         )
 

@@ -38,10 +38,7 @@ class InboxView(LoginRequiredMixin, generic.TemplateView):
             program = form.cleaned_data["program"]
         tasks = inbox.inbox_tasks(self.request.user, kind=kind, program_id=program.pk if program else None)
         page = Paginator(tasks, PAGE_SIZE).get_page(self.request.GET.get("page"))
-        rows = inbox.describe(page.object_list)
-        back = self.request.get_full_path()
-        for task in rows:
-            task.open_url = f"{task.screen_url}?{urlencode({'next': back})}" if task.screen_url else ""
+        rows = inbox.with_links(inbox.describe(page.object_list), self.request.get_full_path())
         filters = {key: value for key, value in self.request.GET.items() if key != "page" and value}
         return super().get_context_data(
             form=form, page=page, rows=rows, filtered=bool(filters), query=urlencode(filters), **kwargs

@@ -289,6 +289,41 @@ def load_projects(ids) -> dict:
     return projects
 
 
+# The open step of a file in each state, as the flow leaves it: what the demo, a data
+# import (``flows_sync``) and the tests check. A file in funding waits for one of three
+# steps, depending on its orders; a suspended file's steps are paused; the other states
+# end the process (or, for a draft never submitted, have none).
+OPEN_STEPS_OF_STATE = {
+    S.SUBMITTED: {("screening",)},
+    S.ELIGIBLE: {("agenda",)},
+    S.IN_COMMITTEE: {("committee_decision",)},
+    S.REVISION_REQUESTED: {("resubmission",)},
+    S.APPROVED: {("enrolment",)},
+    S.IN_TRAINING: {("training_signoff",)},
+    S.TRAINED: {("funding",)},
+    S.FUNDING: {("procurement",), ("equipment_delivery",), ("equipment_check",)},
+    S.EQUIPPED: {("launch",)},
+    S.LAUNCHED: {("closure",)},
+}
+
+
+def open_steps(project) -> tuple:
+    """The names of the file's open steps, in the order they were opened."""
+    process = process_for(project)
+    if process is None:
+        return ()
+    return tuple(task.flow_task.name for task in process.task_set.filter(status__in=engine.OPEN).order_by("pk"))
+
+
+def steps_match_state(project) -> bool:
+    """Whether the file's open steps are those of its state (a draft: none, or the
+    resubmission of a returned file)."""
+    steps = open_steps(project)
+    if project.state == S.DRAFT:
+        return steps in ((), ("resubmission",))
+    return steps in OPEN_STEPS_OF_STATE.get(project.state, {()})
+
+
 # --- following the file ------------------------------------------------------------------
 
 

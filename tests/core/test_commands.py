@@ -197,6 +197,19 @@ class SeedDemoTests(TestCase):
                           Committee, CommitteeMember, CommitteeSession, ScoringCriterion)
         }
 
+    def test_every_file_has_exactly_the_open_steps_of_its_state(self):
+        from workflow.flows import open_steps, steps_match_state
+
+        wrong = {p.reference: (p.state, open_steps(p)) for p in GrantProject.objects.all() if not steps_match_state(p)}
+        self.assertEqual(wrong, {})
+        # And the people have them in their inboxes.
+        from workflow.inbox import inbox_tasks
+
+        for username, node in [("program_officer", "screening"), ("association_agent", "resubmission"),
+                               ("finance_officer", "funding"), ("committee_chair", "opening")]:
+            user = User.objects.get(username=username)
+            self.assertIn(node, {task.flow_task.name for task in inbox_tasks(user)}, username)
+
     def test_every_state_holds_at_least_two_of_at_least_40_projects(self):
         counts = Counter(self.program.projects.values_list("state", flat=True))
         assert sum(counts.values()) >= 40

@@ -28,6 +28,7 @@ from followup import services as followup_services
 from workflow import services
 from workflow.models import ActivitySector, Beneficiary, Commune, Program
 from workflow.models.project import ProjectState
+from workflow.services import program_create
 
 User = get_user_model()
 
@@ -75,7 +76,7 @@ class Command(BaseCommand):
         with request_context(f"seed-demo-{uuid.uuid4().hex[:12]}"):
             sync_roles(django_apps)
             users, new_users = self._ensure_users()
-            program = self._ensure_program()
+            program = self._ensure_program(users["program_officer"])
             cast = Cast(
                 agent=users["association_agent"], officer=users["program_officer"],
                 screener=users["program_officer2"], chair=users["committee_chair"],
@@ -117,14 +118,14 @@ class Command(BaseCommand):
             users[demo.username] = User.objects.get(pk=user.pk)
         return users, new_users
 
-    def _ensure_program(self):
+    def _ensure_program(self, officer):
+        """The demo program, set up by the program officer as on the programs' screens
+        (``program_create``: its settings signed on its own chain)."""
         fields = dict(demo_data.PROGRAM)
         code = fields.pop("code")
         program = Program.objects.filter(code=code).first()
         if program is None:
-            program = Program(code=code, **fields)
-            program.full_clean()
-            program.save()
+            program = program_create(actor=officer, code=code, **fields)
             self._progress(f"program: created {program}")
         else:
             self._progress(f"program: {program} exists, kept as it is")

@@ -1,0 +1,110 @@
+"""The inbox: every open task I can take — assigned to me, or unassigned and asked of a
+role I hold — never another person's, never one separation of duties bars me from;
+filtered by kind and program, paginated, counted in the menu."""
+
+import re
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from core.roles import Role
+from disbursements import services as funding
+from workflow import services
+from workflow.flows import GrantFlow
+from workflow.inbox import inbox_tasks
+
+pytestmark = pytest.mark.django_db
+
+
+def seen(user):
+    return sorted((task.flow_task.name, task.process.artifact_object_id) for task in inbox_tasks(user))
+
+
+def test_each_person_sees_exactly_their_open_tasks(make_project, make_user, cast, people, program):
+    other_agent = make_user(Role.ASSOCIATION_AGENT)
+    other_officer = make_user(Role.PROGRAM_OFFICER)
+    submitted = make_project("submitted")                 # screening: any program officer
+    returned = make_project("submitted")
+    services.project_return_docs(project_id=returned.pk, actor=cast.officer, reason="Blurred CIN.")
+    in_training = make_project("in_training")            # sign-off: the officer who screened
+    funded = make_project("funding", amount="50000.00")
+    disbursement = funding.disbursement_request(project_id=funded.pk, actor=cast.finance, amount="1000.00")
+
+    officer = seen(cast.officer)
+    assert ("screening", submitted.pk) in officer
+    assert ("training_signoff", in_training.pk) in officer
+    # The other officer takes the unassigned screening, not the first officer's sign-off.
+    assert ("screening", submitted.pk) in seen(other_officer)
+    assert ("training_signoff", in_training.pk) not in seen(other_officer)
+    # The resubmission is the agent's who submitted the file, not another agent's.
+    assert seen(cast.agent) == [("resubmission", returned.pk)]
+    assert seen(other_agent) == []
+    # The authorization is an authorizing officer's; never the requester's.
+    assert seen(people["authorizer"]) == [("authorization", disbursement.pk)]
+    assert ("authorization", disbursement.pk) not in seen(cast.finance)
+    # Roles with no step in these files see nothing.
+    assert seen(people["treasurer"]) == [] and seen(make_user(Role.AUDITOR)) == []
+
+
+def test_a_task_assigned_to_someone_who_left_the_role_goes_back_to_the_role(make_project, cast, make_user):
+    project = make_project("approved")
+    enrolment = next(t for t in inbox_tasks(cast.officer) if t.flow_task is GrantFlow.enrolment)
+    assert enrolment.owner == cast.officer
+    # Assigned tasks are the assignee's own: another officer does not see them.
+    other = make_user(Role.PROGRAM_OFFICER)
+    assert enrolment not in list(inbox_tasks(other))
+    assert project.pk == enrolment.process.artifact_object_id
+
+
+def test_the_page_lists_links_to_each_steps_screen_and_filters_by_kind_and_program(client, make_project, cast,
+                                                                                    program):
+    from workflow.models import Program
+
+    submitted = make_project("submitted")
+    eligible = make_project("eligible")
+    other_program = Program.objects.create(code="other", name="AGR Driouch", year=2025,
+                                           envelope=Decimal("1000000.00"), project_ceiling=Decimal("100000.00"))
+    elsewhere = make_project("submitted", program=other_program)
+    client.force_login(cast.officer)
+
+    html = client.get(reverse("inbox:index")).content.decode()
+    rows = re.findall(r'<tr class="tamkeen-inbox-row" data-task="\d+" data-kind="([a-z_]+)">(.*?)</tr>', html, re.S)
+    assert sorted(kind for kind, _row in rows) == ["agenda", "screening", "screening"]
+    assert f'href="/projects/{submitted.pk}/screen/?next=%2Finbox%2F"' in html
+    assert f'href="/committees/projects/{eligible.pk}/schedule/?next=%2Finbox%2F"' in html
+
+    by_kind = client.get(reverse("inbox:index"), {"kind": "GrantFlow.agenda"}).content.decode()
+    assert f"/committees/projects/{eligible.pk}/schedule/" in by_kind and "/screen/" not in by_kind
+    by_program = client.get(reverse("inbox:index"), {"program": other_program.pk}).content.decode()
+    assert f"/projects/{elsewhere.pk}/screen/" in by_program and f"/projects/{submitted.pk}/" not in by_program
+    # A bad filter is ignored, not a 500.
+    assert client.get(reverse("inbox:index"), {"kind": "nonsense", "program": "x"}).status_code == 200
+
+
+def test_the_menu_counts_my_tasks_and_an_empty_inbox_says_so(client, make_project, cast):
+    client.force_login(cast.agent)
+    html = client.get(reverse("inbox:index")).content.decode()
+    assert "Nothing waits for you" in html
+    assert re.search(r'class="tamkeen-inbox-count"[^>]*>0<', html)
+
+    make_project("submitted")
+    make_project("submitted")
+    client.force_login(cast.officer)
+    html = client.get(reverse("projects:index")).content.decode()  # any page: the menu counts
+    assert re.search(r'class="tamkeen-inbox-count"[^>]*>2<', html)
+
+
+def test_the_inbox_pages_25_tasks_at_a_time(client, make_project, cast):
+    for _ in range(26):
+        make_project("submitted")
+    client.force_login(cast.officer)
+    first = client.get(reverse("inbox:index"))
+    assert len(first.context["rows"]) == 25 and first.context["page"].has_next()
+    second = client.get(reverse("inbox:index"), {"page": 2})
+    assert len(second.context["rows"]) == 1
+
+
+def test_an_anonymous_visitor_is_sent_to_log_in(client):
+    response = client.get(reverse("inbox:index"))
+    assert response.status_code == 302 and reverse("login") in response["Location"]

@@ -23,6 +23,7 @@ from disbursements.views.access import (
     can_export_payments,
     can_use_inbox,
 )
+from workflow import inbox as tasks_inbox
 from workflow.models import Program
 
 INBOX_PAGE_SIZE = 20
@@ -100,7 +101,7 @@ class FinanceInboxView(PermissionRequiredMixin, generic.TemplateView):
             failed=self.failed, failed_elsewhere=failed_elsewhere,
             programs=Program.objects.order_by("-year", "name"), can_export=can_export_payments(user),
             search=search, program_id=program_id, filtered=bool(search or program_id),
-            waiting=inbox.rows(user, back=self.request.get_full_path(), nodes=equipment_steps()),
+            waiting=tasks_inbox.rows(user, back=self.request.get_full_path(), nodes=equipment_steps()),
             **kwargs,
         )
 

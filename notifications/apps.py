@@ -10,3 +10,10 @@ class NotificationsConfig(AppConfig):
     def ready(self):
         # The lower apps' signals become notifications here (followup's visit_at_risk).
         from notifications import receivers  # noqa: F401
+
+        # Each inbox row says whether its step is on time, reminded or escalated.
+        from notifications.deadlines import annotate_deadline_states
+        from workflow.inbox import ROW_ANNOTATORS
+
+        if annotate_deadline_states not in ROW_ANNOTATORS:
+            ROW_ANNOTATORS.append(annotate_deadline_states)

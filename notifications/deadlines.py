@@ -130,6 +130,27 @@ def task_since(task, step) -> datetime:
     return task.created
 
 
+ON_TIME, REMINDED, ESCALATED = "on_time", "reminded", "escalated"
+
+
+def annotate_deadline_states(tasks, *, as_of=None) -> None:
+    """Set each task's ``deadline_state`` (on time, reminded or escalated: what its wait
+    is past) for the steps that have a deadline; one query for the programs' limits."""
+    nodes = deadline_nodes()
+    if not any(task.flow_task in nodes for task in tasks):
+        return
+    as_of = as_of or timezone.now()
+    deadlines = Deadlines()
+    for task in tasks:
+        step = nodes.get(task.flow_task)
+        if step is None:
+            continue
+        remind, escalate = deadlines.of((task.process.data or {}).get("program_id"), step)
+        waited = as_of - task_since(task, step)
+        task.deadline_state = (ESCALATED if waited >= timedelta(days=escalate)
+                               else REMINDED if waited >= timedelta(days=remind) else ON_TIME)
+
+
 def _task_steps(as_of, deadlines, assignees):
     from workflow.engine import OPEN
 

@@ -79,13 +79,21 @@ def with_links(tasks, back: str) -> list:
     return tasks
 
 
+# What the apps above add to a page's rows, each ``annotate(tasks)`` in a constant number
+# of queries (notifications: each task's deadline state), filled in their ready().
+ROW_ANNOTATORS: list = []
+
+
 def describe(tasks) -> list:
-    """Give each task of a page its ``subject``, ``screen_url`` and ``program_id``,
-    each flow reading what its rows need in one go."""
+    """Give each task of a page its ``subject``, ``screen_url`` and ``program_label``,
+    each flow reading what its rows need in one go, then what the apps above add."""
     tasks = list(tasks)
     by_flow = defaultdict(list)
     for task in tasks:
+        task.deadline_state = ""
         by_flow[task.flow_task.flow_class].append(task)
     for flow_class, group in by_flow.items():
         flow_class.describe_tasks(group)
+    for annotate in ROW_ANNOTATORS:
+        annotate(tasks)
     return tasks

@@ -108,3 +108,23 @@ def test_the_inbox_pages_25_tasks_at_a_time(client, make_project, cast):
 def test_an_anonymous_visitor_is_sent_to_log_in(client):
     response = client.get(reverse("inbox:index"))
     assert response.status_code == 302 and reverse("login") in response["Location"]
+
+
+@pytest.mark.parametrize(("days", "state", "shown"), [
+    (0, "on_time", "on time"), (6, "reminded", "reminded"), (11, "escalated", "escalated"),
+])
+def test_each_row_says_whether_its_step_is_on_time_reminded_or_escalated(client, make_project, cast, days, state,
+                                                                         shown):
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from viewflow.workflow.models import Task
+
+    make_project("submitted")  # screening: reminded after 5 days, escalated after 10
+    Task.objects.filter(flow_task=GrantFlow.screening).update(created=timezone.now() - timedelta(days=days))
+    client.force_login(cast.officer)
+    response = client.get(reverse("inbox:index"))
+    (row,) = response.context["rows"]
+    assert row.deadline_state == state
+    assert f'tamkeen-deadline--{state}">' in response.content.decode()
+    assert shown in response.content.decode()

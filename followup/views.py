@@ -18,7 +18,7 @@ from django.utils.translation import gettext
 from django.views import generic
 
 from core.exceptions import TamkeenError
-from core.forms import add_service_error
+from core.views import call_with_form, failed
 from followup import selectors
 from followup import services as followup_services
 from followup.forms import AtRiskFilterForm, CloseForm, MentorAssignForm, VisitFilterForm, VisitReportForm
@@ -129,10 +129,9 @@ class VisitReportView(PermissionRequiredMixin, _VisitMixin, generic.FormView):
         return super().get_context_data(visit=self.visit, previous=previous, **kwargs)
 
     def form_valid(self, form):
-        try:
-            followup_services.visit_report(visit_id=self.visit.pk, actor=self.request.user, **form.service_data())
-        except TamkeenError as error:
-            add_service_error(form, error)
+        reported = call_with_form(form, lambda: followup_services.visit_report(
+            visit_id=self.visit.pk, actor=self.request.user, **form.service_data()))
+        if failed(reported):
             return self.form_invalid(form)
         messages.success(self.request, gettext("Visit %(n)d of %(project)s reported.") % {
             "n": self.visit.sequence, "project": self.visit.project.reference,
@@ -214,11 +213,9 @@ class MentorAssignView(PermissionRequiredMixin, generic.FormView):
         return super().get_context_data(project=self.project, **kwargs)
 
     def form_valid(self, form):
-        try:
-            followup_services.project_assign_mentor(project_id=self.project.pk, actor=self.request.user,
-                                           mentor_id=form.cleaned_data["mentor"].pk)
-        except TamkeenError as error:
-            add_service_error(form, error)
+        assigned = call_with_form(form, lambda: followup_services.project_assign_mentor(
+            project_id=self.project.pk, actor=self.request.user, mentor_id=form.cleaned_data["mentor"].pk))
+        if failed(assigned):
             return self.form_invalid(form)
         messages.success(self.request, gettext("Mentor assigned."))
         return redirect("followup:project", pk=self.project.pk)
@@ -245,12 +242,10 @@ class CloseView(PermissionRequiredMixin, generic.FormView):
 
     def form_valid(self, form):
         data = form.cleaned_data
-        try:
-            followup_services.project_close(project_id=self.project.pk, actor=self.request.user,
-                                            outcome=data["outcome"], reason=data["reason"],
-                                            recovery=form.recovery())
-        except TamkeenError as error:
-            add_service_error(form, error)
+        closed = call_with_form(form, lambda: followup_services.project_close(
+            project_id=self.project.pk, actor=self.request.user, outcome=data["outcome"], reason=data["reason"],
+            recovery=form.recovery()))
+        if failed(closed):
             return self.form_invalid(form)
         messages.success(self.request, gettext("%(project)s is closed.") % {"project": self.project.reference})
         return redirect("followup:project", pk=self.project.pk)

@@ -17,8 +17,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views import View, generic
 
 from core.exceptions import TamkeenError
-from core.forms import add_service_error
 from core.models import language_for
+from core.views import call_with_form, failed
 from notifications import services as notification_services
 from notifications.models import NotificationKind
 from notifications.selectors import email_kinds_of, notifications_for, unread_count
@@ -129,13 +129,10 @@ class PreferencesView(generic.FormView):
 
     def form_valid(self, form):
         user = self.request.user
-        try:
-            notification_services.preferences_update(
-                actor=user, language=form.cleaned_data["language"],
-                email_kinds=form.cleaned_data["email_kinds"],
-            )
-        except TamkeenError as error:
-            add_service_error(form, error)
+        if failed(call_with_form(form, lambda: notification_services.preferences_update(
+            actor=user, language=form.cleaned_data["language"],
+            email_kinds=form.cleaned_data["email_kinds"],
+        ))):
             return self.form_invalid(form)
         language = language_for(user)
         translation.activate(language)

@@ -20,6 +20,7 @@ from django.views import generic
 
 from core.exceptions import TamkeenError
 from core.forms import add_service_error
+from core.views import call_with_form, failed
 from training import services as training_services
 from training.attendance import hours_text
 from training.forms import GroupAttendanceForm, ProgressProgramForm, SessionCreateForm, SessionFilterForm
@@ -112,15 +113,13 @@ class SessionCreateView(PermissionRequiredMixin, generic.FormView):
 
     def form_valid(self, form):
         data = form.cleaned_data
-        try:
-            session = training_services.training_session_create(
-                actor=self.request.user, program_id=data["program"].pk, module=data["module"],
-                trainer=data["trainer"] if self.chooses_trainer else self.request.user,
-                date=data["date"], start_time=data["start_time"], hours=data["hours"], place=data["place"],
-                notes=data["notes"],
-            )
-        except TamkeenError as error:
-            add_service_error(form, error)
+        session = call_with_form(form, lambda: training_services.training_session_create(
+            actor=self.request.user, program_id=data["program"].pk, module=data["module"],
+            trainer=data["trainer"] if self.chooses_trainer else self.request.user,
+            date=data["date"], start_time=data["start_time"], hours=data["hours"], place=data["place"],
+            notes=data["notes"],
+        ))
+        if failed(session):
             return self.form_invalid(form)
         messages.success(self.request, gettext("Session scheduled: %(session)s.") % {"session": session})
         return redirect("training:index")

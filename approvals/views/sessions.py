@@ -12,8 +12,7 @@ from approvals.forms import SessionCreateForm, SessionFilterForm
 from approvals.models import CLOSED, Attendance, MinutesConfirmation, SessionMinutes
 from approvals.views.access import SessionPageMixin, visible_sessions
 from approvals.views.summaries import agenda_items
-from core.exceptions import TamkeenError
-from core.forms import add_service_error
+from core.views import call_with_form, failed
 from workflow import inbox
 
 
@@ -77,13 +76,11 @@ class SessionCreateView(PermissionRequiredMixin, generic.FormView):
 
     def form_valid(self, form):
         data = form.cleaned_data
-        try:
-            session = services.session_create(
-                actor=self.request.user, committee=data["committee"], title=data["title"],
-                scheduled_for=data["scheduled_for"], location=data["location"],
-            )
-        except TamkeenError as error:
-            add_service_error(form, error)
+        session = call_with_form(form, lambda: services.session_create(
+            actor=self.request.user, committee=data["committee"], title=data["title"],
+            scheduled_for=data["scheduled_for"], location=data["location"],
+        ))
+        if failed(session):
             return self.form_invalid(form)
         messages.success(self.request, _("Session planned. Now build its agenda."))
         return redirect("committees:agenda", pk=session.pk)

@@ -14,6 +14,7 @@ from django.db.models.functions import TruncDate
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
+from approvals.actions import session_actions
 from approvals.models import CommitteeMember, CommitteeSession
 from approvals.selectors import membership
 
@@ -83,4 +84,5 @@ class SessionPageMixin(AccessMixin):
         kwargs.setdefault("is_chair", self.is_chair)
         kwargs.setdefault("is_voter", self.is_voter)
         kwargs.setdefault("is_officer", self.is_officer)
+        kwargs.setdefault("session_actions", session_actions(self.session, self.request.user, seat=self.seat))
         return super().get_context_data(**kwargs)

@@ -11,3 +11,12 @@ def html_of(response) -> str:
     """The page's HTML, once it is known to have answered 200."""
     assert response.status_code == 200, response.status_code
     return response.content.decode()
+
+
+def without_waiting_panel(html: str) -> str:
+    """The page without its "waiting for me" panel (the inbox's tasks for this part of
+    the product), to check the page's own lists."""
+    import re
+
+    return re.sub(r'<div class="mdc-card vf-card tamkeen-waiting">.*?</section>\s*</div>', "", html, count=1,
+                  flags=re.S)

@@ -27,7 +27,7 @@ from tests._committee_support import (
     plan_session,
     snapshot,
 )
-from tests._web import as_user, html_of
+from tests._web import as_user, html_of, without_waiting_panel
 from workflow.models import Program
 
 pytestmark = pytest.mark.django_db
@@ -160,8 +160,7 @@ def test_the_chair_recused_from_a_file_does_not_see_its_tally(client, board, pro
 
 def archive(response):
     """The page's list of sessions, without its "waiting for me" panel."""
-    return re.sub(r'<div class="mdc-card vf-card tamkeen-waiting">.*?</ul>|<div class="mdc-card vf-card tamkeen-waiting">'
-                  r'.*?tamkeen-empty.*?</p>', "", html_of(response), flags=re.S)
+    return without_waiting_panel(html_of(response))
 
 
 def test_archive_lists_sessions_filters_them_and_has_an_empty_state(client, board, make_project):

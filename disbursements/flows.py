@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from viewflow import this
 from viewflow.workflow import flow, lock
 
+from core.money import format_mad
 from disbursements.models import Disbursement, DisbursementState, OrderState, PurchaseOrder
 from ledger.signals import transition_applied
 from workflow import engine
@@ -113,7 +114,7 @@ class DisbursementFlow(flow.Flow):
             {task.process.artifact_object_id for task in tasks})
         for task in tasks:
             disbursement = found.get(task.process.artifact_object_id)
-            task.subject = (f"{disbursement.reference} — {disbursement.amount} MAD — {disbursement.project}"
+            task.subject = (f"{disbursement.reference} — {format_mad(disbursement.amount)} — {disbursement.project}"
                             if disbursement else task.process.data.get("reference", ""))
             task.program_label = disbursement.project.program if disbursement else ""
             task.screen_url = task.flow_task.screen_for(task)

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 from django.contrib.contenttypes.models import ContentType
 from django.shortcuts import redirect
-from django.utils.translation import gettext_lazy as _
 from django.views import View as DjangoView
 from viewflow.workflow import PROCESS, STATUS, flow
 from viewflow.workflow.activation import Activation
@@ -301,5 +300,3 @@ def resume(process):
             # Creating it is all: a step waits for its person, a wait for its transition.
             node.activation_class.create(node, node.activation_class(task), task.token, data=data)
 
-
-PAUSED_LABEL = _("paused while the file is suspended")

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from workflow.models import DocumentType, Program
 from workflow.models.program import SETTING_FIELDS
 
-_MONTHS = re.compile(r"[\s,;]+")
+_MONTHS = re.compile(r"[\s,;،؛]+")  # Latin and Arabic commas and semicolons
 
 
 def _label(name):

@@ -53,7 +53,7 @@ class ScheduleProjectView(PermissionRequiredMixin, ServiceFormView):
 
     def get_unavailable_reason(self):
         if not self.sessions().exists():
-            return gettext("No session of this program's committee is planned: plan one first (Committee → New session).")
+            return gettext("No session of this program's committee is planned: plan one first (Committee → Plan a session).")
         return ""
 
     def call_service(self, form):

@@ -235,3 +235,12 @@ def test_the_admin_reads_a_program_and_saves_only_what_other_apps_add(client, pr
     assert row(program) == before
     assert not AuditEntry.objects.for_entity(program).exists()
     assert program.step_deadlines.get().remind_after_days == 3
+
+
+def test_follow_up_months_read_latin_and_arabic_commas_and_digits():
+    from workflow.forms_programs import ProgramForm
+
+    form = ProgramForm()
+    for text, months in [("3, 6, 12", [3, 6, 12]), ("3، 6؛ 12", [3, 6, 12]), ("٣، ٦", [3, 6])]:
+        form.cleaned_data = {"followup_offsets": text}
+        assert form.clean_followup_offsets() == months

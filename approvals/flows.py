@@ -14,7 +14,6 @@ interest in, or voted on, every file of the agenda.
 
 from django.contrib.auth import get_user_model
 from django.dispatch import receiver
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from viewflow import this
 from viewflow.workflow import flow, lock
@@ -29,14 +28,7 @@ from approvals.models import (
 )
 from ledger.signals import transition_applied
 from workflow import engine
-from workflow.engine import SplitEach, Step
-
-
-def _on_session(url_name):
-    def screen(task):
-        return reverse(url_name, args=[task.process.artifact_object_id])
-
-    return screen
+from workflow.engine import SplitEach, Step, on_artifact
 
 
 def _present_members(activation):
@@ -65,7 +57,7 @@ class SessionFlow(flow.Flow):
     start = flow.StartHandle(engine.start_process).Next(this.preparing)
     preparing = flow.Split().Annotation(title=_("Preparation")).Next(this.preparation).Next(this.opening)
     preparation = (
-        Step(screen=_on_session("committees:agenda"), done_by=("record_attendance", "open"))
+        Step(screen=on_artifact("committees:agenda"), done_by=("record_attendance", "open"))
         .Annotation(title=_("Prepare the session: agenda and attendance"),
                     summary_template="{{ process.data.reference }}")
         .Permission("approvals.manage_session")
@@ -73,7 +65,7 @@ class SessionFlow(flow.Flow):
         .Next(this.prepared)
     )
     opening = (
-        Step(screen=_on_session("committees:console"), done_by=("open",))
+        Step(screen=on_artifact("committees:console"), done_by=("open",))
         .Annotation(title=_("Open the session"), summary_template="{{ process.data.reference }}")
         .Permission("approvals.chair_session")
         .Assign(this.committee_chair)
@@ -87,7 +79,7 @@ class SessionFlow(flow.Flow):
         .Each(this.ballot, _present_members)
     )
     ballot = (
-        Step(screen=_on_session("committees:member"), done_by=("ballot_complete", "close"),
+        Step(screen=on_artifact("committees:member"), done_by=("ballot_complete", "close"),
              owner_only=("ballot_complete",))
         .Annotation(title=_("Declare your interests and vote"), summary_template="{{ process.data.reference }}")
         .Permission("approvals.vote_session")
@@ -95,7 +87,7 @@ class SessionFlow(flow.Flow):
         .Next(this.deliberated)
     )
     closing = (
-        Step(screen=_on_session("committees:console"), done_by=("close",))
+        Step(screen=on_artifact("committees:console"), done_by=("close",))
         .Annotation(title=_("Confirm the decisions and close the session"),
                     summary_template="{{ process.data.reference }}")
         .Permission("approvals.chair_session")
@@ -110,7 +102,7 @@ class SessionFlow(flow.Flow):
         .Each(this.minutes_confirmation, _present_members)
     )
     minutes_confirmation = (
-        Step(screen=_on_session("committees:confirm_minutes"), done_by=("confirm_minutes",),
+        Step(screen=on_artifact("committees:confirm_minutes"), done_by=("confirm_minutes",),
              owner_only=("confirm_minutes",))
         .Annotation(title=_("Confirm the minutes"), summary_template="{{ process.data.reference }}")
         .Permission("approvals.vote_session")

@@ -30,19 +30,12 @@ from core.money import format_mad
 from disbursements.models import Disbursement, DisbursementState, OrderState, PurchaseOrder
 from ledger.signals import transition_applied
 from workflow import engine
-from workflow.engine import Step
+from workflow.engine import Step, on_artifact
 from workflow.flows import GrantFlow
 
 
 def _orders_page(task):
     return reverse("funding:orders", args=[task.process.data["project_id"]])
-
-
-def _on_order(url_name):
-    def screen(task):
-        return reverse(url_name, args=[task.process.artifact_object_id])
-
-    return screen
 
 
 def _funding_tray(task):
@@ -153,13 +146,13 @@ class PurchaseOrderFlow(flow.Flow):
         .Next(this.issue)
     )
     issue = (
-        Step(screen=_on_order("funding:order_issue"), done_by=("issue",))
+        Step(screen=on_artifact("funding:order_issue"), done_by=("issue",))
         .Annotation(title=_("Issue the purchase order"), summary_template="{{ process.data.reference }}")
         .Permission("disbursements.issue_purchaseorder")
         .Next(this.delivery)
     )
     delivery = (
-        Step(screen=_on_order("funding:order_deliver"), done_by=("deliver",))
+        Step(screen=on_artifact("funding:order_deliver"), done_by=("deliver",))
         .Annotation(title=_("Record the delivery"), summary_template="{{ process.data.reference }}")
         .Permission("disbursements.receive_purchaseorder")
         .Next(this.signatures)
@@ -167,21 +160,21 @@ class PurchaseOrderFlow(flow.Flow):
     signatures = flow.Split().Annotation(title=_("Receipt report")).Next(this.mentor_signature).Next(
         this.beneficiary_witness)
     mentor_signature = (
-        Step(screen=_on_order("funding:receipt_confirm"), done_by=("confirm_receipt", "attach_receipt_scan", "receive"))
+        Step(screen=on_artifact("funding:receipt_confirm"), done_by=("confirm_receipt", "attach_receipt_scan", "receive"))
         .Annotation(title=_("Sign the receipt report (mentor)"), summary_template="{{ process.data.reference }}")
         .Permission("disbursements.confirm_receipt")
         .Assign(this.files_mentor)
         .Next(this.signed)
     )
     beneficiary_witness = (
-        Step(screen=_on_order("funding:receipt_witness"), done_by=("witness_receipt", "attach_receipt_scan", "receive"))
+        Step(screen=on_artifact("funding:receipt_witness"), done_by=("witness_receipt", "attach_receipt_scan", "receive"))
         .Annotation(title=_("Witness the beneficiary's signature"), summary_template="{{ process.data.reference }}")
         .Permission("disbursements.witness_receipt")
         .Next(this.signed)
     )
     signed = flow.Join().Annotation(title=_("Receipt report signed")).Next(this.reception)
     reception = (
-        Step(screen=_on_order("funding:order_receive"), done_by=("receive",))
+        Step(screen=on_artifact("funding:order_receive"), done_by=("receive",))
         .Annotation(title=_("Receive the equipment"), summary_template="{{ process.data.reference }}")
         .Permission("disbursements.receive_purchaseorder")
         .Next(this.end)

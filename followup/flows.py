@@ -11,7 +11,6 @@ from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.dispatch import receiver
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from viewflow import this
@@ -20,17 +19,13 @@ from viewflow.workflow import flow, lock
 from followup.models import FollowUpVisit
 from ledger.signals import transition_applied
 from workflow import engine
-from workflow.engine import Step, Until
+from workflow.engine import Step, Until, on_artifact
 
 
 def _visit_task_from(activation):
     due_on = FollowUpVisit.objects.values_list("due_on", flat=True).get(pk=activation.process.artifact_object_id)
     lead = timedelta(days=settings.TAMKEEN_VISIT_TASK_LEAD_DAYS)
     return timezone.make_aware(datetime.combine(due_on, time.min)) - lead
-
-
-def _report_screen(task):
-    return reverse("followup:report", args=[task.process.artifact_object_id])
 
 
 @engine.register_flow
@@ -56,7 +51,7 @@ class VisitFlow(flow.Flow):
         .Next(this.report)
     )
     report = (
-        Step(screen=_report_screen, done_by=("report_visit",))
+        Step(screen=on_artifact("followup:report"), done_by=("report_visit",))
         .Annotation(title=_("Visit the project and report"), summary_template="{{ process.data.reference }}")
         .Permission("followup.report_visit")
         .Assign(this.visits_mentor)

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from django.contrib.contenttypes.models import ContentType
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.views import View as DjangoView
 from viewflow.workflow import PROCESS, STATUS, flow
 from viewflow.workflow.activation import Activation
@@ -64,6 +65,14 @@ class StepRedirectView(DjangoView):
 
 def _no_one(process):
     return ()
+
+
+def on_artifact(url_name):
+    """A step's screen: ``url_name`` reversed with the id of the process's artifact."""
+    def screen(task):
+        return reverse(url_name, args=[task.process.artifact_object_id])
+
+    return screen
 
 
 class Step(flow.View):

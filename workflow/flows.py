@@ -14,7 +14,6 @@ renaming one is a data migration (see workflow 0016).
 
 from django.contrib.contenttypes.models import ContentType
 from django.dispatch import receiver
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from viewflow import this
 from viewflow.workflow import STATUS, flow, lock
@@ -23,7 +22,7 @@ from viewflow.workflow.models import Process
 
 from ledger.signals import transition_applied
 from workflow import engine
-from workflow.engine import Step, Wait
+from workflow.engine import Step, Wait, on_artifact
 from workflow.models import GrantProject, ProjectState
 
 S = ProjectState
@@ -69,14 +68,6 @@ class GrantProcess(Process):
         return self._project
 
 
-def on_project(url_name):
-    """A step's screen: ``url_name`` reversed with the file's id."""
-    def screen(task):
-        return reverse(url_name, args=[task.process.artifact_object_id])
-
-    return screen
-
-
 def _outcome(activation) -> str:
     """The project state the previous step left, as that step recorded it.
 
@@ -118,7 +109,7 @@ class GrantFlow(flow.Flow):
     start = flow.StartHandle(engine.start_process).Next(this.screening)
 
     screening = (
-        Step(screen=on_project("projects:screen"), done_by=("screen_ok", "screen_fail", "return_docs"))
+        Step(screen=on_artifact("projects:screen"), done_by=("screen_ok", "screen_fail", "return_docs"))
         .Annotation(title=_("Eligibility screening"), summary_template="{{ process.project }}")
         .Permission("workflow.screen_project")
         .Next(this.screening_outcome)
@@ -131,14 +122,14 @@ class GrantFlow(flow.Flow):
         .Default(this.end_ineligible)
     )
     resubmission = (
-        Step(screen=on_project("projects:detail"), done_by=("submit", "resubmit"))
+        Step(screen=on_artifact("projects:detail"), done_by=("submit", "resubmit"))
         .Annotation(title=_("Complete and resubmit the application"), summary_template="{{ process.project }}")
         .Permission("workflow.submit_project")
         .Assign(this.agent_who_submitted)
         .Next(this.screening)
     )
     agenda = (
-        Step(screen=on_project("committees:schedule"), done_by=("schedule",))
+        Step(screen=on_artifact("committees:schedule"), done_by=("schedule",))
         .Annotation(title=_("Put on a committee agenda"), summary_template="{{ process.project }}")
         .Permission("workflow.schedule_project")
         .Next(this.committee_decision)
@@ -157,27 +148,27 @@ class GrantFlow(flow.Flow):
         .Default(this.end_rejected)
     )
     enrolment = (
-        Step(screen=on_project("projects:enrol"), done_by=("enrol",))
+        Step(screen=on_artifact("projects:enrol"), done_by=("enrol",))
         .Annotation(title=_("Enrol in training"), summary_template="{{ process.project }}")
         .Permission("workflow.enrol_project")
         .Assign(this.officer_who_screened)
         .Next(this.training_signoff)
     )
     training_signoff = (
-        Step(screen=on_project("projects:training_signoff"), done_by=("complete_training",))
+        Step(screen=on_artifact("projects:training_signoff"), done_by=("complete_training",))
         .Annotation(title=_("Training sign-off"), summary_template="{{ process.project }}")
         .Permission("workflow.complete_training")
         .Assign(this.officer_who_screened)
         .Next(this.funding)
     )
     funding = (
-        Step(screen=on_project("projects:open_funding"), done_by=("open_funding",))
+        Step(screen=on_artifact("projects:open_funding"), done_by=("open_funding",))
         .Annotation(title=_("Open funding"), summary_template="{{ process.project }}")
         .Permission("workflow.open_funding")
         .Next(this.procurement)
     )
     procurement = (
-        Step(screen=on_project("funding:orders"), done_by=("order_issued", "orders_received", "equipment_received"))
+        Step(screen=on_artifact("funding:orders"), done_by=("order_issued", "orders_received", "equipment_received"))
         .Annotation(title=_("Plan and order the equipment"), summary_template="{{ process.project }}")
         .Permission("disbursements.prepare_purchaseorder")
         .Assign(this.finance_officer_who_opened_funding)
@@ -189,21 +180,21 @@ class GrantFlow(flow.Flow):
         .Next(this.equipment_check)
     )
     equipment_check = (
-        Step(screen=on_project("funding:confirm_equipment"), done_by=("equipment_received",))
+        Step(screen=on_artifact("funding:confirm_equipment"), done_by=("equipment_received",))
         .Annotation(title=_("Confirm the equipment"), summary_template="{{ process.project }}")
         .Permission("workflow.confirm_equipment")
         .Assign(this.officer_who_screened_for_equipment)
         .Next(this.launch)
     )
     launch = (
-        Step(screen=on_project("projects:launch"), done_by=("launch",))
+        Step(screen=on_artifact("projects:launch"), done_by=("launch",))
         .Annotation(title=_("Project launch"), summary_template="{{ process.project }}")
         .Permission("workflow.launch_project")
         .Assign(this.files_mentor)
         .Next(this.closure)
     )
     closure = (
-        Step(screen=on_project("followup:close"), done_by=("close",))
+        Step(screen=on_artifact("followup:close"), done_by=("close",))
         .Annotation(title=_("Project closure"), summary_template=CLOSURE_SUMMARY)
         .Permission("workflow.close_project")
         .Assign(this.officer_who_signed_off_training)

@@ -2,17 +2,12 @@
 the program's planned sessions (``session_add_item``)."""
 
 from django import forms
-from django.contrib.auth.mixins import PermissionRequiredMixin
-from django.http import Http404
-from django.urls import reverse
-from django.utils.functional import cached_property
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from approvals import services
 from approvals.models import PLANNED, CommitteeSession
-from core.views import ServiceFormView
-from workflow.models import GrantProject
+from workflow.views.tasks import ProjectStepView
 
 
 class SessionChoiceForm(forms.Form):
@@ -30,19 +25,11 @@ class SessionChoiceForm(forms.Form):
         )
 
 
-class ScheduleProjectView(PermissionRequiredMixin, ServiceFormView):
+class ScheduleProjectView(ProjectStepView):
     permission_required = "workflow.schedule_project"
-    raise_exception = True
     form_class = SessionChoiceForm
     title = _("Put on a committee agenda")
     submit_label = _("Put on this session's agenda")
-
-    @cached_property
-    def project(self):
-        try:
-            return GrantProject.objects.select_related("program", "beneficiary", "sector").get(pk=self.kwargs["pk"])
-        except GrantProject.DoesNotExist:
-            raise Http404(gettext("No such project.")) from None
 
     def sessions(self):
         return (CommitteeSession.objects.filter(committee__program=self.project.program_id, state=PLANNED)
@@ -59,13 +46,6 @@ class ScheduleProjectView(PermissionRequiredMixin, ServiceFormView):
     def call_service(self, form):
         return services.session_add_item(session_id=form.cleaned_data["session"].pk, project_id=self.project.pk,
                                          actor=self.request.user)
-
-    def get_subject(self):
-        return f"{self.project.reference} — {self.project.title}"
-
-    def get_back_url(self):
-        return reverse("projects:detail", args=[self.project.pk])
-
 
     def get_success_message(self, result):
         return gettext("%(reference)s is on the agenda of %(session)s.") % {

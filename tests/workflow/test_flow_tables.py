@@ -17,6 +17,7 @@ from approvals.flows import SessionFlow
 from core.roles import ROLE_PERMISSIONS, Role
 from disbursements.flows import DisbursementFlow, PurchaseOrderFlow
 from followup.flows import VisitFlow
+from tests.workflow import test_lifecycle_table as lifecycle
 from tests.workflow.test_lifecycle_table import ALLOWED_CELLS, CALLS, THROUGH_SESSIONS
 from workflow.engine import Step, registered_flows
 from workflow.flows import GrantFlow, open_steps, steps_match_state
@@ -80,20 +81,8 @@ def test_the_role_groups_in_the_database_hold_what_the_steps_ask(db):
                 content_type__app_label=app_label, codename=codename).exists(), (name, role)
 
 
-@pytest.fixture
-def actor(make_user):
-    return make_user(
-        Role.ASSOCIATION_AGENT, Role.PROGRAM_OFFICER, Role.COMMITTEE_CHAIR, Role.COMMITTEE_MEMBER,
-        Role.FINANCE_OFFICER, Role.MENTOR, username="all-roles",
-    )
-
-
-@pytest.fixture
-def cast(cast, actor):
-    import dataclasses
-
-    return dataclasses.replace(cast, chair=actor)
-
+# The lifecycle table's actor (every role that moves a file) and its committee chaired by him.
+actor, cast = lifecycle.actor, lifecycle.cast
 
 # The file's transitions that a person takes (the others keep the file where it is).
 MOVES = [(state, name) for state, name in ALLOWED_CELLS if name not in ("attach_document", "edit", "give_back")]

@@ -9,11 +9,21 @@ from workflow.models import Program
 
 
 class StepDeadlineInline(admin.TabularInline):
-    """A program's own time limits; a step without a row keeps the default limits
-    (notifications.models.DEFAULT_DEADLINES)."""
+    """A program's own time limits, read only: they change on the program's page
+    (``program_deadline_set``, signed on its chain). A step without a row keeps the
+    default limits (notifications.models.DEFAULT_DEADLINES)."""
 
     model = StepDeadline
     extra = 0
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 # workflow registers the program page; the time limits are this app's part of it.

@@ -17,3 +17,8 @@ class NotificationsConfig(AppConfig):
 
         if annotate_deadline_states not in ROW_ANNOTATORS:
             ROW_ANNOTATORS.append(annotate_deadline_states)
+        # The program's page shows its time limits and the way to change them.
+        from notifications.views_deadlines import deadlines_section
+        from workflow import program_sections
+
+        program_sections.register(deadlines_section)

@@ -24,7 +24,14 @@ from django.utils import timezone, translation
 from core.exceptions import InvalidInput, NotFound
 from core.models import UserPreference, language_for
 from core.transactions import service_transaction
-from notifications.models import EmailPreference, Notification, NotificationKind
+from notifications.models import (
+    DEFAULT_DEADLINES,
+    EmailPreference,
+    Notification,
+    NotificationKind,
+    Step,
+    StepDeadline,
+)
 
 logger = logging.getLogger("tamkeen.notifications")
 
@@ -170,3 +177,49 @@ def preferences_update(*, actor, language, email_kinds) -> UserPreference:
         )
     return preference
 
+
+
+@service_transaction
+def program_deadline_set(*, program_id, actor, step, remind_after_days, escalate_after_days) -> StepDeadline:
+    """Set the time limits of one step for one program (reminder, then escalation, in
+    days). Program officer or administrator. Signed on the program's chain as
+    ``configure`` (section ``deadlines``, the step's limits before and after): the limits
+    are part of what the lifecycle reads of a program, never a silent edit. A call that
+    changes nothing records nothing. Raises ``PermissionDenied``, ``NotFound`` and
+    ``InvalidInput`` (every wrong field at once); nothing changes on error."""
+    from ledger.transitions import check_permission
+    from workflow.locks import lock_program
+    from workflow.services import record_program_change
+
+    check_permission(actor, "notifications.change_stepdeadline")
+    errors = {}
+    if step not in Step.values:
+        errors["step"] = [translation.gettext("Choose one of the steps.")]
+    remind = _days(remind_after_days, "remind_after_days", 0, 365, errors)
+    escalate = _days(escalate_after_days, "escalate_after_days", 1, 730, errors)
+    if remind is not None and escalate is not None and escalate <= remind:
+        errors["escalate_after_days"] = [translation.gettext("The escalation must come after the reminder.")]
+    if errors:
+        raise InvalidInput(field_errors=errors)
+    program = lock_program(program_id)
+    current = StepDeadline.objects.filter(program=program, step=step).first()
+    before = [current.remind_after_days, current.escalate_after_days] if current else list(DEFAULT_DEADLINES[step])
+    if before == [remind, escalate]:
+        return current
+    row, _created = StepDeadline.objects.update_or_create(
+        program=program, step=step, defaults={"remind_after_days": remind, "escalate_after_days": escalate})
+    record_program_change(program, actor, "deadlines", {step: {"before": before, "after": [remind, escalate]}})
+    return row
+
+
+def _days(value, field, low, high, errors):
+    try:
+        days = int(str(value).strip())
+    except (TypeError, ValueError):
+        errors[field] = [translation.gettext("Enter a whole number of days.")]
+        return None
+    if not low <= days <= high:
+        errors[field] = [translation.gettext("Enter a number of days from %(low)s to %(high)s.") % {
+            "low": low, "high": high}]
+        return None
+    return days

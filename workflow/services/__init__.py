@@ -31,7 +31,7 @@ from workflow.services.lifecycle import (
     project_withdraw,
     transition_project,
 )
-from workflow.services.programs import program_create, program_update
+from workflow.services.programs import program_create, program_update, record_program_change
 
 __all__ = [
     "Decision",
@@ -40,6 +40,7 @@ __all__ = [
     "document_attach",
     "program_create",
     "program_update",
+    "record_program_change",
     "project_create",
     "project_decide",
     "project_defer",

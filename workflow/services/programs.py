@@ -94,18 +94,32 @@ def program_update(*, program_id, actor, **changes) -> Program:
             field_errors={f.field: [f.message] for f in failures},
             params={"failures": sorted({f.code for f in failures})},
         )
+    _open_chain_if_needed(program, actor, before)
+    apply_transition(program, actor, "configure", fields=changed, payload={
+        "changes": {field: {"before": before[field], "after": after[field]} for field in changed},
+    })
+    return program
+
+
+def record_program_change(program, actor, section: str, changes: dict) -> None:
+    """Sign on ``program``'s chain a change another app makes to what the lifecycle reads
+    of it (notifications: its time limits), as ``configure`` with ``section`` and the
+    ``changes`` (before and after). The caller's service holds the program's lock
+    (``workflow.locks.lock_program``) and checked its own permission; the actor must
+    also be one who configures programs (``workflow.change_program``)."""
+    _open_chain_if_needed(program, actor, settings_of(program))
+    apply_transition(program, actor, "configure", payload={"section": section, "changes": changes})
+
+
+def _open_chain_if_needed(program, actor, settings) -> None:
     if awaits_first_entry(program):
         # A program made before its changes were audited: its chain starts here, with
         # the settings it had until now.
         record_transition(
             entity=program, transition="create", from_state="", to_state=program.status, actor=actor,
             role=role_for(actor, "workflow.change_program"),
-            payload={"code": program.code, "settings": before, "recorded_at_first_change": True},
+            payload={"code": program.code, "settings": settings, "recorded_at_first_change": True},
         )
-    apply_transition(program, actor, "configure", fields=changed, payload={
-        "changes": {field: {"before": before[field], "after": after[field]} for field in changed},
-    })
-    return program
 
 
 def settings_of(program) -> dict:

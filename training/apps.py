@@ -18,3 +18,5 @@ class TrainingConfig(AppConfig):
         from workflow import program_sections
 
         program_sections.register(training_section)
+        # The sessions' flow (the trainer's attendance task).
+        from training import flows  # noqa: F401

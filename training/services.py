@@ -29,6 +29,7 @@ from core.roles import Role, roles_of
 from core.transactions import service_transaction
 from ledger.models import AuditEntry
 from ledger.transitions import check_permission
+from training import flows
 from training.attendance import attendance_facts, hours_text
 from training.models import AttendanceRecord, ProgramModule, TrainingModule, TrainingSession
 from training.selectors import training_progress
@@ -157,10 +158,12 @@ def training_session_create(*, actor, program_id, module, trainer, date, start_t
         errors["notes"] = [_("At most %(n)d characters.") % {"n": 2000}]
     if errors:
         raise InvalidInput(field_errors=errors)
-    return TrainingSession.objects.create(
+    session = TrainingSession.objects.create(
         program=program, module=found, trainer=trainer, date=day, start_time=start, hours=session_hours,
         place=session_place, notes=session_notes, created_by=actor,
     )
+    flows.follow(session, "create", actor)  # the trainer's attendance task, from the session's day
+    return session
 
 
 # --- Attendance -----------------------------------------------------------------------
@@ -246,6 +249,7 @@ def training_record_attendance(*, session_id, actor, attendance) -> list[Attenda
             changed.append(record)
     AttendanceRecord.objects.bulk_create(created)
     AttendanceRecord.objects.bulk_update(changed, ["present", "recorded_by", "recorded_at"])
+    flows.follow(session, "record_attendance", actor)  # the trainer's task is done
     return list(AttendanceRecord.objects.filter(session=session, project_id__in=marks).order_by("project_id"))
 
 

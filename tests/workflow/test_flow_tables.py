@@ -19,6 +19,7 @@ from disbursements.flows import DisbursementFlow, PurchaseOrderFlow
 from followup.flows import VisitFlow
 from tests.workflow import test_lifecycle_table as lifecycle
 from tests.workflow.test_lifecycle_table import ALLOWED_CELLS, CALLS, THROUGH_SESSIONS
+from training.flows import TrainingSessionFlow
 from workflow.engine import Step, registered_flows
 from workflow.flows import GrantFlow, open_steps, steps_match_state
 from workflow.models import GrantProject
@@ -50,6 +51,7 @@ REACHES = {
     (DisbursementFlow, "authorization"): {Role.AUTHORIZING_OFFICER},
     (DisbursementFlow, "release"): {Role.TREASURER},
     (VisitFlow, "report"): {Role.MENTOR},
+    (TrainingSessionFlow, "attendance"): {Role.TRAINER},
 }
 
 

@@ -200,3 +200,38 @@ def test_flows_sync_rebuilds_the_processes_of_what_existed_before_the_flows(make
     assert kinds(people["treasurer"]) == ["release"]
     call_command("flows_sync", "--check")  # nothing left: exits normally
     assert process_for(project) is not None
+
+
+# --- training sessions ------------------------------------------------------------------
+
+
+def test_a_training_session_is_its_trainers_task_from_its_day_until_the_attendance(
+    make_project, make_user, cast, program
+):
+    from datetime import date, timedelta
+    from datetime import time as clock
+
+    from django.utils import timezone
+
+    from training import services as training_services
+    from training.flows import TrainingSessionFlow
+
+    trainer = make_user(Role.TRAINER)
+    training_services.program_module_set(actor=cast.officer, program_id=program.pk, module="marketing",
+                                         planned_hours="10")
+    project = make_project("in_training")
+    later = training_services.training_session_create(
+        actor=cast.officer, program_id=program.pk, module="marketing", trainer=trainer,
+        date=date.today() + timedelta(days=7), start_time=clock(9, 30), hours="3", place="Nador")
+    today = training_services.training_session_create(
+        actor=cast.officer, program_id=program.pk, module="marketing", trainer=trainer,
+        date=date.today() - timedelta(days=1), start_time=clock(9, 30), hours="3", place="Nador")
+    assert kinds(trainer) == []
+    fire_timers_due_by(timezone.now())
+    assert [t.process.artifact_object_id for t in inbox_tasks(trainer)] == [today.pk]
+    assert {t.flow_task.name for t in inbox_tasks(trainer)} == {"attendance"}
+
+    training_services.training_record_attendance(session_id=today.pk, actor=trainer, attendance={project.pk: True})
+    assert kinds(trainer) == []
+    assert engine.process_of(TrainingSessionFlow, today).status == PROCESS.DONE
+    assert engine.process_of(TrainingSessionFlow, later).status == PROCESS.NEW

@@ -69,6 +69,14 @@ class TrainingSessionFlow(flow.Flow):
             task.program_label = session.program if session else ""
             task.screen_url = task.flow_task.screen_for(task)
 
+    @staticmethod
+    def backfill(session):
+        """A session made before this flow (``flows_sync``): no ledger to replay, so its
+        creation, and its attendance if recorded, are reported as they happened."""
+        follow(session, "create", session.created_by)
+        if session.attendance.exists():
+            follow(session, "record_attendance", session.trainer)
+
     def sessions_trainer(self, activation):
         session = TrainingSession.objects.select_related("trainer").get(pk=activation.process.artifact_object_id)
         trainer = session.trainer

@@ -197,6 +197,7 @@ def test_flows_sync_rebuilds_the_processes_of_what_existed_before_the_flows(make
 
     call_command("flows_sync")
     assert open_names(DisbursementFlow, disbursement) == ["release"]
+    assert "processes started: " in capsys.readouterr().out
     assert kinds(people["treasurer"]) == ["release"]
     call_command("flows_sync", "--check")  # nothing left: exits normally
     assert process_for(project) is not None
@@ -235,3 +236,23 @@ def test_a_training_session_is_its_trainers_task_from_its_day_until_the_attendan
     assert kinds(trainer) == []
     assert engine.process_of(TrainingSessionFlow, today).status == PROCESS.DONE
     assert engine.process_of(TrainingSessionFlow, later).status == PROCESS.NEW
+
+
+def test_flows_sync_gives_a_training_session_made_before_its_flow_its_process(make_user, cast, program):
+    from datetime import date
+    from datetime import time as clock
+
+    from training import services as training_services
+    from training.flows import TrainingSessionFlow
+
+    trainer = make_user(Role.TRAINER)
+    training_services.program_module_set(actor=cast.officer, program_id=program.pk, module="marketing",
+                                         planned_hours="10")
+    session = training_services.training_session_create(
+        actor=cast.officer, program_id=program.pk, module="marketing", trainer=trainer, date=date.today(),
+        start_time=clock(9, 0), hours="2", place="Nador")
+    Process.objects.filter(flow_class=TrainingSessionFlow).delete()
+
+    call_command("flows_sync")
+    process = engine.process_of(TrainingSessionFlow, session)
+    assert process is not None and process.status == PROCESS.NEW

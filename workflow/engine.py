@@ -54,11 +54,15 @@ def registered_flows() -> list:
 
 
 class StepRedirectView(DjangoView):
-    """viewflow's URL of a step's task sends the user to the step's screen."""
+    """viewflow's URLs of a step's task (its index, its execute) send the user to the
+    step's screen while it is open — where the service decides — and to the task's
+    history page once it is done."""
 
     def get(self, request, *args, **kwargs):
         task = request.activation.task
-        return redirect(task.flow_task.screen_for(task))
+        if task.status in OPEN:
+            return redirect(task.flow_task.screen_for(task))
+        return redirect(task.flow_task.reverse("detail", args=[task.process_id, task.pk]))
 
     post = get
 
@@ -83,6 +87,8 @@ class Step(flow.View):
     it in their inbox nor can claim it. The service refuses them too: this is the
     inbox's side of a rule the database and the service enforce.
     """
+
+    index_view_class = StepRedirectView
 
     def __init__(self, *, screen, done_by, owner_only=(), **kwargs):
         super().__init__(StepRedirectView.as_view(), **kwargs)

@@ -1,6 +1,8 @@
 """The program officer's "put on an agenda" step for one eligible file: choose one of
 the program's planned sessions (``session_add_item``)."""
 
+from urllib.parse import urlencode
+
 from django import forms
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.http import Http404
@@ -11,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from approvals import services
 from approvals.models import PLANNED, CommitteeSession
+from core.actions import Action
 from core.views import ServiceFormView
 from workflow.models import GrantProject
 
@@ -34,6 +37,7 @@ class ScheduleProjectView(PermissionRequiredMixin, ServiceFormView):
     permission_required = "workflow.schedule_project"
     raise_exception = True
     form_class = SessionChoiceForm
+    template_name = "approvals/schedule.html"
     title = _("Put on a committee agenda")
     submit_label = _("Put on this session's agenda")
 
@@ -66,6 +70,16 @@ class ScheduleProjectView(PermissionRequiredMixin, ServiceFormView):
     def get_back_url(self):
         return reverse("projects:detail", args=[self.project.pk])
 
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(actions=self.plan_session_actions(), **kwargs)
+
+    def plan_session_actions(self) -> list[Action]:
+        """The way to plan the session the file needs, coming back here once it is planned
+        (this page's own ``?next=`` kept)."""
+        if not self.request.user.has_perm("approvals.manage_session"):
+            return []
+        url = f"{reverse('committees:create')}?{urlencode({'next': self.request.get_full_path()})}"
+        return [Action("plan_session", gettext("Plan a session"), url)]
 
     def get_success_message(self, result):
         return gettext("%(reference)s is on the agenda of %(session)s.") % {

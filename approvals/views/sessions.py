@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.db.models import Count, F, Q
 from django.shortcuts import redirect
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views import generic
 
@@ -58,7 +59,9 @@ class SessionListView(PermissionRequiredMixin, generic.ListView):
 
 
 class SessionCreateView(PermissionRequiredMixin, generic.FormView):
-    """The program officer plans a session: committee, title, date and time, place."""
+    """The program officer plans a session: committee, title, date and time, place; then
+    builds its agenda, or goes back to the page that sent them (``?next=``: a file's
+    "put on an agenda" step)."""
 
     permission_required = "approvals.manage_session"
     template_name = "approvals/session_form.html"
@@ -74,6 +77,12 @@ class SessionCreateView(PermissionRequiredMixin, generic.FormView):
         except TamkeenError as error:
             add_service_error(form, error)
             return self.form_invalid(form)
+        target = self.request.GET.get("next", "")
+        if target and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={self.request.get_host()}, require_https=self.request.is_secure()
+        ):
+            messages.success(self.request, _("Session planned."))
+            return redirect(target)
         messages.success(self.request, _("Session planned. Now build its agenda."))
         return redirect("committees:agenda", pk=session.pk)
 

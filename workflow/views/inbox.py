@@ -15,6 +15,12 @@ from workflow.models import Program
 PAGE_SIZE = 25
 
 
+def with_next(url: str, back: str) -> str:
+    """``url`` with ``?next=back`` added to the query it may already carry (the funding
+    tray's screen is searched for its disbursement: ``/funding/?q=...``)."""
+    return f"{url}{'&' if '?' in url else '?'}{urlencode({'next': back})}"
+
+
 class InboxFilterForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind of task"), required=False)
     program = forms.ModelChoiceField(label=_("Program"), required=False, queryset=Program.objects.none(),
@@ -41,7 +47,7 @@ class InboxView(LoginRequiredMixin, generic.TemplateView):
         rows = inbox.describe(page.object_list)
         back = self.request.get_full_path()
         for task in rows:
-            task.open_url = f"{task.screen_url}?{urlencode({'next': back})}" if task.screen_url else ""
+            task.open_url = with_next(task.screen_url, back) if task.screen_url else ""
         filters = {key: value for key, value in self.request.GET.items() if key != "page" and value}
         return super().get_context_data(
             form=form, page=page, rows=rows, filtered=bool(filters), query=urlencode(filters), **kwargs

@@ -4,7 +4,6 @@ from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.db.models import Count, F, Q
 from django.shortcuts import redirect
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views import generic
 
@@ -15,6 +14,7 @@ from approvals.views.access import SessionPageMixin, visible_sessions
 from approvals.views.summaries import agenda_items
 from core.exceptions import TamkeenError
 from core.forms import add_service_error
+from core.views import next_url
 
 
 class SessionListView(PermissionRequiredMixin, generic.ListView):
@@ -77,12 +77,10 @@ class SessionCreateView(PermissionRequiredMixin, generic.FormView):
         except TamkeenError as error:
             add_service_error(form, error)
             return self.form_invalid(form)
-        target = self.request.GET.get("next", "")
-        if target and url_has_allowed_host_and_scheme(
-            target, allowed_hosts={self.request.get_host()}, require_https=self.request.is_secure()
-        ):
+        back = next_url(self.request)
+        if back:
             messages.success(self.request, _("Session planned."))
-            return redirect(target)
+            return redirect(back)
         messages.success(self.request, _("Session planned. Now build its agenda."))
         return redirect("committees:agenda", pk=session.pk)
 

@@ -37,6 +37,17 @@ def failed(result) -> bool:
     return result is _FAILED
 
 
+def next_url(request) -> str:
+    """The page of this site the user came from (``?next=``: the inbox a step was opened
+    from), or ``""`` — never another site's."""
+    target = request.GET.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return ""
+
+
 def add_confirmation(form, text):
     """An irreversible action: the form asks the user to tick ``text``."""
     form.fields["confirm"] = forms.BooleanField(
@@ -86,12 +97,7 @@ class ServiceFormView(generic.FormView):
     def get_success_url(self):
         """Where the user came from when it was one of our pages (``?next=``: the inbox
         a step was opened from), the object's page otherwise."""
-        target = self.request.GET.get("next", "")
-        if target and url_has_allowed_host_and_scheme(
-            target, allowed_hosts={self.request.get_host()}, require_https=self.request.is_secure()
-        ):
-            return target
-        return self.get_back_url()
+        return next_url(self.request) or self.get_back_url()
 
     def get_success_message(self, result):
         return self.success_message

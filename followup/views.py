@@ -13,12 +13,13 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.views import generic
 
 from core.exceptions import TamkeenError
-from core.views import call_with_form, failed
+from core.views import call_with_form, failed, next_url
 from followup import selectors
 from followup import services as followup_services
 from followup.forms import AtRiskFilterForm, CloseForm, MentorAssignForm, VisitFilterForm, VisitReportForm
@@ -136,7 +137,7 @@ class VisitReportView(PermissionRequiredMixin, _VisitMixin, generic.FormView):
         messages.success(self.request, gettext("Visit %(n)d of %(project)s reported.") % {
             "n": self.visit.sequence, "project": self.visit.project.reference,
         })
-        return redirect("followup:project", pk=self.visit.project_id)
+        return redirect(next_url(self.request) or reverse("followup:project", args=[self.visit.project_id]))
 
 
 class VisitAttachmentView(PermissionRequiredMixin, _VisitMixin, generic.View):
@@ -248,7 +249,7 @@ class CloseView(PermissionRequiredMixin, generic.FormView):
         if failed(closed):
             return self.form_invalid(form)
         messages.success(self.request, gettext("%(project)s is closed.") % {"project": self.project.reference})
-        return redirect("followup:project", pk=self.project.pk)
+        return redirect(next_url(self.request) or reverse("followup:project", args=[self.project.pk]))
 
 
 class AtRiskListView(PermissionRequiredMixin, generic.TemplateView):

@@ -75,8 +75,14 @@ def rows(user, *, back: str, nodes=(), limit: int = 20) -> list:
 
 def with_links(tasks, back: str) -> list:
     for task in tasks:
-        task.open_url = f"{task.screen_url}?{urlencode({'next': back})}" if task.screen_url else ""
+        task.open_url = with_next(task.screen_url, back) if task.screen_url else ""
     return tasks
+
+
+def with_next(url: str, back: str) -> str:
+    """``url`` with ``next=back`` added to the query it may already carry (the funding
+    tray's screen is searched for its disbursement: ``/funding/?q=...``)."""
+    return f"{url}{'&' if '?' in url else '?'}{urlencode({'next': back})}"
 
 
 # What the apps above add to a page's rows, each ``annotate(tasks)`` in a constant number

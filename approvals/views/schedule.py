@@ -1,12 +1,16 @@
 """The program officer's "put on an agenda" step for one eligible file: choose one of
 the program's planned sessions (``session_add_item``)."""
 
+from urllib.parse import urlencode
+
 from django import forms
+from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from approvals import services
 from approvals.models import PLANNED, CommitteeSession
+from core.actions import Action
 from workflow.views.tasks import ProjectStepView
 
 
@@ -28,6 +32,7 @@ class SessionChoiceForm(forms.Form):
 class ScheduleProjectView(ProjectStepView):
     permission_required = "workflow.schedule_project"
     form_class = SessionChoiceForm
+    template_name = "approvals/schedule.html"
     title = _("Put on a committee agenda")
     submit_label = _("Put on this session's agenda")
 
@@ -46,6 +51,17 @@ class ScheduleProjectView(ProjectStepView):
     def call_service(self, form):
         return services.session_add_item(session_id=form.cleaned_data["session"].pk, project_id=self.project.pk,
                                          actor=self.request.user)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(actions=self.plan_session_actions(), **kwargs)
+
+    def plan_session_actions(self) -> list[Action]:
+        """The way to plan the session the file needs, coming back here once it is planned
+        (this page's own ``?next=`` kept)."""
+        if not self.request.user.has_perm("approvals.manage_session"):
+            return []
+        url = f"{reverse('committees:create')}?{urlencode({'next': self.request.get_full_path()})}"
+        return [Action("plan_session", gettext("Plan a session"), url)]
 
     def get_success_message(self, result):
         return gettext("%(reference)s is on the agenda of %(session)s.") % {

@@ -12,7 +12,7 @@ from approvals.forms import SessionCreateForm, SessionFilterForm
 from approvals.models import CLOSED, Attendance, MinutesConfirmation, SessionMinutes
 from approvals.views.access import SessionPageMixin, visible_sessions
 from approvals.views.summaries import agenda_items
-from core.views import call_with_form, failed
+from core.views import call_with_form, failed, next_url
 from workflow import inbox
 
 
@@ -68,7 +68,9 @@ class SessionListView(PermissionRequiredMixin, generic.ListView):
 
 
 class SessionCreateView(PermissionRequiredMixin, generic.FormView):
-    """The program officer plans a session: committee, title, date and time, place."""
+    """The program officer plans a session: committee, title, date and time, place; then
+    builds its agenda, or goes back to the page that sent them (``?next=``: a file's
+    "put on an agenda" step)."""
 
     permission_required = "approvals.manage_session"
     template_name = "approvals/session_form.html"
@@ -82,6 +84,10 @@ class SessionCreateView(PermissionRequiredMixin, generic.FormView):
         ))
         if failed(session):
             return self.form_invalid(form)
+        back = next_url(self.request)
+        if back:
+            messages.success(self.request, _("Session planned."))
+            return redirect(back)
         messages.success(self.request, _("Session planned. Now build its agenda."))
         return redirect("committees:agenda", pk=session.pk)
 

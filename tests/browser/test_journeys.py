@@ -117,42 +117,43 @@ def test_officer_screens_a_file_and_puts_it_on_an_agenda(site, cast, program, ma
     make_board(cast, program, make_user, n_members=2, name="Comité provincial de Nador")
 
     page = site.login(cast.officer)
-    page.wait_for_url(re.compile(r"/grant/inbox/"))
-    task_link = page.locator("a[href*='/screening/']").first
-    assert project.reference in page.locator("table").inner_text()
+    page.wait_for_url(re.compile(r"/inbox/$"))  # home: what waits for me
+    screening = page.locator("tr.tamkeen-inbox-row[data-kind=screening]", has_text=project.reference)
+    assert screening.count() == 1
     site.shot(page, "inbox")
 
-    click_and_wait(page, task_link)
-    click_and_wait(page, page.get_by_role("button", name="Assign and continue", exact=True), r"/execute/$")
+    click_and_wait(page, screening.locator("a.tamkeen-inbox-open"), r"/projects/\d+/screen/\?next=")
     page.get_by_label("Screen the file against the program's eligibility rules").check()
     page.locator("textarea[name=note]").fill("Dossier complet, règles du programme respectées.")
+    page.locator("input[name=confirm]").check()
     site.shot(page, "screening-form")
-    click_and_wait(page, page.get_by_role("button", name="Execute", exact=True))
+    click_and_wait(page, page.get_by_role("button", name="Record the screening"), r"/inbox/$")
 
     assert fresh(project).state == "eligible"
     screened = AuditEntry.objects.for_entity(project).order_by("seq").last()
     assert (screened.transition, screened.actor_id) == ("screen_ok", cast.officer.pk)
-    page.goto("/grant/inbox/")
-    assert page.locator("a[href*='/screening/']").count() == 0  # the task is done
+    assert page.locator("tr.tamkeen-inbox-row[data-kind=screening]").count() == 0  # the task is done
 
-    # The committee pages: a new session, then the file on its agenda.
-    page.goto("/committees/")
-    click_and_wait(page, page.locator("a[href$='/committees/new/']").first, r"/committees/new/$")
+    # The next step, from the inbox: no session is planned, so the officer plans one
+    # from the step's page, comes back to it and chooses it.
+    agenda_task = page.locator("tr.tamkeen-inbox-row[data-kind=agenda]", has_text=project.reference)
+    click_and_wait(page, agenda_task.locator("a.tamkeen-inbox-open"), r"/schedule/\?next=")
+    click_and_wait(page, page.locator("li[data-action=plan_session] a"), r"/committees/new/\?next=")
     page.locator("input[name=title]").fill("Session d'avril")
-    page.locator("input[name=scheduled_for]").fill("2031-04-15 09:30")
+    page.locator("input[name=scheduled_for]").fill("2031-04-15T09:30")
     page.locator("input[name=location]").fill("Province de Nador")
-    click_and_wait(page, page.locator("form:has(input[name=title]) [type=submit]"), r"/agenda/$")
+    click_and_wait(page, page.get_by_role("button", name="Plan the session"), r"/schedule/\?next=")
     session = CommitteeSession.objects.get(title="Session d'avril")
     assert (session.state, session.committee.name) == ("planned", "Comité provincial de Nador")
-    assert page.url.endswith(f"/committees/{session.pk}/agenda/")
-    eligible_row = page.locator("tr", has=page.locator(f"a:text-is('{project.reference}')"))
-    click_and_wait(page, eligible_row.get_by_role("button", name="Add to agenda"))
+    page.locator(f"input[name=session][value='{session.pk}']").check()
+    click_and_wait(page, page.get_by_role("button", name="Put on this session's agenda"), r"/inbox/$")
 
     item = AgendaItem.objects.get(session=session, project=project)
     assert not item.removed
     assert fresh(project).state == "in_committee"
-    agenda = page.locator("table").first
-    assert project.reference in agenda.inner_text()
+    assert page.locator("tr.tamkeen-inbox-row[data-kind=agenda]").count() == 0
+    page.goto(f"/committees/{session.pk}/agenda/")
+    assert project.reference in page.locator("table").first.inner_text()
     site.shot(page, "agenda")
 
 

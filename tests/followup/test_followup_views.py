@@ -210,3 +210,30 @@ def test_a_stable_project_is_not_flagged_in_the_inbox(client, make_project, cast
     page = html_of(as_user(client, cast.officer).get(reverse("inbox:index")))
     assert launched.reference in page
     assert "At risk" not in page
+
+
+# --- Opened from the inbox: back to it ---------------------------------------------------------
+
+
+def test_a_visit_reported_from_the_inbox_goes_back_to_it(launched, cast, client):
+    visit = first_visit(launched)
+    as_user(client, cast.mentor)
+    response = client.post(url("report", visit.pk, next="/inbox/"), good_post())
+    assert (response.status_code, response["Location"]) == (302, "/inbox/")
+    assert FollowUpVisit.objects.get(pk=visit.pk).state == "reported"
+
+
+def test_a_closure_from_the_inbox_goes_back_to_it(launched, cast, client):
+    report_followup(launched.pk, cast)
+    as_user(client, cast.officer)
+    response = client.post(url("close", launched.pk, next="/inbox/"), {"outcome": "success", "confirm": "on"})
+    assert (response.status_code, response["Location"]) == (302, "/inbox/")
+    assert GrantProject.objects.get(pk=launched.pk).state == "closed"
+
+
+def test_a_next_page_on_another_site_is_ignored(launched, cast, client):
+    report_followup(launched.pk, cast)
+    as_user(client, cast.officer)
+    response = client.post(url("close", launched.pk, next="https://elsewhere.example/"),
+                           {"outcome": "success", "confirm": "on"})
+    assert response["Location"] == url("project", launched.pk)

@@ -11,6 +11,7 @@ from django.views import generic
 
 from core.exceptions import TamkeenError
 from core.forms import add_service_error
+from core.views import next_url
 from disbursements import services
 from disbursements.forms import AuthorizeForm, RejectForm, ReleaseForm
 from disbursements.models import Disbursement
@@ -102,6 +103,7 @@ class FinanceInboxView(PermissionRequiredMixin, generic.TemplateView):
             programs=Program.objects.order_by("-year", "name"), can_export=can_export_payments(user),
             search=search, program_id=program_id, filtered=bool(search or program_id),
             waiting=tasks_inbox.rows(user, back=self.request.get_full_path(), nodes=equipment_steps()),
+            back=next_url(self.request),
             **kwargs,
         )
 
@@ -139,7 +141,7 @@ class DisbursementActionView(FinanceInboxView):
                 add_service_error(form, error)
             else:
                 messages.success(request, self.success_message % {"reference": disbursement.reference})
-                return redirect("funding:index")
+                return redirect(next_url(request) or "funding:index")  # back to the inbox it came from
         self.failed = (disbursement, self.action, form)
         return self.render_to_response(self.get_context_data())
 

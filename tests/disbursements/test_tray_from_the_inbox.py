@@ -39,3 +39,18 @@ def test_the_authorization_task_opens_the_tray_on_its_tranche(client, make_proje
 ])
 def test_next_joins_the_query_a_screen_already_has(url, expected):
     assert with_next(url, "/inbox/") == expected
+
+
+def test_authorizing_from_the_inbox_comes_back_to_the_inbox(client, make_project, people):
+    project = make_project("funding", amount="60000.00")
+    tranche = funding.disbursement_request(project_id=project.pk, actor=people["finance"], amount="1000.00")
+    as_user(client, people["authorizer"])
+    page = html_of(client.get(inbox_link(client, "authorization")))
+    action = re.search(rf'action="(/funding/disbursements/{tranche.pk}/authorize/[^"]*)"', page).group(1)
+    assert action.endswith("?next=/inbox/") or action.endswith("?next=%2Finbox%2F")
+
+    response = client.post(action.replace("&amp;", "&"), {"note": ""})
+
+    assert response.status_code == 302 and response["Location"] == "/inbox/"
+    assert type(tranche).objects.get(pk=tranche.pk).state == "authorized"
+    assert 'data-kind="authorization"' not in html_of(client.get("/inbox/"))

@@ -28,6 +28,8 @@ Each flow class declares:
 
 from __future__ import annotations
 
+import functools
+
 from django.contrib.contenttypes.models import ContentType
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -230,9 +232,18 @@ def complete(task, transition, actor, state):
         activation.execute()
 
 
+@functools.cache
+def _followed(flow_class) -> frozenset:
+    """The transitions ``flow_class`` reacts to: the others cost no query."""
+    done_by = {t for node in flow_class.instance.nodes() for t in getattr(node, "done_by", ())}
+    return frozenset({*flow_class.STARTED_BY, *flow_class.ABORTED_BY, *done_by})
+
+
 def follow(flow_class, artifact, transition, actor, state):
     """Make ``flow_class``'s process of ``artifact`` match ``transition``, just applied
     in the current transaction."""
+    if transition not in _followed(flow_class):
+        return None
     process = process_of(flow_class, artifact)
     if process is None:
         if transition in flow_class.STARTED_BY:

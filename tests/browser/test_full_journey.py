@@ -493,12 +493,12 @@ def pay_tranche(desk, people, project, amount, purpose, payment_reference, order
 
     authorizer = desk.of(people.authorizer)
     open_task(authorizer, "authorization", tranche.reference)
-    click_and_wait(authorizer, authorizer.locator(f"form[action$='/disbursements/{tranche.pk}/authorize/'] [type=submit]"))
+    click_and_wait(authorizer, authorizer.locator(f"form[action*='/disbursements/{tranche.pk}/authorize/'] [type=submit]"))
     assert Disbursement.objects.get(pk=tranche.pk).state == "authorized"
 
     treasurer = desk.of(people.treasurer)
     open_task(treasurer, "release", tranche.reference)
-    release = treasurer.locator(f"form[action$='/disbursements/{tranche.pk}/release/']")
+    release = treasurer.locator(f"form[action*='/disbursements/{tranche.pk}/release/']")
     fill(treasurer, release, password=PASSWORD, payment_reference=payment_reference, confirm=True)
     desk.site.shot(treasurer, "release")
     click_and_wait(treasurer, release.locator("[type=submit]"))

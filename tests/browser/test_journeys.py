@@ -249,14 +249,14 @@ def test_finance_request_authorize_and_release_a_disbursement(site, cast, make_p
     # The authorizing officer authorizes it from the finance inbox.
     page = site.login(authorizer)
     page.goto("/funding/")
-    click_and_wait(page, page.locator(f"form[action$='/disbursements/{disbursement.pk}/authorize/'] [type=submit]"))
+    click_and_wait(page, page.locator(f"form[action*='/disbursements/{disbursement.pk}/authorize/'] [type=submit]"))
     assert Disbursement.objects.get(pk=disbursement.pk).state == "authorized"
     assert f"{disbursement.reference} authorized" in page.locator("body").inner_text()
 
     # The treasurer releases it: password (step-up) and the confirmation box.
     page = site.login(treasurer)
     page.goto("/funding/")
-    release = page.locator(f"form[action$='/disbursements/{disbursement.pk}/release/']")
+    release = page.locator(f"form[action*='/disbursements/{disbursement.pk}/release/']")
     release.locator("input[name=password]").fill(PASSWORD)
     release.locator("input[name=payment_reference]").fill("VIR-2025-0042")
     release.locator("input[name=confirm]").check()

@@ -218,7 +218,7 @@ def test_a_reader_sees_no_way_to_change_the_settings(client, program, make_user)
 # --- the admin --------------------------------------------------------------------------------
 
 
-def test_the_admin_reads_a_program_and_saves_only_what_other_apps_add(client, program, admin_user):
+def test_the_admin_only_reads_a_program_and_its_time_limits(client, program, admin_user):
     client.force_login(admin_user)
     change = reverse("admin:workflow_program_change", args=[program.pk])
     assert client.get(change).status_code == 200
@@ -234,7 +234,8 @@ def test_the_admin_reads_a_program_and_saves_only_what_other_apps_add(client, pr
     assert response.status_code == 302, response.content.decode()[:2000]
     assert row(program) == before
     assert not AuditEntry.objects.for_entity(program).exists()
-    assert program.step_deadlines.get().remind_after_days == 3
+    # The time limits change on the program's page, signed (notifications.program_deadline_set).
+    assert not program.step_deadlines.exists()
 
 
 def test_follow_up_months_read_latin_and_arabic_commas_and_digits():

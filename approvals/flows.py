@@ -130,7 +130,7 @@ class SessionFlow(flow.Flow):
     def session_creator(self, activation):
         session = CommitteeSession.objects.select_related("created_by").get(pk=activation.process.artifact_object_id)
         user = session.created_by
-        return user if user is not None and user.is_active and user.has_perm("approvals.manage_session") else None
+        return user if engine.holds(user, "approvals.manage_session") else None
 
     def committee_chair(self, activation):
         session = CommitteeSession.objects.get(pk=activation.process.artifact_object_id)

@@ -199,13 +199,12 @@ class PurchaseOrderFlow(flow.Flow):
     def order_creator(self, activation):
         order = PurchaseOrder.objects.select_related("created_by").get(pk=activation.process.artifact_object_id)
         user = order.created_by
-        return user if user.is_active and user.has_perm("disbursements.prepare_purchaseorder") else None
+        return user if engine.holds(user, "disbursements.prepare_purchaseorder") else None
 
     def files_mentor(self, activation):
         order = PurchaseOrder.objects.select_related("project__mentor").get(pk=activation.process.artifact_object_id)
         mentor = order.project.mentor
-        return mentor if mentor is not None and mentor.is_active and mentor.has_perm(
-            "disbursements.confirm_receipt") else None
+        return mentor if engine.holds(mentor, "disbursements.confirm_receipt") else None
 
     def has_view_permission(self, user, obj=None):
         return user.is_authenticated and user.has_perm("disbursements.view_purchaseorder")

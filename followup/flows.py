@@ -81,7 +81,7 @@ class VisitFlow(flow.Flow):
         visit = FollowUpVisit.objects.select_related("mentor", "project__mentor").get(
             pk=activation.process.artifact_object_id)
         mentor = visit.mentor or visit.project.mentor
-        if mentor is not None and mentor.is_active and mentor.has_perm("followup.report_visit"):
+        if engine.holds(mentor, "followup.report_visit"):
             return mentor
         return None
 

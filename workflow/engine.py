@@ -176,6 +176,24 @@ def _record(activation, transition, actor, state):
     return activation.process
 
 
+def holds(user, perm) -> bool:
+    """Whether ``user`` is active and holds ``perm`` ("app.codename") through a role, a
+    permission of their own or as a superuser: who a step may be assigned to (one query,
+    where ``has_perm`` on a fresh user reads all their permissions)."""
+    if user is None or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    from django.contrib.auth import get_user_model
+    from django.db.models import Q
+
+    app_label, codename = perm.split(".")
+    return get_user_model().objects.filter(pk=user.pk).filter(
+        Q(groups__permissions__content_type__app_label=app_label, groups__permissions__codename=codename)
+        | Q(user_permissions__content_type__app_label=app_label, user_permissions__codename=codename)
+    ).exists()
+
+
 # --- processes of an artifact ---------------------------------------------------------
 
 
@@ -244,6 +262,8 @@ def follow(flow_class, artifact, transition, actor, state):
     in the current transaction."""
     if transition not in _followed(flow_class):
         return None
+    if transition == "create" and transition in flow_class.STARTED_BY:
+        return start(flow_class, artifact, actor)  # a new artifact has no process yet
     process = process_of(flow_class, artifact)
     if process is None:
         if transition in flow_class.STARTED_BY:
@@ -267,6 +287,20 @@ def follow(flow_class, artifact, transition, actor, state):
             return process
         completed.add(task.pk)
         complete(task, transition, actor, state)
+        if transition not in _finishing_several(flow_class):
+            return process
+
+
+@functools.cache
+def _finishing_several(flow_class) -> frozenset:
+    """The transitions that finish more than one node (``equipment_received`` made by a
+    command, a session's close ending its ballots): only these make ``follow`` look
+    again after a completion."""
+    seen, several = set(), set()
+    for node in flow_class.instance.nodes():
+        for transition in getattr(node, "done_by", ()):
+            (several if transition in seen else seen).add(transition)
+    return frozenset(several)
 
 
 def cancel(process, reason):

@@ -247,9 +247,7 @@ class GrantFlow(flow.Flow):
 
 
 def _capable(user, perm):
-    if user is not None and user.is_active and user.has_perm(perm):
-        return user
-    return None
+    return user if engine.holds(user, perm) else None
 
 
 def _previous_owner(activation, node_name, perm):

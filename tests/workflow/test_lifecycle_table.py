@@ -39,6 +39,7 @@ from followup import services as followup_services
 from ledger.models import AuditEntry
 from training import services as training_services
 from workflow import services
+from workflow.flows import open_steps, steps_match_state
 from workflow.models import GrantProject, Program, ProjectState
 
 REASON = "Motif consigné au dossier."
@@ -240,6 +241,11 @@ def test_every_transition_the_table_allows_lands_in_its_target_with_one_audit_en
     assert (entry.seq, entry.transition, entry.from_state, entry.to_state, entry.actor_id) == (
         len(before) + 1, name, state, ALLOWED[state][name], actor.pk,
     )
+    # The state × step table of the grant flow: the file's open step is its new state's
+    # (docs/workflow.md), whatever made the transition.
+    assert steps_match_state(project), (project.state, open_steps(project))
+    if name == "withdraw":
+        assert open_steps(project) == ()
 
 
 def test_approval_stores_the_decided_amount(make_project, actor):

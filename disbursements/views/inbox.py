@@ -10,8 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views import generic
 
 from core.exceptions import TamkeenError
-from core.forms import add_service_error
-from core.views import next_url
+from core.views import call_with_form, failed, next_url
 from disbursements import services
 from disbursements.forms import AuthorizeForm, RejectForm, ReleaseForm
 from disbursements.models import Disbursement
@@ -134,14 +133,10 @@ class DisbursementActionView(FinanceInboxView):
         disbursement = get_object_or_404(
             Disbursement.objects.select_related("project", "project__program", "project__beneficiary"), pk=pk)
         form = self.form_class(request.POST, auto_id=_row_auto_id(pk))
-        if form.is_valid():
-            try:
-                self.call_service(disbursement, form.cleaned_data)
-            except TamkeenError as error:
-                add_service_error(form, error)
-            else:
-                messages.success(request, self.success_message % {"reference": disbursement.reference})
-                return redirect(next_url(request) or "funding:index")  # back to the inbox it came from
+        if form.is_valid() and not failed(call_with_form(form, lambda: self.call_service(disbursement,
+                                                                                         form.cleaned_data))):
+            messages.success(request, self.success_message % {"reference": disbursement.reference})
+            return redirect(next_url(request) or "funding:index")  # back to the inbox it came from
         self.failed = (disbursement, self.action, form)
         return self.render_to_response(self.get_context_data())
 

@@ -18,6 +18,7 @@ from django.views import generic
 
 from core.exceptions import TamkeenError, TransitionNotAllowed
 from core.forms import add_service_error
+from core.views import call_with_form, failed
 from workflow import selectors, services
 from workflow.forms_intake import ApplicationForm, DocumentUploadForm, ProjectEditForm, search_beneficiaries
 from workflow.models import Beneficiary, DocumentType, GrantProject
@@ -51,11 +52,9 @@ class ApplicationCreateView(PermissionRequiredMixin, generic.TemplateView):
     def post(self, request, *args, **kwargs):
         form = ApplicationForm(request.POST)
         if form.is_valid():
-            try:
-                project = services.application_create(actor=request.user, **form.service_arguments())
-            except TamkeenError as error:
-                add_service_error(form, error)
-            else:
+            project = call_with_form(form, lambda: services.application_create(
+                actor=request.user, **form.service_arguments()))
+            if not failed(project):
                 messages.success(request, gettext(
                     "Application %(reference)s opened as a draft. Upload its documents, then submit it."
                 ) % {"reference": project.reference})
@@ -144,14 +143,11 @@ class DocumentUploadView(PermissionRequiredMixin, _EditableProjectMixin, generic
         project = self.get_project()
         form = DocumentUploadForm(project, request.POST, request.FILES)
         if form.is_valid():
-            try:
-                document = services.document_attach(
-                    project_id=project.pk, actor=request.user, doc_type=form.cleaned_data["doc_type"],
-                    uploaded_file=form.cleaned_data["file"],
-                )
-            except TamkeenError as error:
-                add_service_error(form, error)
-            else:
+            document = call_with_form(form, lambda: services.document_attach(
+                project_id=project.pk, actor=request.user, doc_type=form.cleaned_data["doc_type"],
+                uploaded_file=form.cleaned_data["file"],
+            ))
+            if not failed(document):
                 messages.success(request, gettext(
                     "%(type)s attached (SHA-256 %(sha256)s)."
                 ) % {"type": document.get_doc_type_display(), "sha256": document.sha256})

@@ -118,14 +118,9 @@ class SessionFlow(flow.Flow):
 
     @staticmethod
     def describe_tasks(tasks):
-        found = CommitteeSession.objects.select_related("committee", "committee__program").in_bulk(
-            {task.process.artifact_object_id for task in tasks})
-        for task in tasks:
-            session = found.get(task.process.artifact_object_id)
-            task.subject = (f"{session.title} — {session.scheduled_for:%d/%m/%Y %H:%M}" if session
-                            else task.process.data.get("reference", ""))
-            task.program_label = session.committee.program if session else ""
-            task.screen_url = task.flow_task.screen_for(task)
+        engine.describe_with(tasks, CommitteeSession, related=("committee", "committee__program"),
+                             subject=lambda session: f"{session.title} — {session.scheduled_for:%d/%m/%Y %H:%M}",
+                             program=lambda session: session.committee.program)
 
     def session_creator(self, activation):
         session = CommitteeSession.objects.select_related("created_by").get(pk=activation.process.artifact_object_id)

@@ -103,14 +103,11 @@ class DisbursementFlow(flow.Flow):
 
     @staticmethod
     def describe_tasks(tasks):
-        found = Disbursement.objects.select_related("project", "project__program").in_bulk(
-            {task.process.artifact_object_id for task in tasks})
-        for task in tasks:
-            disbursement = found.get(task.process.artifact_object_id)
-            task.subject = (f"{disbursement.reference} — {format_mad(disbursement.amount)} — {disbursement.project}"
-                            if disbursement else task.process.data.get("reference", ""))
-            task.program_label = disbursement.project.program if disbursement else ""
-            task.screen_url = task.flow_task.screen_for(task)
+        engine.describe_with(
+            tasks, Disbursement, related=("project", "project__program"),
+            subject=lambda d: f"{d.reference} — {format_mad(d.amount)} — {d.project}",
+            program=lambda d: d.project.program,
+        )
 
     def has_view_permission(self, user, obj=None):
         return user.is_authenticated and user.has_perm("disbursements.view_disbursement")
@@ -188,13 +185,9 @@ class PurchaseOrderFlow(flow.Flow):
 
     @staticmethod
     def describe_tasks(tasks):
-        found = PurchaseOrder.objects.select_related("project", "project__program").in_bulk(
-            {task.process.artifact_object_id for task in tasks})
-        for task in tasks:
-            order = found.get(task.process.artifact_object_id)
-            task.subject = f"{order} — {order.project}" if order else task.process.data.get("reference", "")
-            task.program_label = order.project.program if order else ""
-            task.screen_url = task.flow_task.screen_for(task)
+        engine.describe_with(tasks, PurchaseOrder, related=("project", "project__program"),
+                             subject=lambda order: f"{order} — {order.project}",
+                             program=lambda order: order.project.program)
 
     def order_creator(self, activation):
         order = PurchaseOrder.objects.select_related("created_by").get(pk=activation.process.artifact_object_id)

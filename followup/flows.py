@@ -67,15 +67,12 @@ class VisitFlow(flow.Flow):
 
     @staticmethod
     def describe_tasks(tasks):
-        found = FollowUpVisit.objects.select_related("project", "project__program").in_bulk(
-            {task.process.artifact_object_id for task in tasks})
-        for task in tasks:
-            visit = found.get(task.process.artifact_object_id)
-            task.subject = (_("%(project)s — visit %(n)s, due %(due)s") % {
-                "project": visit.project, "n": visit.sequence, "due": visit.due_on.strftime("%d/%m/%Y")}
-                if visit else task.process.data.get("reference", ""))
-            task.program_label = visit.project.program if visit else ""
-            task.screen_url = task.flow_task.screen_for(task)
+        engine.describe_with(
+            tasks, FollowUpVisit, related=("project", "project__program"),
+            subject=lambda visit: _("%(project)s — visit %(n)s, due %(due)s") % {
+                "project": visit.project, "n": visit.sequence, "due": visit.due_on.strftime("%d/%m/%Y")},
+            program=lambda visit: visit.project.program,
+        )
 
     def visits_mentor(self, activation):
         visit = FollowUpVisit.objects.select_related("mentor", "project__mentor").get(

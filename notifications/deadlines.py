@@ -24,8 +24,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
-from django.db.models import Q
 from django.utils import timezone
 from viewflow.workflow import PROCESS
 from viewflow.workflow.models import Task
@@ -33,6 +31,7 @@ from viewflow.workflow.models import Task
 from core.roles import Role
 from notifications.models import DEFAULT_DEADLINES, NotificationKind, Step, StepDeadline
 from notifications.services import notify
+from workflow.engine import holders
 
 
 @dataclass
@@ -90,21 +89,12 @@ class Assignees:
         return self.of_role(Role.PROGRAM_OFFICER.value)
 
     def holding(self, permission) -> list:
-        """The active users holding ``permission`` ("app.codename") through a role, a
-        permission of their own, or as superusers."""
+        """Whoever may take a task asking for ``permission`` (``workflow.engine.holders``)."""
         if not permission:
             return []
         key = ("perm", permission)
         if key not in self._by_role:
-            app_label, codename = permission.split(".")
-            granted = {"content_type__app_label": app_label, "codename": codename}
-            perms = Permission.objects.filter(**granted)
-            self._by_role[key] = list(
-                get_user_model().objects.filter(
-                    Q(groups__permissions__in=perms) | Q(user_permissions__in=perms) | Q(is_superuser=True),
-                    is_active=True,
-                ).distinct().order_by("pk")
-            )
+            self._by_role[key] = list(holders(permission).order_by("pk"))
         return self._by_role[key]
 
 

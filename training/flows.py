@@ -60,14 +60,11 @@ class TrainingSessionFlow(flow.Flow):
 
     @staticmethod
     def describe_tasks(tasks):
-        found = TrainingSession.objects.select_related("module", "program").in_bulk(
-            {task.process.artifact_object_id for task in tasks})
-        for task in tasks:
-            session = found.get(task.process.artifact_object_id)
-            task.subject = (f"{session.module} — {session.date:%d/%m/%Y} {session.start_time:%H:%M} — {session.place}"
-                            if session else task.process.data.get("reference", ""))
-            task.program_label = session.program if session else ""
-            task.screen_url = task.flow_task.screen_for(task)
+        engine.describe_with(
+            tasks, TrainingSession, related=("module", "program"),
+            subject=lambda s: f"{s.module} — {s.date:%d/%m/%Y} {s.start_time:%H:%M} — {s.place}",
+            program=lambda s: s.program,
+        )
 
     @staticmethod
     def backfill(session):

@@ -176,22 +176,36 @@ def _record(activation, transition, actor, state):
     return activation.process
 
 
-def holds(user, perm) -> bool:
-    """Whether ``user`` is active and holds ``perm`` ("app.codename") through a role, a
-    permission of their own or as a superuser: who a step may be assigned to (one query,
-    where ``has_perm`` on a fresh user reads all their permissions)."""
-    if user is None or not user.is_active:
-        return False
-    if user.is_superuser:
-        return True
+def holders(perm):
+    """The active users holding ``perm`` ("app.codename") through a role, a permission of
+    their own, or as superusers: who may take a step that asks for it."""
     from django.contrib.auth import get_user_model
     from django.db.models import Q
 
     app_label, codename = perm.split(".")
-    return get_user_model().objects.filter(pk=user.pk).filter(
+    return get_user_model().objects.filter(
         Q(groups__permissions__content_type__app_label=app_label, groups__permissions__codename=codename)
         | Q(user_permissions__content_type__app_label=app_label, user_permissions__codename=codename)
-    ).exists()
+        | Q(is_superuser=True),
+        is_active=True,
+    ).distinct()
+
+
+def holds(user, perm) -> bool:
+    """Whether ``user`` may be assigned a step asking for ``perm`` (one query, where
+    ``has_perm`` on a fresh user reads all their permissions)."""
+    return user is not None and user.is_active and holders(perm).filter(pk=user.pk).exists()
+
+
+def describe_with(tasks, model, *, related=(), subject, program):
+    """The common ``describe_tasks`` of a flow: read the page's artifacts in one query and
+    give each task its ``subject(artifact)``, ``program(artifact)`` label and screen."""
+    found = model.objects.select_related(*related).in_bulk({task.process.artifact_object_id for task in tasks})
+    for task in tasks:
+        artifact = found.get(task.process.artifact_object_id)
+        task.subject = subject(artifact) if artifact else task.process.data.get("reference", "")
+        task.program_label = program(artifact) if artifact else ""
+        task.screen_url = task.flow_task.screen_for(task)
 
 
 # --- processes of an artifact ---------------------------------------------------------

@@ -47,7 +47,7 @@ def test_each_person_sees_exactly_their_open_tasks(make_project, make_user, cast
     assert seen(people["treasurer"]) == [] and seen(make_user(Role.AUDITOR)) == []
 
 
-def test_a_task_assigned_to_someone_who_left_the_role_goes_back_to_the_role(make_project, cast, make_user):
+def test_an_assigned_task_is_in_its_assignees_inbox_only(make_project, cast, make_user):
     project = make_project("approved")
     enrolment = next(t for t in inbox_tasks(cast.officer) if t.flow_task is GrantFlow.enrolment)
     assert enrolment.owner == cast.officer

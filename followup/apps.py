@@ -11,12 +11,11 @@ class FollowupConfig(AppConfig):
         from ledger import machines
 
         machines.register("followup.followupvisit")
-        # The grant flow's launch and closure steps call this app's services.
-        from followup.services import project_close, project_launch
+        # The grant flow's launch step calls this app's service.
+        from followup.services import project_launch
         from workflow import task_services
 
         task_services.register(task_services.LAUNCH, project_launch)
-        task_services.register(task_services.CLOSURE, project_close)
         # The closure step's inbox row says what the latest visit found at risk.
         from followup.selectors import annotate_risk
         from workflow.flows import PROJECT_ANNOTATORS

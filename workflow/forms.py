@@ -8,7 +8,7 @@ on the form, next to the field they concern.
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from workflow.models import Outcome, ProjectState
+from workflow.models import ProjectState
 
 
 class ScreeningForm(forms.Form):
@@ -55,17 +55,6 @@ class TrainingSignoffForm(forms.Form):
 class LaunchForm(forms.Form):
     note = forms.CharField(
         label=_("Launch note"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
-    )
-
-
-class ClosureForm(forms.Form):
-    outcome = forms.ChoiceField(label=_("Outcome"), choices=Outcome.choices)
-    reason = forms.CharField(
-        label=_("Reason"),
-        help_text=_("Required when the project was abandoned."),
-        required=False,
-        max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 3}),
     )
 
 

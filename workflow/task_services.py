@@ -1,25 +1,24 @@
 """The services behind the grant flow's task screens that other apps own.
 
-Three human steps of ``GrantFlow`` move the project through a transition whose guard
-reads another app's facts, so the service that applies it lives in that app: the
-training sign-off (``training.services.project_complete_training``, which hands in the
-attendance), the launch and the closure (``followup.services.project_launch`` and
-``project_close``, which make and read the follow-up plan). workflow never imports
+Two human steps of ``GrantFlow`` whose screens workflow shows move the project through a
+transition whose guard reads another app's facts, so the service that applies it lives
+in that app: the training sign-off (``training.services.project_complete_training``,
+which hands in the attendance) and the launch (``followup.services.project_launch``,
+which makes the follow-up plan). The closure's screen is follow-up's own. workflow never imports
 those apps, not even inside a function: each registers its service here from its
 ``AppConfig.ready``, and the task screen (``workflow.views.tasks``) calls what is
 registered for its step. A step nobody registered is a configuration error, raised when
 its screen is posted.
 
 Each service is called with keyword arguments: ``project_id`` and ``actor``, plus
-``note`` for the launch and ``outcome`` and ``reason`` for the closure.
+``note`` for the launch.
 """
 
 from django.core.exceptions import ImproperlyConfigured
 
 TRAINING_SIGNOFF = "training_signoff"
 LAUNCH = "launch"
-CLOSURE = "closure"
-STEPS = (TRAINING_SIGNOFF, LAUNCH, CLOSURE)
+STEPS = (TRAINING_SIGNOFF, LAUNCH)
 
 _registered: dict = {}
 

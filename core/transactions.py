@@ -2,10 +2,10 @@
 
 A service decorated with ``@service_transaction`` opens ``atomic(durable=True)``: it
 refuses to run inside somebody else's transaction, so its changes commit (or roll back)
-as a whole. Two callers legitimately own a wider transaction and must say so with
-``within_caller_transaction()``: viewflow task views (the flow locks its process row
-in a transaction of its own) and services that apply several transitions at once
-(a committee session's close). The decorator also turns django-fsm's low-level
+as a whole. Services that apply several transitions at once (a committee session's
+close, an application that registers its beneficiary) own a wider transaction and say
+so with ``within_caller_transaction()``. The flows' tasks need none: a transition
+completes its task inside the service's own transaction (``workflow.engine``). The decorator also turns django-fsm's low-level
 exceptions into coded errors.
 """
 

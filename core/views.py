@@ -6,8 +6,8 @@ coded error goes back on the form's fields (never a 500, nothing half-written).
   irreversible act, its password for money and decisions);
 - ``ServiceFormMixin`` is for POST endpoints that render the page they were posted from
   (the committee screens, the funding tray's rows);
-- the grant flow's task views (``workflow.views.tasks``) call the same adapter inside
-  viewflow's transaction.
+- the flows' step screens (``workflow.views.tasks`` and the other apps') are
+  ``ServiceFormView`` pages too: the transition closes its task in its own transaction.
 """
 
 from django import forms

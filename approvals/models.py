@@ -163,6 +163,19 @@ class CommitteeSession(ConcurrentTransitionMixin, AuditedModel):
         return self.committee.program
 
     @property
+    def is_planned(self) -> bool:
+        return self.state == PLANNED
+
+    @property
+    def is_open(self) -> bool:
+        """Members present vote; the chair confirms decisions and closes."""
+        return self.state == OPEN
+
+    @property
+    def is_closed(self) -> bool:
+        return self.state == CLOSED
+
+    @property
     def day(self):
         """The session's day, on which its committee's seats are read."""
         return timezone.localdate(self.scheduled_for)

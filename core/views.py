@@ -10,6 +10,8 @@ coded error goes back on the form's fields (never a 500, nothing half-written).
   ``ServiceFormView`` pages too: the transition closes its task in its own transaction.
 """
 
+from urllib.parse import urlencode
+
 from django import forms
 from django.contrib import messages
 from django.shortcuts import redirect
@@ -46,6 +48,16 @@ def next_url(request) -> str:
     ):
         return target
     return ""
+
+
+def keep_next(request, url: str) -> str:
+    """``url`` with this request's safe ``?next=`` carried on (a page of several forms
+    opened from the inbox: each post comes back to it, and it still leads back)."""
+    back = next_url(request)
+    if not back:
+        return url
+    path, hash_mark, anchor = url.partition("#")
+    return f"{path}{'&' if '?' in path else '?'}{urlencode({'next': back})}{hash_mark}{anchor}"
 
 
 def add_confirmation(form, text):
@@ -141,7 +153,8 @@ class ServiceFormMixin:
 
     Subclasses set ``form_context_name`` (the context key under which the page shows
     the bound form), build the form in ``get_bound_form`` and call their service in
-    ``call_service``; ``success_message`` and ``get_success_url`` say what follows.
+    ``call_service``; ``success_message`` and ``get_success_url`` say what follows,
+    unless the page was opened from another of ours (``?next=``: the inbox).
     """
 
     form_context_name = "form"
@@ -157,10 +170,15 @@ class ServiceFormMixin:
     def get_success_url(self):
         raise NotImplementedError
 
+    def get_redirect_url(self):
+        """Back where the page was opened from (``?next=``), else ``get_success_url``.
+        A page whose forms each take one part of a task stays on itself instead."""
+        return next_url(self.request) or self.get_success_url()
+
     def post(self, request, *args, **kwargs):
         form = self.get_bound_form()
         if form.is_valid() and not failed(call_with_form(form, lambda: self.call_service(form))):
             if self.success_message:
                 messages.success(request, self.success_message)
-            return redirect(self.get_success_url())
+            return redirect(self.get_redirect_url())
         return self.render_to_response(self.get_context_data(**{self.form_context_name: form}))

@@ -97,6 +97,17 @@ class FollowUpVisit(AuditedModel):
     def is_reported(self):
         return self.state == VisitState.REPORTED
 
+    @property
+    def is_planned(self):
+        return self.state == VisitState.PLANNED
+
+    def reportable_by(self, user) -> bool:
+        """``user`` may report this visit now: it is planned, theirs, and the project is
+        running (a suspended or closed project's visits wait or are cancelled)."""
+        from workflow.models import ProjectState
+
+        return self.is_planned and self.mentor_id == user.pk and self.project.state == ProjectState.LAUNCHED
+
     @transition(field=state, source=VisitState.PLANNED, target=VisitState.REPORTED,
                 permission="followup.report_visit")
     def report_visit(self):

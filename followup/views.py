@@ -47,6 +47,13 @@ def _query_string(request):
     return query
 
 
+def with_report_links(visits, user):
+    """Give each visit ``report_url``: its report form when ``user`` may report it now."""
+    for visit in visits:
+        visit.report_url = reverse("followup:report", args=[visit.pk]) if visit.reportable_by(user) else ""
+    return visits
+
+
 class VisitListView(PermissionRequiredMixin, generic.ListView):
     """A mentor's visits (every visit for an officer): due, upcoming, reported."""
 
@@ -72,6 +79,7 @@ class VisitListView(PermissionRequiredMixin, generic.ListView):
             today=timezone.localdate(), reads_all=reads_all_followup(user),
             can_report=user.has_perm("followup.report_visit"),
         )
+        with_report_links(context["visits"], user)
         return context
 
 
@@ -99,8 +107,7 @@ class VisitDetailView(PermissionRequiredMixin, _VisitMixin, generic.TemplateView
         )
 
     def _can_report(self, visit):
-        return (visit.state == VisitState.PLANNED and visit.mentor_id == self.request.user.pk
-                and visit.project.state == ProjectState.LAUNCHED)
+        return visit.reportable_by(self.request.user)
 
 
 class VisitReportView(PermissionRequiredMixin, _VisitMixin, generic.FormView):
@@ -172,6 +179,9 @@ class ProjectFollowUpView(PermissionRequiredMixin, generic.TemplateView):
             raise PermissionDenied(gettext("You do not follow this project."))
         launched = project.state == ProjectState.LAUNCHED
         followup = selectors.project_followup(project)
+        for visit in followup["visits"]:
+            visit.project = project
+        with_report_links(followup["visits"], user)
         return super().get_context_data(
             project=project, **followup, launched=launched,
             can_assign=launched and user.has_perm("followup.assign_mentor"),

@@ -7,6 +7,8 @@ its existence is not disclosed. Writing is the services' business: these checks 
 decide what a page shows, the services check again.
 """
 
+from urllib.parse import urlencode
+
 from django.contrib.auth.mixins import AccessMixin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q
@@ -17,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from approvals.actions import session_actions
 from approvals.models import CommitteeMember, CommitteeSession
 from approvals.selectors import membership
+from core.views import next_url
 
 READ_EVERY_SESSION = "approvals.view_vote"
 
@@ -84,5 +87,9 @@ class SessionPageMixin(AccessMixin):
         kwargs.setdefault("is_chair", self.is_chair)
         kwargs.setdefault("is_voter", self.is_voter)
         kwargs.setdefault("is_officer", self.is_officer)
-        kwargs.setdefault("session_actions", session_actions(self.session, self.request.user, seat=self.seat))
+        back = next_url(self.request)
+        kwargs.setdefault("session_actions", session_actions(self.session, self.request.user, seat=self.seat, back=back))
+        # Where the page was opened from (the inbox): its forms carry it on, its header leads back.
+        kwargs.setdefault("back", back)
+        kwargs.setdefault("next_query", f"?{urlencode({'next': back})}" if back else "")
         return super().get_context_data(**kwargs)

@@ -22,7 +22,7 @@ from approvals.selectors import item_tally, member_ids, present_ids, session_sea
 from approvals.services.voting import outcome_for
 from approvals.views.access import READ_EVERY_SESSION, SessionPageMixin
 from approvals.views.summaries import agenda_items, proposal_label
-from core.views import ServiceFormMixin
+from core.views import ServiceFormMixin, keep_next
 
 
 @dataclass
@@ -75,7 +75,7 @@ class ChairConsoleView(SessionPageMixin, generic.TemplateView):
             tally = item_tally(item, members=members, present=present)
             outdated = item.confirmed_at is not None and item.confirmed_tally != tally.as_dict()
             form = None
-            if self.is_chair and session.state == OPEN and item.pk not in recused_from:
+            if self.is_chair and session.is_open and item.pk not in recused_from:
                 if posted_form is not None and self.posted_item == item.pk:
                     form = posted_form
                 else:
@@ -93,7 +93,7 @@ class ChairConsoleView(SessionPageMixin, generic.TemplateView):
                           .order_by("user__last_name", "user__username"))
         seats = session_seats(self.session)
         rows = self.rows(posted_form)
-        return super().get_context_data(
+        context = super().get_context_data(
             rows=rows,
             present=[a.user for a in attendance if a.present],
             absent=[a.user for a in attendance if not a.present],
@@ -103,6 +103,8 @@ class ChairConsoleView(SessionPageMixin, generic.TemplateView):
             outdated_count=sum(1 for r in rows if r.outdated),
             **kwargs,
         )
+        context["step_actions"] = [a for a in context["session_actions"] if a.name in ("open", "close")]
+        return context
 
 
 class DecisionFormMixin:
@@ -129,8 +131,9 @@ class ConfirmDecisionView(DecisionFormMixin, ServiceFormMixin, ChairConsoleView)
         self.item = get_object_or_404(self.session.items, pk=self.kwargs["item_pk"], removed=False)
         self.posted_item = self.item.pk
 
-    def get_success_url(self):
-        return reverse("committees:console", args=[self.session.pk]) + f"#item-{self.item.pk}"
+    def get_redirect_url(self):
+        # One decision of several: back to the console, which still leads to the inbox.
+        return keep_next(self.request, reverse("committees:console", args=[self.session.pk]) + f"#item-{self.item.pk}")
 
 
 class _ChairActionView(ServiceFormMixin, SessionPageMixin, generic.TemplateView):

@@ -23,7 +23,7 @@ from approvals.views.access import SessionPageMixin
 from approvals.views.chair import DecisionFormMixin
 from approvals.views.chair import decision_form as chair_decision_form
 from approvals.views.summaries import FileSummary, agenda_items, file_summary, proposal_label
-from core.views import ServiceFormMixin
+from core.views import ServiceFormMixin, keep_next
 
 
 @dataclass
@@ -140,8 +140,9 @@ class _ItemPostView(ServiceFormMixin, MemberSessionView):
         self.item = get_object_or_404(self.session.items, pk=self.kwargs["item_pk"], removed=False)
         self.posted = (self.kind, self.item.pk)
 
-    def get_success_url(self):
-        return reverse("committees:member", args=[self.session.pk]) + f"#item-{self.item.pk}"
+    def get_redirect_url(self):
+        # One vote is part of the ballot: back to the page, which still leads to the inbox.
+        return keep_next(self.request, reverse("committees:member", args=[self.session.pk]) + f"#item-{self.item.pk}")
 
 
 class DeclareInterestView(_ItemPostView):

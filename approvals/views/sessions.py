@@ -9,9 +9,10 @@ from django.views import generic
 
 from approvals import services
 from approvals.forms import SessionCreateForm, SessionFilterForm
-from approvals.models import CLOSED, Attendance, MinutesConfirmation, SessionMinutes
+from approvals.models import Attendance, MinutesConfirmation, SessionMinutes
 from approvals.views.access import SessionPageMixin, visible_sessions
 from approvals.views.summaries import agenda_items
+from core.actions import named
 from core.views import call_with_form, failed, next_url
 from workflow import inbox
 
@@ -99,11 +100,11 @@ class SessionDetailView(SessionPageMixin, generic.TemplateView):
 
     def get_context_data(self, **kwargs):
         session = self.session
-        closed = session.state == CLOSED
+        closed = session.is_closed
         minutes = SessionMinutes.objects.filter(session=session).values("sha256", "created_at").first()
         attendance = Attendance.objects.filter(session=session).select_related("user").order_by(
             "-present", "user__last_name", "user__username")
-        return super().get_context_data(
+        context = super().get_context_data(
             items=agenda_items(session),
             # Decisions and tallies are shown once the session is closed (the minutes
             # carry them); while it is open, members never see each other's votes.
@@ -113,4 +114,7 @@ class SessionDetailView(SessionPageMixin, generic.TemplateView):
             confirmation_count=MinutesConfirmation.objects.filter(session=session).count(),
             **kwargs,
         )
+        # Files join the agenda while the session is planned.
+        context["agenda_action"] = named(context["session_actions"], "agenda") if session.is_planned else None
+        return context
 

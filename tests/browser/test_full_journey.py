@@ -328,7 +328,7 @@ def hold_committee(desk, people, project, session, vote, **decision):
 
     chair = desk.of(people.chair)
     open_task(chair, "opening", subject)
-    click_and_wait(chair, chair.locator(f"a[href$='/committees/{session.pk}/open/']"))
+    click_and_wait(chair, chair.locator("a[data-action=open]").first)
     click_and_wait(chair, chair.locator(".vf-card form[method=post] button[type=submit]"))
     assert CommitteeSession.objects.get(pk=session.pk).state == "open"
 
@@ -349,7 +349,7 @@ def hold_committee(desk, people, project, session, vote, **decision):
     prefix = f"decision{_item(session, project).pk}"
     fill(chair, form, **{f"{prefix}-{name}": value for name, value in decision.items()})
     click_and_wait(chair, form.locator("[type=submit]"))
-    click_and_wait(chair, chair.locator(f"a[href$='/committees/{session.pk}/close/']"))
+    click_and_wait(chair, chair.locator("a[data-action=close]").first)
     chair.locator("input[name=confirm]").check()
     click_and_wait(chair, chair.locator("form:has(input[name=confirm]) [type=submit]"))
     assert CommitteeSession.objects.get(pk=session.pk).state == "closed"

@@ -16,8 +16,7 @@ from django.urls import reverse
 from django.utils.translation import gettext
 from django.views import generic
 
-from core.exceptions import TamkeenError, TransitionNotAllowed
-from core.forms import add_service_error
+from core.exceptions import TransitionNotAllowed
 from core.views import call_with_form, failed
 from workflow import selectors, services
 from workflow.forms_intake import ApplicationForm, DocumentUploadForm, ProjectEditForm, search_beneficiaries
@@ -29,6 +28,10 @@ SEARCH_LIMIT = 20
 
 
 def missing_document_labels(project):
+    """The required documents a file still lacks before it can be (re)submitted, or
+    ``None`` once it is past submission (nothing is "missing" then)."""
+    if project.state not in EDITABLE_STATES:
+        return None
     return [DocumentType(t).label for t in project.missing_documents() if t in DocumentType.values]
 
 
@@ -107,17 +110,14 @@ class ProjectEditView(PermissionRequiredMixin, _EditableProjectMixin, generic.Te
         form = ProjectEditForm.for_project(project, request.POST)
         if form.is_valid():
             changes = {name: form.cleaned_data[name] for name in form.changed_data}
-            try:
-                if changes:
-                    project = services.project_update(project_id=project.pk, actor=request.user, **changes)
-            except TransitionNotAllowed as error:
-                return self._refused(project, error)
-            except TamkeenError as error:
-                add_service_error(form, error)
-            else:
+            # A file that left the editable states meanwhile is refused on the form
+            # (``transition_not_allowed``), with what the user typed kept.
+            updated = call_with_form(form, lambda: services.project_update(
+                project_id=project.pk, actor=request.user, **changes)) if changes else project
+            if not failed(updated):
                 if changes:
                     messages.success(request, gettext("Application %(reference)s updated.")
-                                     % {"reference": project.reference})
+                                     % {"reference": updated.reference})
                 else:
                     messages.info(request, gettext("Nothing was changed."))
                 return redirect("projects:detail", pk=project.pk)

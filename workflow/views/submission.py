@@ -12,7 +12,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views import generic
 
-from core.exceptions import TamkeenError
+from core.views import call_with_form, failed
 from workflow import services
 from workflow.models import GrantProject
 
@@ -29,16 +29,18 @@ class ProjectSubmitView(PermissionRequiredMixin, generic.View):
 
     def post(self, request, pk):
         project = get_object_or_404(GrantProject, pk=pk)
-        if not SubmitForm(request.POST).is_valid():
+        form = SubmitForm(request.POST)
+        if not form.is_valid():
             messages.error(request, gettext("Tick the confirmation box to submit the application."))
             return redirect("projects:detail", pk=project.pk)
-        try:
-            project = services.project_submit(project_id=project.pk, actor=request.user)
-        except TamkeenError as error:
-            # The reasons (e.g. which documents are missing) when the error gives them.
-            details = [str(m) for ms in error.field_errors.values() for m in ms]
-            messages.error(request, " ".join(details) or str(error.message))
+        submitted = call_with_form(form, lambda: services.project_submit(project_id=project.pk, actor=request.user))
+        if failed(submitted):
+            # The panel is part of the file's page: its reasons (which documents are
+            # missing, the ceiling) are said there, one message each.
+            for errors in form.errors.values():
+                for error in errors:
+                    messages.error(request, error)
         else:
             messages.success(request, gettext("Application %(reference)s submitted for screening.")
-                             % {"reference": project.reference})
+                             % {"reference": submitted.reference})
         return redirect("projects:detail", pk=project.pk)

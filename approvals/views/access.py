@@ -88,7 +88,10 @@ class SessionPageMixin(AccessMixin):
         kwargs.setdefault("is_voter", self.is_voter)
         kwargs.setdefault("is_officer", self.is_officer)
         back = next_url(self.request)
-        kwargs.setdefault("session_actions", session_actions(self.session, self.request.user, seat=self.seat, back=back))
+        actions = session_actions(self.session, self.request.user, seat=self.seat, back=back)
+        kwargs.setdefault("session_actions", actions)
+        # The header leads to the session's pages; the console offers opening and closing.
+        kwargs.setdefault("session_pages", [a for a in actions if a.name not in ("open", "close")])
         # Where the page was opened from (the inbox): its forms carry it on, its header leads back.
         kwargs.setdefault("back", back)
         kwargs.setdefault("next_query", f"?{urlencode({'next': back})}" if back else "")

@@ -262,6 +262,16 @@ TAMKEEN_PII_SALT = env.str("TAMKEEN_PII_SALT", default="development-salt-change-
 # TAMKEEN_DEV_KEYS is on (default: DEBUG).
 TAMKEEN_KEY_DIR = Path(env.str("TAMKEEN_KEY_DIR", default=str(VAR_DIR / "keys")))
 TAMKEEN_DEV_KEYS = env.bool("TAMKEEN_DEV_KEYS", default=DEBUG)
+# The ledger's root public key (hex), printed by 'manage.py audit init-root': every entry
+# and checkpoint key must carry its certificate. Empty: the development root (dev keys only).
+TAMKEEN_LEDGER_ROOT_PUBLIC_KEY = env.str("TAMKEEN_LEDGER_ROOT_PUBLIC_KEY", default="")
+# What the integrator remembers of the last checkpoint it signed, beside the checkpoint
+# key and outside the database (default: TAMKEEN_KEY_DIR/integrator-state.json).
+TAMKEEN_INTEGRATOR_STATE_FILE = env.str("TAMKEEN_INTEGRATOR_STATE_FILE", default="")
+# Witnesses that cosign each checkpoint: a JSON list of {"name", "url", "public_key"}.
+TAMKEEN_WITNESSES = env.json("TAMKEEN_WITNESSES", default=[])
+# How many of them the trust files written by 'audit trust' require.
+TAMKEEN_WITNESS_QUORUM = env.int("TAMKEEN_WITNESS_QUORUM", default=0)
 TAMKEEN_CHECKPOINT_EVERY_ENTRIES = env.int("TAMKEEN_CHECKPOINT_EVERY_ENTRIES", default=1000)
 TAMKEEN_CHECKPOINT_EVERY_SECONDS = env.int("TAMKEEN_CHECKPOINT_EVERY_SECONDS", default=300)
 CELERY_BEAT_SCHEDULE["audit-ledger-integrator"] = {

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from core.transactions import consistent_read
 from ledger.canonical import canonical_bytes, format_time
-from ledger.keys import key_windows
+from ledger.keys import key_windows, root_public_key
 from ledger.machines import awaits_first_entry, definitions, live_states, state_field_name
 from ledger.models import AuditEntry, Checkpoint, LedgerLeaf
 from ledger.tamkeen_verify import (
@@ -28,6 +28,7 @@ from ledger.tamkeen_verify import (
     frontier_append,
     frontier_root,
     inclusion_path,
+    key_id_for,
     leaf_hash,
     verify_ledger,
 )
@@ -45,7 +46,8 @@ def _leaf_or_none(row):
 
 def checkpoint_records():
     return [
-        CheckpointRecord(bytes(c.canonical), c.key_id, bytes(c.signature))
+        CheckpointRecord(bytes(c.canonical), c.key_id, bytes(c.signature),
+                         [base64.b64decode(h) for h in c.consistency])
         for c in Checkpoint.objects.order_by("size", "created_at", "id")
     ]
 
@@ -54,12 +56,42 @@ def public_keys() -> list[PublicKey]:
     return [PublicKey.from_json(w.as_json()) for w in key_windows()]
 
 
-def verify_database(*, full=False, progress=None):
-    """Verify the whole ledger as the database holds it now (one consistent snapshot)."""
+def cosignatures_by_checkpoint() -> dict:
+    """The witnesses' cosignatures, by the SHA-256 of the checkpoint's signed bytes."""
+    from ledger.models import WitnessCosignature
+
+    found: dict = {}
+    for row in WitnessCosignature.objects.select_related("checkpoint").order_by("checkpoint_id", "witness_key_id"):
+        sha = hashlib.sha256(bytes(row.checkpoint.canonical)).hexdigest()
+        found.setdefault(sha, []).append({"witness": row.witness_key_id, "time": row.time,
+                                          "signature": base64.b64encode(bytes(row.signature)).decode()})
+    return found
+
+
+def key_file() -> dict:
+    """The keys as a bundle carries them: the root the server is configured with (the
+    auditor compares it with their trust file's) and every key with its certificate."""
+    root = root_public_key()
+    return {"root": {"id": key_id_for(root), "public_key": root} if root else None,
+            "keys": [w.as_json() for w in key_windows()]}
+
+
+def trusted_public_keys() -> list[PublicKey]:
+    """The keys the pinned root certified, with their windows."""
+    return [PublicKey.from_json(w.as_json()) for w in key_windows(trusted_only=True)]
+
+
+def verify_database(*, full=False, progress=None, trust=None):
+    """Verify the whole ledger as the database holds it now (one consistent snapshot).
+    ``trust``: the auditor's trust file (``ledger.trust.TrustFile``) — its root key and
+    kept checkpoint; without it, the root pinned in the settings."""
     with consistent_read():
         return verify_ledger(
             entry_records_fast(), checkpoint_records(), public_keys(), definitions(), live_states(),
             check_signatures=full, progress=progress,
+            root_public_key=trust.root_public_key if trust else root_public_key(),
+            trust="trust file" if trust else "configuration",
+            trusted_checkpoint=trust.checkpoint if trust else None,
         )
 
 
@@ -118,15 +150,17 @@ def export_bundle(out: Path, *, progress=None) -> dict:
                     progress(number)
                 yield b"\t".join([
                     r.canonical, r.hash.encode(), r.key_id.encode(), base64.b64encode(r.signature),
-                    b"" if r.index is None else str(r.index).encode(), r.columns,
+                    b"" if r.index is None else str(r.index).encode(), r.columns, str(r.entry_id).encode(),
                 ]) + b"\n"
 
         entries = _write_lines(out / "entries.tsv", entry_lines())
         checkpoints = _write_lines(out / "checkpoints.tsv", (
-            b"\t".join([c.canonical, c.key_id.encode(), base64.b64encode(c.signature)]) + b"\n"
+            b"\t".join([c.canonical, c.key_id.encode(), base64.b64encode(c.signature),
+                        b",".join(base64.b64encode(h) for h in c.consistency)]) + b"\n"
             for c in checkpoint_records()
         ))
-        (out / "keys.json").write_text(json.dumps([w.as_json() for w in key_windows()], indent=2))
+        (out / "keys.json").write_text(json.dumps(key_file(), indent=2))
+        (out / "cosignatures.json").write_text(json.dumps(cosignatures_by_checkpoint(), indent=1, sort_keys=True))
         (out / "state_machines.json").write_text(json.dumps(definitions(), indent=2, sort_keys=True))
         (out / "live_state.json").write_text(json.dumps(live_states(), sort_keys=True))
     shutil.copyfile(VERIFIER_SOURCE, out / "verify.py")
@@ -138,7 +172,8 @@ def export_bundle(out: Path, *, progress=None) -> dict:
         "Compare keys.json with the public keys the institution published; to use your own\n"
         "copy: python3 verify.py . --keys PUBLISHED_KEYS.json\n"
     )
-    names = ["entries.tsv", "checkpoints.tsv", "keys.json", "state_machines.json", "live_state.json", "verify.py"]
+    names = ["entries.tsv", "checkpoints.tsv", "keys.json", "cosignatures.json", "state_machines.json",
+             "live_state.json", "verify.py"]
     manifest = {
         "format": BUNDLE_FORMAT,
         "created_at": format_time(timezone.now()),
@@ -187,7 +222,8 @@ def inclusion_proof(entry_id: int) -> dict:
             "signature": base64.b64encode(bytes(checkpoint.signature)).decode(),
         },
         "path": [base64.b64encode(h).decode() for h in path],
-        "keys": [keys[k] for k in {entry.key_id, checkpoint.key_id} if k in keys],
+        "keys": [keys[k] for k in sorted({entry.key_id, checkpoint.key_id}) if k in keys],
+        "root": key_file()["root"],
     }
 
 
@@ -214,7 +250,8 @@ def verify_entity(entity, rows=None):
     state_field = state_field_name(type(entity))
     current = type(entity)._default_manager.get(pk=entity.pk)
     live = {entity_type: {} if awaits_first_entry(current) else {str(entity.pk): getattr(current, state_field)}}
-    return verify_ledger(records, [], public_keys(), machines, live, check_signatures=True)
+    return verify_ledger(records, [], public_keys(), machines, live, check_signatures=True,
+                         root_public_key=root_public_key(), trust="configuration")
 
 
 def checkpoint_signature_holds(checkpoint, keys) -> bool:
@@ -241,7 +278,7 @@ def verify_entity_anchored(entity):
         return report, None
     document = json.loads(bytes(checkpoint.canonical))
     where = {"checkpoint_size": checkpoint.size, "checkpoint_at": document.get("at")}
-    if not checkpoint_signature_holds(checkpoint, {k.key_id: k for k in public_keys()}):
+    if not checkpoint_signature_holds(checkpoint, {k.key_id: k for k in trusted_public_keys()}):
         report.problems.append(Problem("checkpoint_bad_signature", "signature does not verify", **where))
     frontier = []
     for digest in (LedgerLeaf.objects.filter(index__lt=checkpoint.size).order_by("index")

@@ -10,12 +10,18 @@ The entry key signs every audit entry (web and worker processes hold it). The
 checkpoint key signs checkpoints and should exist only where the integrator runs, so a
 compromised web server cannot rewrite history a checkpoint covers.
 
-Without any key and with ``TAMKEEN_DEV_KEYS`` on (the default when DEBUG), a
-development key is generated on first use and a warning says so.
+Every entry and checkpoint key is certified by the ledger's **root key**, which no
+server holds: ``manage.py audit init-root`` creates it on any machine, its public key is
+pinned in ``TAMKEEN_LEDGER_ROOT_PUBLIC_KEY`` and in the auditors' trust files, and
+``audit certify-key`` signs a new key's statement with it. The application refuses to
+activate a key without a certificate from the pinned root, and refuses to activate it
+sooner than every process can see it (``MIN_ACTIVATION_DELAY``).
+
+Without any key and with ``TAMKEEN_DEV_KEYS`` on (the default when DEBUG), development
+keys — a development root included — are generated on first use and a warning says so.
 """
 
 import base64
-import hashlib
 import logging
 import os
 import threading
@@ -31,10 +37,15 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.utils import timezone
 
-from ledger.models import SigningKey
+from ledger.models import KeyCertificate, SigningKey
+from ledger.tamkeen_verify import certificate_problem, key_id_for, key_statement
 
 logger = logging.getLogger("tamkeen.audit.keys")
 CACHE_SECONDS = 30
+# A new key takes over no sooner than twice the cache period: every process has re-read
+# the key list (and learnt when its current key's window closes) before that moment.
+MIN_ACTIVATION_DELAY = timedelta(seconds=2 * CACHE_SECONDS)
+DEV_ROOT_FILE = "root.pem"
 ENV_VARS = {"entry": "TAMKEEN_ENTRY_SIGNING_KEY", "checkpoint": "TAMKEEN_CHECKPOINT_SIGNING_KEY"}
 
 
@@ -46,10 +57,6 @@ def public_hex(private_key: Ed25519PrivateKey) -> str:
     return private_key.public_key().public_bytes(
         serialization.Encoding.Raw, serialization.PublicFormat.Raw
     ).hex()
-
-
-def key_id_for(public_key_hex: str) -> str:
-    return hashlib.sha256(bytes.fromhex(public_key_hex)).hexdigest()[:16]
 
 
 def private_key_from_text(text: str | bytes) -> Ed25519PrivateKey:
@@ -69,14 +76,80 @@ def private_key_from_text(text: str | bytes) -> Ed25519PrivateKey:
 def write_private_key(private_key: Ed25519PrivateKey, key_id: str) -> Path:
     directory = key_dir()
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{key_id}.pem"
+    return write_private_key_file(private_key, directory / f"{key_id}.pem", overwrite=True)
+
+
+def write_private_key_file(private_key: Ed25519PrivateKey, path: Path, *, overwrite=False) -> Path:
+    """PKCS#8 PEM, readable by its owner only."""
     pem = private_key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if overwrite else os.O_EXCL)
+    fd = os.open(path, flags, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(pem)
     return path
+
+
+# --- The root of trust ------------------------------------------------------------------
+
+
+def _dev_root_path() -> Path:
+    return key_dir() / DEV_ROOT_FILE
+
+
+def root_public_key() -> str | None:
+    """The pinned root public key (hex): ``TAMKEEN_LEDGER_ROOT_PUBLIC_KEY``, else — for
+    development only — the development root's."""
+    pinned = getattr(settings, "TAMKEEN_LEDGER_ROOT_PUBLIC_KEY", "")
+    if pinned:
+        return pinned.strip().lower()
+    root = _dev_root(create=False)
+    return public_hex(root) if root is not None else None
+
+
+def _dev_root(*, create: bool) -> Ed25519PrivateKey | None:
+    """The development root key (``root.pem`` in the key directory), created when
+    allowed. Never used once a root is pinned."""
+    if getattr(settings, "TAMKEEN_LEDGER_ROOT_PUBLIC_KEY", ""):
+        return None
+    path = _dev_root_path()
+    if path.exists():
+        return private_key_from_text(path.read_bytes())
+    if not (create and dev_keys_allowed()):
+        return None
+    root = Ed25519PrivateKey.generate()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        write_private_key_file(root, path)
+    except FileExistsError:  # another process made it first
+        return private_key_from_text(path.read_bytes())
+    logger.warning(
+        "Generated a DEVELOPMENT ledger root key %s in %s. Production pins its own offline root "
+        "(manage.py audit init-root; TAMKEEN_LEDGER_ROOT_PUBLIC_KEY).", key_id_for(public_hex(root)), path,
+    )
+    return root
+
+
+def statement_for(public_key_hex: str, purpose: str, valid_from: datetime) -> dict:
+    from ledger.canonical import format_time
+
+    return key_statement(public_key_hex=public_key_hex, purpose=purpose, valid_from=format_time(valid_from))
+
+
+def certify(statement: dict, root_private_key: Ed25519PrivateKey) -> dict:
+    """The root's certificate of a key statement."""
+    from ledger.canonical import canonical_bytes
+
+    return {
+        "statement": statement,
+        "root_key_id": key_id_for(public_hex(root_private_key)),
+        "signature": base64.b64encode(root_private_key.sign(canonical_bytes(statement))).decode(),
+    }
+
+
+class UncertifiedKey(ImproperlyConfigured):
+    """A key without a valid certificate from the pinned root: never activated."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +159,7 @@ class Window:
     public_key: str
     valid_from: datetime
     valid_until: datetime | None
+    certificate: dict | None = None
 
     def covers(self, moment: datetime) -> bool:
         return self.valid_from <= moment and (self.valid_until is None or moment < self.valid_until)
@@ -97,21 +171,41 @@ class Window:
             "id": self.key_id, "purpose": self.purpose, "public_key": self.public_key,
             "valid_from": format_time(self.valid_from),
             "valid_until": format_time(self.valid_until) if self.valid_until else None,
+            "certificate": self.certificate,
         }
 
 
-def key_windows(purpose: str | None = None) -> list[Window]:
-    """Every key with its validity window, oldest first."""
+def key_windows(purpose: str | None = None, *, trusted_only=False) -> list[Window]:
+    """Every key with its validity window, oldest first. ``trusted_only``: only the keys
+    the pinned root certified (what this server signs with: a key row inserted without
+    the root's certificate neither signs nor closes a certified key's window)."""
     rows = SigningKey.objects.order_by("purpose", "valid_from", "id")
     if purpose:
         rows = rows.filter(purpose=purpose)
     windows = list(rows)
+    certificates = dict(KeyCertificate.objects.values_list("key_id", "certificate"))
+    for row in windows:
+        row.certificate = certificates.get(row.key_id)
+    if trusted_only:
+        root = root_public_key()
+        windows = [row for row in windows if root is not None and _row_is_certified(row, root)]
     result = []
     for index, row in enumerate(windows):
         successor = next((w for w in windows[index + 1:] if w.purpose == row.purpose), None)
         ends = [t for t in (row.valid_until, successor.valid_from if successor else None) if t]
-        result.append(Window(row.key_id, row.purpose, row.public_key, row.valid_from, min(ends) if ends else None))
+        result.append(Window(row.key_id, row.purpose, row.public_key, row.valid_from, min(ends) if ends else None,
+                             row.certificate))
     return result
+
+
+def _row_is_certified(row, root: str) -> bool:
+    from ledger.tamkeen_verify import PublicKey
+
+    key = PublicKey(row.key_id, row.purpose, row.public_key, row.valid_from, None, row.certificate)
+    why = key.trust_problem(root)
+    if why:
+        logger.error("signing key %s (%s) is not trusted and is ignored: %s", row.key_id, row.purpose, why)
+    return why is None
 
 
 class _KeyRing:
@@ -128,7 +222,7 @@ class _KeyRing:
             self._windows, self._loaded_at, self._private = [], 0.0, {}
 
     def _refresh(self):
-        self._windows = key_windows()
+        self._windows = key_windows(trusted_only=True)
         self._loaded_at = time.monotonic()
 
     def active(self, purpose: str, moment: datetime) -> Window | None:
@@ -178,38 +272,94 @@ def _load_private_key(window: Window) -> Ed25519PrivateKey:
     )
 
 
-def register_key(private_key: Ed25519PrivateKey, purpose: str, *, valid_from=None, store=True) -> SigningKey:
-    """Record a new key's public half, active from ``valid_from`` (default: now)."""
-    public = public_hex(private_key)
-    key_id = key_id_for(public)
-    if store:
-        write_private_key(private_key, key_id)
-    row = SigningKey(key_id=key_id, purpose=purpose, public_key=public,
-                     valid_from=valid_from or timezone.now())
-    row.save()
+def register_key(private_key: Ed25519PrivateKey | None, purpose: str, *, valid_from=None, store=True,
+                 certificate: dict | None = None) -> SigningKey:
+    """Record a new key's public half, active from ``valid_from`` (default: now), with
+    its certificate. Without one, only a development root may certify it (and does);
+    a certificate that the pinned root did not sign, or for another key, is refused."""
+    if certificate is None:
+        if private_key is None:
+            raise ValueError("a key is registered from its private key or its certificate")
+        root = _dev_root(create=True)
+        if root is None:
+            raise UncertifiedKey(
+                f"The new {purpose} key is not certified: run 'manage.py audit certify-key' with the ledger's root key "
+                "on the machine that keeps it, then 'manage.py audit activate-key CERTIFICATE'."
+            )
+        certificate = certify(statement_for(public_hex(private_key), purpose, valid_from or timezone.now()), root)
+    root_public = root_public_key()
+    if root_public is None:
+        raise UncertifiedKey("No ledger root is pinned: set TAMKEEN_LEDGER_ROOT_PUBLIC_KEY "
+                             "(the public key 'manage.py audit init-root' printed).")
+    why = certificate_problem(certificate, root_public)
+    statement = certificate.get("statement", {}) if isinstance(certificate, dict) else {}
+    if why is None and statement.get("purpose") != purpose:
+        why = f"it certifies a {statement.get('purpose')} key, not a {purpose} key"
+    if why is None and private_key is not None and statement.get("public_key") != public_hex(private_key):
+        why = "it certifies another public key"
+    if why:
+        raise UncertifiedKey(f"Refused: the certificate is not valid ({why}).")
+    from ledger.tamkeen_verify import parse_time
+
+    public = statement["public_key"]
+    if store and private_key is not None:
+        write_private_key(private_key, statement["key_id"])
+    with transaction.atomic():
+        row = SigningKey(key_id=statement["key_id"], purpose=purpose, public_key=public,
+                         valid_from=parse_time(statement["valid_from"]))
+        row.save()
+        KeyCertificate(key_id=row.key_id, certificate=certificate).save()
     KEYRING.clear()
     return row
+
+
+def certify_existing(root_private_key: Ed25519PrivateKey) -> list[str]:
+    """Certify every key registered before certificates existed (a ledger upgraded to
+    them): the statement says what the key row says. Run once, where the root is kept."""
+    certified = set(KeyCertificate.objects.values_list("key_id", flat=True))
+    done = []
+    for row in SigningKey.objects.exclude(key_id__in=certified).order_by("purpose", "valid_from"):
+        statement = statement_for(row.public_key, row.purpose, row.valid_from)
+        if statement["key_id"] != row.key_id:
+            logger.error("key %s: its id is not derived from its public key; not certified", row.key_id)
+            continue
+        KeyCertificate(key_id=row.key_id, certificate=certify(statement, root_private_key)).save()
+        done.append(row.key_id)
+    KEYRING.clear()
+    return done
 
 
 def dev_keys_allowed() -> bool:
     return getattr(settings, "TAMKEEN_DEV_KEYS", settings.DEBUG)
 
 
+CERTIFICATE_ENV_VARS = {"entry": "TAMKEEN_ENTRY_KEY_CERTIFICATE", "checkpoint": "TAMKEEN_CHECKPOINT_KEY_CERTIFICATE"}
+
+
 def ensure_keys(purposes=("entry", "checkpoint")) -> list[SigningKey]:
-    """Make sure a key of each purpose exists: the environment's, or a development key."""
+    """Make sure a key of each purpose exists: the environment's (with its certificate,
+    ``TAMKEEN_<PURPOSE>_KEY_CERTIFICATE``: a file written by ``audit certify-key``), or a
+    development key certified by the development root."""
     created = []
     for purpose in purposes:
         if SigningKey.objects.filter(purpose=purpose).exists():
             continue
         env_value = os.environ.get(ENV_VARS[purpose], "")
         if env_value:
+            certificate = None
+            certificate_file = os.environ.get(CERTIFICATE_ENV_VARS[purpose], "")
+            if certificate_file:
+                import json
+
+                certificate = json.loads(Path(certificate_file).read_text())
             created.append(register_key(private_key_from_text(env_value), purpose, store=False,
-                                        valid_from=timezone.now() - timedelta(seconds=1)))
+                                        valid_from=timezone.now() - timedelta(seconds=1), certificate=certificate))
             continue
         if not dev_keys_allowed():
             raise ImproperlyConfigured(
-                f"No {purpose} signing key: set {ENV_VARS[purpose]} or run 'manage.py audit rotate-key "
-                f"--purpose {purpose} --private-key-file FILE'."
+                f"No {purpose} signing key: run 'manage.py audit rotate-key --purpose {purpose} --root-key ROOT.pem' "
+                f"(or prepare, certify and activate it: docs/ledger.md), or set {ENV_VARS[purpose]} and "
+                f"{CERTIFICATE_ENV_VARS[purpose]}."
             )
         with transaction.atomic():
             row = register_key(Ed25519PrivateKey.generate(), purpose,
@@ -232,9 +382,36 @@ def signer_for(purpose: str, moment: datetime) -> tuple[Window, Ed25519PrivateKe
     return window, KEYRING.private_key(window)
 
 
-def rotate_key(purpose: str, *, private_key: Ed25519PrivateKey | None = None, effective_in=timedelta(0),
-               store=True) -> SigningKey:
-    """Activate a new key (generated unless given) ``effective_in`` from now; the previous
-    key's window closes at that moment. Public keys are kept forever."""
-    private_key = private_key or Ed25519PrivateKey.generate()
-    return register_key(private_key, purpose, valid_from=timezone.now() + effective_in, store=store)
+class ActivationTooSoon(ValueError):
+    pass
+
+
+def rotate_key(purpose: str, *, private_key: Ed25519PrivateKey | None = None, effective_in=MIN_ACTIVATION_DELAY,
+               store=True, certificate: dict | None = None) -> SigningKey:
+    """Activate a new key (generated unless given) ``effective_in`` from now — or at its
+    certificate's start; the previous key's window closes at that moment. Refused sooner
+    than ``MIN_ACTIVATION_DELAY``: a process still signing with the old key after its
+    window closed would leave entries no verifier accepts. Public keys are kept forever."""
+    if certificate is not None:
+        starts = parse_time_of(certificate)
+        if starts is None:
+            raise UncertifiedKey("Refused: the certificate is not valid (it has no start).")
+        effective_in = starts - timezone.now()
+    first = not SigningKey.objects.filter(purpose=purpose).exists()  # no process signs with a predecessor
+    if effective_in < MIN_ACTIVATION_DELAY and not first:
+        raise ActivationTooSoon(
+            f"A new key takes over at least {int(MIN_ACTIVATION_DELAY.total_seconds())} s from now "
+            f"(every process re-reads the keys every {CACHE_SECONDS} s); this one would in "
+            f"{int(effective_in.total_seconds())} s."
+        )
+    if certificate is None:
+        private_key = private_key or Ed25519PrivateKey.generate()
+    return register_key(private_key, purpose, valid_from=None if certificate else timezone.now() + effective_in,
+                        store=store, certificate=certificate)
+
+
+def parse_time_of(certificate) -> datetime | None:
+    from ledger.tamkeen_verify import parse_time_or_none
+
+    statement = certificate.get("statement") if isinstance(certificate, dict) else None
+    return parse_time_or_none(statement.get("valid_from")) if isinstance(statement, dict) else None

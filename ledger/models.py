@@ -152,6 +152,9 @@ class Checkpoint(AppendOnlyModel):
     signature = models.BinaryField(_("signature"))
     # Perfect subtrees of the tree at this size, so the next checkpoint is incremental.
     frontier = models.JSONField(default=list)
+    # The RFC 9162 consistency proof from the previous checkpoint (base64 hashes): what a
+    # witness checks before it cosigns, and what the bundle carries for the auditor.
+    consistency = models.JSONField(default=list)
 
     objects = AuditEntryQuerySet.as_manager()
 
@@ -163,6 +166,29 @@ class Checkpoint(AppendOnlyModel):
 
     def __str__(self):
         return f"checkpoint {self.size} {self.root_hash[:12]}"
+
+
+class WitnessCosignature(AppendOnlyModel):
+    """A witness's signature over a checkpoint: it saw this checkpoint, and it was
+    consistent with every checkpoint it had cosigned before."""
+
+    checkpoint = models.ForeignKey(Checkpoint, on_delete=models.PROTECT, related_name="cosignatures")
+    witness_key_id = models.CharField(_("witness key"), max_length=32)
+    time = models.CharField(_("time (UTC)"), max_length=32)
+    signature = models.BinaryField(_("signature"))
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True)
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["checkpoint", "witness_key_id"]
+        verbose_name = _("witness cosignature")
+        verbose_name_plural = _("witness cosignatures")
+        constraints = [models.UniqueConstraint(fields=["checkpoint", "witness_key_id"],
+                                               name="one_cosignature_per_witness")]
+
+    def __str__(self):
+        return f"cosignature of {self.checkpoint_id} by {self.witness_key_id}"
 
 
 class SigningKey(AppendOnlyModel):
@@ -191,6 +217,27 @@ class SigningKey(AppendOnlyModel):
 
     def __str__(self):
         return f"{self.purpose} key {self.key_id}"
+
+
+class KeyCertificate(AppendOnlyModel):
+    """The ledger root's signature over a key's statement (id, purpose, public key, start):
+    verifiers accept the key only with it, checked against the pinned root. Kept apart
+    from the key row so a key registered before certificates existed can be certified
+    later without rewriting its row."""
+
+    key_id = models.CharField(_("key id"), max_length=32, unique=True)
+    certificate = models.JSONField(_("certificate"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["key_id"]
+        verbose_name = _("key certificate")
+        verbose_name_plural = _("key certificates")
+
+    def __str__(self):
+        return f"certificate of {self.key_id}"
 
 
 class IntegratorState(models.Model):

@@ -10,7 +10,7 @@ from datetime import datetime
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
-from ledger.evidence import checkpoint_signature_holds, public_keys, verify_entity
+from ledger.evidence import checkpoint_signature_holds, trusted_public_keys, verify_entity
 from ledger.models import AuditEntry, Checkpoint
 from ledger.tamkeen_verify import Problem
 
@@ -71,7 +71,7 @@ def entity_verification(entity) -> EntityVerification:
             chain_problems.append(problem)
     checkpoint_ids = {entry.checkpoint_id for entry in entries if entry.checkpoint_id}
     if checkpoint_ids:
-        keys = {key.key_id: key for key in public_keys()}
+        keys = {key.key_id: key for key in trusted_public_keys()}
         for checkpoint in Checkpoint.objects.filter(pk__in=checkpoint_ids).order_by("size"):
             if checkpoint_signature_holds(checkpoint, keys):
                 continue

@@ -25,8 +25,8 @@ through ``ledger.entries``, so the rules live in exactly one place.
 
 Bundle layout (a directory):
     manifest.json        format, creation time, counts, SHA-256 of each file
-    entries.tsv          one entry a line: CANONICAL<TAB>HASH<TAB>KEY_ID<TAB>SIG<TAB>INDEX<TAB>COLUMNS
-    checkpoints.tsv      one checkpoint a line: CANONICAL<TAB>KEY_ID<TAB>SIG
+    entries.tsv          one entry a line: CANONICAL<TAB>HASH<TAB>KEY_ID<TAB>SIG<TAB>INDEX<TAB>COLUMNS<TAB>ID
+    checkpoints.tsv      one checkpoint a line: CANONICAL<TAB>KEY_ID<TAB>SIG<TAB>CONSISTENCY (base64, comma-separated)
     keys.json            public keys: id, purpose, Ed25519 public key (hex), window
     state_machines.json  per entity type: initial state, transitions (sources, targets)
     live_state.json      per entity type and id: the state the server holds now
@@ -41,12 +41,20 @@ import hashlib
 import json
 import os
 import sys
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 FORMAT_VERSION = 1
-BUNDLE_FORMAT = "tamkeen-evidence-bundle/1"
+# Checkpoints of version 2 name their predecessor (prev_size, prev_root).
+CHECKPOINT_VERSION = 2
+# Time: an entry is never dated after the checkpoint that first covers it by more than
+# the clocks of two machines may differ, nor before the previous checkpoint by more than
+# the integrator may lag behind (a transaction open that long, or a stopped beat).
+MAX_CLOCK_SKEW_SECONDS = 300
+MAX_INTEGRATION_LAG_SECONDS = 6 * 3600
+BUNDLE_FORMAT = "tamkeen-evidence-bundle/2"
 PROOF_FORMAT = "tamkeen-inclusion-proof/1"
 ENTRY_FIELDS = (
     "v", "entity_type", "entity_id", "seq", "transition", "from", "to", "actor", "role",
@@ -168,7 +176,171 @@ def root_from_inclusion_path(leaf: bytes, index: int, size: int, path: list[byte
     return digest
 
 
+def _largest_power_of_two_below(n: int) -> int:
+    return 1 << ((n - 1).bit_length() - 1)
+
+
+def subtree_root(lo: int, hi: int, known, leaf) -> bytes:
+    """MTH of the leaves [lo, hi): ``known(lo, hi)`` gives a hash already known (or None),
+    ``leaf(i)`` the hash of leaf i."""
+    found = known(lo, hi)
+    if found is not None:
+        return found
+    if hi - lo == 1:
+        return leaf(lo)
+    k = _largest_power_of_two_below(hi - lo)
+    return node_hash(subtree_root(lo, lo + k, known, leaf), subtree_root(lo + k, hi, known, leaf))
+
+
+def consistency_proof(old_size: int, new_size: int, known, leaf) -> list[bytes]:
+    """RFC 9162 §2.1.4.1 PROOF(m, D[n]): the hashes showing that the tree of ``old_size``
+    leaves is a prefix of the tree of ``new_size`` leaves."""
+    if not 0 <= old_size <= new_size:
+        raise ValueError("the old tree cannot be larger than the new one")
+    if old_size in (0, new_size):
+        return []
+    proof: list[bytes] = []
+
+    def sub(m, lo, hi, complete):
+        n = hi - lo
+        if m == n:
+            if not complete:
+                proof.append(subtree_root(lo, hi, known, leaf))
+            return
+        k = _largest_power_of_two_below(n)
+        if m <= k:
+            sub(m, lo, lo + k, complete)
+            proof.append(subtree_root(lo + k, hi, known, leaf))
+        else:
+            sub(m - k, lo + k, hi, False)
+            proof.append(subtree_root(lo, lo + k, known, leaf))
+
+    sub(old_size, 0, new_size, True)
+    return proof
+
+
+def frontier_lookup(frontier: list):
+    """``known`` for ``subtree_root``: the perfect subtrees of a frontier, by range."""
+    ranges, start = {}, 0
+    for size, digest in frontier:
+        ranges[(start, start + size)] = digest
+        start += size
+    return lambda lo, hi: ranges.get((lo, hi))
+
+
+def consistency_proof_from_frontier(old_frontier: list, new_leaves: list[bytes]) -> list[bytes]:
+    """The consistency proof from the tree ``old_frontier`` describes to that tree with
+    ``new_leaves`` appended — without the old leaves (every node the proof needs inside
+    the old tree is one of its frontier's subtrees)."""
+    old_size = frontier_size(old_frontier)
+    known = frontier_lookup(old_frontier)
+
+    def leaf(i):
+        if i < old_size:
+            raise ValueError(f"leaf {i} of the old tree is not in its frontier")
+        return new_leaves[i - old_size]
+
+    return consistency_proof(old_size, old_size + len(new_leaves), known, leaf)
+
+
+def verify_consistency(old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: list[bytes]) -> bool:
+    """RFC 9162 §2.1.4.2: whether ``proof`` shows the old tree is a prefix of the new."""
+    if old_size > new_size or old_size < 0:
+        return False
+    if old_size == new_size:
+        return not proof and old_root == new_root
+    if old_size == 0:
+        return not proof
+    if not proof:
+        return False
+    path = list(proof)
+    if old_size & (old_size - 1) == 0:  # an exact power of two: the old root is a node of the new tree
+        path.insert(0, old_root)
+    fn, sn = old_size - 1, new_size - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr, sr = node_hash(c, fr), node_hash(c, sr)
+            if not fn & 1:
+                while fn and not fn & 1:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    return fr == old_root and sr == new_root and sn == 0
+
+
 # --- Keys and signatures --------------------------------------------------------------
+# A key id is derived from the key itself (self-certifying): the first 16 bytes of the
+# SHA-256 of the raw public key, in hex. Every entry and checkpoint key is certified by
+# the ledger's ROOT key, kept offline: a certificate is the root's signature over the
+# key's statement (its id, purpose, public key and the moment it becomes active).
+
+KEY_ID_BYTES = 16
+CERTIFICATE_TYPE = "tamkeen-key-certificate"
+KEY_PURPOSES = ("entry", "checkpoint")
+
+
+def key_id_for(public_key_hex: str) -> str:
+    return hashlib.sha256(bytes.fromhex(public_key_hex)).hexdigest()[:2 * KEY_ID_BYTES]
+
+
+def key_statement(*, public_key_hex: str, purpose: str, valid_from: str) -> dict:
+    """What the root certifies about a key (``valid_from``: a UTC time string)."""
+    return {"v": 1, "type": CERTIFICATE_TYPE, "key_id": key_id_for(public_key_hex), "purpose": purpose,
+            "public_key": public_key_hex, "valid_from": valid_from}
+
+
+def ed25519_verify(public_key_hex: str, signature: bytes, message: bytes) -> bool:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    try:
+        Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_key_hex)).verify(signature, message)
+        return True
+    except (InvalidSignature, ValueError):
+        return False
+
+
+def certificate_problem(certificate, root_public_key_hex: str) -> str | None:
+    """Why ``certificate`` is not a valid certificate by the root ``root_public_key_hex``,
+    or None when it is."""
+    if not isinstance(certificate, dict):
+        return "no certificate"
+    statement = certificate.get("statement")
+    if not isinstance(statement, dict) or statement.get("type") != CERTIFICATE_TYPE or statement.get("v") != 1:
+        return "the certificate has no key statement"
+    if certificate.get("root_key_id") != key_id_for(root_public_key_hex):
+        return f"certified by root {certificate.get('root_key_id')!r}, not by the pinned root {key_id_for(root_public_key_hex)}"
+    try:
+        signature = base64.b64decode(certificate.get("signature", ""), validate=True)
+        public_key = statement["public_key"]
+        derived = key_id_for(public_key)
+    except (ValueError, TypeError, KeyError):
+        return "the certificate is malformed"
+    if statement.get("key_id") != derived:
+        return "the certified key id is not derived from the certified public key"
+    if statement.get("purpose") not in KEY_PURPOSES or parse_time_or_none(statement.get("valid_from")) is None:
+        return "the certificate is malformed"
+    if not ed25519_verify(root_public_key_hex, signature, canonical_bytes(statement)):
+        return "the root's signature on the certificate does not verify"
+    return None
+
+
+def parse_time_or_none(text):
+    try:
+        moment = parse_time(text)
+    except (TypeError, ValueError, AttributeError):
+        return None
+    return moment if moment is not None and moment.tzinfo is not None else None
+
 
 
 def parse_time(text: str | None) -> datetime | None:
@@ -184,6 +356,7 @@ class PublicKey:
     public_hex: str
     valid_from: datetime
     valid_until: datetime | None
+    certificate: dict | None = None
     _verifier: object = field(default=None, repr=False)
 
     @classmethod
@@ -191,7 +364,28 @@ class PublicKey:
         return cls(
             key_id=item["id"], purpose=item["purpose"], public_hex=item["public_key"],
             valid_from=parse_time(item["valid_from"]), valid_until=parse_time(item.get("valid_until")),
+            certificate=item.get("certificate"),
         )
+
+    def trust_problem(self, root_public_key_hex: str) -> str | None:
+        """Why this key must not be trusted under the root, or None: its id must be
+        derived from its public key, and its certificate must say the same id, purpose,
+        public key and start as the key list."""
+        try:
+            if self.key_id != key_id_for(self.public_hex):
+                return "its id is not derived from its public key (replaced public key?)"
+        except ValueError:
+            return "its public key is malformed"
+        why = certificate_problem(self.certificate, root_public_key_hex)
+        if why:
+            return why
+        statement = self.certificate["statement"]
+        if (statement["key_id"], statement["purpose"], statement["public_key"]) != (
+                self.key_id, self.purpose, self.public_hex):
+            return "its certificate is for another key or purpose"
+        if parse_time(statement["valid_from"]) != self.valid_from:
+            return "its window starts earlier or later than its certificate says"
+        return None
 
     def covers(self, moment: datetime) -> bool:
         return self.valid_from <= moment and (self.valid_until is None or moment < self.valid_until)
@@ -242,10 +436,13 @@ class CheckpointRecord:
     canonical: bytes
     key_id: str
     signature: bytes
+    consistency: list[bytes] = field(default_factory=list)  # the proof from the previous checkpoint
 
 
 # The stable codes of the problems the verifier reports, and what each means.
 PROBLEM_CODES = {
+    # One key (detail: key_id).
+    "key_untrusted": "a key whose id is not derived from it or that the root did not certify (detail: key_id)",
     # One entry (entity type and id, seq, entry id or line, hash).
     "entry_not_json": "the stored bytes are not valid JSON",
     "entry_fields_missing": "the stored bytes do not have the entry fields",
@@ -263,6 +460,11 @@ PROBLEM_CODES = {
     "seq_out_of_order": "a sequence number is repeated or out of order (detail: expected_seq)",
     "prev_mismatch": "the previous-entry hash does not match the chain (inserted, deleted or reordered)",
     "state_machine": "the transition breaks the entity's state machine",
+    "time_backwards": "the entry is dated before the previous entry of its chain (detail: previous_at)",
+    "entry_after_checkpoint": "the entry is dated after the checkpoint that first covers it (backdated "
+                              "checkpoint or forward-dated entry; detail: checkpoint_size)",
+    "entry_backdated": "the entry is dated long before the checkpoint preceding the one that first covers it "
+                       "(detail: checkpoint_size)",
     # One entity (entity type and id).
     "live_state_mismatch": "the live state differs from the state the chain ends in (detail: live, replayed)",
     "orphan_chain": "an audit chain whose entity does not exist",
@@ -278,6 +480,14 @@ PROBLEM_CODES = {
     "checkpoint_truncated": "the checkpoint covers more entries than the ledger holds",
     "checkpoint_leaf_missing": "a global index the checkpoint covers is missing (index)",
     "checkpoint_root_mismatch": "the Merkle root does not match the entries the checkpoint covers",
+    "checkpoint_chain_broken": "the checkpoint does not name the previous checkpoint as its predecessor "
+                               "(a checkpoint was deleted or rebuilt; detail: prev_size, expected_size)",
+    "checkpoint_inconsistent": "the consistency proof from the previous checkpoint does not verify",
+    # The checkpoint the auditor kept (trust file).
+    "checkpoint_not_witnessed": "the newest checkpoint lacks the witnesses' cosignatures the trust file requires",
+    "trusted_checkpoint_missing": "the ledger is smaller than the checkpoint kept in the trust file (rolled back)",
+    "trusted_checkpoint_mismatch": "the ledger's first entries no longer give the root of the checkpoint kept in "
+                                   "the trust file (history rewritten, or a fork)",
     # An inclusion proof.
     "proof_format": "not a Tamkeen inclusion proof",
     "proof_malformed": "the proof is malformed",
@@ -316,6 +526,8 @@ class Problem:
         if self.checkpoint_size is not None:
             at = f" at {self.checkpoint_at}" if self.checkpoint_at else ""
             return f"checkpoint size {self.checkpoint_size}{at}"
+        if self.code == "key_untrusted":
+            return f"key {self.detail.get('key_id')}"
         if "checkpoint_number" in self.detail:
             return f"checkpoint #{self.detail['checkpoint_number']}"
         if self.index is not None:
@@ -348,7 +560,7 @@ _ENTRY_CODES = frozenset([
     "entry_not_json", "entry_fields_missing", "entry_field_type", "unknown_format_version", "not_canonical",
     "columns_not_json", "column_differs", "hash_mismatch", "unknown_key", "outside_key_window",
     "bad_signature", "index_reused", "seq_gap", "seq_out_of_order", "prev_mismatch", "state_machine",
-    "proof_path_invalid",
+    "proof_path_invalid", "time_backwards", "entry_after_checkpoint", "entry_backdated",
 ])
 
 
@@ -360,6 +572,11 @@ class Report:
     signatures_checked: int = 0
     uncheckpointed: int = 0
     problems: list[Problem] = field(default_factory=list)
+    # Where the root key and the checkpoint to compare with came from: "trust file" (the
+    # auditor's own), "configuration" (the server's settings) or "evidence" (the bundle).
+    trust: str = "evidence"
+    newest_checkpoint: dict | None = None  # for updating a trust file
+    keys: list = field(default_factory=list, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -372,7 +589,7 @@ class Report:
         return {
             "ok": self.ok, "entries": self.entries, "chains": self.chains, "checkpoints": self.checkpoints,
             "signatures_checked": self.signatures_checked, "uncheckpointed": self.uncheckpointed,
-            "problems": [problem.as_dict() for problem in self.problems],
+            "trust": self.trust, "problems": [problem.as_dict() for problem in self.problems],
         }
 
     def summary(self) -> str:
@@ -380,6 +597,10 @@ class Report:
             f"entries: {self.entries}  chains: {self.chains}  checkpoints: {self.checkpoints}  "
             f"signatures checked: {self.signatures_checked}  not yet in a checkpoint: {self.uncheckpointed}"
         ]
+        if self.trust != "trust file":
+            lines.append(f"NOTE: the root key and checkpoints were taken from the {self.trust} itself: this proves "
+                         "the evidence is self-consistent, not that its administrator did not rewrite it. "
+                         "Verify with --trust FILE (the trust file you keep) for that.")
         if self.ok:
             lines.append("ledger intact")
         else:
@@ -459,6 +680,11 @@ def verify_ledger(
     check_signatures: bool = False,
     progress=None,
     stop_after: int = 200,
+    root_public_key: str | None = None,
+    trust: str = "evidence",
+    trusted_checkpoint: dict | None = None,
+    max_skew: float = MAX_CLOCK_SKEW_SECONDS,
+    max_lag: float = MAX_INTEGRATION_LAG_SECONDS,
 ) -> Report:
     """Check a whole ledger; problems name the entry. ``entries`` come in insertion order
     (the database's id order, which the export keeps): each chain is walked as they arrive.
@@ -467,7 +693,10 @@ def verify_ledger(
     SHA-256 per entry, byte comparisons instead of re-encoding where the exported
     columns allow it, timestamps compared as fixed-width UTC strings.
     """
-    report = Report()
+    report = Report(trust=trust)
+    if root_public_key is not None:
+        keys = trusted_keys(keys, root_public_key, report)
+    report.keys = keys
     keys_by_id = {k.key_id: k for k in keys}
     windows = {
         k.key_id: (k.purpose, _format_time(k.valid_from), _format_time(k.valid_until) if k.valid_until else None)
@@ -479,7 +708,9 @@ def verify_ledger(
     # (entity_type, entity_id) -> [last seq, last hash, ChainReplay]
     chains: dict = {}
     leaves: dict[int, bytes] = {}
-    leaf_owner: dict[int, str] = {}
+    checkpoints = list(checkpoints)
+    covering = _time_bounds(checkpoints, max_skew, max_lag)
+    covering_sizes = [bound[0] for bound in covering]
     problems = report.problems
     entry_keys, suffix, genesis = _ENTRY_KEYS, _VERSION_SUFFIX, GENESIS
 
@@ -539,12 +770,13 @@ def verify_ledger(
                     problem.index = index
                     bad(problem)
                 leaves[index] = leaf_hash(digest)
-                leaf_owner[index] = record.locator
+                if covering_sizes:
+                    _check_time(index, at, covering, bisect_right(covering_sizes, index), record, doc, bad)
             # The chain, walked as entries arrive (the export and the database give them in
             # insertion order, and an entity's entries are inserted in sequence order).
             chain = chains.get((entity_type, entity_id))
             if chain is None:
-                chain = chains[(entity_type, entity_id)] = [0, genesis, ChainReplay(machines_by_type.get(entity_type))]
+                chain = chains[(entity_type, entity_id)] = [0, genesis, ChainReplay(machines_by_type.get(entity_type)), ""]
             seq = doc["seq"]
             if seq != chain[0] + 1:
                 code, reason = (("seq_gap", "a previous entry is missing") if type(seq) is int and seq > chain[0] + 1
@@ -555,6 +787,11 @@ def verify_ledger(
                 bad(entry_problem("prev_mismatch",
                                   "previous-entry hash does not match the chain (inserted, deleted or reordered)",
                                   record, doc))
+            if at < chain[3]:
+                bad(entry_problem("time_backwards", f"dated {at}, before the chain's previous entry ({chain[3]})",
+                                  record, doc, previous_at=chain[3]))
+            else:
+                chain[3] = at
             why = chain[2].step(transition, source, target)
             if why:
                 bad(entry_problem("state_machine", f"state machine: {why}", record, doc))
@@ -589,8 +826,36 @@ def verify_ledger(
                 bad(Problem("orphan_chain", "has an audit chain but does not exist",
                             entity_type=entity_type, entity_id=entity_id))
 
-    _verify_checkpoints(checkpoints, leaves, leaf_owner, keys_by_id, report, bad)
+    _verify_checkpoints(checkpoints, leaves, keys_by_id, report, bad)
+    if trusted_checkpoint is not None:
+        _verify_trusted_checkpoint(trusted_checkpoint, leaves, report, bad)
     return report
+
+
+def trusted_keys(keys: list[PublicKey], root_public_key: str, report: Report) -> list[PublicKey]:
+    """The keys the root certified; each other one is reported (and then unknown to the
+    checks of the entries and checkpoints it signed)."""
+    trusted = []
+    for key in keys:
+        why = key.trust_problem(root_public_key)
+        if why:
+            report.add(Problem("key_untrusted", f"{key.purpose} key not trusted: {why}", detail={"key_id": key.key_id}))
+        else:
+            trusted.append(key)
+    return with_windows(trusted)
+
+
+def with_windows(keys: list[PublicKey]) -> list[PublicKey]:
+    """Each key's window ends where the next key of its purpose (by certified start)
+    begins — or earlier when the key list says so. Computed here from the certified
+    starts, not taken from the key list."""
+    ordered = sorted(keys, key=lambda k: (k.purpose, k.valid_from, k.key_id))
+    for position, key in enumerate(ordered):
+        following = ordered[position + 1] if position + 1 < len(ordered) else None
+        successor = following.valid_from if following is not None and following.purpose == key.purpose else None
+        ends = [t for t in (key.valid_until, successor) if t is not None]
+        key.valid_until = min(ends) if ends else None
+    return ordered
 
 
 _ENTRY_KEYS = frozenset(ENTRY_FIELDS)
@@ -622,7 +887,85 @@ def _check_entry_form(record: EntryRecord, doc: dict, bad) -> None:
                 return
 
 
-def _verify_checkpoints(checkpoints, leaves, leaf_owner, keys_by_id, report, bad):
+def _time_bounds(checkpoints, max_skew, max_lag) -> list:
+    """For each checkpoint size (ascending): (size, latest and earliest times allowed for
+    the entries it covers first, its time)."""
+    dated = {}
+    for record in checkpoints:
+        try:
+            doc = json.loads(record.canonical)
+            size, at = int(doc["size"]), parse_time(doc["at"])
+        except (ValueError, KeyError, TypeError, AttributeError):
+            continue  # reported by the checkpoint checks
+        if at is not None and at.tzinfo is not None and (size not in dated or at < dated[size]):
+            dated[size] = at
+    bounds, previous_at = [], None
+    for size in sorted(dated):
+        at = dated[size]
+        earliest = _format_time(previous_at - timedelta(seconds=max_lag)) if previous_at else ""
+        bounds.append((size, _format_time(at + timedelta(seconds=max_skew)), earliest, _format_time(at)))
+        previous_at = at
+    return bounds
+
+
+def _check_time(index, at, covering, position, record, doc, bad):
+    """An entry is dated no later than the checkpoint that first covers it (give or take
+    the clocks' skew), and not long before the checkpoint preceding that one (give or
+    take the integrator's lag)."""
+    if position >= len(covering):
+        return  # not covered by any checkpoint yet
+    size, latest, earliest, checkpoint_at = covering[position]
+    if at > latest:
+        bad(Problem.of_entry("entry_after_checkpoint", f"dated {at}, after the checkpoint of size {size} that first "
+                                                       f"covers it ({checkpoint_at})", record, doc,
+                             checkpoint_size=size))
+    elif at < earliest:
+        bad(Problem.of_entry("entry_backdated", f"dated {at}, long before the checkpoint preceding the one of size "
+                                                f"{size} that first covers it", record, doc, checkpoint_size=size))
+
+
+def _check_link(doc, record, previous, about, bad):
+    """A checkpoint names its predecessor (size and root) and proves it is a prefix."""
+    expected_size, expected_root = (previous[0], previous[2]) if previous else (0, EMPTY_ROOT.hex())
+    if doc.get("v") != CHECKPOINT_VERSION:
+        bad(about("checkpoint_malformed", f"checkpoint format {doc.get('v')!r} does not name its predecessor"))
+        return
+    if doc.get("prev_size") != expected_size or doc.get("prev_root") != expected_root:
+        bad(about("checkpoint_chain_broken",
+                  f"names checkpoint size {doc.get('prev_size')!r} as its predecessor, but the previous checkpoint "
+                  f"is size {expected_size} (a checkpoint was deleted or rebuilt)",
+                  prev_size=doc.get("prev_size"), expected_size=expected_size))
+        return
+    try:
+        holds = verify_consistency(expected_size, int(doc["size"]), bytes.fromhex(expected_root),
+                                   bytes.fromhex(doc["root"]), record.consistency)
+    except (ValueError, TypeError):
+        holds = False
+    if not holds:
+        bad(about("checkpoint_inconsistent", f"the consistency proof from size {expected_size} does not verify"))
+
+
+def _verify_trusted_checkpoint(trusted: dict, leaves: dict, report, bad):
+    """The ledger must still contain the checkpoint the auditor kept: its first
+    ``size`` leaves give its root (the database or bundle was not rolled back, forked
+    or rewritten since the auditor last verified)."""
+    size, root = int(trusted["size"]), trusted["root"]
+    where = {"checkpoint_size": size, "checkpoint_at": trusted.get("at"), "detail": {"kept": True}}
+    if len(leaves) < size or any(i not in leaves for i in range(size)):
+        bad(Problem("trusted_checkpoint_missing",
+                    f"the ledger has {len(leaves)} integrated entries, fewer than the {size} of the checkpoint "
+                    "kept in the trust file: it was rolled back or entries were removed", **where))
+        return
+    frontier: list = []
+    for i in range(size):
+        frontier_append(frontier, leaves[i])
+    if frontier_root(frontier).hex() != root:
+        bad(Problem("trusted_checkpoint_mismatch",
+                    "the ledger's first entries no longer give the root of the checkpoint kept in the trust file: "
+                    "its history was rewritten (or this is a fork)", **where))
+
+
+def _verify_checkpoints(checkpoints, leaves, keys_by_id, report, bad):
     indices = sorted(leaves)
     if indices and indices != list(range(len(indices))):
         missing = next(i for i, idx in enumerate(indices) if i != idx)
@@ -661,6 +1004,8 @@ def _verify_checkpoints(checkpoints, leaves, leaf_owner, keys_by_id, report, bad
                 continue
             if at < previous[1] and size > previous[0]:
                 bad(about("checkpoint_misdated", "is dated before a smaller checkpoint"))
+        if size != (previous[0] if previous else None):
+            _check_link(doc, record, previous, about, bad)
         if size > len(indices):
             bad(about("checkpoint_truncated",
                       f"covers {size} entries but the ledger holds {len(indices)} indexed entries (truncated)",
@@ -679,10 +1024,11 @@ def _verify_checkpoints(checkpoints, leaves, leaf_owner, keys_by_id, report, bad
             problem.index = position
             bad(problem)
         elif frontier_root(frontier).hex() != root:
-            culprit = leaf_owner.get(size - 1, "")
-            bad(about("checkpoint_root_mismatch", f"Merkle root does not match the entries it covers (edited, "
-                                                  f"reordered or removed entries up to index {size - 1}; last "
-                                                  f"covered: {culprit})", last_covered=culprit))
+            first = previous[0] if previous else 0
+            bad(about("checkpoint_root_mismatch", f"Merkle root does not match the entries it covers: an entry "
+                                                  f"with a global index from {first} to {size - 1} was edited, "
+                                                  "reordered, replaced or removed", first_index=first,
+                      last_index=size - 1))
         previous = (size, at, root)
     covered = max((item[0] for item in parsed), default=0)
     report.uncheckpointed = max(0, report.entries - covered)
@@ -693,6 +1039,10 @@ def _verify_checkpoints(checkpoints, leaves, leaf_owner, keys_by_id, report, bad
 
 class BundleError(Exception):
     """The bundle (or proof, or key file) is unusable: missing, truncated or malformed."""
+
+
+class BundleTampered(Exception):
+    """A bundle file differs from its manifest: the evidence was altered (exit 1)."""
 
 
 def _read_json(path: str):
@@ -727,8 +1077,8 @@ def read_entries(path: str) -> Iterator[EntryRecord]:
     with _open_bundle_file(path) as handle:
         for number, line in enumerate(handle, 1):
             parts = line.rstrip(b"\n").split(b"\t")
-            if len(parts) != 6:
-                raise BundleError(f"entries.tsv line {number} is malformed (expected 6 fields)")
+            if len(parts) != 7:
+                raise BundleError(f"entries.tsv line {number} is malformed (expected 7 fields)")
             if len(parts[3]) != 88 or len(parts[1]) != 64 or not _HEX.issuperset(parts[1]):
                 raise BundleError(f"entries.tsv line {number} is malformed (hash or signature)")
             try:
@@ -736,7 +1086,7 @@ def read_entries(path: str) -> Iterator[EntryRecord]:
                     canonical=parts[0], hash=parts[1].decode("ascii"), key_id=parts[2].decode("ascii"),
                     signature=parts[3], signature_is_base64=True,
                     index=int(parts[4]) if parts[4] else None,
-                    columns=parts[5] or None, line=number,
+                    columns=parts[5] or None, line=number, entry_id=int(parts[6]),
                 )
             except (ValueError, UnicodeDecodeError) as exc:
                 raise BundleError(f"entries.tsv line {number} is malformed: {exc}") from None
@@ -747,30 +1097,164 @@ def read_checkpoints(path: str) -> list[CheckpointRecord]:
     with _open_bundle_file(path) as handle:
         for number, line in enumerate(handle, 1):
             parts = line.rstrip(b"\n").split(b"\t")
-            if len(parts) != 3:
+            if len(parts) != 4:
                 raise BundleError(f"checkpoints.tsv line {number} is malformed")
             try:
-                records.append(CheckpointRecord(parts[0], parts[1].decode("ascii"),
-                                                base64.b64decode(parts[2], validate=True)))
+                records.append(CheckpointRecord(
+                    parts[0], parts[1].decode("ascii"), base64.b64decode(parts[2], validate=True),
+                    [base64.b64decode(h, validate=True) for h in parts[3].split(b",") if h],
+                ))
             except (ValueError, UnicodeDecodeError) as exc:
                 raise BundleError(f"checkpoints.tsv line {number} is malformed: {exc}") from None
     return records
 
 
-def load_keys(items) -> list[PublicKey]:
+def load_keys(data) -> tuple[list[PublicKey], str | None]:
+    """A key file (``keys.json``): the keys, and the root public key it names."""
     try:
+        items = data["keys"]
+        root = data.get("root")
+        root_public = root["public_key"] if root else None
+        if root_public is not None and len(bytes.fromhex(root_public)) != 32:
+            raise ValueError("the root public key has not 32 bytes")
         keys = [PublicKey.from_json(item) for item in items]
         for key in keys:
             if len(bytes.fromhex(key.public_hex)) != 32:
                 raise ValueError("an Ed25519 public key has 32 bytes")
             if key.valid_from is None or any(t is not None and t.tzinfo is None for t in (key.valid_from, key.valid_until)):
                 raise ValueError(f"key {key.key_id}: validity times must be UTC (...Z)")
-        return keys
+        return keys, root_public
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise BundleError(f"the key file is not a list of Tamkeen public keys: {exc}") from None
+        raise BundleError(f"the key file is not a Tamkeen key file: {exc}") from None
 
 
-def verify_bundle(directory: str, *, check_signatures=False, keys_file=None, progress=None) -> Report:
+# --- The auditor's trust file --------------------------------------------------------------
+
+TRUST_FORMAT = "tamkeen-trust/1"
+
+
+@dataclass
+class Trust:
+    """What the auditor keeps, outside the evidence: the ledger's root public key, the
+    witnesses (and how many must cosign), and the newest checkpoint they verified."""
+
+    root_public_key: str
+    witnesses: list = field(default_factory=list)  # [{"name", "id", "public_key"}]
+    witness_quorum: int = 0
+    checkpoint_record: dict | None = None  # {"canonical", "key_id", "signature"}
+
+    @property
+    def checkpoint(self) -> dict | None:
+        """The kept checkpoint's signed fields (size, root, at)."""
+        if self.checkpoint_record is None:
+            return None
+        return json.loads(self.checkpoint_record["canonical"])
+
+    def as_json(self) -> dict:
+        return {"format": TRUST_FORMAT, "root": {"id": key_id_for(self.root_public_key),
+                                                 "public_key": self.root_public_key},
+                "witnesses": self.witnesses, "witness_quorum": self.witness_quorum,
+                "checkpoint": self.checkpoint_record}
+
+
+def load_trust(path: str) -> Trust:
+    data = _read_json(path)
+    try:
+        if data.get("format") != TRUST_FORMAT:
+            raise ValueError(f"not a {TRUST_FORMAT} file")
+        root = data["root"]["public_key"]
+        if len(bytes.fromhex(root)) != 32 or data["root"].get("id") != key_id_for(root):
+            raise ValueError("the root's id is not derived from its public key")
+        witnesses = list(data.get("witnesses") or [])
+        for witness in witnesses:
+            if witness["id"] != key_id_for(witness["public_key"]):
+                raise ValueError(f"witness {witness.get('name')!r}: its id is not derived from its public key")
+        quorum = int(data.get("witness_quorum") or 0)
+        if not 0 <= quorum <= len(witnesses):
+            raise ValueError("witness_quorum is more than the witnesses listed")
+        checkpoint = data.get("checkpoint")
+        if checkpoint is not None:
+            document = json.loads(checkpoint["canonical"])
+            int(document["size"]), bytes.fromhex(document["root"])
+        return Trust(root, witnesses, quorum, checkpoint)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise BundleError(f"{os.path.basename(path)} is not a Tamkeen trust file: {exc}") from None
+
+
+def save_trust(trust: Trust, path: str) -> None:
+    """Write the trust file atomically (never half-written)."""
+    directory = os.path.dirname(os.path.abspath(path))
+    temporary = os.path.join(directory, f".{os.path.basename(path)}.tmp")
+    with open(temporary, "w", encoding="utf-8") as handle:
+        json.dump(trust.as_json(), handle, indent=1, sort_keys=True)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def newest_checkpoint(checkpoints: list[CheckpointRecord]) -> dict | None:
+    """The largest checkpoint, as a trust file keeps it."""
+    best, best_size = None, -1
+    for record in checkpoints:
+        try:
+            size = int(json.loads(record.canonical)["size"])
+        except (ValueError, KeyError, TypeError):
+            continue
+        if size > best_size:
+            best, best_size = record, size
+    if best is None:
+        return None
+    return {"canonical": best.canonical.decode("utf-8"), "key_id": best.key_id,
+            "signature": base64.b64encode(best.signature).decode()}
+
+
+COSIGNATURE_TYPE = "tamkeen-cosignature/v1"
+
+
+def cosignature_message(witness_key_id: str, time: str, checkpoint_canonical: bytes) -> bytes:
+    """What a witness signs: its id, when, and the SHA-256 of the checkpoint's bytes."""
+    return canonical_bytes({"type": COSIGNATURE_TYPE, "witness": witness_key_id, "time": time,
+                            "checkpoint": hashlib.sha256(checkpoint_canonical).hexdigest()})
+
+
+def cosigning_witnesses(checkpoint_canonical: bytes, cosignatures: list, witnesses: list) -> set:
+    """The ids of the ``witnesses`` (trusted: {"id", "public_key"}) whose cosignature of
+    this checkpoint verifies."""
+    by_id = {w["id"]: w["public_key"] for w in witnesses}
+    valid = set()
+    for cosignature in cosignatures:
+        try:
+            public = by_id.get(cosignature["witness"])
+            if public is None:
+                continue
+            message = cosignature_message(cosignature["witness"], cosignature["time"], checkpoint_canonical)
+            if ed25519_verify(public, base64.b64decode(cosignature["signature"], validate=True), message):
+                valid.add(cosignature["witness"])
+        except (KeyError, TypeError, ValueError):
+            continue
+    return valid
+
+
+def _witness_problems(trust: Trust, directory: str, report: Report) -> list:
+    """With a trust file that names witnesses, the newest checkpoint must carry the
+    cosignatures of at least ``witness_quorum`` of them (``cosignatures.json``)."""
+    if not trust.witness_quorum or report.newest_checkpoint is None:
+        return []
+    path = os.path.join(directory, "cosignatures.json")
+    cosignatures = _read_json(path) if os.path.exists(path) else {}
+    canonical = report.newest_checkpoint["canonical"].encode("utf-8")
+    sha = hashlib.sha256(canonical).hexdigest()
+    valid = cosigning_witnesses(canonical, cosignatures.get(sha, []), trust.witnesses)
+    if len(valid) >= trust.witness_quorum:
+        return []
+    document = json.loads(canonical)
+    return [Problem("checkpoint_not_witnessed",
+                    f"cosigned by {len(valid)} of the witnesses your trust file names, {trust.witness_quorum} needed",
+                    checkpoint_size=document.get("size"), checkpoint_at=document.get("at"),
+                    detail={"cosigned_by": sorted(valid)})]
+
+
+def verify_bundle(directory: str, *, check_signatures=False, trust: Trust | None = None, progress=None) -> Report:
     if not os.path.isdir(directory):
         raise BundleError(f"{directory} is not a bundle directory")
     manifest = _read_json(os.path.join(directory, "manifest.json"))
@@ -784,8 +1268,8 @@ def verify_bundle(directory: str, *, check_signatures=False, keys_file=None, pro
         if not os.path.exists(path):
             raise BundleError(f"missing file: {name}")
         if _sha256_file(path) != expected:
-            raise BundleError(f"{name} does not match the manifest (truncated or altered)")
-    keys = load_keys(_read_json(keys_file or os.path.join(directory, "keys.json")))
+            raise BundleTampered(f"{name} does not match the manifest: the bundle was altered after its export")
+    keys, bundle_root = load_keys(_read_json(os.path.join(directory, "keys.json")))
     machines = _read_json(os.path.join(directory, "state_machines.json"))
     live = _read_json(os.path.join(directory, "live_state.json"))
     try:
@@ -794,27 +1278,36 @@ def verify_bundle(directory: str, *, check_signatures=False, keys_file=None, pro
         raise BundleError(f"state_machines.json is not a set of state machines: {exc!r}") from None
     if not isinstance(live, dict) or not all(isinstance(v, dict) for v in live.values()):
         raise BundleError("live_state.json is not a mapping of entity types to {id: state}")
-    return verify_ledger(
-        read_entries(os.path.join(directory, "entries.tsv")),
-        read_checkpoints(os.path.join(directory, "checkpoints.tsv")),
+    if trust is None and bundle_root is None:
+        raise BundleError("keys.json names no root key: verify with --trust FILE")
+    checkpoints = read_checkpoints(os.path.join(directory, "checkpoints.tsv"))
+    report = verify_ledger(
+        read_entries(os.path.join(directory, "entries.tsv")), checkpoints,
         keys, machines, live, check_signatures=check_signatures, progress=progress,
+        root_public_key=trust.root_public_key if trust else bundle_root,
+        trust="trust file" if trust else "evidence",
+        trusted_checkpoint=trust.checkpoint if trust else None,
     )
+    report.newest_checkpoint = newest_checkpoint(checkpoints)
+    return report
 
 
-def verify_signatures_parallel(directory: str, keys_file=None, workers: int | None = None) -> tuple[int, list]:
-    """Check every entry signature using all cores; returns (count, problems)."""
+def verify_signatures_parallel(directory: str, keys: list[PublicKey], workers: int | None = None) -> tuple[int, list]:
+    """Check every entry signature with ``keys`` (the trusted ones) using all cores;
+    returns (count, problems), the problems in the ledger's order whatever the cores."""
     from concurrent.futures import ProcessPoolExecutor
 
-    keys = [k.__dict__ | {"_verifier": None} for k in load_keys(
-        _read_json(keys_file or os.path.join(directory, "keys.json")))]
+    key_dicts = [{**k.__dict__, "_verifier": None} for k in keys]
     path = os.path.join(directory, "entries.tsv")
     size = os.path.getsize(path)
     workers = workers or os.cpu_count() or 1
     bounds = [size * i // workers for i in range(workers + 1)]
     with ProcessPoolExecutor(workers) as pool:
         results = list(pool.map(_check_signature_range, [path] * workers, bounds[:-1], bounds[1:],
-                                [keys] * workers))
-    return sum(r[0] for r in results), [p for r in results for p in r[1]]
+                                [key_dicts] * workers))
+    problems = [p for r in results for p in r[1]]
+    problems.sort(key=lambda p: (p.entry_id if p.entry_id is not None else -1))
+    return sum(r[0] for r in results), problems
 
 
 def _check_signature_range(path, start, end, key_dicts):
@@ -829,7 +1322,7 @@ def _check_signature_range(path, start, end, key_dicts):
             if not line:
                 break
             parts = line.rstrip(b"\n").split(b"\t")
-            key = keys.get(parts[2].decode("ascii", "replace")) if len(parts) == 6 else None
+            key = keys.get(parts[2].decode("ascii", "replace")) if len(parts) == 7 else None
             count += 1
             try:
                 valid = key is not None and key.verify(base64.b64decode(parts[3]), bytes.fromhex(parts[1].decode()))
@@ -841,13 +1334,15 @@ def _check_signature_range(path, start, end, key_dicts):
 
 
 def _signature_problem(parts: list) -> Problem:
-    """A bad signature found by the parallel check, located by the entry's own fields."""
+    """A bad signature found by the parallel check, located by the entry's own fields
+    and its id, as the sequential check locates every other problem."""
     problem = Problem("bad_signature", "signature does not verify",
                       entry_hash=parts[1].decode("ascii", "replace") if len(parts) > 1 else None)
     try:
         doc = json.loads(parts[0])
         problem.entity_type, problem.entity_id, problem.seq = doc["entity_type"], doc["entity_id"], doc["seq"]
-    except (ValueError, KeyError, TypeError):
+        problem.entry_id = int(parts[6])
+    except (ValueError, KeyError, TypeError, IndexError):
         pass  # the sequential check reports bytes that are not an entry
     return problem
 
@@ -858,15 +1353,22 @@ def _signature_problem(parts: list) -> Problem:
 _MALFORMED_PROOF = "the proof is malformed"
 
 
-def verify_proof(proof: dict, keys: list[PublicKey] | None = None) -> list[Problem]:
+def verify_proof(proof: dict, trust: Trust | None = None) -> list[Problem]:
     """Check one entry's inclusion proof; returns the list of problems (empty when valid).
-    A proof that cannot be read at all gives one problem coded ``proof_malformed``."""
+    The keys it carries count only with a certificate from the root: the trust file's,
+    else the one the proof names. A proof that cannot be read at all gives one problem
+    coded ``proof_malformed``."""
     problems = []
     try:
         if proof.get("format") != PROOF_FORMAT:
             return [Problem("proof_format", "not a Tamkeen inclusion proof")]
-        keys = keys if keys is not None else load_keys(proof["keys"])
-        by_id = {k.key_id: k for k in keys}
+        keys, named_root = load_keys({"root": proof.get("root"), "keys": proof["keys"]})
+        root = trust.root_public_key if trust else named_root
+        if root is None:
+            raise BundleError("the proof names no root key: verify it with --trust FILE")
+        untrusted = Report()
+        by_id = {k.key_id: k for k in trusted_keys(keys, root, untrusted)}
+        problems.extend(untrusted.problems)
         canonical = proof["entry"]["canonical"].encode("utf-8")
         digest = entry_hash(canonical)
         doc = json.loads(canonical)
@@ -916,7 +1418,7 @@ def verify_proof(proof: dict, keys: list[PublicKey] | None = None) -> list[Probl
             if root.hex() != cp["root"]:
                 problems.append(about_entry("proof_path_invalid", "the audit path does not lead to the checkpoint's root",
                                             index=index, checkpoint_size=size))
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, BundleError) as exc:
         problems.append(Problem("proof_malformed", f"{_MALFORMED_PROOF}: {exc!r}"))
     return problems
 
@@ -924,40 +1426,40 @@ def verify_proof(proof: dict, keys: list[PublicKey] | None = None) -> list[Probl
 # --- Command line ----------------------------------------------------------------------
 
 
+NEXT_STEPS = {
+    0: "",
+    1: "The evidence does not verify: keep this bundle and this report, do not rely on the ledger's history "
+       "for the entries named, and ask the council's administrator to explain each problem. "
+       "docs/ledger.md lists what each problem code means.",
+    2: "The input could not be used: check the paths and that the bundle was copied whole, then run again.",
+}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="verify.py",
-        description="Verify a Tamkeen evidence bundle or inclusion proof offline.",
+        description="Verify a Tamkeen evidence bundle or inclusion proof offline. Exit 0: verified; "
+                    "1: the evidence does not verify (the first bad item is named); 2: unusable input.",
     )
     parser.add_argument("bundle", nargs="?", help="the bundle directory written by 'manage.py audit export'")
     parser.add_argument("--signatures", action="store_true", help="also check every entry signature (all cores)")
-    parser.add_argument("--keys", help="use this public-key file instead of the bundle's keys.json")
+    parser.add_argument("--trust", metavar="FILE",
+                        help="your trust file (root key, witnesses, the checkpoint you verified last): without it, "
+                             "keys and checkpoints are taken from the evidence itself")
+    parser.add_argument("--update-trust", action="store_true",
+                        help="when everything verifies, keep the newest checkpoint in the trust file")
     parser.add_argument("--proof", help="verify an inclusion proof written by 'manage.py audit prove'")
     parser.add_argument("--quiet", action="store_true", help="print only the result")
     parser.add_argument("--json", action="store_true",
                         help="print the result as JSON: counts and each problem's code, message and location")
     args = parser.parse_args(argv)
     quiet = args.quiet or args.json
+    if args.update_trust and not args.trust:
+        parser.error("--update-trust needs --trust FILE")
     try:
+        trust = load_trust(args.trust) if args.trust else None
         if args.proof:
-            proof = _read_json(args.proof)
-            if not isinstance(proof, dict):
-                raise BundleError("the proof file is not a JSON object")
-            keys = load_keys(_read_json(args.keys)) if args.keys else None
-            problems = verify_proof(proof, keys)
-            malformed = next((p for p in problems if p.code == "proof_malformed"), None)
-            if malformed:
-                raise BundleError(malformed.message)
-            if args.json:
-                print(json.dumps({"valid": not problems, "index": proof["index"],
-                                  "problems": [p.as_dict() for p in problems]}, indent=1))
-                return 1 if problems else 0
-            for problem in problems:
-                print(f"PROOF INVALID: [{problem.code}] {problem}")
-            if not problems:
-                print(f"proof valid: entry at index {proof['index']} is in the signed checkpoint of size "
-                      f"{json.loads(proof['checkpoint']['canonical'])['size']}")
-            return 1 if problems else 0
+            return _main_proof(args, trust)
         if not args.bundle:
             parser.error("give a bundle directory or --proof FILE")
 
@@ -965,21 +1467,58 @@ def main(argv=None) -> int:
             if not quiet:
                 print(f"\r  {count:,} entries read", end="", file=sys.stderr, flush=True)
 
-        report = verify_bundle(args.bundle, keys_file=args.keys, progress=progress)
+        report = verify_bundle(args.bundle, trust=trust, progress=progress)
         if not quiet:
             print(file=sys.stderr)
         if args.signatures:
-            count, problems = verify_signatures_parallel(args.bundle, keys_file=args.keys)
+            count, problems = verify_signatures_parallel(args.bundle, report.keys)
             report.signatures_checked = count
             report.problems.extend(problems)
+        if trust is not None:
+            report.problems.extend(_witness_problems(trust, args.bundle, report))
         print(json.dumps(report.as_dict(), indent=1) if args.json else report.summary())
-        return 0 if report.ok else 1
+        if args.update_trust and report.ok and report.newest_checkpoint:
+            trust.checkpoint_record = report.newest_checkpoint
+            save_trust(trust, args.trust)
+            if not quiet:
+                print(f"trust file updated: it now keeps the checkpoint of size "
+                      f"{json.loads(report.newest_checkpoint['canonical'])['size']}")
+        code = 0 if report.ok else 1
+    except BundleTampered as exc:
+        print(f"NOT INTACT: {exc}", file=sys.stderr)
+        code = 1
     except BundleError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        code = 2
     except OSError as exc:
         print(f"error: cannot read the input: {exc}", file=sys.stderr)
-        return 2
+        code = 2
+    if code and not args.json:
+        print(NEXT_STEPS[code], file=sys.stderr)
+    return code
+
+
+def _main_proof(args, trust) -> int:
+    proof = _read_json(args.proof)
+    if not isinstance(proof, dict):
+        raise BundleError("the proof file is not a JSON object")
+    problems = verify_proof(proof, trust)
+    malformed = next((p for p in problems if p.code == "proof_malformed"), None)
+    if malformed:
+        raise BundleError(malformed.message)
+    if args.json:
+        print(json.dumps({"valid": not problems, "index": proof["index"], "trust": "trust file" if trust else "evidence",
+                          "problems": [p.as_dict() for p in problems]}, indent=1))
+        return 1 if problems else 0
+    for problem in problems:
+        print(f"PROOF INVALID: [{problem.code}] {problem}")
+    if not problems:
+        print(f"proof valid: entry at index {proof['index']} is in the signed checkpoint of size "
+              f"{json.loads(proof['checkpoint']['canonical'])['size']}")
+        if trust is None:
+            print("NOTE: the keys were taken from the proof itself: verify with --trust FILE to check them "
+                  "against the root key you keep.")
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from ledger import tamkeen_verify
 from ledger.canonical import canonical_bytes, entry_document, entry_hash, format_time
 from ledger.keys import KEYRING, key_windows, signer_for
 from ledger.models import AuditEntry, Checkpoint, LedgerLeaf
-from ledger.tamkeen_verify import FORMAT_VERSION, leaf_hash, merkle_root
+from ledger.tamkeen_verify import leaf_hash, merkle_root
 
 PROJECT = "workflow.grantproject"
 
@@ -123,18 +123,49 @@ def fresh_unregistered_key():
     return key, key_id_for(public_hex(key))
 
 
-def checkpoint_document(size, root_hex, at, key_id):
-    return canonical_bytes({"v": FORMAT_VERSION, "size": size, "root": root_hex, "at": format_time(at),
-                            "key": key_id})
+def predecessor(size):
+    """(size, root) of the newest checkpoint smaller than ``size`` — or the empty tree."""
+    previous = Checkpoint.objects.filter(size__lt=size).order_by("-size", "-created_at").first()
+    return (previous.size, previous.root_hash) if previous else (0, tamkeen_verify.EMPTY_ROOT.hex())
 
 
-def insert_checkpoint(size, root_hex, at, key_id, private_key):
-    canonical = checkpoint_document(size, root_hex, at, key_id)
+def checkpoint_document(size, root_hex, at, key_id, prev=None):
+    """A checkpoint's signed bytes (version 2), naming its predecessor (by default the
+    newest checkpoint below ``size`` in the database)."""
+    prev_size, prev_root = prev or predecessor(size)
+    return canonical_bytes({"v": tamkeen_verify.CHECKPOINT_VERSION, "size": size, "root": root_hex,
+                            "at": format_time(at), "key": key_id, "prev_size": prev_size, "prev_root": prev_root})
+
+
+def consistency_between(old_size, new_size):
+    """The RFC 9162 proof between two sizes of the database's tree, as stored (base64)."""
+    hashes = [leaf_hash(h) for h in LedgerLeaf.objects.filter(index__lt=new_size).order_by("index")
+              .values_list("entry__entry_hash", flat=True)]
+    proof = tamkeen_verify.consistency_proof(old_size, new_size, lambda lo, hi: None, lambda i: hashes[i])
+    return [b64(h) for h in proof]
+
+
+def insert_checkpoint(size, root_hex, at, key_id, private_key, prev=None):
+    """A checkpoint row as an attacker holding ``private_key`` would write it, well formed
+    and linked to its predecessor (so only what the test changes is wrong)."""
+    prev_size, prev_root = prev or predecessor(size)
+    canonical = checkpoint_document(size, root_hex, at, key_id, prev=(prev_size, prev_root))
     row = Checkpoint(
         size=size, root_hash=root_hex, created_at=at, key_id=key_id, canonical=canonical,
         signature=private_key.sign(canonical), frontier=[],
+        consistency=consistency_between(prev_size, size) if size <= LedgerLeaf.objects.count() else [],
     )
     row.save()
+    return row
+
+
+def rotate_now(purpose, private_key=None):
+    """A new key of ``purpose`` active from now (certified by the development root): what
+    ``rotate_key`` refuses to do sooner than a minute ahead, for tests that need it now."""
+    from ledger.keys import register_key
+
+    row = register_key(private_key or Ed25519PrivateKey.generate(), purpose, valid_from=timezone.now())
+    KEYRING.clear()
     return row
 
 

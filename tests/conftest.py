@@ -15,6 +15,7 @@ from django.utils import translation
 
 from core.roles import Role
 from demo.scenarios import Cast, drive
+from ledger import memory
 from ledger.keys import KEYRING
 from workflow import services
 from workflow.models import ActivitySector, Commune, Program
@@ -80,8 +81,10 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(autouse=True)
 def _postgres_gate(request):
-    # Signing keys can vanish with a flushed database: never sign with a cached one.
+    # Signing keys can vanish with a flushed database: never sign with a cached one; and
+    # the integrator's memory of its last checkpoint belongs to the database it signed.
     KEYRING.clear()
+    memory.forget()
     if "postgres" in request.keywords:
         if connection.vendor != "postgresql":
             if os.environ.get("TAMKEEN_REQUIRE_POSTGRES") == "1":

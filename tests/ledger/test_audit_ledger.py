@@ -52,6 +52,7 @@ from tests._audit_support import (
     export,
     insert_checkpoint,
     integrate_settled,
+    rotate_now,
     run_audit_verify,
     standalone,
     tree_root,
@@ -324,8 +325,11 @@ def _assert_checkpoints_match_from_scratch_roots():
     for checkpoint in Checkpoint.objects.all():
         assert checkpoint.root_hash == tree_root(checkpoint.size), checkpoint.size
         document = json.loads(bytes(checkpoint.canonical))
-        assert document == {"v": 1, "size": checkpoint.size, "root": checkpoint.root_hash,
-                            "at": format_time(checkpoint.created_at), "key": checkpoint.key_id}
+        previous = Checkpoint.objects.filter(size__lt=checkpoint.size).order_by("-size").first()
+        assert document == {"v": 2, "size": checkpoint.size, "root": checkpoint.root_hash,
+                            "at": format_time(checkpoint.created_at), "key": checkpoint.key_id,
+                            "prev_size": previous.size if previous else 0,
+                            "prev_root": previous.root_hash if previous else EMPTY_ROOT.hex()}
 
 
 @committed
@@ -512,8 +516,7 @@ def test_a_ledger_signed_by_three_successive_entry_keys_verifies(make_project, c
     churn(project, cast, 2)
     first_key = set(AuditEntry.objects.values_list("key_id", flat=True))
     for _batch in range(2):
-        rotate_key("entry", effective_in=timedelta(0))
-        KEYRING.clear()
+        rotate_now("entry")
         churn(project, cast, 2)
     integrate_settled(force_checkpoint=True)
     key_ids = list(AuditEntry.objects.order_by("id").values_list("key_id", flat=True))
@@ -527,7 +530,7 @@ def test_a_ledger_signed_by_three_successive_entry_keys_verifies(make_project, c
         assert window.covers(entry.created_at)
     assert verify_database(full=True).ok
     bundle = export(tmp_path / "bundle")
-    keys = json.loads((bundle / "keys.json").read_text())
+    keys = json.loads((bundle / "keys.json").read_text())["keys"]
     assert {k["id"] for k in keys if k["purpose"] == "entry"} == set(key_ids)  # retired keys kept
     report = verify_bundle(str(bundle), check_signatures=True)
     assert report.ok, report.summary()
@@ -540,8 +543,7 @@ def test_a_checkpoint_signed_by_a_superseded_key_fails(make_project, cast, tmp_p
     real = integrate_settled(force_checkpoint=True).checkpoint
     old_key_id = real.key_id
     old_private = checkpoint_private_key(old_key_id)
-    rotate_key("checkpoint", effective_in=timedelta(0))
-    KEYRING.clear()
+    rotate_now("checkpoint")
     churn(project, cast, 2)
     integrate_settled(every_entries=1000, every_seconds=3600)  # leaves, no checkpoint yet
     assert verify_database().ok

@@ -192,7 +192,7 @@ def _garbage_entries_recomputed(b):
 def _bad_fields_recomputed(b):
     lines = (b / "entries.tsv").read_bytes().splitlines(keepends=True)
     parts = lines[0].rstrip(b"\n").split(b"\t")
-    lines[0] = b"\t".join([parts[0], b"not-hex", parts[2], b"!!not base64!!", b"seven", parts[5]]) + b"\n"
+    lines[0] = b"\t".join([parts[0], b"not-hex", parts[2], b"!!not base64!!", b"seven", parts[5], parts[6]]) + b"\n"
     (b / "entries.tsv").write_bytes(b"".join(lines))
     refresh_manifest(b)
 
@@ -200,7 +200,7 @@ def _bad_fields_recomputed(b):
 def _non_hex_hash_recomputed(b):
     lines = (b / "entries.tsv").read_bytes().splitlines(keepends=True)
     parts = lines[0].rstrip(b"\n").split(b"\t")
-    lines[0] = b"\t".join([parts[0], b"zz" * 32, parts[2], parts[3], b"0", parts[5]]) + b"\n"
+    lines[0] = b"\t".join([parts[0], b"zz" * 32, parts[2], parts[3], b"0", parts[5], parts[6]]) + b"\n"
     (b / "entries.tsv").write_bytes(b"".join(lines))
     refresh_manifest(b)
 
@@ -208,7 +208,7 @@ def _non_hex_hash_recomputed(b):
 def _columns_not_json_recomputed(b):
     lines = (b / "entries.tsv").read_bytes().splitlines(keepends=True)
     parts = lines[0].rstrip(b"\n").split(b"\t")
-    lines[0] = b"\t".join([*parts[:5], b"{this is not json"]) + b"\n"
+    lines[0] = b"\t".join([*parts[:5], b"{this is not json", parts[6]]) + b"\n"
     (b / "entries.tsv").write_bytes(b"".join(lines))
     refresh_manifest(b)
 
@@ -233,7 +233,6 @@ BROKEN_BUNDLES = {
     "manifest not JSON": (_manifest_not_json, "manifest.json is not valid JSON"),
     "not a Tamkeen manifest": (_manifest_of_something_else, "not a Tamkeen evidence bundle manifest"),
     "manifest files not a mapping": (_manifest_files_not_a_mapping, "manifest.json"),
-    "truncated entries.tsv": (_truncate_entries, "entries.tsv does not match the manifest"),
     "missing checkpoints.tsv": (_remove_checkpoints, "missing file: checkpoints.tsv"),
     "malformed line": (_malformed_line_recomputed, "is malformed"),
     "garbage entries, manifest recomputed": (_garbage_entries_recomputed, "entries.tsv line 1 is malformed"),
@@ -249,7 +248,8 @@ def assert_clean_error(code, out, err, message):
     assert code == 2, (code, out, err)
     assert "Traceback" not in out + err, err
     lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    # One line saying what is wrong, then one saying what to do next.
+    assert len(lines) == 2 and lines[0].startswith("error: ") and "run again" in lines[1], err
     assert message in lines[0], (message, lines[0])
 
 
@@ -263,6 +263,16 @@ def test_a_broken_bundle_exits_2_with_one_clear_line(bundle, tmp_path, case):
     assert_clean_error(code, out, err, message)
 
 
+def test_a_file_that_differs_from_the_manifest_is_tampering_exit_1(bundle, tmp_path):
+    """A truncated or edited bundle file is evidence that was altered, not unusable input."""
+    broken = tmp_path / "broken"
+    shutil.copytree(bundle, broken)
+    _truncate_entries(broken)
+    code, out, err = run_isolated(bundle / "verify.py", broken, "--quiet", cwd=tmp_path)
+    assert code == 1, (code, out, err)
+    assert "NOT INTACT: entries.tsv does not match the manifest" in err and "Traceback" not in err
+
+
 def test_exported_columns_that_are_not_json_are_a_located_problem(bundle, tmp_path):
     """The columns field is evidence (what the screens showed), not framing: garbage there
     is reported against its entry, like any other column that differs from the signed bytes."""
@@ -272,7 +282,7 @@ def test_exported_columns_that_are_not_json_are_a_located_problem(bundle, tmp_pa
     code, out, err = run_isolated(bundle / "verify.py", broken, "--quiet", cwd=tmp_path)
     assert code == 1, out + err
     assert "Traceback" not in err
-    assert "seq 1 (line 1): the exported columns are not valid JSON" in out
+    assert "seq 1 (id 1): the exported columns are not valid JSON" in out
     code, out, err = run_isolated(bundle / "verify.py", broken, "--json", cwd=tmp_path)
     assert code == 1, out + err
     problem = next(p for p in json.loads(out)["problems"] if p["code"] == "columns_not_json")
@@ -290,7 +300,7 @@ def test_signed_fields_of_the_wrong_type_are_a_located_problem(bundle, tmp_path)
     code, out, err = run_isolated(bundle / "verify.py", broken, "--quiet", cwd=tmp_path)
     assert code == 1, out + err
     assert "Traceback" not in err
-    assert "(line 2): stored bytes have entry fields of the wrong type" in out
+    assert "(id 2): stored bytes have entry fields of the wrong type" in out
 
 
 def test_a_missing_directory_exits_2(bundle, tmp_path):
@@ -298,51 +308,51 @@ def test_a_missing_directory_exits_2(bundle, tmp_path):
     assert_clean_error(code, out, err, "is not a bundle directory")
 
 
-def _key_file(tmp_path, bundle, case):
+def _trust_file(tmp_path, bundle, case):
     keys = json.loads((bundle / "keys.json").read_text())
-    path = tmp_path / "published-keys.json"
+    trust = {"format": "tamkeen-trust/1", "root": keys["root"], "witnesses": [], "witness_quorum": 0,
+             "checkpoint": None}
+    path = tmp_path / "my-trust.json"
     if case == "not JSON":
         path.write_text("-----BEGIN PUBLIC KEY-----\nnot json\n")
-    elif case == "an object":
-        path.write_text(json.dumps({"keys": keys}))
-    elif case == "short public key":
-        keys[0]["public_key"] = keys[0]["public_key"][:-2]
-        path.write_text(json.dumps(keys))
-    elif case == "missing field":
-        del keys[0]["valid_from"]
-        path.write_text(json.dumps(keys))
-    elif case == "bad time":
-        keys[0]["valid_from"] = "last tuesday"
-        path.write_text(json.dumps(keys))
-    elif case == "time without zone":
-        keys[0]["valid_from"] = "2025-01-01T00:00:00"
-        path.write_text(json.dumps(keys))
+    elif case == "a list":
+        path.write_text(json.dumps([trust]))
+    elif case == "short root key":
+        trust["root"]["public_key"] = trust["root"]["public_key"][:-2]
+        path.write_text(json.dumps(trust))
+    elif case == "root id not derived":
+        trust["root"]["id"] = "0" * 32
+        path.write_text(json.dumps(trust))
+    elif case == "quorum above the witnesses":
+        trust["witness_quorum"] = 1
+        path.write_text(json.dumps(trust))
     elif case == "missing file":
         pass
     return path
 
 
-@pytest.mark.parametrize("case", ["not JSON", "an object", "short public key", "missing field", "bad time",
-                                  "time without zone", "missing file"])
-def test_a_wrong_key_file_exits_2(bundle, tmp_path, case):
-    keys = _key_file(tmp_path, bundle, case)
-    code, out, err = run_isolated(bundle / "verify.py", bundle, "--keys", keys, "--quiet", cwd=tmp_path)
-    assert_clean_error(code, out, err, "published-keys.json" if case in ("not JSON", "missing file") else "key")
+@pytest.mark.parametrize("case", ["not JSON", "a list", "short root key", "root id not derived",
+                                  "quorum above the witnesses", "missing file"])
+def test_a_wrong_trust_file_exits_2(bundle, tmp_path, case):
+    trust = _trust_file(tmp_path, bundle, case)
+    code, out, err = run_isolated(bundle / "verify.py", bundle, "--trust", trust, "--quiet", cwd=tmp_path)
+    assert_clean_error(code, out, err, "my-trust.json")
 
 
-def test_a_key_file_of_other_keys_says_not_intact(bundle, tmp_path):
+def test_a_trust_file_of_another_root_says_not_intact(bundle, tmp_path):
+    """Keys certified by a root the auditor does not trust are refused, and everything they
+    signed is then signed by an unknown key."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from ledger.keys import key_id_for, public_hex
 
-    keys = json.loads((bundle / "keys.json").read_text())
-    for key in keys:
-        key["public_key"] = public_hex(Ed25519PrivateKey.generate())
-        key["id"] = key_id_for(key["public_key"])
-    (tmp_path / "other.json").write_text(json.dumps(keys))
-    code, out, err = run_isolated(bundle / "verify.py", bundle, "--keys", tmp_path / "other.json", cwd=tmp_path)
+    other = public_hex(Ed25519PrivateKey.generate())
+    (tmp_path / "other.json").write_text(json.dumps({
+        "format": "tamkeen-trust/1", "root": {"id": key_id_for(other), "public_key": other}, "witnesses": [],
+        "witness_quorum": 0, "checkpoint": None}))
+    code, out, err = run_isolated(bundle / "verify.py", bundle, "--trust", tmp_path / "other.json", cwd=tmp_path)
     assert code == 1, out + err
-    assert "signed by unknown key" in out and "Traceback" not in err
+    assert "key_untrusted" in out and "signed by unknown key" in out and "Traceback" not in err, out + err
 
 
 def _proof_from(bundle_dir):
@@ -355,7 +365,8 @@ def _proof_from(bundle_dir):
         "index": 0,
         "checkpoint": {"canonical": "{}", "key_id": "x", "signature": base64.b64encode(b"x").decode()},
         "path": [],
-        "keys": json.loads((bundle_dir / "keys.json").read_text()),
+        "keys": json.loads((bundle_dir / "keys.json").read_text())["keys"],
+        "root": json.loads((bundle_dir / "keys.json").read_text())["root"],
     }
 
 

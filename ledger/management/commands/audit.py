@@ -10,14 +10,23 @@ from django.core.management.base import BaseCommand, CommandError
 
 HELP_EPILOG = """
 subcommands:
-  verify [--full] [--json]   check every hash, chain, checkpoint, key window and replay the
-                             state machines against the live states (--full: every signature;
-                             --json: the report with each problem's code and location)
+  verify [--full] [--json] [--trust FILE [--update-trust]]
+                             check every hash, chain, checkpoint, key and its certificate, time,
+                             and replay the state machines against the live rows (--full: every
+                             signature; --trust: against the trust file you keep)
   export OUT                 write an evidence bundle (directory OUT) for offline verification
   prove ENTRY_ID OUT         write the inclusion proof of one entry (verify it with verify.py --proof)
   checkpoint [--force]       integrate new entries and sign a checkpoint if one is due (or now)
-  rotate-key [--purpose P]   activate a new signing key; old public keys are kept forever
-  keys                       list the signing keys and their windows
+  trust --out FILE           write a trust file: the root key, the witnesses, the newest checkpoint
+  init-root --out FILE       create the ledger's root key (offline; any machine, no database)
+  rotate-key [--purpose P]   prepare a new signing key: with --root-key it is certified and
+                             activated at once; otherwise its statement is written for certify-key
+  certify-key --root-key FILE STATEMENT --out CERT
+                             sign a key statement with the root key (offline; no database)
+  certify-existing [--root-key FILE]
+                             certify the keys of a ledger older than certificates (once)
+  activate-key CERT          activate a certified key (refused without the pinned root's certificate)
+  keys [--json]              list the keys: id, purpose, public key, window, certificate
 """
 
 
@@ -39,6 +48,9 @@ class Command(BaseCommand):
         verify.add_argument("--no-progress", action="store_true", help="no progress bar")
         verify.add_argument("--json", action="store_true", dest="as_json",
                             help="print the report as JSON (each problem's code, message and location)")
+        verify.add_argument("--trust", metavar="FILE", help="the trust file you keep (audit trust --out)")
+        verify.add_argument("--update-trust", action="store_true",
+                            help="when everything verifies, keep the newest checkpoint in the trust file")
         export = sub.add_parser("export", help="write an evidence bundle")
         export.add_argument("out", help="the bundle directory to create (must not exist)")
         prove = sub.add_parser("prove", help="write the inclusion proof of one entry")
@@ -46,23 +58,47 @@ class Command(BaseCommand):
         prove.add_argument("out", help="the proof file to write (JSON)")
         checkpoint = sub.add_parser("checkpoint", help="integrate entries and sign a checkpoint when due")
         checkpoint.add_argument("--force", action="store_true", help="sign a checkpoint now if there is anything new")
-        rotate = sub.add_parser("rotate-key", help="activate a new signing key")
+        trust = sub.add_parser("trust", help="write a trust file for an auditor to keep")
+        trust.add_argument("--out", required=True, help="the trust file to write (JSON)")
+        init_root = sub.add_parser("init-root", help="create the ledger's root key (keep it offline)")
+        init_root.add_argument("--out", required=True, help="where to write the root private key (PEM, must not exist)")
+        rotate = sub.add_parser("rotate-key", help="prepare (and with --root-key, activate) a new signing key")
         rotate.add_argument("--purpose", choices=["entry", "checkpoint"], default="entry")
         rotate.add_argument("--private-key-file", help="PEM or base64 Ed25519 private key (default: generate one)")
         rotate.add_argument(
             "--effective-in", type=int, default=60, metavar="SECONDS",
-            help="seconds until the new key takes over (let every process see it first; default 60)",
+            help="seconds until the new key takes over (at least 60: every process must see it first; default 60)",
         )
-        sub.add_parser("keys", help="list signing keys and their windows")
+        rotate.add_argument("--root-key", help="the root private key (PEM): certify and activate at once")
+        rotate.add_argument("--statement-out", help="where to write the statement for certify-key "
+                                                    "(default: <key id>.statement.json in the current directory)")
+        certify = sub.add_parser("certify-key", help="sign a key statement with the root key")
+        certify.add_argument("statement", help="the statement written by rotate-key")
+        certify.add_argument("--root-key", required=True, help="the root private key (PEM)")
+        certify.add_argument("--out", required=True, help="the certificate to write (JSON)")
+        existing = sub.add_parser("certify-existing",
+                                  help="certify the keys registered before certificates existed (an upgraded ledger)")
+        existing.add_argument("--root-key", help="the root private key (PEM); default: the development root")
+        activate = sub.add_parser("activate-key", help="activate a certified key")
+        activate.add_argument("certificate", help="the certificate written by certify-key")
+        keys = sub.add_parser("keys", help="list the signing keys")
+        keys.add_argument("--json", action="store_true", dest="as_json", help="as JSON (what keys.json holds)")
 
     def handle(self, *args, action, **options):
         return getattr(self, "handle_" + action.replace("-", "_"))(**options)
 
     # --- subcommands -------------------------------------------------------------------
-    def handle_verify(self, full=False, no_progress=False, as_json=False, **_):
+    def handle_verify(self, full=False, no_progress=False, as_json=False, trust=None, update_trust=False, **_):
         from ledger.evidence import verify_database
         from ledger.models import AuditEntry
+        from ledger.tamkeen_verify import NEXT_STEPS, BundleError, load_trust, save_trust
 
+        if update_trust and not trust:
+            raise CommandError("--update-trust needs --trust FILE", returncode=2)
+        try:
+            kept = load_trust(trust) if trust else None
+        except BundleError as exc:
+            raise CommandError(str(exc), returncode=2) from None
         total = AuditEntry.objects.count()
         started = time.monotonic()
         show = not no_progress and not as_json and total > 0
@@ -74,7 +110,7 @@ class Command(BaseCommand):
                 sys.stderr.write(f"\r  [{'#' * filled}{'.' * (width - filled)}] {count:,}/{total:,} entries")
                 sys.stderr.flush()
 
-        report = verify_database(full=full, progress=progress)
+        report = verify_database(full=full, progress=progress, trust=kept)
         if show:
             progress(total)
             sys.stderr.write("\n")
@@ -84,7 +120,18 @@ class Command(BaseCommand):
             self.stdout.write(report.summary())
             self.stdout.write(f"verified in {time.monotonic() - started:.1f} s")
         if not report.ok:
-            raise CommandError(f"audit ledger NOT intact — first bad entry: {report.problems[0]}", returncode=1)
+            raise CommandError(f"audit ledger NOT intact — first bad item: {report.problems[0]}\n{NEXT_STEPS[1]}",
+                               returncode=1)
+        if update_trust:
+            from ledger.evidence import checkpoint_records
+            from ledger.tamkeen_verify import newest_checkpoint
+
+            newest = newest_checkpoint(checkpoint_records())
+            if newest:
+                kept.checkpoint_record = newest
+                save_trust(kept, trust)
+                self.stdout.write(f"trust file updated: it now keeps the checkpoint of size "
+                                  f"{json.loads(newest['canonical'])['size']}")
 
     def handle_export(self, out, **_):
         from ledger.evidence import export_bundle
@@ -133,29 +180,166 @@ class Command(BaseCommand):
         else:
             self.stdout.write("no checkpoint due (use --force to sign one now)")
 
-    def handle_rotate_key(self, purpose, private_key_file=None, effective_in=60, **_):
-        from ledger.keys import private_key_from_text, rotate_key
+    def handle_trust(self, out, **_):
+        from django.conf import settings
 
-        private_key = None
-        if private_key_file:
-            try:
-                private_key = private_key_from_text(Path(private_key_file).read_bytes())
-            except (OSError, ValueError) as exc:
-                raise CommandError(f"cannot read an Ed25519 private key from {private_key_file}: {exc}") from None
-        if effective_in < 0:
-            raise CommandError("--effective-in cannot be negative")
-        row = rotate_key(purpose, private_key=private_key, effective_in=timedelta(seconds=effective_in))
+        from ledger.evidence import checkpoint_records
+        from ledger.keys import root_public_key
+        from ledger.tamkeen_verify import Trust, key_id_for, newest_checkpoint, save_trust
+
+        root = root_public_key()
+        if root is None:
+            raise CommandError("no ledger root is pinned (TAMKEEN_LEDGER_ROOT_PUBLIC_KEY)")
+        witnesses = [{"name": w["name"], "id": key_id_for(w["public_key"]), "public_key": w["public_key"]}
+                     for w in settings.TAMKEEN_WITNESSES]
+        trust = Trust(root, witnesses, min(settings.TAMKEEN_WITNESS_QUORUM, len(witnesses)),
+                      newest_checkpoint(checkpoint_records()))
+        try:
+            save_trust(trust, out)
+        except OSError as exc:
+            raise CommandError(f"cannot write {out}: {exc.strerror or exc}") from None
+        size = trust.checkpoint["size"] if trust.checkpoint else 0
         self.stdout.write(
-            f"new {purpose} key {row.key_id} active from {row.valid_from.isoformat()}; "
-            f"the previous key's window closes then. Its private key is in TAMKEEN_KEY_DIR."
+            f"trust file written to {out}: root {key_id_for(root)}, {len(witnesses)} witness(es) "
+            f"({trust.witness_quorum} required), checkpoint of size {size}.\n"
+            "Compare the root with the one the council published, keep the file yourself, and verify with "
+            f"'verify.py BUNDLE --trust {out} --update-trust'."
         )
 
-    def handle_keys(self, **_):
-        from ledger.keys import key_windows
+    def handle_init_root(self, out, **_):
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-        windows = key_windows()
-        if not windows:
+        from ledger.keys import public_hex, write_private_key_file
+        from ledger.tamkeen_verify import key_id_for
+
+        root = Ed25519PrivateKey.generate()
+        try:
+            write_private_key_file(root, Path(out))
+        except FileExistsError:
+            raise CommandError(f"{out} already exists: a root key is never overwritten") from None
+        except OSError as exc:
+            raise CommandError(f"cannot write {out}: {exc.strerror or exc}") from None
+        public = public_hex(root)
+        self.stdout.write(
+            f"ledger root key {key_id_for(public)} written to {out} (readable by you only).\n"
+            f"public key: {public}\n"
+            "Keep the private key offline (the council's or the auditors' custody). Pin the public key on the "
+            f"servers: TAMKEEN_LEDGER_ROOT_PUBLIC_KEY={public}"
+        )
+
+    def handle_rotate_key(self, purpose, private_key_file=None, effective_in=60, root_key=None, statement_out=None,
+                          **_):
+        from django.utils import timezone
+
+        from ledger.keys import (
+            ActivationTooSoon,
+            UncertifiedKey,
+            certify,
+            public_hex,
+            rotate_key,
+            statement_for,
+            write_private_key,
+        )
+
+        private_key = _read_private_key(private_key_file) if private_key_file else None
+        if private_key is None:
+            from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+            private_key = Ed25519PrivateKey.generate()
+        from ledger.keys import _dev_root
+
+        root = _read_private_key(root_key) if root_key else _dev_root(create=False)
+        if root is not None:
+            if not root_key:
+                self.stderr.write("certified with the DEVELOPMENT root (no root is pinned)")
+            statement = statement_for(public_hex(private_key), purpose, timezone.now() + timedelta(seconds=effective_in))
+            try:
+                row = rotate_key(purpose, private_key=private_key, certificate=certify(statement, root))
+            except (ActivationTooSoon, UncertifiedKey) as exc:
+                raise CommandError(str(exc)) from None
+            self.stdout.write(f"new {purpose} key {row.key_id} certified and active from "
+                              f"{row.valid_from.isoformat()}; the previous key's window closes then.")
+            return
+        statement = statement_for(public_hex(private_key), purpose, timezone.now() + timedelta(seconds=effective_in))
+        target = Path(statement_out or f"{statement['key_id']}.statement.json")
+        write_private_key(private_key, statement["key_id"])
+        target.write_text(json.dumps(statement, indent=1, sort_keys=True))
+        self.stdout.write(
+            f"new {purpose} key {statement['key_id']} prepared (private key in TAMKEEN_KEY_DIR); its statement is in "
+            f"{target}, to take over at {statement['valid_from']}.\n"
+            f"Certify it where the root key is kept: manage.py audit certify-key {target} --root-key ROOT.pem "
+            f"--out CERT.json\nthen here: manage.py audit activate-key CERT.json (before {statement['valid_from']}, "
+            "with at least a minute to spare)."
+        )
+
+    def handle_certify_key(self, statement, root_key, out, **_):
+        from ledger.keys import certify
+        from ledger.tamkeen_verify import CERTIFICATE_TYPE, key_id_for
+
+        try:
+            document = json.loads(Path(statement).read_text())
+            if document.get("type") != CERTIFICATE_TYPE or document.get("key_id") != key_id_for(document["public_key"]):
+                raise ValueError("not a key statement written by 'audit rotate-key'")
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise CommandError(f"cannot read the statement {statement}: {exc}") from None
+        certificate = certify(document, _read_private_key(root_key))
+        try:
+            with open(out, "x") as handle:
+                handle.write(json.dumps(certificate, indent=1, sort_keys=True))
+        except FileExistsError:
+            raise CommandError(f"{out} already exists") from None
+        self.stdout.write(f"{document['purpose']} key {document['key_id']} certified by root "
+                          f"{certificate['root_key_id']}: {out}. Activate it with 'manage.py audit activate-key {out}'.")
+
+    def handle_certify_existing(self, root_key=None, **_):
+        from ledger.keys import _dev_root, certify_existing
+
+        root = _read_private_key(root_key) if root_key else _dev_root(create=False)
+        if root is None:
+            raise CommandError("give --root-key ROOT.pem (no development root here)")
+        done = certify_existing(root)
+        self.stdout.write(f"certified {len(done)} key(s): {', '.join(done) or 'none was left uncertified'}")
+
+    def handle_activate_key(self, certificate, **_):
+        from ledger.keys import ActivationTooSoon, UncertifiedKey, rotate_key
+
+        try:
+            document = json.loads(Path(certificate).read_text())
+            purpose = document["statement"]["purpose"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise CommandError(f"cannot read the certificate {certificate}: {exc}") from None
+        try:
+            row = rotate_key(purpose, certificate=document)
+        except (ActivationTooSoon, UncertifiedKey) as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(f"{purpose} key {row.key_id} active from {row.valid_from.isoformat()}; "
+                          "the previous key's window closes then.")
+
+    def handle_keys(self, as_json=False, **_):
+        from ledger.evidence import key_file
+        from ledger.keys import root_public_key
+        from ledger.tamkeen_verify import PublicKey, key_id_for
+
+        data = key_file()
+        if as_json:
+            self.stdout.write(json.dumps(data, indent=1))
+            return
+        root = root_public_key()
+        self.stdout.write(f"root       {key_id_for(root) if root else '(none pinned)'}  {root or ''}")
+        if not data["keys"]:
             self.stdout.write("no signing keys yet")
-        for w in windows:
-            until = w.valid_until.isoformat() if w.valid_until else "(active)"
-            self.stdout.write(f"{w.purpose:<10} {w.key_id}  {w.valid_from.isoformat()} → {until}")
+        for item in data["keys"]:
+            key = PublicKey.from_json(item)
+            why = key.trust_problem(root) if root else "no root pinned"
+            until = item["valid_until"] or "(active)"
+            self.stdout.write(f"{key.purpose:<10} {key.key_id}  {key.public_hex}  {item['valid_from']} → {until}  "
+                              f"{'certified' if why is None else 'NOT TRUSTED: ' + why}")
+
+
+def _read_private_key(path):
+    from ledger.keys import private_key_from_text
+
+    try:
+        return private_key_from_text(Path(path).read_bytes())
+    except (OSError, ValueError) as exc:
+        raise CommandError(f"cannot read an Ed25519 private key from {path}: {exc}") from None

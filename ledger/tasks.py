@@ -8,7 +8,13 @@ def integrate_ledger():
     """Place new audit entries in the Merkle tree and sign a checkpoint when one is due.
     Only one integrator runs at a time; a concurrent run returns at once."""
     from ledger.integrator import integrate
+    from ledger.witnesses import configured, cosign_pending
 
     result = integrate()
+    # The witnesses are asked after the checkpoint committed; a witness out of reach is
+    # asked again at the next tick.
+    outcomes = cosign_pending() if configured() else []
     return {"integrated": result.integrated, "tree_size": result.tree_size,
-            "checkpoint": result.checkpoint.pk if result.checkpoint else None}
+            "checkpoint": result.checkpoint.pk if result.checkpoint else None, "refused": result.refused,
+            "witnesses": [outcome.__dict__ for outcome in outcomes]}
+

@@ -86,6 +86,8 @@ class NotificationKind(models.TextChoices):
     ESCALATION = "escalation", _("escalation: a step is overdue in your program")
     VISIT_DUE = "visit_due", _("follow-up visit due")
     AT_RISK = "at_risk", _("project at risk")
+    LEDGER_ALERT = "ledger_alert", _("audit ledger alert")
+    CHECKPOINT = "checkpoint", _("audit ledger checkpoint")
 
 
 class Notification(models.Model):

@@ -12,6 +12,7 @@ from django.urls import reverse
 from core.roles import Role
 from followup.models import RiskReason, VisitReport
 from followup.signals import visit_at_risk
+from ledger.signals import checkpoint_signed, integrity_alert
 from notifications.models import NotificationKind
 from notifications.services import notify
 
@@ -30,3 +31,36 @@ def notify_at_risk(sender, project, visit, report, **kwargs):
                      "visited_on": report.visited_on, "reasons": labels},
             link=reverse("followup:project", args=[project.pk]),
         )
+
+
+@receiver(integrity_alert, dispatch_uid="notifications.receivers.ledger_alert")
+def notify_ledger_alert(sender, code, message, size, **kwargs):
+    """Tell every auditor that the ledger's history differs from what was signed (the
+    integrator refused to sign, or a witness to cosign): once per problem and size."""
+    for auditor in _auditors():
+        notify(recipient=auditor, kind=NotificationKind.LEDGER_ALERT,
+               dedupe_key=f"ledger_alert:{code}:{size}:u{auditor.pk}", template="ledger_alert",
+               context={"code": code, "message": message})
+
+
+@receiver(checkpoint_signed, dispatch_uid="notifications.receivers.checkpoint")
+def notify_checkpoint(sender, checkpoint, **kwargs):
+    """Every new checkpoint goes to the auditors (by email; read already in the
+    application): a copy outside the database they can compare a later ledger with."""
+    import base64
+
+    for auditor in _auditors():
+        notification = notify(
+            recipient=auditor, kind=NotificationKind.CHECKPOINT, dedupe_key=f"checkpoint:{checkpoint.pk}:u{auditor.pk}",
+            template="checkpoint",
+            context={"size": checkpoint.size, "root": checkpoint.root_hash, "at": checkpoint.created_at,
+                     "canonical": bytes(checkpoint.canonical).decode("utf-8"), "key_id": checkpoint.key_id,
+                     "signature": base64.b64encode(bytes(checkpoint.signature)).decode()},
+        )
+        if notification is not None:
+            notification.read_at = notification.created_at
+            notification.save(update_fields=["read_at"])
+
+
+def _auditors():
+    return get_user_model().objects.filter(groups__name=Role.AUDITOR.value, is_active=True).distinct().order_by("pk")

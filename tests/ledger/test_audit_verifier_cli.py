@@ -282,7 +282,8 @@ def test_exported_columns_that_are_not_json_are_a_located_problem(bundle, tmp_pa
     code, out, err = run_isolated(bundle / "verify.py", broken, "--quiet", cwd=tmp_path)
     assert code == 1, out + err
     assert "Traceback" not in err
-    assert "seq 1 (id 1): the exported columns are not valid JSON" in out
+    first_id = int((broken / "entries.tsv").read_bytes().splitlines()[0].split(b"\t")[6])
+    assert f"seq 1 (id {first_id}): the exported columns are not valid JSON" in out
     code, out, err = run_isolated(bundle / "verify.py", broken, "--json", cwd=tmp_path)
     assert code == 1, out + err
     problem = next(p for p in json.loads(out)["problems"] if p["code"] == "columns_not_json")
@@ -300,7 +301,8 @@ def test_signed_fields_of_the_wrong_type_are_a_located_problem(bundle, tmp_path)
     code, out, err = run_isolated(bundle / "verify.py", broken, "--quiet", cwd=tmp_path)
     assert code == 1, out + err
     assert "Traceback" not in err
-    assert "(id 2): stored bytes have entry fields of the wrong type" in out
+    second_id = int(lines[1].rstrip(b"\n").split(b"\t")[6])
+    assert f"(id {second_id}): stored bytes have entry fields of the wrong type" in out
 
 
 def test_a_missing_directory_exits_2(bundle, tmp_path):

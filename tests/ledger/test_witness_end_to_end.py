@@ -132,7 +132,7 @@ def test_checkpoints_are_cosigned_as_the_ledger_grows_and_a_rollback_is_refused(
     alerts = Notification.objects.filter(recipient=auditor, kind=NotificationKind.LEDGER_ALERT)
     assert alerts.count() == 1 and "refused the checkpoint" in alerts.get().body
     # The auditor's kept checkpoint no longer verifies, in the database and in a bundle.
-    expected = {"trusted_checkpoint_mismatch", "checkpoint_not_witnessed"}
+    expected = {"trusted_checkpoint_mismatch", "trusted_checkpoint_missing", "checkpoint_not_witnessed"}
     report = verify_database(trust=trust)
     assert not report.ok and expected & {p.code for p in report.problems}, report.summary()
     export_bundle(tmp_path / "rolled-back")

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from core.transactions import consistent_read
 from ledger.canonical import canonical_bytes, format_time
-from ledger.keys import key_windows, root_public_key
+from ledger.keys import key_windows, root_public_key, signer_for
 from ledger.machines import awaits_first_entry, definitions, live_states, state_field_name
 from ledger.models import AuditEntry, Checkpoint, LedgerLeaf
 from ledger.tamkeen_verify import (
@@ -25,11 +25,14 @@ from ledger.tamkeen_verify import (
     EntryRecord,
     Problem,
     PublicKey,
+    definitions_digest,
     frontier_append,
     frontier_root,
     inclusion_path,
     key_id_for,
     leaf_hash,
+    manifest_message,
+    newest_checkpoint,
     verify_ledger,
 )
 
@@ -154,10 +157,11 @@ def export_bundle(out: Path, *, progress=None) -> dict:
                 ]) + b"\n"
 
         entries = _write_lines(out / "entries.tsv", entry_lines())
+        records = checkpoint_records()
         checkpoints = _write_lines(out / "checkpoints.tsv", (
             b"\t".join([c.canonical, c.key_id.encode(), base64.b64encode(c.signature),
                         b",".join(base64.b64encode(h) for h in c.consistency)]) + b"\n"
-            for c in checkpoint_records()
+            for c in records
         ))
         (out / "keys.json").write_text(json.dumps(key_file(), indent=2))
         (out / "cosignatures.json").write_text(json.dumps(cosignatures_by_checkpoint(), indent=1, sort_keys=True))
@@ -174,13 +178,21 @@ def export_bundle(out: Path, *, progress=None) -> dict:
     )
     names = ["entries.tsv", "checkpoints.tsv", "keys.json", "cosignatures.json", "state_machines.json",
              "live_state.json", "verify.py"]
+    now = timezone.now()
+    newest = newest_checkpoint(records)
     manifest = {
         "format": BUNDLE_FORMAT,
-        "created_at": format_time(timezone.now()),
+        "created_at": format_time(now),
         "entries": entries,
         "checkpoints": checkpoints,
         "files": {name: _sha256(out / name) for name in names},
+        "newest_checkpoint": newest["canonical"] if newest else None,
+        "definitions": definitions_digest(definitions()),
     }
+    # Signed by the checkpoint key: export where the integrator (and its key) runs.
+    window, private_key = signer_for("checkpoint", now)
+    manifest["signature"] = {"key_id": window.key_id,
+                             "signature": base64.b64encode(private_key.sign(manifest_message(manifest))).decode()}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
     return manifest
 

@@ -29,6 +29,7 @@ from ledger.tamkeen_verify import (
     CHECKPOINT_VERSION,
     EMPTY_ROOT,
     consistency_proof_from_frontier,
+    definitions_digest,
     frontier_append,
     frontier_from_json,
     frontier_root,
@@ -220,8 +221,10 @@ def _alert(refusal: Refusal, last) -> None:
 def _sign_checkpoint(size, frontier, now, base, proof) -> Checkpoint:
     window, private_key = signer_for("checkpoint", now)
     root = frontier_root(frontier).hex()
+    from ledger.machines import definitions
+
     document = {"v": CHECKPOINT_VERSION, "size": size, "root": root, "at": format_time(now), "key": window.key_id,
-                "prev_size": base.size, "prev_root": base.root}
+                "prev_size": base.size, "prev_root": base.root, "definitions": definitions_digest(definitions())}
     canonical = canonical_bytes(document)
     checkpoint = Checkpoint(
         size=size, root_hash=root, created_at=now, key_id=window.key_id, canonical=canonical,

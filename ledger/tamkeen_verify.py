@@ -68,6 +68,11 @@ GENESIS = "0" * 64
 # --- Canonical bytes and hashes -------------------------------------------------------
 
 
+def definitions_digest(machines: dict) -> str:
+    """The SHA-256 of the state-machine definitions, as the checkpoints sign it."""
+    return hashlib.sha256(canonical_bytes(machines)).hexdigest()
+
+
 def canonical_bytes(document: dict) -> bytes:
     """Sorted keys, compact separators, UTF-8. Decimals must already be strings."""
     return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
@@ -484,6 +489,9 @@ PROBLEM_CODES = {
                                "(a checkpoint was deleted or rebuilt; detail: prev_size, expected_size)",
     "checkpoint_inconsistent": "the consistency proof from the previous checkpoint does not verify",
     # The checkpoint the auditor kept (trust file).
+    "manifest_unsigned": "the bundle's manifest is not signed by a certified checkpoint key",
+    "manifest_count_mismatch": "the manifest's entry count or newest checkpoint differs from the bundle's files",
+    "definitions_mismatch": "the state machines checked against are not those the newest checkpoint signs",
     "checkpoint_not_witnessed": "the newest checkpoint lacks the witnesses' cosignatures the trust file requires",
     "trusted_checkpoint_missing": "the ledger is smaller than the checkpoint kept in the trust file (rolled back)",
     "trusted_checkpoint_mismatch": "the ledger's first entries no longer give the root of the checkpoint kept in "
@@ -776,7 +784,8 @@ def verify_ledger(
             # insertion order, and an entity's entries are inserted in sequence order).
             chain = chains.get((entity_type, entity_id))
             if chain is None:
-                chain = chains[(entity_type, entity_id)] = [0, genesis, ChainReplay(machines_by_type.get(entity_type)), ""]
+                chain = chains[(entity_type, entity_id)] = [0, genesis, ChainReplay(machines_by_type.get(entity_type)), "",
+                                                            None]
             seq = doc["seq"]
             if seq != chain[0] + 1:
                 code, reason = (("seq_gap", "a previous entry is missing") if type(seq) is int and seq > chain[0] + 1
@@ -784,6 +793,10 @@ def verify_ledger(
                 bad(entry_problem(code, f"expected seq {chain[0] + 1}: {reason}", record, doc,
                                   expected_seq=chain[0] + 1))
             if prev != chain[1]:
+                if chain[4] is not None and not check_signatures:
+                    # The link breaks here: was the previous entry rehashed by someone
+                    # without the key? Its signature says which of the two is at fault.
+                    _blame_previous(chain[4], keys_by_id, bad)
                 bad(entry_problem("prev_mismatch",
                                   "previous-entry hash does not match the chain (inserted, deleted or reordered)",
                                   record, doc))
@@ -798,6 +811,8 @@ def verify_ledger(
             if type(seq) is int and seq > chain[0]:
                 chain[0] = seq
             chain[1] = digest
+            chain[4] = (record.key_id, record.signature, record.signature_is_base64, digest, record.entry_id,
+                        record.line, entity_type, entity_id, seq)
             if progress and count % 10000 == 0:
                 progress(count)
     finally:
@@ -827,6 +842,7 @@ def verify_ledger(
                             entity_type=entity_type, entity_id=entity_id))
 
     _verify_checkpoints(checkpoints, leaves, keys_by_id, report, bad)
+    _verify_definitions(checkpoints, machines, bad)
     if trusted_checkpoint is not None:
         _verify_trusted_checkpoint(trusted_checkpoint, leaves, report, bad)
     return report
@@ -922,6 +938,41 @@ def _check_time(index, at, covering, position, record, doc, bad):
     elif at < earliest:
         bad(Problem.of_entry("entry_backdated", f"dated {at}, long before the checkpoint preceding the one of size "
                                                 f"{size} that first covers it", record, doc, checkpoint_size=size))
+
+
+def _blame_previous(previous, keys_by_id, bad):
+    """Report the previous entry of a broken link when its signature does not verify over
+    the hash it carries (an entry edited and rehashed without the key)."""
+    key_id, signature, is_base64, digest, entry_id, line, entity_type, entity_id, seq = previous
+    key = keys_by_id.get(key_id)
+    try:
+        raw = base64.b64decode(signature) if is_base64 else signature
+        holds = key is not None and key.verify(raw, bytes.fromhex(digest))
+    except ValueError:
+        holds = False
+    if not holds:
+        bad(Problem("bad_signature", "signature does not verify (the entry was edited and rehashed without the key)",
+                    entity_type=entity_type, entity_id=entity_id, seq=seq, entry_id=entry_id, line=line,
+                    entry_hash=digest))
+
+
+def _verify_definitions(checkpoints, machines, bad):
+    """The newest checkpoint signs the hash of the state machines in force: the replay
+    must use exactly those (a widened machine would accept forbidden moves)."""
+    newest = None
+    for record in checkpoints:
+        try:
+            doc = json.loads(record.canonical)
+            if newest is None or int(doc["size"]) > int(newest["size"]):
+                newest = doc
+        except (ValueError, KeyError, TypeError):
+            continue
+    if newest is None or "definitions" not in newest:
+        return
+    if newest["definitions"] != definitions_digest(machines):
+        bad(Problem("definitions_mismatch", "the state machines checked against are not those the newest "
+                                            "checkpoint signs (altered definitions)",
+                    checkpoint_size=newest.get("size"), checkpoint_at=newest.get("at")))
 
 
 def _check_link(doc, record, previous, about, bad):
@@ -1289,7 +1340,43 @@ def verify_bundle(directory: str, *, check_signatures=False, trust: Trust | None
         trusted_checkpoint=trust.checkpoint if trust else None,
     )
     report.newest_checkpoint = newest_checkpoint(checkpoints)
+    _verify_manifest(manifest, report)
     return report
+
+
+MANIFEST_SIGNED_FIELDS = ("format", "created_at", "entries", "checkpoints", "files", "newest_checkpoint",
+                          "definitions")
+
+
+def manifest_message(manifest: dict) -> bytes:
+    """What the checkpoint key signs of a manifest: every field but the signature."""
+    return canonical_bytes({name: manifest.get(name) for name in MANIFEST_SIGNED_FIELDS})
+
+
+def _verify_manifest(manifest: dict, report: Report) -> None:
+    """The manifest is signed by a certified checkpoint key (the bundle does not vouch
+    for itself: a replaced verify.py, a widened state_machines.json, a live_state.json
+    with an entity type removed change the file hashes it signs), and its counts and
+    newest checkpoint are those of the files."""
+    signed = manifest.get("signature")
+    keys = {k.key_id: k for k in report.keys if k.purpose == "checkpoint"}
+    try:
+        key = keys.get(signed["key_id"])
+        created = parse_time(manifest["created_at"])
+        valid = key is not None and key.covers(created) and key.verify(
+            base64.b64decode(signed["signature"], validate=True), manifest_message(manifest))
+    except (KeyError, TypeError, ValueError, AttributeError):
+        valid = False
+    if not valid:
+        report.add(Problem("manifest_unsigned", "the manifest is not signed by a certified checkpoint key valid "
+                                                "when it was written: the bundle's files vouch for nothing"))
+    if manifest.get("entries") != report.entries:
+        report.add(Problem("manifest_count_mismatch", f"the manifest says {manifest.get('entries')!r} entries, "
+                                                      f"the bundle holds {report.entries}"))
+    newest = report.newest_checkpoint["canonical"] if report.newest_checkpoint else None
+    if manifest.get("newest_checkpoint") != newest:
+        report.add(Problem("manifest_count_mismatch", "the manifest names another newest checkpoint than the "
+                                                      "bundle's"))
 
 
 def verify_signatures_parallel(directory: str, keys: list[PublicKey], workers: int | None = None) -> tuple[int, list]:

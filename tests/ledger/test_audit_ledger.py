@@ -28,10 +28,12 @@ from ledger.canonical import canonical_bytes, format_time
 from ledger.entries import record_transition
 from ledger.evidence import export_bundle, inclusion_proof, verify_database
 from ledger.keys import KEYRING, key_id_for, key_windows, register_key, rotate_key, signer_for
+from ledger.machines import definitions
 from ledger.models import AppendOnlyError, AuditEntry, Checkpoint, LedgerLeaf, SigningKey
 from ledger.payload import to_jsonable
 from ledger.tamkeen_verify import (
     EMPTY_ROOT,
+    definitions_digest,
     frontier_append,
     frontier_from_json,
     frontier_root,
@@ -329,7 +331,8 @@ def _assert_checkpoints_match_from_scratch_roots():
         assert document == {"v": 2, "size": checkpoint.size, "root": checkpoint.root_hash,
                             "at": format_time(checkpoint.created_at), "key": checkpoint.key_id,
                             "prev_size": previous.size if previous else 0,
-                            "prev_root": previous.root_hash if previous else EMPTY_ROOT.hex()}
+                            "prev_root": previous.root_hash if previous else EMPTY_ROOT.hex(),
+                            "definitions": definitions_digest(definitions())}
 
 
 @committed

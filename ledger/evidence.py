@@ -50,7 +50,7 @@ def _leaf_or_none(row):
 def checkpoint_records():
     return [
         CheckpointRecord(bytes(c.canonical), c.key_id, bytes(c.signature),
-                         [base64.b64decode(h) for h in c.consistency])
+                         [base64.b64decode(h) for h in c.consistency], (c.size, c.root_hash))
         for c in Checkpoint.objects.order_by("size", "created_at", "id")
     ]
 
@@ -211,13 +211,17 @@ def inclusion_proof(entry_id: int) -> dict:
         raise ProofUnavailable(
             f"entry {entry_id} is not integrated yet: run 'manage.py audit checkpoint' and try again"
         )
-    checkpoint = Checkpoint.objects.filter(size__gt=leaf.index).order_by("-size", "-created_at").first()
+    # The checkpoint is chosen by its signed size, not by the (unsigned) size column.
+    signed = [(json.loads(bytes(c.canonical)).get("size", 0), c) for c in Checkpoint.objects.order_by("created_at")]
+    covering = [(size, c) for size, c in signed if isinstance(size, int) and size > leaf.index]
+    checkpoint = max(covering, key=lambda pair: pair[0])[1] if covering else None
     if checkpoint is None:
         raise ProofUnavailable(
             f"no signed checkpoint covers entry {entry_id} yet: run 'manage.py audit checkpoint --force'"
         )
+    size = json.loads(bytes(checkpoint.canonical))["size"]
     leaves = [
-        leaf_hash(h) for h in LedgerLeaf.objects.filter(index__lt=checkpoint.size)
+        leaf_hash(h) for h in LedgerLeaf.objects.filter(index__lt=size)
         .order_by("index").values_list("entry__entry_hash", flat=True).iterator(chunk_size=CHUNK)
     ]
     path = inclusion_path(leaves, leaf.index)

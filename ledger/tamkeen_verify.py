@@ -442,6 +442,7 @@ class CheckpointRecord:
     key_id: str
     signature: bytes
     consistency: list[bytes] = field(default_factory=list)  # the proof from the previous checkpoint
+    columns: tuple | None = None  # (size, root) as the database's columns show them, when read from it
 
 
 # The stable codes of the problems the verifier reports, and what each means.
@@ -485,6 +486,7 @@ PROBLEM_CODES = {
     "checkpoint_truncated": "the checkpoint covers more entries than the ledger holds",
     "checkpoint_leaf_missing": "a global index the checkpoint covers is missing (index)",
     "checkpoint_root_mismatch": "the Merkle root does not match the entries the checkpoint covers",
+    "checkpoint_column_differs": "a checkpoint's size or root column differs from its signed bytes",
     "checkpoint_chain_broken": "the checkpoint does not name the previous checkpoint as its predecessor "
                                "(a checkpoint was deleted or rebuilt; detail: prev_size, expected_size)",
     "checkpoint_inconsistent": "the consistency proof from the previous checkpoint does not verify",
@@ -1037,6 +1039,10 @@ def _verify_checkpoints(checkpoints, leaves, keys_by_id, report, bad):
     parsed.sort(key=lambda item: (item[0], item[1]))
     for size, at, root, doc, record in parsed:
         report.checkpoints += 1
+        if record.columns is not None and tuple(record.columns) != (size, root):
+            bad(Problem("checkpoint_column_differs", f"its columns say size {record.columns[0]}, root "
+                                                     f"{str(record.columns[1])[:16]}…, its signed bytes size {size}",
+                        checkpoint_size=size, checkpoint_at=doc["at"]))
 
         def about(code, message, size=size, doc=doc, **detail):
             return Problem(code, message, checkpoint_size=size, checkpoint_at=doc["at"], detail=detail)

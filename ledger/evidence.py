@@ -170,11 +170,12 @@ def export_bundle(out: Path, *, progress=None) -> dict:
     shutil.copyfile(VERIFIER_SOURCE, out / "verify.py")
     (out / "README.txt").write_text(
         "Tamkeen evidence bundle.\n\n"
-        "Verify it on any machine with Python 3.11+ and the 'cryptography' package:\n"
-        "    python3 verify.py .               # hashes, chains, checkpoints, state machines\n"
-        "    python3 verify.py . --signatures  # and every entry signature\n"
-        "Compare keys.json with the public keys the institution published; to use your own\n"
-        "copy: python3 verify.py . --keys PUBLISHED_KEYS.json\n"
+        "Verify it with YOUR OWN copy of the verifier (pip install ./verifier from the Tamkeen repository,\n"
+        "needs Python 3.11+ and 'cryptography'), against the trust file you keep:\n"
+        "    tamkeen-verify . --trust trust.json --signatures --update-trust\n"
+        "The verify.py in this bundle is a convenience copy: a bundle could carry a verifier that lies.\n"
+        "Without --trust, the keys and checkpoints are taken from this bundle itself and prove nothing\n"
+        "against its administrator.\n"
     )
     names = ["entries.tsv", "checkpoints.tsv", "keys.json", "cosignatures.json", "state_machines.json",
              "live_state.json", "verify.py"]

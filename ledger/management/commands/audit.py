@@ -148,7 +148,8 @@ class Command(BaseCommand):
         sys.stderr.write("\n")
         self.stdout.write(
             f"evidence bundle written to {target}: {manifest['entries']} entries, "
-            f"{manifest['checkpoints']} checkpoints.\nVerify it offline with: python3 {target}/verify.py {target}"
+            f"{manifest['checkpoints']} checkpoints.\nVerify it offline with your own installed verifier and the "
+            f"trust file you keep: tamkeen-verify {target} --trust trust.json --signatures"
         )
 
     def handle_prove(self, entry_id, out, **_):

@@ -1,0 +1,1 @@
+../ledger/tamkeen_verify.py

@@ -313,6 +313,17 @@ def register_key(private_key: Ed25519PrivateKey | None, purpose: str, *, valid_f
     return row
 
 
+def _certify_development_keys():
+    """A development database whose keys predate certificates: the development root
+    certifies them (never once a root is pinned)."""
+    if not SigningKey.objects.exclude(key_id__in=KeyCertificate.objects.values("key_id")).exists():
+        return
+    root = _dev_root(create=True)
+    done = certify_existing(root)
+    if done:
+        logger.warning("The DEVELOPMENT root certified the keys %s, registered before certificates.", ", ".join(done))
+
+
 def certify_existing(root_private_key: Ed25519PrivateKey) -> list[str]:
     """Certify every key registered before certificates existed (a ledger upgraded to
     them): the statement says what the key row says. Run once, where the root is kept."""
@@ -341,6 +352,8 @@ def ensure_keys(purposes=("entry", "checkpoint")) -> list[SigningKey]:
     ``TAMKEEN_<PURPOSE>_KEY_CERTIFICATE``: a file written by ``audit certify-key``), or a
     development key certified by the development root."""
     created = []
+    if dev_keys_allowed() and not getattr(settings, "TAMKEEN_LEDGER_ROOT_PUBLIC_KEY", ""):
+        _certify_development_keys()
     for purpose in purposes:
         if SigningKey.objects.filter(purpose=purpose).exists():
             continue

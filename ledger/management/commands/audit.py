@@ -175,11 +175,19 @@ class Command(BaseCommand):
         if result.skipped_locked:
             self.stdout.write("another integrator is running; nothing done")
             return
+        if result.refused:
+            raise CommandError(f"no checkpoint signed: {result.refused}. The auditors were alerted.", returncode=1)
         self.stdout.write(f"integrated {result.integrated} entries; tree size {result.tree_size}")
         if result.checkpoint:
             self.stdout.write(f"signed checkpoint: size {result.checkpoint.size}, root {result.checkpoint.root_hash}")
         else:
             self.stdout.write("no checkpoint due (use --force to sign one now)")
+        from ledger.witnesses import configured, cosign_pending
+
+        if configured():
+            for outcome in cosign_pending():
+                self.stdout.write(f"witness {outcome.witness}: checkpoint of size {outcome.checkpoint_size} "
+                                  f"{outcome.result}")
 
     def handle_trust(self, out, **_):
         from django.conf import settings
@@ -203,8 +211,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"trust file written to {out}: root {key_id_for(root)}, {len(witnesses)} witness(es) "
             f"({trust.witness_quorum} required), checkpoint of size {size}.\n"
-            "Compare the root with the one the council published, keep the file yourself, and verify with "
-            f"'verify.py BUNDLE --trust {out} --update-trust'."
+            "Compare the root with the one the council published, keep the file yourself, and verify each bundle "
+            f"with your own verifier: 'tamkeen-verify BUNDLE --trust {out} --signatures --update-trust'."
         )
 
     def handle_init_root(self, out, **_):

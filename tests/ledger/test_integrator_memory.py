@@ -1,0 +1,63 @@
+"""The integrator remembers, outside the database, the last checkpoint it signed: it
+signs nothing on a history that lost it (and alerts the auditors), accepts its own
+signed successor after a stop between the commit and the write, and starts from the
+database's newest checkpoint on a machine that remembers nothing."""
+
+import contextlib
+import json
+
+from django.db import connection
+
+from core.roles import Role
+from ledger import memory
+from ledger.models import Checkpoint
+from notifications.models import Notification, NotificationKind
+from tests._audit_support import committed, integrate_settled, superuser_bypass
+
+
+@committed
+def test_a_deleted_checkpoint_is_not_signed_over_and_the_auditors_are_alerted(make_project, make_user):
+    auditor = make_user(Role.AUDITOR, username="auditor")
+    make_project("submitted")
+    first = integrate_settled(force_checkpoint=True).checkpoint
+    make_project("draft")
+    second = integrate_settled(force_checkpoint=True).checkpoint
+    assert memory.load().size == second.size
+    bypass = superuser_bypass() if connection.vendor == "postgresql" else contextlib.nullcontext()
+    with bypass, connection.cursor() as cursor:
+        cursor.execute("DELETE FROM workflow_checkpoint WHERE id = %s", [second.pk])
+    make_project("draft")
+    refused = integrate_settled(force_checkpoint=True)
+    assert refused.checkpoint is None
+    assert f"size {first.size}" in refused.refused and f"size {second.size}" in refused.refused
+    assert list(Checkpoint.objects.values_list("size", flat=True)) == [first.size]
+    alert = Notification.objects.get(recipient=auditor, kind=NotificationKind.LEDGER_ALERT)
+    assert "checkpoint_history_rewritten" in alert.body and alert.email_wanted
+    # Refused again at the next tick, without a second alert for the same problem.
+    assert integrate_settled(force_checkpoint=True).checkpoint is None
+    assert Notification.objects.filter(kind=NotificationKind.LEDGER_ALERT).count() == 1
+
+
+@committed
+def test_its_own_signed_successor_is_accepted_after_a_stop_before_remembering(make_project):
+    make_project("submitted")
+    integrate_settled(force_checkpoint=True)
+    before = memory.load()
+    make_project("draft")
+    second = integrate_settled(force_checkpoint=True).checkpoint
+    memory.save(before)  # the process stopped after the commit, before writing the file
+    make_project("draft")
+    third = integrate_settled(force_checkpoint=True).checkpoint
+    assert third is not None and json.loads(bytes(third.canonical))["prev_size"] == second.size
+    assert memory.load().size == third.size
+
+
+@committed
+def test_a_machine_that_remembers_nothing_starts_from_the_newest_signed_checkpoint(make_project):
+    make_project("submitted")
+    first = integrate_settled(force_checkpoint=True).checkpoint
+    memory.forget()
+    make_project("draft")
+    second = integrate_settled(force_checkpoint=True).checkpoint
+    assert json.loads(bytes(second.canonical))["prev_size"] == first.size
+    assert memory.load().size == second.size

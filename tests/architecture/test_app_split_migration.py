@@ -206,8 +206,16 @@ def verify_with(apps, app_label: str, states: dict | None = None):
     ]
     machines = definitions()
     if states is None:
+        # Each row's state and the chain head it keeps, as that state's models read them.
+        # The audited fields the live models fold are left to the check after the split
+        # (``live_states``): these machines are compared without their fold.
+        machines = {entity_type: {**machine, "fold": []} for entity_type, machine in machines.items()}
         states = {
-            entity_type: {str(pk): state for pk, state in apps.get_model(entity_type).objects.values_list("pk", "state")}
+            entity_type: {
+                str(pk): {"state": state, "seq": seq, "head": head}
+                for pk, state, seq, head in apps.get_model(entity_type).objects.values_list(
+                    "pk", "state", "audit_seq", "audit_head")
+            }
             for entity_type in machines
             # Programs were audited later (their ``status``, workflow 0015): no chain here.
             if any(field.name == "state" for field in apps.get_model(entity_type)._meta.fields)

@@ -8,9 +8,10 @@ class ApprovalsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from approvals import folds
         from ledger import machines
 
-        machines.register("approvals.committeesession")
+        machines.register("approvals.committeesession", fold=folds.SESSION)
         # The committee's facts the project's transitions accept (workflow.facts).
         from approvals import facts
 

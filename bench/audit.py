@@ -7,8 +7,9 @@
 Prints, for a generated ledger of N entries (default 1,000,000: 100,000 projects of ten
 transitions each, interleaved, signed by three successive entry keys, a checkpoint every
 1,000 entries):
-  1. offline verification of hashes + chains + checkpoints + state-machine replay with
-     the standalone verifier (one core; target <= 15 s);
+  1. offline verification of hashes + chains + checkpoints + state-machine replay (and
+     the audited fields and chain heads compared with the live rows) with the standalone
+     verifier (one core; target <= 15 s);
   2. the same with every entry signature (both cores; target <= 90 s);
   3. the size of one inclusion proof and its verification time (targets <= 1 KB, <= 5 ms);
   4. with DATABASE_URL on PostgreSQL: the cost of a transition through the services with
@@ -48,7 +49,13 @@ START = datetime(2025, 1, 6, 8, 0, tzinfo=UTC)
 
 def state_machines():
     transitions = [{"name": n, "sources": [s], "targets": [t]} for n, s, t in PATH[1:]]
-    return {"workflow.grantproject": {"initial": "draft", "transitions": transitions, "restores": {}}}
+    # The audited fields the replay folds from the chain and compares with the live rows.
+    fold = [
+        {"field": "approved_amount", "kind": "decimal",
+         "set": {"create": {"value": None}, "decide_approve": {"payload": ["amount"]}}},
+        {"field": "created_by", "kind": "id", "set": {"create": {"actor": True}}},
+    ]
+    return {"workflow.grantproject": {"initial": "draft", "transitions": transitions, "restores": {}, "fold": fold}}
 
 
 def fmt(moment):
@@ -142,7 +149,14 @@ def generate_bundle(directory: Path, entries: int, workers: int) -> dict:
           "valid_from": fmt(START - timedelta(days=1)), "valid_until": None}]
     (directory / "keys.json").write_text(json.dumps(key_list))
     (directory / "state_machines.json").write_text(json.dumps(state_machines()))
-    live = {"workflow.grantproject": {str(p + 1): "launched" for p in range(projects)}}
+    # Each project as its row would be: launched, its chain head (the last step's entry,
+    # the last ``projects`` records), the approved amount and who created it.
+    heads = [line.split(b"\t", 2)[1].decode() for _position, line in records[-projects:]] if projects else []
+    live = {"workflow.grantproject": {
+        str(p + 1): {"state": "launched", "seq": len(PATH), "head": heads[p], "approved_amount": "45000.00",
+                     "created_by": 7}
+        for p in range(projects)
+    }}
     (directory / "live_state.json").write_text(json.dumps(live))
     names = ["entries.tsv", "checkpoints.tsv", "keys.json", "state_machines.json", "live_state.json"]
     manifest = {"format": tv.BUNDLE_FORMAT, "entries": total, "checkpoints": len(checkpoints),

@@ -8,10 +8,11 @@ class DisbursementsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from disbursements import folds
         from ledger import machines
 
-        machines.register("disbursements.purchaseorder")
-        machines.register("disbursements.disbursement")
+        machines.register("disbursements.purchaseorder", fold=folds.PURCHASE_ORDER)
+        machines.register("disbursements.disbursement", fold=folds.DISBURSEMENT)
         # A program's envelope is not lowered below what its ledger holds committed.
         from disbursements.program_checks import envelope_covers_commitments
         from workflow import program_checks

@@ -8,9 +8,10 @@ class FollowupConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from followup import folds
         from ledger import machines
 
-        machines.register("followup.followupvisit")
+        machines.register("followup.followupvisit", fold=folds.VISIT)
         # The grant flow's launch step calls this app's service.
         from followup.services import project_launch
         from workflow import task_services

@@ -16,7 +16,7 @@ from django.utils import timezone
 from core.transactions import consistent_read
 from ledger.canonical import canonical_bytes, format_time
 from ledger.keys import key_windows, root_public_key, signer_for
-from ledger.machines import awaits_first_entry, definitions, live_states, state_field_name
+from ledger.machines import definitions, live_state_of, live_states
 from ledger.models import AuditEntry, Checkpoint, LedgerLeaf
 from ledger.tamkeen_verify import (
     BUNDLE_FORMAT,
@@ -246,7 +246,8 @@ def inclusion_proof(entry_id: int) -> dict:
 
 def verify_entity(entity, rows=None):
     """Verify one entity's chain: every hash, link, column, signature and key window, the
-    replay through its state machine, and that the replay ends in the live state.
+    replay through its state machine, and that the replay ends in the live row (its
+    state, chain head and folded fields, as ``verify_database`` compares them).
     ``rows``: the entity's entries in seq order, when the caller has read them already."""
     from ledger.models import entity_type_of
 
@@ -264,9 +265,8 @@ def verify_entity(entity, rows=None):
         for row in rows
     ]
     machines = {k: v for k, v in definitions().items() if k == entity_type}
-    state_field = state_field_name(type(entity))
-    current = type(entity)._default_manager.get(pk=entity.pk)
-    live = {entity_type: {} if awaits_first_entry(current) else {str(entity.pk): getattr(current, state_field)}}
+    row = live_state_of(entity)
+    live = {entity_type: {} if row is None else {str(entity.pk): row}}
     return verify_ledger(records, [], public_keys(), machines, live, check_signatures=True,
                          root_public_key=root_public_key(), trust="configuration")
 

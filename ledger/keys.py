@@ -316,6 +316,10 @@ def register_key(private_key: Ed25519PrivateKey | None, purpose: str, *, valid_f
 def _certify_development_keys():
     """A development database whose keys predate certificates: the development root
     certifies them (never once a root is pinned)."""
+    from django.db import connection
+
+    if KeyCertificate._meta.db_table not in connection.introspection.table_names():
+        return  # a schema before certificates (migrating)
     if not SigningKey.objects.exclude(key_id__in=KeyCertificate.objects.values("key_id")).exists():
         return
     root = _dev_root(create=True)

@@ -32,7 +32,9 @@ class AuditedModel(models.Model):
     """A model whose transitions are audited. It keeps the head of its own audit chain
     (last sequence number and entry hash) on its row: the row is locked for every
     transition anyway, so the next entry needs no extra query to find its predecessor.
-    The ledger stays the evidence; the verifier never reads these two columns."""
+    The ledger stays the evidence; the verifiers compare these two columns with the
+    chain's last entry (``ledger.machines.live_states``), so a chain whose tail was cut
+    off is found even when the row's state was set back."""
 
     audit_seq = models.PositiveIntegerField(default=0, editable=False)
     audit_head = models.CharField(max_length=64, blank=True, editable=False)

@@ -9,11 +9,13 @@ class WorkflowConfig(AppConfig):
 
     def ready(self):
         from ledger import machines
+        from workflow import folds
 
-        machines.register("workflow.grantproject", restores={"resume": "suspend"})
+        machines.register("workflow.grantproject", restores={"resume": "suspend"}, fold=folds.PROJECT)
         # Programs made before their changes were audited start their chain at their
         # first change (workflow.services.programs).
-        machines.register("workflow.program", state_field="status", chain_may_start_later=True)
+        machines.register("workflow.program", state_field="status", chain_may_start_later=True,
+                          fold=folds.PROGRAM)
         # The grant flow registers its process model and follows project transitions
         # in every process: web server, Celery workers, management commands.
         from workflow import flows  # noqa: F401

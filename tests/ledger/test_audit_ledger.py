@@ -491,7 +491,15 @@ def test_export_and_the_standalone_verifier_accept_an_intact_ledger(make_project
     assert manifest["entries"] == AuditEntry.objects.count()
     assert manifest["checkpoints"] == 1
     live = json.loads((bundle / "live_state.json").read_text())
-    assert live[PROJECT][str(project.pk)] == GrantProject.objects.get(pk=project.pk).state
+    row = GrantProject.objects.get(pk=project.pk)
+    last = chain(project)[-1]
+    assert live[PROJECT][str(project.pk)] == {
+        "state": row.state, "seq": last.seq, "head": last.entry_hash, "requested_amount": format(row.requested_amount, "f"),
+        "own_contribution": format(row.own_contribution, "f"), "approved_amount": None, "decision_conditions": "",
+        "program": row.program.code, "created_by": row.created_by_id, "submitted_by": None,
+        "eligibility_failures": [], "state_before_suspension": row.state_before_suspension, "outcome": "",
+        "closure_reason": "",
+    }
     code, output = standalone([bundle])
     assert code == 0, output
     assert "ledger intact" in output

@@ -251,6 +251,26 @@ def state_without_entry(ledger):
     return [(entity(ledger.draft, live="approved", replayed="draft"), "live_state_mismatch")], []
 
 
+def field_without_entry(ledger):
+    """An audited field other than the state changed in place: the approved amount the
+    chain's decision gives is no longer the row's."""
+    execute("UPDATE workflow_grantproject SET approved_amount = 45000 WHERE id = %s", [ledger.approved])
+    return [(entity(ledger.approved, field="approved_amount", live="45000.00", replayed="60000.00"),
+             "live_field_mismatch")], []
+
+
+def truncate_tail_and_set_the_row_back(ledger):
+    """Remove a project's last entry (its suspension, integrated but in no checkpoint yet,
+    the newest leaf: no gap) and set its state back: only the chain head the row keeps
+    still names the suspension."""
+    last = chain(ledger.committee)[-1]
+    execute("DELETE FROM workflow_ledgerleaf WHERE entry_id = %s", [last.pk])
+    execute("DELETE FROM workflow_auditentry WHERE id = %s", [last.pk])
+    execute("UPDATE workflow_grantproject SET state = 'in_committee', state_before_suspension = '' WHERE id = %s",
+            [ledger.committee])
+    return [(entity(ledger.committee, field="seq", live=last.seq, replayed=last.seq - 1), "live_head_mismatch")], []
+
+
 def forbidden_move(ledger):
     """draft → approved, correctly hashed, chained and signed, with the project's state
     moved to match: only the state machine replay can object."""
@@ -295,7 +315,8 @@ def corrupt_signature(ledger):
 TAMPERINGS = [
     edit_canonical_bytes, edit_payload_column, edit_state_column, delete_entry, insert_forged_entry,
     insert_and_rewrite_chain, reorder_entries, reorder_leaves, truncate_chain_tail, fork_checkpoint,
-    state_without_entry, forbidden_move, unknown_key, outside_key_window, corrupt_signature,
+    state_without_entry, field_without_entry, truncate_tail_and_set_the_row_back, forbidden_move, unknown_key,
+    outside_key_window, corrupt_signature,
 ]
 NEEDS_SIGNATURES = {corrupt_signature}
 

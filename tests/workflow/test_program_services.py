@@ -201,7 +201,10 @@ def test_a_program_made_without_the_services_verifies_until_its_first_change(cas
     opening = AuditEntry.objects.for_entity(program).get(seq=1)
     assert opening.payload["recorded_at_first_change"] is True
     assert opening.payload["settings"]["quorum_percent"] == 50  # as it was until this change
-    assert live_states()[PROGRAM][str(program.pk)] == "in_force"
+    live = live_states()[PROGRAM][str(program.pk)]
+    head = AuditEntry.objects.for_entity(program).get(seq=2).entry_hash
+    assert (live["state"], live["seq"], live["head"]) == ("in_force", 2, head)
+    assert (live["code"], live["quorum_percent"], live["envelope"]) == (program.code, 60, format(program.envelope, "f"))
     assert verify_database().ok
     assert ledger_selectors.entity_verification(Program.objects.get(pk=program.pk)).ok
 

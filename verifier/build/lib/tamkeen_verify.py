@@ -473,6 +473,11 @@ PROBLEM_CODES = {
                        "(detail: checkpoint_size)",
     # One entity (entity type and id).
     "live_state_mismatch": "the live state differs from the state the chain ends in (detail: live, replayed)",
+    "live_head_mismatch": "the chain head the live row keeps (audit_seq, audit_head) is not the chain's last entry: "
+                          "entries were cut off the chain's end, or written without the row (detail: field "
+                          "'seq' or 'head', live, replayed)",
+    "live_field_mismatch": "an audited field of the live row differs from the value its chain's entries give it "
+                           "(the first such field; detail: field, live, replayed)",
     "orphan_chain": "an audit chain whose entity does not exist",
     # The global Merkle tree (index).
     "index_gap": "a global index is missing (an entry was deleted)",
@@ -713,9 +718,12 @@ def verify_ledger(
         for k in keys
     }
     machines_by_type = StateMachines(machines).machines
+    folds = compile_folds(machines)
+    unknown = UNKNOWN
     scan = json.JSONDecoder().scan_once  # the C scanner, without the whitespace regexes
     sha256 = hashlib.sha256
-    # (entity_type, entity_id) -> [last seq, last hash, ChainReplay]
+    # (entity_type, entity_id) -> [last seq, last hash, ChainReplay, last time, folded values,
+    # the fold's rules by transition] (the last two None for a machine without a fold)
     chains: dict = {}
     leaves: dict[int, bytes] = {}
     checkpoints = list(checkpoints)
@@ -786,8 +794,11 @@ def verify_ledger(
             # insertion order, and an entity's entries are inserted in sequence order).
             chain = chains.get((entity_type, entity_id))
             if chain is None:
-                chain = chains[(entity_type, entity_id)] = [0, genesis, ChainReplay(machines_by_type.get(entity_type)), "",
-                                                            None]
+                fold = folds.get(entity_type)
+                chain = chains[(entity_type, entity_id)] = [
+                    0, genesis, ChainReplay(machines_by_type.get(entity_type)), "",
+                    [unknown] * len(fold[0]) if fold else None, fold[1] if fold else None, None,
+                ]
             seq = doc["seq"]
             if seq != chain[0] + 1:
                 code, reason = (("seq_gap", "a previous entry is missing") if type(seq) is int and seq > chain[0] + 1
@@ -795,10 +806,10 @@ def verify_ledger(
                 bad(entry_problem(code, f"expected seq {chain[0] + 1}: {reason}", record, doc,
                                   expected_seq=chain[0] + 1))
             if prev != chain[1]:
-                if chain[4] is not None and not check_signatures:
+                if chain[6] is not None and not check_signatures:
                     # The link breaks here: was the previous entry rehashed by someone
                     # without the key? Its signature says which of the two is at fault.
-                    _blame_previous(chain[4], keys_by_id, bad)
+                    _blame_previous(chain[6], keys_by_id, bad)
                 bad(entry_problem("prev_mismatch",
                                   "previous-entry hash does not match the chain (inserted, deleted or reordered)",
                                   record, doc))
@@ -810,10 +821,14 @@ def verify_ledger(
             why = chain[2].step(transition, source, target)
             if why:
                 bad(entry_problem("state_machine", f"state machine: {why}", record, doc))
+            if chain[5] is not None:  # the audited fields this transition sets
+                rules = chain[5].get(transition)
+                if rules is not None:
+                    fold_entry(chain[4], rules, doc)
             if type(seq) is int and seq > chain[0]:
                 chain[0] = seq
             chain[1] = digest
-            chain[4] = (record.key_id, record.signature, record.signature_is_base64, digest, record.entry_id,
+            chain[6] = (record.key_id, record.signature, record.signature_is_base64, digest, record.entry_id,
                         record.line, entity_type, entity_id, seq)
             if progress and count % 10000 == 0:
                 progress(count)
@@ -822,22 +837,19 @@ def verify_ledger(
             gc.enable()
     report.entries = count
     for key, chain in chains.items():
-        chains[key] = [chain[2].state] if chain[2].started else []  # keep only the replayed final state
+        # Keep only what the live rows are compared with: the replayed state, the chain
+        # head (last seq and entry hash) and the folded fields.
+        chains[key] = (chain[2].state if chain[2].started else None, chain[0], chain[1], chain[4])
     report.chains = len(chains)
 
     if live_state is not None:
-        for entity_type, states in live_state.items():
-            for entity_id, state in states.items():
-                chain = chains.get((entity_type, str(entity_id)))
-                replayed = chain[0] if chain else None
-                if replayed != state:
-                    bad(Problem(
-                        "live_state_mismatch",
-                        f"live state {state!r} but the audit chain ends in {replayed!r} "
-                        "(state changed without an entry, or the chain's tail is missing)",
-                        entity_type=entity_type, entity_id=str(entity_id),
-                        detail={"live": state, "replayed": replayed},
-                    ))
+        for entity_type, rows in live_state.items():
+            fields = folds[entity_type][0] if entity_type in folds else ()
+            for entity_id, live in rows.items():
+                problem = live_problem(entity_type, str(entity_id), live, chains.get((entity_type, str(entity_id))),
+                                       fields)
+                if problem is not None:
+                    bad(problem)
         for (entity_type, entity_id) in chains:
             if entity_type in live_state and entity_id not in live_state[entity_type]:
                 bad(Problem("orphan_chain", "has an audit chain but does not exist",
@@ -848,6 +860,146 @@ def verify_ledger(
     if trusted_checkpoint is not None:
         _verify_trusted_checkpoint(trusted_checkpoint, leaves, report, bad)
     return report
+
+
+# --- The live rows: state, chain head and folded fields ----------------------------------
+# ``live_state`` (live_state.json) holds, per entity type and id, what the server's row
+# holds now: {"state", "seq", "head", <folded field>...} ("seq" and "head": the chain head
+# the row keeps; a bare state string is read as {"state": ...} and compared alone). A
+# machine's "fold" (state_machines.json) says which of its fields the chain determines:
+# [{"field", "kind", "set": {transition: source}}], a source being {"payload": [key,
+# ...]} (optionally with "missing": "keep"), {"actor": true}, {"value": v} or
+# {"entry": "from"}. Each entry's transition sets the fields it lists, from the payload
+# the loop has parsed anyway: O(1) per entry, no other parsing. A field no entry has set
+# yet (or whose payload lacked the key) is unknown and not compared.
+
+FOLD_KINDS = frozenset(["text", "id", "decimal", "json", "date", "datetime"])
+
+
+class _Unknown:
+    __slots__ = ()
+
+    def __repr__(self):
+        return "<unknown>"
+
+
+UNKNOWN = _Unknown()
+_FROM_PAYLOAD, _FROM_ACTOR, _FROM_VALUE, _FROM_ENTRY = range(4)
+_MISSING = object()
+
+
+def compile_folds(machines: dict) -> dict:
+    """{entity type: (((field, kind), ...), {transition: ((slot, source, argument, keep), ...)})}
+    for every machine with a fold. Raises BundleError when a fold is malformed."""
+    compiled = {}
+    for entity_type, spec in machines.items():
+        folds = spec.get("fold") if isinstance(spec, dict) else None
+        if not folds:
+            continue
+        fields, rules = [], {}
+        try:
+            for slot, item in enumerate(folds):
+                name, kind = item["field"], item["kind"]
+                if not isinstance(name, str) or kind not in FOLD_KINDS or name in ("state", "seq", "head"):
+                    raise ValueError(f"field {name!r} of kind {kind!r}")
+                fields.append((name, kind))
+                for transition, source in item["set"].items():
+                    rules.setdefault(transition, []).append((slot, *_fold_source(source)))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise BundleError(f"the fold of the state machine {entity_type!r} is malformed: {exc}") from None
+        compiled[entity_type] = (tuple(fields), {name: tuple(items) for name, items in rules.items()})
+    return compiled
+
+
+def _fold_source(source: dict) -> tuple:
+    if "payload" in source:
+        path = tuple(source["payload"])
+        if not path or not all(isinstance(key, str) for key in path) or source.get("missing", "unknown") not in (
+                "keep", "unknown"):
+            raise ValueError(f"payload source {source!r}")
+        return _FROM_PAYLOAD, path, source.get("missing") == "keep"
+    if source.get("actor") is True:
+        return _FROM_ACTOR, None, False
+    if "value" in source:
+        return _FROM_VALUE, source["value"], False
+    if source.get("entry") in ("from", "to"):
+        return _FROM_ENTRY, source["entry"], False
+    raise ValueError(f"source {source!r}")
+
+
+def fold_entry(values: list, rules: tuple, doc: dict) -> None:
+    """Set the folded ``values`` of one chain from one entry (its parsed ``doc``)."""
+    for slot, source, argument, keep in rules:
+        if source == _FROM_PAYLOAD:
+            found = doc["payload"]
+            for key in argument:
+                found = found.get(key, _MISSING) if type(found) is dict else _MISSING
+                if found is _MISSING:
+                    break
+            if found is not _MISSING:
+                values[slot] = found
+            elif not keep:
+                values[slot] = UNKNOWN
+        elif source == _FROM_ACTOR:
+            values[slot] = doc["actor"]
+        elif source == _FROM_VALUE:
+            values[slot] = argument
+        else:
+            values[slot] = doc[argument]
+
+
+def fold_equal(kind: str, live, replayed) -> bool:
+    """Whether a live value is the one the chain gives (decimals by value, ids as text)."""
+    if live == replayed and type(live) is type(replayed):
+        return True
+    if live is None or replayed is None or isinstance(live, bool) or isinstance(replayed, bool):
+        return False
+    if kind == "decimal" and isinstance(live, (str, int)) and isinstance(replayed, (str, int)):
+        from decimal import Decimal, InvalidOperation
+
+        try:
+            return Decimal(live) == Decimal(replayed)
+        except (InvalidOperation, ValueError):
+            return False
+    if kind == "id":
+        return isinstance(live, (str, int)) and isinstance(replayed, (str, int)) and str(live) == str(replayed)
+    return False
+
+
+def live_problem(entity_type: str, entity_id: str, live, chain: tuple | None, fields: tuple) -> Problem | None:
+    """The first difference between an entity's live row and its chain, or None: the
+    state (or no chain at all), then the chain head, then the first folded field, in
+    the fold's order. ``chain``: (replayed state, last seq, last hash, folded values)."""
+    where = {"entity_type": entity_type, "entity_id": entity_id}
+    state = live.get("state") if type(live) is dict else live
+    if chain is None:
+        return Problem("live_state_mismatch", f"live state {state!r} but the entity has no audit chain "
+                                              "(created without an entry, or its chain was removed)",
+                       **where, detail={"live": state, "replayed": None})
+    if chain[0] != state:
+        return Problem("live_state_mismatch", f"live state {state!r} but the audit chain ends in {chain[0]!r} "
+                                              "(state changed without an entry, or the chain's tail is missing)",
+                       **where, detail={"live": state, "replayed": chain[0]})
+    if type(live) is not dict:
+        return None  # a bare state: nothing more to compare
+    for name, replayed in (("seq", chain[1]), ("head", chain[2])):
+        value = live.get(name)
+        if value != replayed or type(value) is not type(replayed):
+            return Problem("live_head_mismatch",
+                           f"the row's chain head has {name} {value!r} but the chain's last entry has {replayed!r} "
+                           "(entries cut off the chain's end, or written without the row)",
+                           **where, detail={"field": name, "live": value, "replayed": replayed})
+    values = chain[3] or ()
+    for slot, (name, kind) in enumerate(fields[:len(values)]):
+        replayed = values[slot]
+        if replayed is UNKNOWN:
+            continue
+        value = live.get(name)
+        if not fold_equal(kind, value, replayed):
+            return Problem("live_field_mismatch",
+                           f"live {name} {value!r} but the audit chain gives {replayed!r} (changed without an entry)",
+                           **where, detail={"field": name, "live": value, "replayed": replayed})
+    return None
 
 
 def trusted_keys(keys: list[PublicKey], root_public_key: str, report: Report) -> list[PublicKey]:

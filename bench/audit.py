@@ -388,6 +388,7 @@ def main():
     directory = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="tamkeen-bench-audit-"))
     directory.mkdir(parents=True, exist_ok=True)
     try:
+        load_before = os.getloadavg()[0]
         print(f"generating a signed ledger of {args.entries:,} entries ({cores} cores)...", flush=True)
         started = time.perf_counter()
         generated = generate_bundle(directory, args.entries, cores)
@@ -423,6 +424,8 @@ def main():
             print(f"{label + f' {old:,} -> {new:,} (' + str(hashes) + ' hashes)':<64} {hashes * 32:>10} bytes")
             print(f"{'  its verification':<64} {ms:>11.3f} ms")
         print(f"{'verification with a trust file (kept checkpoint ' + f'{kept_size:,})':<64} {trusted:>12.1f} s  <= 15 s (1 core)")
+        print(f"one-minute load average: {load_before:.2f} before, {os.getloadavg()[0]:.2f} after "
+              "(the times are only meaningful on a quiet machine)")
         if not args.skip_transitions:
             measured = bench_transitions(args.transitions)
             if measured is None:

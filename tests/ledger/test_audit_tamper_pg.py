@@ -21,10 +21,10 @@ from django.core.management.base import CommandError
 from django.db import DatabaseError, connection
 
 from ledger.canonical import canonical_bytes, entry_hash
-from ledger.evidence import verify_database
+from ledger.evidence import VERIFIER_SOURCE, verify_database
 from ledger.keys import key_windows, signer_for
 from ledger.models import AuditEntry, Checkpoint, LedgerLeaf
-from ledger.tamkeen_verify import leaf_hash, merkle_root, verify_bundle
+from ledger.tamkeen_verify import leaf_hash, load_trust, merkle_root, verify_bundle
 from tests._audit_support import (
     PROJECT,
     append_forged,
@@ -321,11 +321,12 @@ TAMPERINGS = [
 NEEDS_SIGNATURES = {corrupt_signature}
 
 
-def audit_verify_json():
-    """``manage.py audit verify --full --json``: the report it prints (it exits non-zero)."""
+def audit_verify_json(trust_file):
+    """``manage.py audit verify --full --json --trust FILE``: the report it prints (it exits non-zero)."""
     out = io.StringIO()
     with pytest.raises(CommandError):
-        call_command("audit", "verify", "--full", "--json", stdout=out, stderr=io.StringIO())
+        call_command("audit", "verify", "--full", "--json", "--trust", str(trust_file), stdout=out,
+                     stderr=io.StringIO())
     return json.loads(out.getvalue())
 
 
@@ -346,36 +347,41 @@ def _matches(problems, fields, code):
 
 @pytest.mark.parametrize("tamper", TAMPERINGS, ids=[t.__name__ for t in TAMPERINGS])
 def test_every_tampering_is_detected_and_located_by_both_verifiers(ledger, tamper, tmp_path):
-    untouched = verify_database(full=True)
+    # The auditor's trust file, kept before the tampering: every check below uses it.
+    trust_file = tmp_path / "trust.json"
+    call_command("audit", "trust", "--out", str(trust_file), stdout=io.StringIO())
+    trust = load_trust(str(trust_file))
+    untouched = verify_database(full=True, trust=trust)
     assert untouched.ok, untouched.summary()  # no false positive before the tampering
-    assert standalone([export(tmp_path / "before")])[0] == 0
+    assert standalone([export(tmp_path / "before"), "--trust", trust_file])[0] == 0
 
     with superuser_bypass():
         expected, database_only = tamper(ledger)
 
-    report = verify_database(full=True)
+    report = verify_database(full=True, trust=trust)
     assert not report.ok
     for fields, code in expected:
         assert _matches(report.problems, fields, code), (fields, code, report.summary())
     for entry_id in database_only:
         assert any(p.entry_id == entry_id for p in report.problems), (entry_id, report.summary())
-    ok, output = run_audit_verify("--full")
+    ok, output = run_audit_verify("--full", "--trust", str(trust_file))
     assert not ok
     assert "NOT intact" in output and f"[{expected[0][1]}]" in output, output
-    said = audit_verify_json()
+    said = audit_verify_json(trust_file)
     assert not said["ok"]
     for fields, code in expected:
         assert _matches(said["problems"], fields, code), (fields, code, said)
 
     bundle = export(tmp_path / "after")
-    bundle_report = verify_bundle(str(bundle), check_signatures=True)
+    bundle_report = verify_bundle(str(bundle), check_signatures=True, trust=trust)
     assert not bundle_report.ok
     for fields, code in expected:
         assert _matches(bundle_report.problems, fields, code), (fields, code, bundle_report.summary())
-    code, output = standalone([bundle, "--json"])
+    code, output = standalone([bundle, "--json", "--trust", trust_file])
     if tamper in NEEDS_SIGNATURES:
         assert code == 0  # hashes, chains and checkpoints hold; only the signature check sees it
-        done = subprocess.run([sys.executable, "-I", bundle / "verify.py", bundle, "--signatures", "--json"],
+        done = subprocess.run([sys.executable, "-I", VERIFIER_SOURCE, bundle, "--signatures", "--json", "--trust",
+                               trust_file],
                               capture_output=True, text=True, timeout=120, cwd=tmp_path)
         assert done.returncode == 1, done.stdout + done.stderr
         for fields, code in expected:
@@ -386,7 +392,7 @@ def test_every_tampering_is_detected_and_located_by_both_verifiers(ledger, tampe
         assert not said["ok"]
         for fields, code in expected:
             assert _matches(said["problems"], fields, code), (fields, code, output)
-        code, output = standalone([bundle, "--quiet"])
+        code, output = standalone([bundle, "--quiet", "--trust", trust_file])
         assert "LEDGER NOT INTACT" in output and f"[{expected[0][1]}]" in output, output
 
 

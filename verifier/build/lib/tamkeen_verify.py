@@ -2,18 +2,20 @@
 """Tamkeen's standalone audit-ledger verifier.
 
 Needs only Python 3.11+, its standard library and the ``cryptography`` package (for
-Ed25519): no Django, no database. ``manage.py audit export`` copies this file into every
-evidence bundle, so an auditor can check the bundle on a machine that never saw the
-server:
+Ed25519): no Django, no database. Auditors install it as a package of its own
+(``pip install ./verifier``: the ``tamkeen-verify`` command); ``manage.py audit export``
+also copies it into every evidence bundle, as a convenience:
 
-    python3 verify.py BUNDLE_DIR                 # hashes, chains, checkpoints, replay
-    python3 verify.py BUNDLE_DIR --signatures    # ... and every entry signature
-    python3 verify.py --proof PROOF.json         # one entry's inclusion proof
-    python3 verify.py BUNDLE_DIR --json          # the report as JSON (also with --proof)
+    tamkeen-verify BUNDLE_DIR --trust trust.json               # keys, checkpoints, entries, replay
+    tamkeen-verify BUNDLE_DIR --trust trust.json --signatures  # ... and every entry signature
+    tamkeen-verify BUNDLE_DIR --trust trust.json --update-trust  # then keep the newest checkpoint
+    tamkeen-verify --proof PROOF.json --trust trust.json       # one entry's inclusion proof
+    tamkeen-verify BUNDLE_DIR --json                           # the report as JSON (also with --proof)
 
-Exit status: 0 when everything holds, 1 when the ledger is not intact (the first bad
-entry and the reason are printed), 2 when the input itself is unusable (missing or
-malformed files, wrong key file).
+Exit status: 0 when everything holds, 1 when the evidence does not verify (the first bad
+item and the reason are printed; a bundle file that differs from its manifest is such
+evidence), 2 when the input itself is unusable (missing or malformed files, wrong trust
+file).
 
 Each problem found has a stable code (``PROBLEM_CODES``), a message for people, and
 what it concerns as separate fields: the entry (entity type and id, sequence number,
@@ -24,12 +26,19 @@ The server uses the same functions (canonical bytes, RFC 6962 Merkle tree, the c
 through ``ledger.entries``, so the rules live in exactly one place.
 
 Bundle layout (a directory):
-    manifest.json        format, creation time, counts, SHA-256 of each file
+    manifest.json        format, creation time, counts, SHA-256 of each file, the newest checkpoint and
+                         the definitions' hash, signed by a certified checkpoint key
     entries.tsv          one entry a line: CANONICAL<TAB>HASH<TAB>KEY_ID<TAB>SIG<TAB>INDEX<TAB>COLUMNS<TAB>ID
     checkpoints.tsv      one checkpoint a line: CANONICAL<TAB>KEY_ID<TAB>SIG<TAB>CONSISTENCY (base64, comma-separated)
-    keys.json            public keys: id, purpose, Ed25519 public key (hex), window
-    state_machines.json  per entity type: initial state, transitions (sources, targets)
-    live_state.json      per entity type and id: the state the server holds now
+    keys.json            the root public key, and each key: id, purpose, public key (hex), window, certificate
+    cosignatures.json    the witnesses' cosignatures, by the SHA-256 of each checkpoint's bytes
+    state_machines.json  per entity type: initial state, transitions (sources, targets), the fold of its
+                         audited fields
+    live_state.json      per entity type and id: the state, chain head and audited fields the server holds
+    verify.py            a copy of this file (use your own installed copy: tamkeen-verify)
+
+The auditor's trust file (--trust) holds the root public key, the witnesses and the last
+checkpoint verified; without it, keys and checkpoints are taken from the evidence itself.
 """
 
 from __future__ import annotations

@@ -20,6 +20,9 @@ def test_a_deleted_checkpoint_is_not_signed_over_and_the_auditors_are_alerted(ma
     auditor = make_user(Role.AUDITOR, username="auditor")
     make_project("submitted")
     first = integrate_settled(force_checkpoint=True).checkpoint
+    # Each checkpoint goes to the auditors by email (read already in the application).
+    sent = Notification.objects.get(recipient=auditor, kind=NotificationKind.CHECKPOINT)
+    assert first.root_hash in sent.body and sent.email_wanted and sent.read_at is not None
     make_project("draft")
     second = integrate_settled(force_checkpoint=True).checkpoint
     assert memory.load().size == second.size

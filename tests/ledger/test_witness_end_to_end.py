@@ -1,5 +1,7 @@
-"""The ledger and a real witness: a ``tamkeen_witness serve`` process on loopback, and the
-beat's integrator entry sent through the broker to a real Celery worker. As the ledger
+"""The ledger and a real witness: a ``tamkeen_witness serve`` process on loopback, a real
+Celery beat (the scheduler service, ticking the integrator's entry of
+``CELERY_BEAT_SCHEDULE`` every second instead of every minute) and a real worker, both
+on the session's broker. As the ledger
 grows, each checkpoint is cosigned; a history rolled back in the database (and an
 integrator that lost its memory of it) gets no cosignature, and the auditors are alerted.
 The auditor's trust file that requires the witness accepts the first ledger and refuses
@@ -13,6 +15,8 @@ import os
 import select
 import subprocess
 import sys
+import threading
+import time
 import urllib.request
 from pathlib import Path
 
@@ -73,27 +77,73 @@ def witness(tmp_path, settings):
     running.stop()
 
 
-def beat_tick():
-    """The beat's integrator entry, sent through the broker and run by the live worker."""
-    from config.celery import app
+class Beat:
+    """Celery's beat service, in a thread, ticking the integrator's entry of the schedule
+    every second."""
 
+    def __init__(self, tmp_path):
+        self.tmp_path, self.service, self.thread = tmp_path, None, None
+
+    def start(self):
+        from celery.beat import Service
+
+        from config.celery import app
+
+        self.previous = app.conf.beat_schedule
+        entry = settings.CELERY_BEAT_SCHEDULE["audit-ledger-integrator"]
+        app.conf.beat_schedule = {"audit-ledger-integrator": {**entry, "schedule": 1.0}}
+        self.service = Service(app, max_interval=1, schedule_filename=str(self.tmp_path / "beat" / "schedule"),
+                               scheduler_cls=settings.CELERY_BEAT_SCHEDULER)
+        self.thread = threading.Thread(target=self.service.start, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        from config.celery import app
+
+        if self.service is not None:
+            self.service.stop()
+            self.thread.join(timeout=10)
+            app.conf.beat_schedule = self.previous
+            self.service = None
+
+
+@pytest.fixture
+def beat(live_worker, tmp_path):
+    running = Beat(tmp_path)
+    running.start()
+    yield running
+    running.stop()
+
+
+def until(condition, what, timeout=90):
+    """Wait for beat and the worker to make ``condition()`` true."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"beat and the worker did not get there in {timeout} s: {what}")
+
+
+def covered_and_cosigned():
+    """The newest checkpoint, once it covers every entry and the witness cosigned it."""
     settle()
-    entry = settings.CELERY_BEAT_SCHEDULE["audit-ledger-integrator"]
-    return app.send_task(entry["task"], ignore_result=False).get(timeout=60)
+    newest = Checkpoint.objects.order_by("-size").first()
+    if newest is None or newest.size != AuditEntry.objects.count():
+        return None
+    return newest if WitnessCosignature.objects.filter(checkpoint=newest).exists() else None
 
 
 def test_checkpoints_are_cosigned_as_the_ledger_grows_and_a_rollback_is_refused(
-        live_worker, witness, make_project, make_user, tmp_path):
+        witness, beat, make_project, make_user, tmp_path):
     auditor = make_user(Role.AUDITOR, username="auditor")
     make_project("submitted")
-    first = beat_tick()
-    assert first["checkpoint"] and first["witnesses"] == [
-        {"witness": "province", "checkpoint_size": first["tree_size"], "result": "cosigned"}]
+    first = until(covered_and_cosigned, "the first checkpoint cosigned")
     make_project("eligible")
-    second = beat_tick()
-    assert second["witnesses"][0]["result"] == "cosigned"
-    assert witness.latest()["size"] == second["tree_size"] == Checkpoint.objects.order_by("-size").first().size
-    assert WitnessCosignature.objects.count() == 2
+    second = until(lambda: (found := covered_and_cosigned()) and found.size > first.size and found,
+                   "a second checkpoint cosigned")
+    assert witness.latest()["size"] == second.size
     trusted = [{"id": key_id_for(witness.public_key), "public_key": witness.public_key}]
     for cosignature in WitnessCosignature.objects.select_related("checkpoint"):
         sent = {"witness": cosignature.witness_key_id, "time": cosignature.time,
@@ -105,32 +155,32 @@ def test_checkpoints_are_cosigned_as_the_ledger_grows_and_a_rollback_is_refused(
     trust_file = tmp_path / "trust.json"
     call_command("audit", "trust", "--out", str(trust_file), stdout=io.StringIO())
     trust = load_trust(str(trust_file))
-    assert trust.witness_quorum == 1 and trust.checkpoint["size"] == second["tree_size"]
+    assert trust.witness_quorum == 1 and trust.checkpoint["size"] == second.size
     assert verify_database(trust=trust).ok
     export_bundle(tmp_path / "bundle")
     assert main([str(tmp_path / "bundle"), "--trust", str(trust_file), "--quiet"]) == 0
 
     # A database rolled back to before the last file's entries (and an integrator machine
-    # rebuilt without its memory): the last checkpoint, its leaves and entries are gone.
-    rolled_back = Checkpoint.objects.order_by("-size").first()
-    previous = Checkpoint.objects.order_by("size").first()
+    # rebuilt without its memory): the last checkpoint, its leaves and an entry are gone.
+    beat.stop()
+    time.sleep(3)  # the ticks already sent finish
     bypass = superuser_bypass() if connection.vendor == "postgresql" else contextlib.nullcontext()
     with bypass, connection.cursor() as cursor:
-        cursor.execute("DELETE FROM ledger_witnesscosignature WHERE checkpoint_id = %s", [rolled_back.pk])
-        cursor.execute("DELETE FROM workflow_checkpoint WHERE id = %s", [rolled_back.pk])
-        gone = list(LedgerLeaf.objects.filter(index__gte=previous.size).values_list("entry_id", flat=True))
-        cursor.execute("DELETE FROM workflow_ledgerleaf WHERE \"index\" >= %s", [previous.size])
+        cursor.execute("DELETE FROM ledger_witnesscosignature WHERE checkpoint_id = %s", [second.pk])
+        cursor.execute("DELETE FROM workflow_checkpoint WHERE id = %s", [second.pk])
+        gone = list(LedgerLeaf.objects.filter(index__gte=first.size).values_list("entry_id", flat=True))
+        cursor.execute('DELETE FROM workflow_ledgerleaf WHERE "index" >= %s', [first.size])
         last = max(gone)
         cursor.execute("DELETE FROM workflow_auditentry WHERE id = %s", [last])
     memory.forget()
     make_project("draft")  # the ledger goes on from the rolled-back state
-    third = beat_tick()
-    assert third["checkpoint"]
-    assert third["witnesses"][0]["result"].startswith("refused: ")
-    assert witness.latest()["size"] == rolled_back.size  # the witness kept what it cosigned
-    assert not WitnessCosignature.objects.filter(checkpoint_id=third["checkpoint"]).exists()
+    beat.start()
     alerts = Notification.objects.filter(recipient=auditor, kind=NotificationKind.LEDGER_ALERT)
-    assert alerts.count() == 1 and "refused the checkpoint" in alerts.get().body
+    alert = until(lambda: alerts.first(), "the auditors alerted of the witness's refusal")
+    assert "refused the checkpoint" in alert.body
+    third = Checkpoint.objects.order_by("-size", "-created_at").first()
+    assert third.pk != first.pk and not WitnessCosignature.objects.filter(checkpoint=third).exists()
+    assert witness.latest()["size"] == second.size  # the witness kept what it cosigned
     # The auditor's kept checkpoint no longer verifies, in the database and in a bundle.
     expected = {"trusted_checkpoint_mismatch", "trusted_checkpoint_missing", "checkpoint_not_witnessed"}
     report = verify_database(trust=trust)

@@ -181,6 +181,12 @@ def test_checkpoints_are_cosigned_as_the_ledger_grows_and_a_rollback_is_refused(
     third = Checkpoint.objects.order_by("-size", "-created_at").first()
     assert third.pk != first.pk and not WitnessCosignature.objects.filter(checkpoint=third).exists()
     assert witness.latest()["size"] == second.size  # the witness kept what it cosigned
+    # Grown past what the witness cosigned, the rewritten history is a fork of it.
+    make_project("submitted")
+    make_project("submitted")
+    fork = until(lambda: alerts.filter(body__contains="witness_fork").first(), "the auditors alerted of a fork")
+    assert "province" in fork.body
+    assert witness.latest()["size"] == second.size
     # The auditor's kept checkpoint no longer verifies, in the database and in a bundle.
     expected = {"trusted_checkpoint_mismatch", "trusted_checkpoint_missing", "checkpoint_not_witnessed"}
     report = verify_database(trust=trust)

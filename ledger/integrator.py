@@ -126,8 +126,11 @@ def integrate(*, force_checkpoint=False, every_entries=None, every_seconds=None)
         due = len(pending) >= every_entries or (
             pending and (last is None or (now - last.created_at).total_seconds() >= every_seconds)
         )
+        # A new version of the application may change the state machines (or their folds):
+        # the newest checkpoint must sign the ones in force, even with nothing new.
+        redefined = last is not None and json.loads(bytes(last.canonical)).get("definitions") != _definitions()
         checkpoint = None
-        if pending and (due or force_checkpoint):
+        if (pending and (due or force_checkpoint)) or redefined:
             proof = consistency_proof_from_frontier(base.frontier, pending)
             checkpoint = _sign_checkpoint(next_index, frontier, now, base, proof)
             signed = memory.Remembered.of(checkpoint, frontier)
@@ -137,6 +140,12 @@ def integrate(*, force_checkpoint=False, every_entries=None, every_seconds=None)
             logger.info("integrated %d entries; tree size %d%s", len(rows), next_index,
                         f"; checkpoint {checkpoint.root_hash[:12]}" if checkpoint else "")
         return IntegrationResult(len(rows), next_index, checkpoint)
+
+
+def _definitions() -> str:
+    from ledger.machines import definitions
+
+    return definitions_digest(definitions())
 
 
 def _newest_signed_checkpoint():
@@ -221,10 +230,8 @@ def _alert(refusal: Refusal, last) -> None:
 def _sign_checkpoint(size, frontier, now, base, proof) -> Checkpoint:
     window, private_key = signer_for("checkpoint", now)
     root = frontier_root(frontier).hex()
-    from ledger.machines import definitions
-
     document = {"v": CHECKPOINT_VERSION, "size": size, "root": root, "at": format_time(now), "key": window.key_id,
-                "prev_size": base.size, "prev_root": base.root, "definitions": definitions_digest(definitions())}
+                "prev_size": base.size, "prev_root": base.root, "definitions": _definitions()}
     canonical = canonical_bytes(document)
     checkpoint = Checkpoint(
         size=size, root_hash=root, created_at=now, key_id=window.key_id, canonical=canonical,

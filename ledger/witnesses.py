@@ -69,9 +69,10 @@ def cosign_pending(witnesses: list[Witness] | None = None) -> list[Outcome]:
                        .values_list("checkpoint_id", flat=True))
         newest_cosigned = (Checkpoint.objects.filter(pk__in=cosigned).order_by("-size").first()
                            if cosigned else None)
-        pending = Checkpoint.objects.exclude(pk__in=cosigned).order_by("size", "created_at")
+        pending = Checkpoint.objects.exclude(pk__in=cosigned)
         if newest_cosigned is not None:
-            pending = pending.filter(size__gt=newest_cosigned.size)
+            # Of the same size too: a checkpoint signing new state machines over the same tree.
+            pending = pending.filter(size__gte=newest_cosigned.size)
         # Only the newest needs the witness: cosigning it vouches for every smaller one.
         checkpoint = pending.order_by("-size", "-created_at").first()
         if checkpoint is None:

@@ -64,3 +64,22 @@ def test_a_machine_that_remembers_nothing_starts_from_the_newest_signed_checkpoi
     second = integrate_settled(force_checkpoint=True).checkpoint
     assert json.loads(bytes(second.canonical))["prev_size"] == first.size
     assert memory.load().size == second.size
+
+
+@committed
+def test_new_state_machines_are_signed_by_a_checkpoint_even_with_nothing_new(make_project, monkeypatch):
+    """After an upgrade that changes the machines (or their folds), the newest checkpoint
+    signs the ones in force at the next tick: no false "altered definitions" meanwhile."""
+    from ledger import integrator
+    from ledger.evidence import verify_database
+
+    make_project("submitted")
+    first = integrate_settled(force_checkpoint=True).checkpoint
+    assert integrate_settled().checkpoint is None  # nothing new, nothing changed
+    monkeypatch.setattr(integrator, "_definitions", lambda: "0" * 64)
+    again = integrate_settled().checkpoint
+    assert again is not None and again.size == first.size and again.root_hash == first.root_hash
+    assert json.loads(bytes(again.canonical))["definitions"] == "0" * 64
+    monkeypatch.undo()
+    assert integrate_settled().checkpoint is not None  # and back
+    assert verify_database().ok

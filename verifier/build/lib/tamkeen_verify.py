@@ -73,6 +73,11 @@ ENTRY_FIELDS = (
 COLUMN_FIELDS = tuple(f for f in ENTRY_FIELDS if f != "v")
 GENESIS = "0" * 64
 
+if __name__ == "__main__" and sys.path and os.path.realpath(sys.path[0]) == os.path.dirname(os.path.realpath(__file__)):
+    # Run in place (python3 ledger/tamkeen_verify.py): the modules beside it (ledger's
+    # selectors.py) must not shadow the standard library's when the cores are used.
+    sys.path.pop(0)
+
 
 # --- Canonical bytes and hashes -------------------------------------------------------
 
@@ -1126,7 +1131,7 @@ def _verify_definitions(checkpoints, machines, bad):
     for record in checkpoints:
         try:
             doc = json.loads(record.canonical)
-            if newest is None or int(doc["size"]) > int(newest["size"]):
+            if newest is None or (int(doc["size"]), str(doc["at"])) > (int(newest["size"]), str(newest["at"])):
                 newest = doc
         except (ValueError, KeyError, TypeError):
             continue
@@ -1412,14 +1417,15 @@ def save_trust(trust: Trust, path: str) -> None:
 
 def newest_checkpoint(checkpoints: list[CheckpointRecord]) -> dict | None:
     """The largest checkpoint, as a trust file keeps it."""
-    best, best_size = None, -1
+    best, best_key = None, (-1, "")
     for record in checkpoints:
         try:
-            size = int(json.loads(record.canonical)["size"])
+            doc = json.loads(record.canonical)
+            key = (int(doc["size"]), str(doc["at"]))
         except (ValueError, KeyError, TypeError):
             continue
-        if size > best_size:
-            best, best_size = record, size
+        if key > best_key:  # the largest, and of those the latest
+            best, best_key = record, key
     if best is None:
         return None
     return {"canonical": best.canonical.decode("utf-8"), "key_id": best.key_id,

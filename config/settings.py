@@ -272,6 +272,8 @@ TAMKEEN_INTEGRATOR_STATE_FILE = env.str("TAMKEEN_INTEGRATOR_STATE_FILE", default
 TAMKEEN_WITNESSES = env.json("TAMKEEN_WITNESSES", default=[])
 # How many of them the trust files written by 'audit trust' require.
 TAMKEEN_WITNESS_QUORUM = env.int("TAMKEEN_WITNESS_QUORUM", default=0)
+# The auditors are alerted when a witness has not cosigned a checkpoint for this long.
+TAMKEEN_WITNESS_ALERT_AFTER_SECONDS = env.int("TAMKEEN_WITNESS_ALERT_AFTER_SECONDS", default=1800)
 TAMKEEN_CHECKPOINT_EVERY_ENTRIES = env.int("TAMKEEN_CHECKPOINT_EVERY_ENTRIES", default=1000)
 TAMKEEN_CHECKPOINT_EVERY_SECONDS = env.int("TAMKEEN_CHECKPOINT_EVERY_SECONDS", default=300)
 CELERY_BEAT_SCHEDULE["audit-ledger-integrator"] = {

@@ -81,7 +81,22 @@ def cosign_pending(witnesses: list[Witness] | None = None) -> list[Outcome]:
         outcomes.append(outcome)
         if outcome.result != "cosigned":
             logger.warning("witness %s, checkpoint of size %d: %s", witness.name, checkpoint.size, outcome.result)
+        if outcome.result.startswith("unreachable") and _waited_too_long(checkpoint):
+            integrity_alert.send(
+                sender=Checkpoint, code=f"witness_unreachable_{witness.key_id[:8]}", size=checkpoint.size,
+                message=f"witness {witness.name} has not cosigned the checkpoint of size {checkpoint.size}, signed at "
+                        f"{checkpoint.created_at:%Y-%m-%d %H:%M} UTC ({outcome.result}): the trust files that require "
+                        "it will not verify until it does",
+            )
     return outcomes
+
+
+def _waited_too_long(checkpoint) -> bool:
+    """A checkpoint a witness has not cosigned for ``TAMKEEN_WITNESS_ALERT_AFTER_SECONDS``."""
+    from django.utils import timezone
+
+    waited = (timezone.now() - checkpoint.created_at).total_seconds()
+    return waited >= settings.TAMKEEN_WITNESS_ALERT_AFTER_SECONDS
 
 
 def _send(witness: Witness, checkpoint: Checkpoint, old_size: int | None) -> Outcome:

@@ -83,3 +83,21 @@ def test_new_state_machines_are_signed_by_a_checkpoint_even_with_nothing_new(mak
     monkeypatch.undo()
     assert integrate_settled().checkpoint is not None  # and back
     assert verify_database().ok
+
+
+@committed
+def test_a_witness_out_of_reach_for_too_long_alerts_the_auditors_once(make_project, make_user, settings):
+    from ledger.witnesses import cosign_pending
+
+    auditor = make_user(Role.AUDITOR, username="auditor")
+    settings.TAMKEEN_WITNESSES = [{"name": "province", "url": "http://127.0.0.1:9", "public_key": "11" * 32}]
+    settings.TAMKEEN_WITNESS_ALERT_AFTER_SECONDS = 3600
+    make_project("submitted")
+    integrate_settled(force_checkpoint=True)
+    assert cosign_pending()[0].result.startswith("unreachable")
+    assert not Notification.objects.filter(kind=NotificationKind.LEDGER_ALERT).exists()  # not for long yet
+    settings.TAMKEEN_WITNESS_ALERT_AFTER_SECONDS = 0
+    cosign_pending()
+    cosign_pending()
+    alert = Notification.objects.get(recipient=auditor, kind=NotificationKind.LEDGER_ALERT)
+    assert "witness province has not cosigned" in alert.body

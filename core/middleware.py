@@ -20,3 +20,27 @@ class RequestIdMiddleware:
             response = self.get_response(request)
         response["X-Request-ID"] = request_id
         return response
+
+
+# What the pages may use of the browser: nothing but passkeys, on this site only.
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), "
+    "payment=(), usb=(), publickey-credentials-create=(self), publickey-credentials-get=(self)"
+)
+
+
+class SecurityHeadersMiddleware:
+    """Every page, export and file this application renders carries a Permissions-Policy
+    and ``Cache-Control: no-store``: personal data and money figures are never kept by a
+    browser or a proxy cache. Static files never reach this middleware (WhiteNoise serves
+    them before it, with their own long cache)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        response["Cache-Control"] = "no-store"
+        response.headers.setdefault("Pragma", "no-cache")
+        return response

@@ -75,6 +75,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "core.i18n.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "core.sessions.IdleTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "core.middleware.RequestIdMiddleware",
     "core.middleware.SecurityHeadersMiddleware",
@@ -176,6 +177,9 @@ TAMKEEN_PREPARED_STATEMENTS = env.bool("TAMKEEN_PREPARED_STATEMENTS", default=Tr
 # Step-up confirmations (minutes, releases): after this many wrong passwords within the
 # window, a user's confirmations are refused until the window ends. The count is kept in
 # the cache: give production a shared one (CACHE_URL=rediscache://host:6379/1).
+# Sessions end after this long without activity (seconds); sooner for the money roles.
+TAMKEEN_SESSION_IDLE_SECONDS = env.int("TAMKEEN_SESSION_IDLE_SECONDS", default=1800)
+TAMKEEN_SESSION_IDLE_SECONDS_MONEY = env.int("TAMKEEN_SESSION_IDLE_SECONDS_MONEY", default=900)
 TAMKEEN_STEPUP_MAX_FAILURES = env.int("TAMKEEN_STEPUP_MAX_FAILURES", default=5)
 TAMKEEN_STEPUP_WINDOW_SECONDS = env.int("TAMKEEN_STEPUP_WINDOW_SECONDS", default=900)
 # A follow-up visit becomes the mentor's task this many days before it is due.

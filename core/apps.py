@@ -8,5 +8,6 @@ class CoreConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        # Signing in brings back the user's preferred language (i18n's user_logged_in receiver).
-        from core import i18n  # noqa: F401
+        # Signing in brings back the user's preferred language (i18n's user_logged_in
+        # receiver) and sets the session's idle limit (core.sessions).
+        from core import i18n, sessions  # noqa: F401

@@ -8,6 +8,20 @@ from core.exceptions import InvalidInput
 
 CENT = Decimal("0.01")
 
+# Bidirectional controls (embeddings, overrides, isolates, marks): in a name or a title
+# they reorder what pages, CSV exports and the minutes show. Removed at input.
+BIDI_CONTROLS = dict.fromkeys(
+    [*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C]
+)
+
+
+def clean_text(value) -> str:
+    """A text as the user meant it: bidirectional controls removed, surrounding
+    whitespace stripped; ``None`` is the empty text."""
+    if value is None:
+        return ""
+    return str(value).translate(BIDI_CONTROLS).strip()
+
 
 def parse_money(value, field: str, *, allow_zero: bool = False) -> Decimal:
     """A MAD amount: a Decimal with at most two decimals, positive (or zero if allowed)."""
@@ -30,7 +44,7 @@ def parse_money(value, field: str, *, allow_zero: bool = False) -> Decimal:
 
 
 def require_text(value, field: str, *, max_length: int = 2000) -> str:
-    text = (value or "").strip()
+    text = clean_text(value)
     if not text:
         raise InvalidInput(field_errors={field: [_("This field is required.")]})
     if len(text) > max_length:

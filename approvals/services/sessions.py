@@ -23,7 +23,7 @@ from approvals.models import AgendaItem, Attendance, CommitteeMember, CommitteeS
 from approvals.selectors import item_tally, member_ids, present_ids, session_seats
 from approvals.services.minutes import facts_digest, minutes_facts, render_minutes, store_minutes
 from core.exceptions import InvalidInput, NotFound, TamkeenError, TransitionNotAllowed
-from core.input import require_text
+from core.input import clean_text, require_text
 from core.roles import role_for
 from core.transactions import consistent_read, service_transaction, within_caller_transaction
 from disbursements.selectors import envelope_room
@@ -48,7 +48,7 @@ def session_create(*, actor, committee, title, scheduled_for, location="") -> Co
     if scheduled_for is None:
         raise InvalidInput(field_errors={"scheduled_for": [_("This field is required.")]})
     session = CommitteeSession.objects.create(
-        committee=committee, title=title, scheduled_for=scheduled_for, location=(location or "").strip(),
+        committee=committee, title=title, scheduled_for=scheduled_for, location=clean_text(location),
         created_by=actor,
     )
     record_transition(

@@ -9,7 +9,7 @@ from approvals.locks import lock_item_session
 from approvals.models import AgendaItem, Attendance, CommitteeMember, InterestDeclaration, Vote
 from approvals.selectors import item_tally, items_the_chair_is_recused_from, membership
 from core.exceptions import InvalidInput
-from core.input import parse_money, require_text
+from core.input import clean_text, parse_money, require_text
 from core.transactions import service_transaction
 from ledger.transitions import apply_transition, check_permission, check_transition
 
@@ -40,7 +40,7 @@ def item_declare_interest(*, item_id, actor, has_conflict, note="") -> InterestD
     check_transition(session, "declare_interest")
     if item.removed:
         raise InvalidInput(field_errors={"item": [_("This file is no longer on the agenda.")]})
-    note = (note or "").strip()[:500]
+    note = clean_text(note)[:500]
     existing = InterestDeclaration.objects.filter(item=item, user=actor).first()
     if existing and existing.has_conflict and not has_conflict:
         raise InvalidInput(field_errors={"has_conflict": [_("A declared conflict of interest cannot be withdrawn.")]})
@@ -103,7 +103,7 @@ def item_vote(*, item_id, actor, choice, scores=None, comment="") -> Vote:
     if declaration.has_conflict:
         raise Recused()
     clean = _clean_scores(session.committee.program, scores)
-    comment = (comment or "").strip()
+    comment = clean_text(comment)
     if len(comment) > 2000:
         raise InvalidInput(field_errors={"comment": [_("At most %(n)d characters.") % {"n": 2000}]})
     previous = Vote.objects.filter(item=item, user=actor).first()
@@ -165,11 +165,11 @@ def item_confirm_decision(*, item_id, actor, amount=None, conditions="", reason=
             raise InvalidInput(field_errors={"amount": [
                 _("The approved amount cannot exceed the program ceiling of %(ceiling)s MAD.")
                 % {"ceiling": project.program.project_ceiling}]})
-        item.approved_amount, item.conditions = value, (conditions or "").strip()
+        item.approved_amount, item.conditions = value, clean_text(conditions)
     elif outcome in (AgendaItem.Outcome.REVISE, AgendaItem.Outcome.REJECT):
         item.reason = require_text(reason, "reason")
     else:
-        item.reason = (reason or "").strip() or str(rule.PROPOSAL_LABELS[result.proposal])
+        item.reason = clean_text(reason) or str(rule.PROPOSAL_LABELS[result.proposal])
     item.outcome, item.confirmed_by, item.confirmed_at = outcome, actor, timezone.now()
     item.confirmed_tally = result.as_dict()
     item.save(update_fields=["outcome", "approved_amount", "conditions", "reason", "confirmed_by", "confirmed_at",

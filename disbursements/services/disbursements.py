@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.exceptions import BudgetExceeded, InvalidInput, SeparationOfDuties, TransitionNotAllowed
-from core.input import require_text
+from core.input import clean_text, require_text
 from core.money import format_mad
 from core.stepup import confirm_password
 from core.transactions import service_transaction
@@ -87,7 +87,7 @@ def disbursement_request(*, project_id, actor, amount, purchase_order_id=None, p
     check_permission(actor, REQUEST)
     amount = parse_amounts(amount=amount)["amount"]
     key = clean_key(idempotency_key, "idempotency_key") if idempotency_key is not None else None
-    purpose = (purpose or "").strip()
+    purpose = clean_text(purpose)
     project = lock_funding_project(project_id)
     if key is not None:
         previous = Disbursement.objects.filter(request_key=key).first()
@@ -123,7 +123,7 @@ def disbursement_authorize(*, disbursement_id, actor, note="") -> Disbursement:
     check_permission(actor, "disbursements.authorize_disbursement")
     _not_twice(disbursement, actor, "requested_by")
     disbursement.authorized_by, disbursement.authorized_at = actor, timezone.now()
-    return apply_transition(disbursement, actor, "authorize", payload={"note": (note or "").strip()},
+    return apply_transition(disbursement, actor, "authorize", payload={"note": clean_text(note)},
                             fields=["authorized_by", "authorized_at"])
 
 

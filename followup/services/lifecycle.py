@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.exceptions import InvalidInput, TransitionNotAllowed
-from core.input import require_text
+from core.input import clean_text, require_text
 from core.roles import Role, role_for, roles_of
 from core.transactions import service_transaction
 from followup.models import EquipmentRecovery, FollowUpPlan, FollowUpVisit, VisitState
@@ -70,7 +70,7 @@ def project_launch(*, project_id, actor, note="") -> GrantProject:
     no mentor becomes its mentor; the follow-up plan is made in the same transaction."""
     project = lock_project(project_id)
     fields = mentor_at_launch(project, actor)
-    transition_project(project, actor, "launch", payload={"note": (note or "").strip()}, fields=fields)
+    transition_project(project, actor, "launch", payload={"note": clean_text(note)}, fields=fields)
     create_followup_plan(project, actor)
     return project
 
@@ -95,7 +95,7 @@ def project_close(*, project_id, actor, outcome, reason="", recovery=None) -> Gr
     (``recovery={"items", "value", "note"}``); visits not yet made are cancelled."""
     if outcome not in Outcome.values:
         raise InvalidInput(field_errors={"outcome": [_("Choose success, failed or abandoned.")]})
-    reason = (reason or "").strip()
+    reason = clean_text(reason)
     if outcome == Outcome.ABANDONED:
         reason = require_text(reason, "reason")
     recovered = parse_recovery(outcome, recovery)

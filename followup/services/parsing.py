@@ -10,7 +10,7 @@ from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
 from core.exceptions import InvalidInput
-from core.input import parse_money, require_text
+from core.input import clean_text, parse_money, require_text
 from followup.models import IncomeControl, LegalStatus, Recommendation, SalesChannel
 from workflow.models import Outcome
 
@@ -92,7 +92,7 @@ def parse_report(data: dict) -> dict:
     running = collect(errors, "activity_running",
                       lambda: parse_yes_no(data.get("activity_running"), "activity_running"))
     clean["activity_running"] = running
-    reason = (data.get("stopped_reason") or "").strip()
+    reason = clean_text(data.get("stopped_reason"))
     if running is False and not reason:
         errors.setdefault("stopped_reason", []).append(_("Say why the activity is not running."))
     if len(reason) > MAX_TEXT:
@@ -139,7 +139,7 @@ def parse_report(data: dict) -> dict:
         errors, "debts",
         lambda: parse_money("0" if debts in (None, "") else debts, "debts", allow_zero=True),
     )
-    difficulties = (data.get("difficulties") or "").strip()
+    difficulties = clean_text(data.get("difficulties"))
     if len(difficulties) > MAX_TEXT:
         errors.setdefault("difficulties", []).append(_("At most %(n)d characters.") % {"n": MAX_TEXT})
     clean["difficulties"] = difficulties
@@ -176,7 +176,7 @@ def parse_recovery(outcome, recovery) -> dict | None:
                     lambda: require_text(recovery.get("items"), "recovered_items", max_length=MAX_TEXT))
     value = collect(errors, "recovered_value",
                     lambda: parse_money(recovery.get("value") or "0", "recovered_value", allow_zero=True))
-    note = (recovery.get("note") or "").strip()
+    note = clean_text(recovery.get("note"))
     if len(note) > MAX_TEXT:
         errors.setdefault("recovery_note", []).append(_("At most %(n)d characters.") % {"n": MAX_TEXT})
     if errors:

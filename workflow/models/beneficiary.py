@@ -11,6 +11,10 @@ from django.utils.translation import gettext_lazy as _
 
 from core.validators import normalize_cin, normalize_phone, validate_cin, validate_phone
 
+# Earlier birth dates are typing mistakes (a beneficiary's age is also checked against
+# the program's range when the application is entered).
+EARLIEST_BIRTH_DATE = date(1900, 1, 1)
+
 
 class Beneficiary(models.Model):
     class Gender(models.TextChoices):
@@ -105,7 +109,16 @@ class Beneficiary(models.Model):
             errors["disability_proof"] = _("A proof of disability only applies to a person with a disability.")
         if self.consent_given and not self.consent_date:
             errors["consent_date"] = _("Give the date consent was collected.")
-        if self.birth_date and self.birth_date > date.today():
+        today = date.today()
+        born = self.birth_date if isinstance(self.birth_date, date) else None
+        if born and born > today:
             errors["birth_date"] = _("The birth date cannot be in the future.")
+        elif born and born < EARLIEST_BIRTH_DATE:
+            errors["birth_date"] = _("The birth date is not plausible.")
+        consented = self.consent_date if isinstance(self.consent_date, date) else None
+        if consented and consented > today:
+            errors["consent_date"] = _("The consent date cannot be in the future.")
+        elif consented and born and "birth_date" not in errors and consented < born:
+            errors["consent_date"] = _("The consent date cannot be before the birth date.")
         if errors:
             raise ValidationError(errors)

@@ -5,13 +5,14 @@ replay of the chain starts from nothing.
 """
 
 import hashlib
+from datetime import date
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from core.exceptions import InvalidInput, TransitionNotAllowed
-from core.input import parse_money
+from core.input import clean_text, parse_money
 from core.roles import role_for
 from core.transactions import service_transaction, within_caller_transaction
 from ledger.entries import HEAD_FIELDS, record_transition
@@ -27,6 +28,8 @@ BENEFICIARY_FIELDS = (
     "birth_date", "commune", "address", "is_woman_in_difficulty", "has_disability",
     "disability_proof", "last_support_date", "consent_given", "consent_date",
 )
+# The beneficiary's free texts, cleaned at input (see ``core.input.clean_text``).
+BENEFICIARY_TEXTS = ("first_name", "last_name", "first_name_ar", "last_name_ar", "address")
 
 
 def _validated(instance, exclude=()):
@@ -45,6 +48,7 @@ def beneficiary_create(*, actor, **fields) -> Beneficiary:
     unknown = set(fields) - set(BENEFICIARY_FIELDS)
     if unknown:
         raise InvalidInput(field_errors={f: [_("Unknown field.")] for f in sorted(unknown)})
+    fields.update({f: clean_text(fields[f]) for f in BENEFICIARY_TEXTS if isinstance(fields.get(f), str)})
     beneficiary = _validated(Beneficiary(created_by=actor, **fields))
     beneficiary.save()
     return beneficiary
@@ -82,8 +86,8 @@ def project_create(*, actor, program, beneficiary, title, sector, description,
     if errors:
         raise InvalidInput(field_errors=errors)
     project = GrantProject(
-        program=program, beneficiary=beneficiary, title=(title or "").strip(), sector=sector,
-        description=(description or "").strip(), requested_amount=requested_amount,
+        program=program, beneficiary=beneficiary, title=clean_text(title), sector=sector,
+        description=clean_text(description), requested_amount=requested_amount,
         own_contribution=own_contribution, created_by=actor,
     )
     _validated(project, exclude=["state"])
@@ -123,7 +127,7 @@ def project_update(*, project_id, actor, **changes) -> GrantProject:
     if "own_contribution" in changes:
         changes["own_contribution"] = parse_money(changes["own_contribution"], "own_contribution", allow_zero=True)
     for field, value in changes.items():
-        setattr(project, field, value.strip() if isinstance(value, str) else value)
+        setattr(project, field, clean_text(value) if isinstance(value, str) else value)
     _validated(project, exclude=["state"])
     if not changes:
         return project
@@ -208,6 +212,14 @@ def application_create(*, actor, program, project_fields, beneficiary=None,
                 _("The beneficiary's commune is not in the province of %(province)s.")
                 % {"province": program.province}
             )
+        if beneficiary is not None:
+            age = beneficiary.age_on(date.today())
+            if not program.min_age <= age <= program.max_age:
+                field = "beneficiary" if beneficiary_fields is None else "birth_date"
+                errors.setdefault(field, []).append(
+                    _("Age %(age)d is outside the program's range of %(min)d to %(max)d years.")
+                    % {"age": age, "min": program.min_age, "max": program.max_age}
+                )
         if errors:
             # Check the project's part too, so every mistake is said at once.
             errors.update(_project_field_errors(program, project_fields))
@@ -221,8 +233,8 @@ def _project_field_errors(program, fields) -> dict:
         program, fields.get("requested_amount"), fields.get("own_contribution", "0")
     )
     project = GrantProject(
-        program=program, title=(fields.get("title") or "").strip(), sector=fields.get("sector"),
-        description=(fields.get("description") or "").strip(),
+        program=program, title=clean_text(fields.get("title")), sector=fields.get("sector"),
+        description=clean_text(fields.get("description")),
     )
     exclude = ["state", "beneficiary", "created_by", "requested_amount", "own_contribution"]
     try:

@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.exceptions import GuardFailed, InvalidInput, SeparationOfDuties, TransitionNotAllowed
-from core.input import require_text
+from core.input import clean_text, require_text
 from core.transactions import service_transaction
 from ledger.machines import transition_spec
 from ledger.transitions import apply_transition, check_permission
@@ -108,7 +108,7 @@ def project_screen(*, project_id, actor, note="", failures=()) -> GrantProject:
     found = [f.as_dict() for f in evaluate_eligibility(project)]
     found += [{"code": "officer", "message": require_text(text, "failures")} for text in failures]
     project.eligibility_failures = found
-    payload = {"failed_rules": found, "note": (note or "").strip()}
+    payload = {"failed_rules": found, "note": clean_text(note)}
     name = "screen_fail" if found else "screen_ok"
     return transition_project(project, actor, name, payload=payload, fields=["eligibility_failures"])
 
@@ -203,7 +203,7 @@ def project_decide(*, project_id, actor, outcome, decision=None, envelope=None) 
     ref = {"decision": "session:{session}/item:{item}".format(**decision.reference)}
     if outcome == Decision.APPROVE:
         project.approved_amount = decision.approved_amount
-        project.decision_conditions = (decision.conditions or "").strip()
+        project.decision_conditions = clean_text(decision.conditions)
         payload = {"outcome": outcome, "amount": decision.approved_amount,
                    "conditions": project.decision_conditions, **ref}
         return transition_project(project, actor, name, payload=payload,
@@ -252,6 +252,6 @@ def project_resume(*, project_id, actor, note="") -> GrantProject:
     """suspended → the state before suspension. Program officer."""
     project = lock_project(project_id)
     return transition_project(
-        project, actor, "resume", payload={"note": (note or "").strip()},
+        project, actor, "resume", payload={"note": clean_text(note)},
         fields=["state_before_suspension"],
     )

@@ -11,8 +11,9 @@ def _one_line(value) -> str:
 
 class ForbiddenOneLine(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        if getattr(record, "status_code", None) != 403:
-            return True
+        if getattr(record, "status_code", None) != 403 or getattr(record, "forbidden_one_line", False):
+            return True  # not a 403, or already rewritten (logging configured twice adds it twice)
+        record.forbidden_one_line = True
         request = getattr(record, "request", None)
         user = getattr(request, "user", None)
         who = f"user {user.pk}" if user is not None and user.is_authenticated else "anonymous"

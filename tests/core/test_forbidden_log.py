@@ -71,3 +71,18 @@ def test_a_server_error_still_logs_its_traceback(client, caplog):
     assert record.levelno == logging.ERROR
     assert record.exc_info and isinstance(record.exc_info[1], RuntimeError)
     assert "Traceback" in caplog.text and "boom" in caplog.text
+
+
+def test_the_filter_rewrites_a_record_once_even_if_attached_twice(rf):
+    from core.request_logging import ForbiddenOneLine
+
+    request = rf.get("/x/")
+    try:
+        raise PermissionDenied("No")
+    except PermissionDenied as error:
+        record = logging.LogRecord("django.request", logging.WARNING, __file__, 1, "Forbidden: %s", ("/x/",),
+                                   (type(error), error, error.__traceback__))
+    record.status_code, record.request = 403, request
+    assert ForbiddenOneLine().filter(record) and ForbiddenOneLine().filter(record)
+    assert record.getMessage() == "Forbidden (403): GET /x/ by anonymous: No"
+    assert record.exc_info is None

@@ -246,9 +246,12 @@ if not DEBUG:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"forbidden_one_line": {"()": "core.request_logging.ForbiddenOneLine"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
+        # A 403 is one WARNING line (user, method, path, reason), without a traceback.
+        "django.request": {"filters": ["forbidden_one_line"]},
         "django.db.backends": {"level": "INFO"},
         # WeasyPrint's font subsetting is chatty at INFO.
         "fontTools": {"level": "WARNING"},

@@ -8,13 +8,15 @@ constraints hold the same rule as a backstop.
 
 Releasing moves money, so it locks program → project → order → disbursement, needs
 step-up re-authentication (the treasurer's password), a payment reference and an
-idempotency key. The same key replayed returns the released disbursement unchanged
-(no second entry, no second event); another key on a released disbursement is
-``transition_not_allowed``. Under the locks, the release must keep released ≤ approved
+idempotency key. The same request replayed (same treasurer, reference and key) returns
+the released disbursement unchanged with ``replayed`` set (no second entry, no second
+event); any other release of a released disbursement is ``transition_not_allowed``,
+naming who released it, when and with which reference. Under the locks, the release must keep released ≤ approved
 (project), released ≤ committed (program) and released ≤ the order's amount.
 """
 
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from core.exceptions import BudgetExceeded, InvalidInput, SeparationOfDuties, TransitionNotAllowed
@@ -152,14 +154,33 @@ def disbursement_cancel(*, disbursement_id, actor, reason) -> Disbursement:
                             fields=["closed_by", "closed_at", "closing_reason"])
 
 
+def _already_released(disbursement, actor, payment_reference, key) -> Disbursement:
+    """The very same request again (same treasurer, reference and key) returns the
+    released disbursement marked ``replayed``; any other is refused, naming the release."""
+    if (disbursement.release_key, disbursement.released_by_id, disbursement.payment_reference) == (
+            key, actor.pk, payment_reference):
+        disbursement.replayed = True  # a retry of the release that already happened
+        return disbursement
+    released_by = disbursement.released_by
+    raise TransitionNotAllowed(
+        _("This disbursement was already released by %(name)s on %(date)s with reference %(reference)s.") % {
+            "name": released_by.get_full_name() or released_by.get_username(),
+            "date": date_format(timezone.localdate(disbursement.released_at), "SHORT_DATE_FORMAT"),
+            "reference": disbursement.payment_reference},
+        params={"transition": "release", "state": disbursement.state,
+                "released_by": released_by.pk, "payment_reference": disbursement.payment_reference})
+
+
 @service_transaction
 def disbursement_release(*, disbursement_id, actor, password, payment_reference, idempotency_key) -> Disbursement:
     """authorized → released: the funds are paid. Treasurer, neither the requester nor
     the authorizer, re-entering their password.
 
-    At most once: the same ``idempotency_key`` again returns the released disbursement
-    unchanged; another key on a released disbursement is ``transition_not_allowed``; a
-    key already used on another disbursement is ``idempotency_key_reused``.
+    At most once: the very same request again (same treasurer, ``payment_reference`` and
+    ``idempotency_key``) returns the released disbursement unchanged, with ``replayed``
+    set; any other release of a released disbursement (another treasurer, reference or
+    key) is ``transition_not_allowed``, saying who released it, when, with which
+    reference; a key already used on another disbursement is ``idempotency_key_reused``.
     Errors: ``permission_denied``, ``reauthentication_failed``, ``invalid_input``,
     ``separation_of_duties``, ``transition_not_allowed`` (also while the project is not in
     funding, equipped or launched, e.g. suspended or withdrawn), ``budget_exceeded``
@@ -172,10 +193,7 @@ def disbursement_release(*, disbursement_id, actor, password, payment_reference,
     payment_reference = require_text(payment_reference, "payment_reference", max_length=100)
     disbursement = lock_disbursement(disbursement_id)
     if disbursement.state == DisbursementState.RELEASED:
-        if disbursement.release_key == key:
-            return disbursement  # a retry of the release that already happened
-        raise TransitionNotAllowed(_("This disbursement is already released."),
-                                   params={"transition": "release", "state": disbursement.state})
+        return _already_released(disbursement, actor, payment_reference, key)
     if Disbursement.objects.filter(release_key=key).exclude(pk=disbursement.pk).exists():
         raise IdempotencyKeyReused(field_errors={"idempotency_key": [
             _("This key was already used to release another disbursement.")]})

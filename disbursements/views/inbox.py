@@ -122,6 +122,8 @@ class DisbursementActionView(FinanceInboxView):
     form_class = None
     permission = ""
     success_message = ""
+    # Shown instead when the service says the very same request had already succeeded.
+    replayed_message = ""
 
     def has_permission(self):
         return self.request.user.has_perm(self.permission)
@@ -133,9 +135,12 @@ class DisbursementActionView(FinanceInboxView):
         disbursement = get_object_or_404(
             Disbursement.objects.select_related("project", "project__program", "project__beneficiary"), pk=pk)
         form = self.form_class(request.POST, auto_id=_row_auto_id(pk))
-        if form.is_valid() and not failed(call_with_form(form, lambda: self.call_service(disbursement,
-                                                                                         form.cleaned_data))):
-            messages.success(request, self.success_message % {"reference": disbursement.reference})
+        result = form.is_valid() and call_with_form(form, lambda: self.call_service(disbursement,
+                                                                                    form.cleaned_data))
+        if form.is_valid() and not failed(result):
+            replayed = getattr(result, "replayed", False)
+            message = self.replayed_message if replayed else self.success_message
+            messages.success(request, message % {"reference": disbursement.reference})
             return redirect(next_url(request) or "funding:index")  # back to the inbox it came from
         self.failed = (disbursement, self.action, form)
         return self.render_to_response(self.get_context_data())
@@ -167,10 +172,11 @@ class ReleaseView(DisbursementActionView):
     form_class = ReleaseForm
     permission = RELEASE
     success_message = _("%(reference)s released: the payment is recorded.")
+    replayed_message = _("%(reference)s already released: the payment was recorded by this same request.")
 
     def call_service(self, disbursement, data):
         try:
-            services.disbursement_release(
+            return services.disbursement_release(
                 disbursement_id=disbursement.pk, actor=self.request.user, password=data["password"],
                 payment_reference=data["payment_reference"], idempotency_key=data["idempotency_key"],
             )

@@ -60,6 +60,7 @@ class Tranche:
     state: str = "requested"
     authorized_by: str | None = None
     release_key: str | None = None
+    released_by: str | None = None
     transitions: list = field(default_factory=list)
 
 
@@ -160,7 +161,9 @@ def machine_for(base):
             elif typo:
                 expected = "reauthentication_failed"
             elif t.state == "released":
-                expected, replay = ("ok", True) if t.release_key == key else ("transition_not_allowed", False)
+                # Only the very same request (treasurer, reference, key) is a replay.
+                same = (t.release_key, t.released_by) == (key, who)
+                expected, replay = ("ok", True) if same else ("transition_not_allowed", False)
             elif key in used_by:
                 expected = "idempotency_key_reused"
             elif who in (t.requested_by, t.authorized_by):
@@ -178,7 +181,7 @@ def machine_for(base):
             if expected not in ("permission_denied", "too_many_attempts"):  # the password was checked
                 self.wrong_passwords[who] = self.wrong_passwords[who] + 1 if typo else 0
             if done is not None and not replay:
-                t.state, t.release_key = "released", key
+                t.state, t.release_key, t.released_by = "released", key, who
                 t.transitions.append("release")
 
         # Rules that take the usual next step of an open tranche, so that examples reach

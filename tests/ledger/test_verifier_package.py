@@ -4,6 +4,7 @@ apart from the project, verifies an exported bundle against the auditor's trust 
 
 import io
 import json
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -21,7 +22,11 @@ ROOT = Path(__file__).resolve().parents[2]
 def installed(tmp_path_factory):
     """The wheel, built from ``verifier/`` and installed into a directory of its own."""
     wheels, target = tmp_path_factory.mktemp("wheels"), tmp_path_factory.mktemp("site")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(ROOT / "verifier")],
+    # Built from a copy (the module's link followed): a build writes build/ and
+    # *.egg-info beside its sources, never in the repository's tree.
+    source = tmp_path_factory.mktemp("source") / "verifier"
+    shutil.copytree(ROOT / "verifier", source, ignore=shutil.ignore_patterns("tests", "build", "*.egg-info"))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(source)],
                    check=True, capture_output=True, timeout=300)
     (wheel,) = wheels.glob("tamkeen_verify-*.whl")
     with zipfile.ZipFile(wheel) as archive:

@@ -17,7 +17,7 @@ from core.transactions import consistent_read
 from ledger.canonical import canonical_bytes, format_time
 from ledger.keys import key_windows, root_public_key, signer_for
 from ledger.machines import definitions, live_state_of, live_states
-from ledger.models import AuditEntry, Checkpoint, LedgerLeaf
+from ledger.models import AuditEntry, Checkpoint, LedgerLeaf, WitnessCosignature
 from ledger.tamkeen_verify import (
     BUNDLE_FORMAT,
     PROOF_FORMAT,
@@ -26,12 +26,11 @@ from ledger.tamkeen_verify import (
     Problem,
     PublicKey,
     definitions_digest,
-    frontier_append,
-    frontier_root,
     inclusion_path,
     key_id_for,
     leaf_hash,
     manifest_message,
+    merkle_root,
     newest_checkpoint,
     verify_ledger,
 )
@@ -45,6 +44,15 @@ def _leaf_or_none(row):
         return row.leaf
     except LedgerLeaf.DoesNotExist:
         return None
+
+
+def leaf_hashes(size: int) -> list[bytes]:
+    """The RFC 6962 leaf hashes of the first ``size`` places of the tree, in order (fewer
+    when places are missing)."""
+    return [
+        leaf_hash(h) for h in LedgerLeaf.objects.filter(index__lt=size).order_by("index")
+        .values_list("entry__entry_hash", flat=True).iterator(chunk_size=CHUNK)
+    ]
 
 
 def checkpoint_records():
@@ -61,8 +69,6 @@ def public_keys() -> list[PublicKey]:
 
 def cosignatures_by_checkpoint() -> dict:
     """The witnesses' cosignatures, by the SHA-256 of the checkpoint's signed bytes."""
-    from ledger.models import WitnessCosignature
-
     found: dict = {}
     for row in WitnessCosignature.objects.select_related("checkpoint").order_by("checkpoint_id", "witness_key_id"):
         sha = hashlib.sha256(bytes(row.checkpoint.canonical)).hexdigest()
@@ -86,7 +92,7 @@ def trusted_public_keys() -> list[PublicKey]:
 
 def verify_database(*, full=False, progress=None, trust=None):
     """Verify the whole ledger as the database holds it now (one consistent snapshot).
-    ``trust``: the auditor's trust file (``ledger.trust.TrustFile``) — its root key and
+    ``trust``: the auditor's trust file (``tamkeen_verify.Trust``) — its root key and
     kept checkpoint; without it, the root pinned in the settings."""
     with consistent_read():
         return verify_ledger(
@@ -220,12 +226,7 @@ def inclusion_proof(entry_id: int) -> dict:
         raise ProofUnavailable(
             f"no signed checkpoint covers entry {entry_id} yet: run 'manage.py audit checkpoint --force'"
         )
-    size = json.loads(bytes(checkpoint.canonical))["size"]
-    leaves = [
-        leaf_hash(h) for h in LedgerLeaf.objects.filter(index__lt=size)
-        .order_by("index").values_list("entry__entry_hash", flat=True).iterator(chunk_size=CHUNK)
-    ]
-    path = inclusion_path(leaves, leaf.index)
+    path = inclusion_path(leaf_hashes(json.loads(bytes(checkpoint.canonical))["size"]), leaf.index)
     keys = {w.key_id: w.as_json() for w in key_windows()}
     return {
         "format": PROOF_FORMAT,
@@ -297,11 +298,8 @@ def verify_entity_anchored(entity):
     where = {"checkpoint_size": checkpoint.size, "checkpoint_at": document.get("at")}
     if not checkpoint_signature_holds(checkpoint, {k.key_id: k for k in trusted_public_keys()}):
         report.problems.append(Problem("checkpoint_bad_signature", "signature does not verify", **where))
-    frontier = []
-    for digest in (LedgerLeaf.objects.filter(index__lt=checkpoint.size).order_by("index")
-                   .values_list("entry__entry_hash", flat=True).iterator(chunk_size=CHUNK)):
-        frontier_append(frontier, leaf_hash(digest))
-    if sum(size for size, _d in frontier) != checkpoint.size or frontier_root(frontier).hex() != document["root"]:
+    leaves = leaf_hashes(checkpoint.size)
+    if len(leaves) != checkpoint.size or merkle_root(leaves).hex() != document["root"]:
         report.problems.append(Problem("checkpoint_root_mismatch", "Merkle root does not match the entries it covers",
                                        **where))
     report.uncheckpointed = sum(1 for _seq, index in rows if index is None or index >= checkpoint.size)

@@ -37,8 +37,15 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.utils import timezone
 
+from ledger.canonical import canonical_bytes, format_time
 from ledger.models import KeyCertificate, SigningKey
-from ledger.tamkeen_verify import certificate_problem, key_id_for, key_statement
+from ledger.tamkeen_verify import (
+    certificate_problem,
+    key_id_for,
+    key_statement,
+    parse_time,
+    parse_time_or_none,
+)
 
 logger = logging.getLogger("tamkeen.audit.keys")
 CACHE_SECONDS = 30
@@ -104,11 +111,11 @@ def root_public_key() -> str | None:
     pinned = getattr(settings, "TAMKEEN_LEDGER_ROOT_PUBLIC_KEY", "")
     if pinned:
         return pinned.strip().lower()
-    root = _dev_root(create=False)
+    root = development_root()
     return public_hex(root) if root is not None else None
 
 
-def _dev_root(*, create: bool) -> Ed25519PrivateKey | None:
+def development_root(*, create: bool = False) -> Ed25519PrivateKey | None:
     """The development root key (``root.pem`` in the key directory), created when
     allowed. Never used once a root is pinned."""
     if getattr(settings, "TAMKEEN_LEDGER_ROOT_PUBLIC_KEY", ""):
@@ -132,15 +139,11 @@ def _dev_root(*, create: bool) -> Ed25519PrivateKey | None:
 
 
 def statement_for(public_key_hex: str, purpose: str, valid_from: datetime) -> dict:
-    from ledger.canonical import format_time
-
     return key_statement(public_key_hex=public_key_hex, purpose=purpose, valid_from=format_time(valid_from))
 
 
 def certify(statement: dict, root_private_key: Ed25519PrivateKey) -> dict:
     """The root's certificate of a key statement."""
-    from ledger.canonical import canonical_bytes
-
     return {
         "statement": statement,
         "root_key_id": key_id_for(public_hex(root_private_key)),
@@ -165,8 +168,6 @@ class Window:
         return self.valid_from <= moment and (self.valid_until is None or moment < self.valid_until)
 
     def as_json(self) -> dict:
-        from ledger.canonical import format_time
-
         return {
             "id": self.key_id, "purpose": self.purpose, "public_key": self.public_key,
             "valid_from": format_time(self.valid_from),
@@ -280,7 +281,7 @@ def register_key(private_key: Ed25519PrivateKey | None, purpose: str, *, valid_f
     if certificate is None:
         if private_key is None:
             raise ValueError("a key is registered from its private key or its certificate")
-        root = _dev_root(create=True)
+        root = development_root(create=True)
         if root is None:
             raise UncertifiedKey(
                 f"The new {purpose} key is not certified: run 'manage.py audit certify-key' with the ledger's root key "
@@ -299,8 +300,6 @@ def register_key(private_key: Ed25519PrivateKey | None, purpose: str, *, valid_f
         why = "it certifies another public key"
     if why:
         raise UncertifiedKey(f"Refused: the certificate is not valid ({why}).")
-    from ledger.tamkeen_verify import parse_time
-
     public = statement["public_key"]
     if store and private_key is not None:
         write_private_key(private_key, statement["key_id"])
@@ -322,7 +321,7 @@ def _certify_development_keys():
         return  # a schema before certificates (migrating)
     if not SigningKey.objects.exclude(key_id__in=KeyCertificate.objects.values("key_id")).exists():
         return
-    root = _dev_root(create=True)
+    root = development_root(create=True)
     done = certify_existing(root)
     if done:
         logger.warning("The DEVELOPMENT root certified the keys %s, registered before certificates.", ", ".join(done))
@@ -428,7 +427,5 @@ def rotate_key(purpose: str, *, private_key: Ed25519PrivateKey | None = None, ef
 
 
 def parse_time_of(certificate) -> datetime | None:
-    from ledger.tamkeen_verify import parse_time_or_none
-
     statement = certificate.get("statement") if isinstance(certificate, dict) else None
     return parse_time_or_none(statement.get("valid_from")) if isinstance(statement, dict) else None

@@ -23,15 +23,18 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
-from ledger.models import Checkpoint, KeyCertificate, LedgerLeaf, WitnessCosignature
+from ledger.evidence import leaf_hashes
+from ledger.models import Checkpoint, KeyCertificate, WitnessCosignature
 from ledger.signals import integrity_alert
 from ledger.tamkeen_verify import (
+    EMPTY_ROOT,
     consistency_proof,
     cosignature_message,
     ed25519_verify,
     key_id_for,
-    leaf_hash,
+    merkle_root,
 )
 
 logger = logging.getLogger("tamkeen.audit.witnesses")
@@ -62,7 +65,8 @@ class Outcome:
 
 
 def cosign_pending(witnesses: list[Witness] | None = None) -> list[Outcome]:
-    """Send every checkpoint a witness has not cosigned yet, oldest first, to it."""
+    """Send each witness the newest checkpoint it has not cosigned (cosigning it vouches
+    for every smaller one), with the proof from the last one it cosigned."""
     outcomes = []
     for witness in witnesses if witnesses is not None else configured():
         cosigned = set(WitnessCosignature.objects.filter(witness_key_id=witness.key_id)
@@ -73,7 +77,6 @@ def cosign_pending(witnesses: list[Witness] | None = None) -> list[Outcome]:
         if newest_cosigned is not None:
             # Of the same size too: a checkpoint signing new state machines over the same tree.
             pending = pending.filter(size__gte=newest_cosigned.size)
-        # Only the newest needs the witness: cosigning it vouches for every smaller one.
         checkpoint = pending.order_by("-size", "-created_at").first()
         if checkpoint is None:
             continue
@@ -93,8 +96,6 @@ def cosign_pending(witnesses: list[Witness] | None = None) -> list[Outcome]:
 
 def _waited_too_long(checkpoint) -> bool:
     """A checkpoint a witness has not cosigned for ``TAMKEEN_WITNESS_ALERT_AFTER_SECONDS``."""
-    from django.utils import timezone
-
     waited = (timezone.now() - checkpoint.created_at).total_seconds()
     return waited >= settings.TAMKEEN_WITNESS_ALERT_AFTER_SECONDS
 
@@ -138,18 +139,15 @@ def _proof(old_size: int, new_size: int) -> list[bytes]:
         document = json.loads(bytes(stored.canonical))
         if document.get("prev_size") == old_size:
             return [base64.b64decode(h) for h in stored.consistency]
-    hashes = [leaf_hash(h) for h in LedgerLeaf.objects.filter(index__lt=new_size).order_by("index")
-              .values_list("entry__entry_hash", flat=True).iterator(chunk_size=5000)]
+    hashes = leaf_hashes(new_size)
     return consistency_proof(old_size, new_size, lambda lo, hi: None, lambda i: hashes[i])
 
 
 def _root_matches(size: int, root) -> bool:
-    from ledger.tamkeen_verify import EMPTY_ROOT, merkle_root
-
+    """Whether this ledger's first ``size`` leaves give ``root`` (what a witness cosigned)."""
     if size == 0:
         return root in (None, EMPTY_ROOT.hex())
-    hashes = [leaf_hash(h) for h in LedgerLeaf.objects.filter(index__lt=size).order_by("index")
-              .values_list("entry__entry_hash", flat=True).iterator(chunk_size=5000)]
+    hashes = leaf_hashes(size)
     return len(hashes) == size and merkle_root(hashes).hex() == root
 
 

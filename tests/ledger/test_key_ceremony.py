@@ -80,3 +80,12 @@ def test_a_certified_key_taking_over_too_soon_is_refused(tmp_path, settings, mon
     with pytest.raises(CommandError, match="at least 60 s from now"):
         run("activate-key", "cert.json")
     assert SigningKey.objects.count() == before
+
+
+def test_a_rotation_with_the_defaults_is_accepted():
+    """The default start (120 s ahead) leaves the minute every process needs, even after
+    the time the command itself takes."""
+    before = SigningKey.objects.filter(purpose="entry").count()
+    said = run("rotate-key", "--purpose", "entry")
+    assert "certified and active from" in said
+    assert SigningKey.objects.filter(purpose="entry").count() == before + 1

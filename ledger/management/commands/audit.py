@@ -66,8 +66,9 @@ class Command(BaseCommand):
         rotate.add_argument("--purpose", choices=["entry", "checkpoint"], default="entry")
         rotate.add_argument("--private-key-file", help="PEM or base64 Ed25519 private key (default: generate one)")
         rotate.add_argument(
-            "--effective-in", type=int, default=60, metavar="SECONDS",
-            help="seconds until the new key takes over (at least 60: every process must see it first; default 60)",
+            "--effective-in", type=int, default=120, metavar="SECONDS",
+            help="seconds until the new key takes over (at least 60 when activated: every process must see it "
+                 "first; default 120)",
         )
         rotate.add_argument("--root-key", help="the root private key (PEM): certify and activate at once")
         rotate.add_argument("--statement-out", help="where to write the statement for certify-key "
@@ -236,32 +237,28 @@ class Command(BaseCommand):
             f"servers: TAMKEEN_LEDGER_ROOT_PUBLIC_KEY={public}"
         )
 
-    def handle_rotate_key(self, purpose, private_key_file=None, effective_in=60, root_key=None, statement_out=None,
+    def handle_rotate_key(self, purpose, private_key_file=None, effective_in=120, root_key=None, statement_out=None,
                           **_):
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
         from django.utils import timezone
 
         from ledger.keys import (
             ActivationTooSoon,
             UncertifiedKey,
             certify,
+            development_root,
             public_hex,
             rotate_key,
             statement_for,
             write_private_key,
         )
 
-        private_key = _read_private_key(private_key_file) if private_key_file else None
-        if private_key is None:
-            from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-            private_key = Ed25519PrivateKey.generate()
-        from ledger.keys import _dev_root
-
-        root = _read_private_key(root_key) if root_key else _dev_root(create=False)
+        private_key = _read_private_key(private_key_file) if private_key_file else Ed25519PrivateKey.generate()
+        statement = statement_for(public_hex(private_key), purpose, timezone.now() + timedelta(seconds=effective_in))
+        root = _read_private_key(root_key) if root_key else development_root()
         if root is not None:
             if not root_key:
                 self.stderr.write("certified with the DEVELOPMENT root (no root is pinned)")
-            statement = statement_for(public_hex(private_key), purpose, timezone.now() + timedelta(seconds=effective_in))
             try:
                 row = rotate_key(purpose, private_key=private_key, certificate=certify(statement, root))
             except (ActivationTooSoon, UncertifiedKey) as exc:
@@ -269,7 +266,6 @@ class Command(BaseCommand):
             self.stdout.write(f"new {purpose} key {row.key_id} certified and active from "
                               f"{row.valid_from.isoformat()}; the previous key's window closes then.")
             return
-        statement = statement_for(public_hex(private_key), purpose, timezone.now() + timedelta(seconds=effective_in))
         target = Path(statement_out or f"{statement['key_id']}.statement.json")
         write_private_key(private_key, statement["key_id"])
         target.write_text(json.dumps(statement, indent=1, sort_keys=True))
@@ -301,9 +297,9 @@ class Command(BaseCommand):
                           f"{certificate['root_key_id']}: {out}. Activate it with 'manage.py audit activate-key {out}'.")
 
     def handle_certify_existing(self, root_key=None, **_):
-        from ledger.keys import _dev_root, certify_existing
+        from ledger.keys import certify_existing, development_root
 
-        root = _read_private_key(root_key) if root_key else _dev_root(create=False)
+        root = _read_private_key(root_key) if root_key else development_root()
         if root is None:
             raise CommandError("give --root-key ROOT.pem (no development root here)")
         done = certify_existing(root)

@@ -14,7 +14,6 @@ import base64
 import hashlib
 import io
 import json
-import shutil
 import subprocess
 import sys
 from datetime import timedelta
@@ -27,6 +26,7 @@ from django.db import connection
 from django.utils import timezone
 
 from ledger import memory
+from ledger.canonical import canonical_bytes, entry_hash, format_time
 from ledger.evidence import VERIFIER_SOURCE
 from ledger.keys import KEYRING, certify, public_hex, statement_for
 from ledger.models import AuditEntry, Checkpoint, KeyCertificate, SigningKey
@@ -240,9 +240,7 @@ def test_an_entry_dated_before_the_previous_one_of_its_chain_is_named(ledger):
     entries = chain(ledger.approved)
     target = entries[2]
     document = json.loads(bytes(target.canonical))
-    document["at"] = (entries[0].created_at - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    from ledger.canonical import canonical_bytes, entry_hash
-
+    document["at"] = format_time(entries[0].created_at - timedelta(hours=1))
     canonical = canonical_bytes(document)
     digest = entry_hash(canonical)
     with superuser_bypass():
@@ -309,15 +307,12 @@ def test_a_forged_proof_carrying_its_own_keys_is_refused_with_the_trust_file(led
     attacker, attacker_root = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
     document = json.loads(proof["entry"]["canonical"])
     document["to"] = "launched"
-    from ledger.canonical import canonical_bytes, entry_hash
-
     canonical = canonical_bytes(document)
     digest = entry_hash(canonical)
-    key = {"id": key_id_for(public_hex(attacker)), "purpose": "entry", "public_key": public_hex(attacker),
-           "valid_from": "2020-01-01T00:00:00.000000Z", "valid_until": None,
-           "certificate": certify(statement_for(public_hex(attacker), "entry",
-                                                timezone.now() - timedelta(days=3000)), attacker_root)}
-    key["valid_from"] = key["certificate"]["statement"]["valid_from"]
+    statement = statement_for(public_hex(attacker), "entry", timezone.now() - timedelta(days=3000))
+    key = {"id": statement["key_id"], "purpose": "entry", "public_key": statement["public_key"],
+           "valid_from": statement["valid_from"], "valid_until": None,
+           "certificate": certify(statement, attacker_root)}
     proof["entry"].update(canonical=canonical.decode(), hash=digest, key_id=key["id"],
                           signature=base64.b64encode(attacker.sign(bytes.fromhex(digest))).decode())
     proof["keys"].append(key)
@@ -353,4 +348,3 @@ def test_a_key_taking_over_sooner_than_every_process_can_see_it_is_refused(ledge
     assert SigningKey.objects.count() == before + 1
     said, code = database_report(ledger.trust)
     assert code == 0, said  # the new key is certified; the old one still signs until it takes over
-    shutil.rmtree(ledger.tmp_path / "after", ignore_errors=True)

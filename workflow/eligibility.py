@@ -69,11 +69,9 @@ def evaluate_eligibility(project, on: date | None = None) -> list[RuleFailure]:
             "The beneficiary's commune is not in the province of %(province)s."
         ) % {"province": program.province}))
 
-    age = person.age_on(on)
-    if not program.min_age <= age <= program.max_age:
-        failures.append(RuleFailure("age", _(
-            "Age %(age)d is outside the program's range of %(min)d to %(max)d years."
-        ) % {"age": age, "min": program.min_age, "max": program.max_age}))
+    outside = age_outside_range(person, program, on)
+    if outside:
+        failures.append(RuleFailure("age", outside))
 
     cooldown_start = on - relativedelta(years=program.support_cooldown_years)
     recently_supported = person.last_support_date is not None and person.last_support_date > cooldown_start
@@ -104,3 +102,12 @@ def evaluate_eligibility(project, on: date | None = None) -> list[RuleFailure]:
         ) % {"share": f"{program.contribution_share * 100:.0f}"}))
 
     return failures
+
+
+def age_outside_range(person, program, on) -> str | None:
+    """Why ``person``'s age on ``on`` does not fit the program's range, or None."""
+    age = person.age_on(on)
+    if program.min_age <= age <= program.max_age:
+        return None
+    return _("Age %(age)d is outside the program's range of %(min)d to %(max)d years.") % {
+        "age": age, "min": program.min_age, "max": program.max_age}

@@ -18,6 +18,7 @@ from core.transactions import service_transaction, within_caller_transaction
 from ledger.entries import HEAD_FIELDS, record_transition
 from ledger.payload import pii_hash
 from ledger.transitions import apply_transition, check_permission
+from workflow.eligibility import age_outside_range
 from workflow.locks import lock_project
 from workflow.models import Beneficiary, Document, DocumentType, GrantProject, Program
 from workflow.models.project import ProjectState
@@ -212,14 +213,9 @@ def application_create(*, actor, program, project_fields, beneficiary=None,
                 _("The beneficiary's commune is not in the province of %(province)s.")
                 % {"province": program.province}
             )
-        if beneficiary is not None:
-            age = beneficiary.age_on(date.today())
-            if not program.min_age <= age <= program.max_age:
-                field = "beneficiary" if beneficiary_fields is None else "birth_date"
-                errors.setdefault(field, []).append(
-                    _("Age %(age)d is outside the program's range of %(min)d to %(max)d years.")
-                    % {"age": age, "min": program.min_age, "max": program.max_age}
-                )
+        outside = age_outside_range(beneficiary, program, date.today()) if beneficiary is not None else None
+        if outside:
+            errors.setdefault("beneficiary" if beneficiary_fields is None else "birth_date", []).append(outside)
         if errors:
             # Check the project's part too, so every mistake is said at once.
             errors.update(_project_field_errors(program, project_fields))

@@ -8,8 +8,8 @@ from django.utils.translation import gettext as _
 
 from approvals.models import Attendance, CommitteeMember, MinutesConfirmation
 from core.actions import Action
+from core.views import with_next
 from ledger.transitions import transition_options
-from workflow.inbox import with_next
 
 _STEPS = ["add_item", "record_attendance", "open", "declare_interest", "cast_vote", "close", "confirm_minutes"]
 
@@ -27,7 +27,7 @@ def session_actions(session, user, *, seat=None, back="") -> list[Action]:
         return reverse(f"committees:{name}", args=[session.pk])
 
     def step_url(name):
-        return with_next(url(name), back) if back else url(name)
+        return with_next(url(name), back)
 
     is_chair = seat is not None and seat.role == CommitteeMember.Role.CHAIR
     running = "open" in options or "close" in options  # planned or open, whoever asks

@@ -50,14 +50,19 @@ def next_url(request) -> str:
     return ""
 
 
-def keep_next(request, url: str) -> str:
-    """``url`` with this request's safe ``?next=`` carried on (a page of several forms
-    opened from the inbox: each post comes back to it, and it still leads back)."""
-    back = next_url(request)
+def with_next(url: str, back: str) -> str:
+    """``url`` with ``next=back`` added to the query it may already carry (before its
+    ``#anchor``, if any); ``url`` itself when there is nowhere to go back to."""
     if not back:
         return url
     path, hash_mark, anchor = url.partition("#")
     return f"{path}{'&' if '?' in path else '?'}{urlencode({'next': back})}{hash_mark}{anchor}"
+
+
+def keep_next(request, url: str) -> str:
+    """``url`` with this request's safe ``?next=`` carried on (a page of several forms
+    opened from the inbox: each post comes back to it, and it still leads back)."""
+    return with_next(url, next_url(request))
 
 
 def add_confirmation(form, text):

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
 from django.db.models import Case, IntegerField, Q, Value, When
 from viewflow.workflow import PROCESS
 from viewflow.workflow.models import Task
 
+from core.views import with_next
 from workflow.engine import OPEN, registered_flows
 
 
@@ -77,12 +77,6 @@ def with_links(tasks, back: str) -> list:
     for task in tasks:
         task.open_url = with_next(task.screen_url, back) if task.screen_url else ""
     return tasks
-
-
-def with_next(url: str, back: str) -> str:
-    """``url`` with ``next=back`` added to the query it may already carry (the funding
-    tray's screen is searched for its disbursement: ``/funding/?q=...``)."""
-    return f"{url}{'&' if '?' in url else '?'}{urlencode({'next': back})}"
 
 
 # What the apps above add to a page's rows, each ``annotate(tasks)`` in a constant number

@@ -7,7 +7,6 @@ its existence is not disclosed. Writing is the services' business: these checks 
 decide what a page shows, the services check again.
 """
 
-from urllib.parse import urlencode
 
 from django.contrib.auth.mixins import AccessMixin
 from django.core.exceptions import PermissionDenied
@@ -19,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from approvals.actions import session_actions
 from approvals.models import CommitteeMember, CommitteeSession
 from approvals.selectors import membership
-from core.views import next_url
+from core.views import next_url, with_next
 
 READ_EVERY_SESSION = "approvals.view_vote"
 
@@ -94,5 +93,5 @@ class SessionPageMixin(AccessMixin):
         kwargs.setdefault("session_pages", [a for a in actions if a.name not in ("open", "close")])
         # Where the page was opened from (the inbox): its forms carry it on, its header leads back.
         kwargs.setdefault("back", back)
-        kwargs.setdefault("next_query", f"?{urlencode({'next': back})}" if back else "")
+        kwargs.setdefault("next_query", with_next("", back))
         return super().get_context_data(**kwargs)

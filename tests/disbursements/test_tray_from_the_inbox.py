@@ -6,9 +6,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from core.views import with_next
 from disbursements import services as funding
 from tests._web import as_user, html_of
-from workflow.inbox import with_next
 
 pytestmark = pytest.mark.django_db
 

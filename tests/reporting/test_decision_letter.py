@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from approvals import services as committee
 from core.exceptions import TamkeenError
@@ -54,7 +55,8 @@ def test_arabic_letter_of_an_approval_in_session(client, cast, approved_in_sessi
     assert project.reference in text
     assert "Atelier de tissage" in text
     assert "Session de mars" in text
-    assert session.scheduled_for.strftime("%d/%m/%Y") in text
+    # The letter dates the session in the local time (Africa/Casablanca), as the council reads it.
+    assert timezone.localdate(session.scheduled_for).strftime("%d/%m/%Y") in text
     assert "المصادقة" in text
     assert "52.000,00" in text  # the amount in the Arabic (Moroccan) format
     # (Bidi text extraction may move a final full stop: compare without it.)

@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     # viewflow must come before django.contrib.admin (template overrides).
     "viewflow",
     "viewflow.workflow",
+    # Before django.contrib.auth: its createsuperuser command replaces auth's (access/).
+    "access",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

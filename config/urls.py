@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.views.i18n import JavaScriptCatalog
 
+from access.urls import PeopleApp
 from approvals.urls import CommitteesApp
 from config.site import GrantFlowApp, ProjectsApp, TamkeenSite
 from core.i18n import set_language
@@ -29,6 +30,7 @@ site = TamkeenSite(
         FollowUpApp(),
         NotificationsApp(),
         DashboardsApp(),
+        PeopleApp(),
     ],
 )
 

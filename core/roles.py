@@ -118,8 +118,43 @@ ROLE_PERMISSIONS = {
         "training.add_programmodule", "training.change_programmodule",
         *_CONFIGURE_DEADLINES,
         "auth.view_user", "auth.add_user", "auth.change_user", "auth.view_group",
+        "access.view_account", "access.manage_roles",
     ],
 }
+
+# The roles that act on files (every one but the two that watch over the others).
+OPERATIONAL_ROLES = frozenset(ROLE_PERMISSIONS) - {Role.ADMIN, Role.AUDITOR}
+
+# Separation of duties between roles: a role and the roles no one may hold with it.
+# Administrators configure the program and the people; auditors check everything.
+# Neither acts on files, and neither is the other. The money roles may be held
+# together: the three people of one disbursement are kept apart per disbursement
+# (disbursements.services), which is what the law asks.
+EXCLUDES = {
+    Role.ADMIN: OPERATIONAL_ROLES | {Role.AUDITOR},
+    Role.AUDITOR: OPERATIONAL_ROLES | {Role.ADMIN},
+}
+
+# The roles whose grant takes a second administrator's approval: the committee's, the
+# money's and the auditor's, and the administrator's own.
+NEEDS_SECOND_ADMIN = frozenset({
+    Role.COMMITTEE_MEMBER, Role.COMMITTEE_CHAIR, Role.FINANCE_OFFICER, Role.AUTHORIZING_OFFICER,
+    Role.TREASURER, Role.AUDITOR, Role.ADMIN,
+})
+
+
+def excluded_by(role) -> frozenset:
+    """The roles that cannot be held together with ``role`` (the table read both ways)."""
+    role = Role(role)
+    found = set(EXCLUDES.get(role, ()))
+    found |= {other for other, excluded in EXCLUDES.items() if role in excluded}
+    return frozenset(found)
+
+
+def conflicts(roles) -> list[tuple[Role, Role]]:
+    """The pairs of ``roles`` (names or Roles) that the table keeps apart, each once."""
+    held = sorted({Role(r) for r in roles if r in Role.values}, key=list(Role).index)
+    return [(a, b) for i, a in enumerate(held) for b in held[i + 1:] if b in excluded_by(a)]
 
 
 def sync_roles(apps, schema_editor=None, *, strict=True):

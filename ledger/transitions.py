@@ -8,8 +8,16 @@ the signed audit entry, and the save — in that order.
 
 import functools
 
-from core.exceptions import BudgetExceeded, GuardFailed, PermissionDenied, TransitionNotAllowed
-from core.roles import role_for
+from django.utils.translation import gettext as _
+
+from core.exceptions import (
+    BudgetExceeded,
+    GuardFailed,
+    PermissionDenied,
+    SeparationOfDuties,
+    TransitionNotAllowed,
+)
+from core.roles import conflicts, role_for, roles_of
 from ledger.entries import HEAD_FIELDS, record_transition
 from ledger.machines import transition_spec
 
@@ -19,8 +27,20 @@ def transition_permission(model, name: str) -> str | None:
 
 
 def check_permission(actor, perm: str | None) -> None:
+    """Refuse an actor who is inactive, lacks ``perm``, or holds two roles that the
+    separation-of-duties table (``core.roles.EXCLUDES``) keeps apart — however they
+    came to hold them (``roles_conflict``)."""
     if actor is None or not actor.is_active or (perm and not actor.has_perm(perm)):
         raise PermissionDenied()
+    clash = conflicts(roles_of(actor))
+    if clash:
+        first, second = clash[0]
+        raise SeparationOfDuties(
+            _("You hold the roles “%(first)s” and “%(second)s”, which cannot be held together: "
+              "an administrator must revoke one of them before you act.")
+            % {"first": first.label, "second": second.label},
+            code="roles_conflict", params={"roles": [first.value, second.value]},
+        )
 
 
 def check_transition(instance, name: str, *, facts=None) -> None:

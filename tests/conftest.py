@@ -106,13 +106,23 @@ def pytest_runtest_makereport(item, call):
             or "transactional_db" in item.fixturenames
             or (item.cls is not None and issubclass(item.cls, TransactionTestCase))
         )
-        _ran_on[connection.vendor if uses_db else "no database"] += 1
+        # Counted where the report is logged (the main process under pytest-xdist).
+        report.user_properties.append(("tamkeen_ran_on", connection.vendor if uses_db else "no database"))
         if "live_worker" in item.keywords:
             from django.conf import settings
 
-            _ran_on["a live worker on " + settings.CELERY_BROKER_URL.split("://")[0]] += 1
+            report.user_properties.append(
+                ("tamkeen_ran_on", "a live worker on " + settings.CELERY_BROKER_URL.split("://")[0]))
         if item.get_closest_marker("browser"):
-            _ran_in["a browser"] += 1
+            report.user_properties.append(("tamkeen_ran_in", "a browser"))
+
+
+def pytest_runtest_logreport(report):
+    for name, value in report.user_properties:
+        if name == "tamkeen_ran_on":
+            _ran_on[value] += 1
+        elif name == "tamkeen_ran_in":
+            _ran_in[value] += 1
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -156,6 +166,11 @@ def live_broker(tmp_path_factory):
 
     if os.environ.get("TAMKEEN_REQUIRE_BROKER") == "1":
         assert settings.CELERY_BROKER_URL.startswith("redis://"), settings.CELERY_BROKER_URL
+    # Under pytest-xdist each test process has its own database: its tasks go to a queue
+    # of its own, so another process's live worker never runs them against its database.
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        app.conf.task_default_queue = f"tamkeen-tests-{worker}"
     if settings.CELERY_BROKER_URL.startswith("filesystem://"):
         root = tmp_path_factory.mktemp("broker")
         folders = {name: root / name for name in ("out", "processed", "control")}

@@ -37,11 +37,11 @@ def roles_of(username) -> set[str]:
 @pytest.mark.django_db
 def test_create_user_gives_the_roles_and_never_prints_a_given_password():
     output = run(
-        "create_user", "salma", "--role", "program_officer", "--role", "auditor",
+        "create_user", "salma", "--role", "program_officer", "--role", "trainer",
         "--email", "salma@example.org", "--password", "Nador-Secret-2025",
     )
     user = User.objects.get(username="salma")
-    assert roles_of("salma") == {"program_officer", "auditor"}
+    assert roles_of("salma") == {"program_officer", "trainer"}
     assert user.check_password("Nador-Secret-2025")
     assert user.email == "salma@example.org"
     assert (user.is_active, user.is_staff, user.is_superuser) == (True, False, False)

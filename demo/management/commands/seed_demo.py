@@ -14,13 +14,13 @@ from datetime import date
 
 from django.apps import apps as django_apps
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from access.services import operator_set_roles
 from core.exceptions import TamkeenError
 from core.request_id import request_context
-from core.roles import sync_roles
+from core.roles import Role, sync_roles
 from demo import demo_data
 from demo.scenarios import PATHS, Cast, drive
 from disbursements.selectors import committed_amount, free_balance
@@ -113,7 +113,10 @@ class Command(BaseCommand):
                     user.set_password(demo_data.DEMO_PASSWORD)
                     user.save(update_fields=["password"])
                     new_users.add(demo.username)
-                user.groups.add(*Group.objects.filter(name__in=[r.value for r in demo.roles]))
+                held = set(user.groups.filter(name__in=Role.values).values_list("name", flat=True))
+                wanted = [r for r in Role if r in demo.roles or r.value in held]
+                # Given as the operator gives them (signed on the person's chain).
+                operator_set_roles(user, wanted, superuser=user.is_superuser, reason="demo data")
             # Fresh instance: no stale permission cache from before the groups were set.
             users[demo.username] = User.objects.get(pk=user.pk)
         return users, new_users

@@ -1,4 +1,8 @@
-"""``manage.py create_user``: create or update a login and give it its roles."""
+"""``manage.py create_user``: create or update a login and give it its roles.
+
+The operator's act at the server: the roles given or taken and the superuser flag are
+signed on the person's audit chain (``access.services.operator_set_roles``, actor
+"operator"), and the separation-of-duties table holds here as in the application."""
 
 import argparse
 import getpass
@@ -13,6 +17,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
 from django.db import transaction
 
+from access.services import operator_set_roles
+from core.exceptions import TamkeenError
 from core.roles import Role
 
 User = get_user_model()
@@ -84,6 +90,11 @@ class Command(BaseCommand):
             help="May log in (default: unchanged, on for a new user). --no-active deactivates.",
         )
         parser.add_argument(
+            "--reason", default="",
+            help="Why, kept in the person's audit history with the roles given or taken "
+                 "(default: 'manage.py create_user').",
+        )
+        parser.add_argument(
             "--no-input", action="store_false", dest="interactive",
             help="Never prompt; a new user without a password gets a generated one.",
         )
@@ -117,7 +128,7 @@ class Command(BaseCommand):
         if superuser and options["staff"] is False:
             raise CommandError("A superuser must be staff: drop --no-staff.")
 
-        groups = self._groups(role_list)
+        self._groups(role_list)  # the groups exist (the roles were synchronised)
         user = user or User(username=username)
         if email is not None:
             user.email = email
@@ -126,20 +137,24 @@ class Command(BaseCommand):
                 setattr(user, field, options[field].strip())
         if options["active"] is not None:
             user.is_active = options["active"]
-        user.is_superuser = superuser
         if options["staff"] is not None:
             user.is_staff = options["staff"]
+        elif Role.ADMIN in final_roles and creating:
+            user.is_staff = True  # an administrator works in the admin site
         user.is_staff = user.is_staff or superuser
         # After the attributes: the similarity validator compares the password with them.
         password, generated = self._password(options, interactive, creating, user)
         if password is not None:
             user.set_password(password)
-        with transaction.atomic():
-            user.save()
-            if role_list:
+        reason = options["reason"].strip() or "manage.py create_user"
+        try:
+            with transaction.atomic():
+                user.save()
                 # Only role groups are replaced; any other group the user is in stays.
-                user.groups.remove(*user.groups.filter(name__in=Role.values))
-                user.groups.add(*groups)
+                operator_set_roles(user, final_roles, superuser=superuser, reason=reason)
+        except TamkeenError as exc:
+            raise CommandError(str(exc.message)) from None
+        user.refresh_from_db()
 
         flags = [f for f, on in (("staff", user.is_staff), ("superuser", user.is_superuser)) if on]
         if not user.is_active:

@@ -12,6 +12,7 @@ schedule file's folder; collectstatic for STATIC_ROOT).
 """
 
 import warnings
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -54,6 +55,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_filters",
+    "axes",  # sign-in throttling (section below)
     # Tamkeen's apps, bottom layer first (docs/architecture.md).
     "core",
     "ledger",
@@ -81,6 +83,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "core.middleware.RequestIdMiddleware",
     "core.middleware.SecurityHeadersMiddleware",
+    # Last, as django-axes asks: turns a refused sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -245,6 +249,40 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
 
+# --- Sign-in throttling (django-axes; core/login_throttle.py, docs/security.md) ---------
+# Every sign-in (the site's and the administration's) passes the throttle first: after
+# TAMKEEN_LOGIN_FAILURE_LIMIT wrong passwords for one user name, or
+# TAMKEEN_LOGIN_ADDRESS_FAILURE_LIMIT from one address, within
+# TAMKEEN_LOGIN_COOLOFF_MINUTES, sign-ins for that name or from that address are refused,
+# without checking the password, until that long after the last counted failure or until
+# an administrator unlocks them. The attempts are rows in the database (the admin's
+# "Access attempts").
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+TAMKEEN_LOGIN_FAILURE_LIMIT = env.int("TAMKEEN_LOGIN_FAILURE_LIMIT", default=5)
+TAMKEEN_LOGIN_ADDRESS_FAILURE_LIMIT = env.int("TAMKEEN_LOGIN_ADDRESS_FAILURE_LIMIT", default=20)
+TAMKEEN_LOGIN_COOLOFF_MINUTES = env.int("TAMKEEN_LOGIN_COOLOFF_MINUTES", default=15)
+# Behind reverse proxies: the request header that carries the client's address (e.g.
+# X-Forwarded-For), and how many proxies of yours append to it. Unset: REMOTE_ADDR, as
+# a client can write any header it likes.
+TAMKEEN_CLIENT_ADDRESS_HEADER = env.str("TAMKEEN_CLIENT_ADDRESS_HEADER", default="")
+TAMKEEN_CLIENT_ADDRESS_PROXIES = env.int("TAMKEEN_CLIENT_ADDRESS_PROXIES", default=1)
+AXES_HANDLER = "core.login_throttle.LoginThrottle"
+# Each counted on its own; LoginThrottle gives the address its own, larger limit.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = TAMKEEN_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=TAMKEEN_LOGIN_COOLOFF_MINUTES)
+# Refused attempts during a lockout are not counted: the wait does not start again.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# A right password forgets that user name's failures (LoginThrottle says which).
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "core.login_throttle.client_address"
+AXES_LOCKOUT_CALLABLE = "core.login_throttle.lockout_response"
+# Failures stay listed in the admin ("Access failures") after the lockout ends.
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -255,6 +293,9 @@ LOGGING = {
         # A 403 is one WARNING line (user, method, path, reason), without a traceback.
         "django.request": {"filters": ["forbidden_one_line"]},
         "django.db.backends": {"level": "INFO"},
+        # django-axes says at INFO what it does at every sign-in; its warnings (failures,
+        # lockouts) still show.
+        "axes": {"level": "WARNING"},
         # WeasyPrint's font subsetting is chatty at INFO.
         "fontTools": {"level": "WARNING"},
         "weasyprint": {"level": "WARNING"},

@@ -55,6 +55,13 @@ _CONFIGURE_DEADLINES = [
     "notifications.change_stepdeadline", "notifications.delete_stepdeadline",
 ]
 
+# Sign-in throttling (core.login_throttle): the admin's lists of attempts, failures and
+# sign-ins; deleting a user name's attempts unlocks it.
+_UNLOCK_SIGN_INS = [
+    "axes.view_accessattempt", "axes.delete_accessattempt",
+    "axes.view_accessfailurelog", "axes.view_accesslog",
+]
+
 # Program-wide reads beyond single files. Dashboards (pipeline, envelope, beneficiaries,
 # follow-up): whoever reads the envelope ledger — program officers, auditors,
 # administrators and the finance roles. CSV export of the project list: those who read
@@ -110,7 +117,7 @@ ROLE_PERMISSIONS = {
     Role.AUDITOR: _READ_ALL + ["ledger.verify_ledger"],
     # Administrators configure programs, users and reference data; they do not act
     # on files (no transition permission), so their duties stay separate.
-    Role.ADMIN: _READ_ALL + [
+    Role.ADMIN: _READ_ALL + _UNLOCK_SIGN_INS + [
         "workflow.add_program", "workflow.change_program",
         "workflow.add_commune", "workflow.change_commune",
         "workflow.add_activitysector", "workflow.change_activitysector",

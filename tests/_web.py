@@ -1,5 +1,20 @@
 """Helpers of the tests that drive pages through Django's test client."""
 
+from axes.backends import AxesStandaloneBackend
+
+
+class ThrottleOrTestClientLogin(AxesStandaloneBackend):
+    """The sign-in throttle of the suite (tests/conftest.py puts it in the place of
+    ``AxesStandaloneBackend``): every sign-in through a page is throttled as in
+    production; only the test client's ``login()``, which authenticates without a
+    request, goes past it (production refuses that, so no code path escapes the throttle
+    by leaving the request out)."""
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if request is None:
+            return None
+        return super().authenticate(request, username=username, password=password, **kwargs)
+
 
 def as_user(client, user):
     """``client`` signed in as ``user``."""

@@ -44,6 +44,12 @@ def pytest_configure(config):
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     settings.STATIC_ROOT = tempfile.mkdtemp(prefix="tamkeen-test-static-")
+    # Sign-ins through a page are throttled as in production; the test client's login(),
+    # which has no request to count by, is let past the throttle (tests/_web.py).
+    settings.AUTHENTICATION_BACKENDS = [
+        "tests._web.ThrottleOrTestClientLogin" if path == "axes.backends.AxesStandaloneBackend" else path
+        for path in settings.AUTHENTICATION_BACKENDS
+    ]
     # A fast hasher: tests create hundreds of users (step-up checks still run for real).
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Pages render in English unless a test asks for Arabic or French explicitly.

@@ -24,3 +24,7 @@ class ApprovalsConfig(AppConfig):
         from workflow import program_sections
 
         program_sections.register(committees_section)
+        # Members and chairs act on their own committee's sessions (core.scopes).
+        from approvals.scopes import register_scopes
+
+        register_scopes()

@@ -87,7 +87,7 @@ ROLE_PERMISSIONS = {
         *_CONFIGURE_DEADLINES,
         "followup.assign_mentor",
         "disbursements.plan_equipment", "disbursements.receive_purchaseorder",
-        "workflow.withdraw_project", "workflow.suspend_project",
+        "workflow.withdraw_project", "workflow.suspend_project", "workflow.assign_agent",
         "approvals.add_committee", "approvals.change_committee", "approvals.add_committeemember",
         "approvals.change_committeemember", "approvals.add_scoringcriterion",
         "approvals.change_scoringcriterion", "approvals.add_committeesession", "approvals.manage_session",

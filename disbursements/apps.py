@@ -27,3 +27,11 @@ class DisbursementsConfig(AppConfig):
         from workflow import actions
 
         actions.register(project_funding_actions)
+        # Orders and tranches belong to a file: an agent or a mentor acts on those of
+        # the files they work on (core.scopes).
+        from core import scopes
+        from workflow.scopes import on_file
+
+        for label in ("disbursements.purchaseorder", "disbursements.disbursement"):
+            scopes.register(label, limits=on_file(lambda obj: obj.project), message=scopes.NOT_YOUR_FILE,
+                            code="not_your_file")

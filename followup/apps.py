@@ -24,4 +24,10 @@ class FollowupConfig(AppConfig):
         if annotate_risk not in PROJECT_ANNOTATORS:
             PROJECT_ANNOTATORS.append(annotate_risk)
         # The visits' flow follows their transitions in every process.
+        # A mentor reports on the visits of the files they follow (core.scopes).
+        from core import scopes
         from followup import flows  # noqa: F401
+        from followup.plan import NotAssignedMentor
+
+        scopes.register("followup.followupvisit", limits={"mentor": lambda user, v, perm: v.mentor_id == user.pk},
+                        message=NotAssignedMentor.default_message, code=NotAssignedMentor.code)

@@ -10,6 +10,7 @@ import functools
 
 from django.utils.translation import gettext as _
 
+from core import scopes
 from core.exceptions import (
     BudgetExceeded,
     GuardFailed,
@@ -86,6 +87,7 @@ def apply_transition(instance, actor, name, *, payload=None, fields=(), args=(),
     spec = transition_spec(type(instance), name)
     perm = spec.permission
     check_permission(actor, perm)
+    scopes.check(actor, instance, perm)
     check_transition(instance, name, facts=facts)
     state_field = spec.field
     from_state = state_field.get_state(instance)
@@ -122,6 +124,7 @@ def transition_options(instance, actor, names, *, facts=None) -> dict:
             continue
         try:
             check_permission(actor, spec.permission)
+            scopes.check(actor, instance, spec.permission)
             if facts is None:
                 _check_conditions(instance, name)
             else:

@@ -19,4 +19,9 @@ class TrainingConfig(AppConfig):
 
         program_sections.register(training_section)
         # The sessions' flow (the trainer's attendance task).
+        # A trainer acts on their own sessions (core.scopes).
+        from core import scopes
         from training import flows  # noqa: F401
+
+        scopes.register("training.trainingsession", limits={"trainer": lambda user, s, perm: s.trainer_id == user.pk},
+                        message=_("This training session is not one of yours."), code="not_your_session")

@@ -18,8 +18,12 @@ class WorkflowConfig(AppConfig):
                           fold=folds.PROGRAM)
         # The grant flow registers its process model and follows project transitions
         # in every process: web server, Celery workers, management commands.
-        from workflow import flows  # noqa: F401
+        from workflow import (
+            flows,  # noqa: F401
+            scopes,
+        )
 
+        scopes.register()
         register_screens()
 
 

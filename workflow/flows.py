@@ -222,7 +222,9 @@ class GrantFlow(flow.Flow):
 
     # --- who takes a step -----------------------------------------------------------------
     def agent_who_submitted(self, activation):
-        return _capable(activation.process.project.submitted_by, "workflow.submit_project")
+        """The file's agent in charge (who created it, or to whom it was reassigned)."""
+        project = activation.process.project
+        return _capable(project.assigned_agent or project.created_by, "workflow.submit_project")
 
     def officer_who_screened(self, activation):
         return _previous_owner(activation, "screening", "workflow.complete_training")

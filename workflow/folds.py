@@ -24,6 +24,8 @@ PROJECT = (
     # By its code, signed in the create entry (a program's code never changes).
     Fold("program", {"create": payload("program")}, lookup="program__code"),
     Fold("created_by", {"create": actor()}),
+    # workflow.services.project_assign_agent; none until a first reassignment.
+    Fold("assigned_agent", {"create": const(None), "assign_agent": payload("agent")}),
     Fold("submitted_by", {"create": const(None), "submit": actor(), "resubmit": actor()}),
     Fold("eligibility_failures", {"create": const([]), "screen_ok": payload("failed_rules"),
                                   "screen_fail": payload("failed_rules")}),

@@ -86,3 +86,18 @@ class ResumeForm(forms.Form):
     note = forms.CharField(
         label=_("Note"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
     )
+
+
+class AssignAgentForm(forms.Form):
+    agent = forms.ChoiceField(label=_("Agent"))
+    reason = _reason_field(_("Why the file changes hands"))
+
+    def __init__(self, *args, current=None, **kwargs):
+        from django.contrib.auth import get_user_model
+
+        from core.roles import Role
+
+        super().__init__(*args, **kwargs)
+        agents = (get_user_model().objects.filter(is_active=True, groups__name=Role.ASSOCIATION_AGENT.value)
+                  .exclude(pk=current).order_by("last_name", "first_name", "username"))
+        self.fields["agent"].choices = [("", "—")] + [(a.pk, a.get_full_name() or a.username) for a in agents]

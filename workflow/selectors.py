@@ -54,7 +54,7 @@ def project_list(*, search: str = "", state: str = "") -> QuerySet[GrantProject]
 def project_detail(project_id) -> GrantProject:
     """The project with what its summary shows; raises ``GrantProject.DoesNotExist``."""
     return GrantProject.objects.select_related(
-        "program", "beneficiary", "beneficiary__commune", "sector", "created_by", "submitted_by"
+        "program", "beneficiary", "beneficiary__commune", "sector", "created_by", "submitted_by", "assigned_agent", "mentor"
     ).get(pk=project_id)
 
 

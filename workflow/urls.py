@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from viewflow.urls import Application
 
 from workflow.views.actions import (
+    ProjectAssignAgentView,
     ProjectEnrolView,
     ProjectOpenFundingView,
     ProjectResubmitView,
@@ -51,6 +52,7 @@ class ProjectsApp(Application):
     withdraw_path = path("<int:pk>/withdraw/", ProjectWithdrawView.as_view(), name="withdraw")
     suspend_path = path("<int:pk>/suspend/", ProjectSuspendView.as_view(), name="suspend")
     resume_path = path("<int:pk>/resume/", ProjectResumeView.as_view(), name="resume")
+    assign_agent_path = path("<int:pk>/assign-agent/", ProjectAssignAgentView.as_view(), name="assign_agent")
     document_path = path("<int:pk>/documents/<int:document_pk>/", DocumentDownloadView.as_view(), name="document")
     # The grant flow's steps that workflow shows (the others are in their apps).
     screen_path = path("<int:pk>/screen/", ScreeningView.as_view(), name="screen")

@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import scopes
 from core.exceptions import (
     BudgetExceeded,
     GuardFailed,
@@ -72,6 +73,7 @@ def equipment_item_add(*, project_id, actor, description, quantity, unit_price) 
     if errors:
         raise InvalidInput(field_errors=errors)
     project = lock_funding_project(project_id)
+    scopes.check(actor, project, "disbursements.plan_equipment")
     require_project_state(project, PLANNING_STATES, _("The equipment plan is closed for this file."))
     return EquipmentItem.objects.create(
         project=project, description=description, quantity=int(quantity), unit_price=unit_price, created_by=actor,

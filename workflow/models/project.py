@@ -178,6 +178,12 @@ class GrantProject(ConcurrentTransitionMixin, AuditedModel):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by")
     )
+    # The association agent who works on the file: its creator until a program officer
+    # reassigns it (workflow.services.project_assign_agent); see ``agent``.
+    assigned_agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True,
+        verbose_name=_("assigned agent"),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True,
@@ -204,6 +210,7 @@ class GrantProject(ConcurrentTransitionMixin, AuditedModel):
             ("close_project", "Can close a project"),
             ("withdraw_project", "Can withdraw a project at the beneficiary's request"),
             ("suspend_project", "Can suspend and resume a project"),
+            ("assign_agent", "Can reassign a project to another association agent"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -379,6 +386,16 @@ class GrantProject(ConcurrentTransitionMixin, AuditedModel):
                 permission="workflow.change_grantproject")
     def edit(self):
         pass
+
+    # Records on the file's chain that a program officer gave it to another agent.
+    @transition(field=state, source=ACTIVE_STATES + (S.SUSPENDED,), target=None, permission="workflow.assign_agent")
+    def assign_agent(self):
+        pass
+
+    @property
+    def agent_in_charge_id(self):
+        """The id of the association agent who works on the file."""
+        return self.assigned_agent_id or self.created_by_id
 
     # Records a document on the file's chain (its type and SHA-256) without moving it:
     # a document changed or swapped after a decision no longer matches its entry.

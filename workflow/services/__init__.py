@@ -8,6 +8,7 @@ A program's settings are written by ``program_create`` and ``program_update``, e
 change signed on the program's own chain.
 """
 
+from workflow.services.assignment import project_assign_agent
 from workflow.services.intake import (
     application_create,
     beneficiary_create,
@@ -38,6 +39,7 @@ __all__ = [
     "application_create",
     "beneficiary_create",
     "document_attach",
+    "project_assign_agent",
     "program_create",
     "program_update",
     "record_program_change",

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from core import scopes
 from core.exceptions import InvalidInput, TransitionNotAllowed
 from core.input import clean_text, parse_money
 from core.roles import role_for
@@ -116,6 +117,7 @@ def project_update(*, project_id, actor, **changes) -> GrantProject:
     if unknown:
         raise InvalidInput(field_errors={f: [_("This field cannot be changed.")] for f in sorted(unknown)})
     project = lock_project(project_id)
+    scopes.check(actor, project, "workflow.change_grantproject")
     if project.state not in EDITABLE_STATES:
         raise TransitionNotAllowed(_("Only a draft or a file under revision can be edited."))
     if "requested_amount" in changes:
@@ -156,6 +158,7 @@ def document_attach(*, project_id, actor, doc_type, uploaded_file) -> Document:
             _("The file is larger than %(mb)d MB.") % {"mb": settings.TAMKEEN_MAX_DOCUMENT_BYTES // 2**20}
         ]})
     project = lock_project(project_id)
+    scopes.check(actor, project, "workflow.add_document")
     if project.is_terminal:
         raise TransitionNotAllowed(_("Documents cannot be added to a closed file."))
     digest = hashlib.sha256()

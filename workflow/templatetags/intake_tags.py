@@ -3,6 +3,8 @@ for the roles that may upload."""
 
 from django import template
 
+from core import scopes
+
 register = template.Library()
 
 
@@ -12,7 +14,8 @@ def intake_panel(context, project):
     from workflow.views.intake import missing_document_labels
 
     user = context["request"].user
-    can_upload = user.has_perm("workflow.add_document") and not project.is_terminal
+    can_upload = (user.has_perm("workflow.add_document") and not project.is_terminal
+                  and scopes.allows(user, project, "workflow.add_document"))
     return {
         "project": project,
         "csrf_token": context.get("csrf_token"),

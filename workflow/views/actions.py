@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from core.views import ServiceFormView
 from workflow import selectors, services
 from workflow.actions import Screen, unavailable_reason
-from workflow.forms import ResumeForm, SuspendForm, WithdrawForm
+from workflow.forms import AssignAgentForm, ResumeForm, SuspendForm, WithdrawForm
 from workflow.models import GrantProject
 
 
@@ -180,8 +180,35 @@ class ProjectResumeView(ProjectActionView):
                                        note=form.cleaned_data["note"])
 
 
+class ProjectAssignAgentView(ProjectActionView):
+    """A program officer gives the file to another association agent: the agent who
+    works on it from then on, with its open steps."""
+
+    transition = "assign_agent"
+    url_name = "assign_agent"
+    label = _("Give to another agent")
+    title = _("Give the file to another agent")
+    form_class = AssignAgentForm
+    submit_label = _("Give the file")
+    success_message = _("File %(reference)s given to another agent.")
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "current": self.project.agent_in_charge_id}
+
+    def get_context_data(self, **kwargs):
+        agent = self.project.assigned_agent or self.project.created_by
+        kwargs.setdefault("action_intro", _("The agent who works on it now: %(agent)s. The new agent takes its "
+                                            "open steps; the change is signed in the file's history.")
+                          % {"agent": agent.get_full_name() or agent.username})
+        return super().get_context_data(**kwargs)
+
+    def call_service(self, form):
+        return services.project_assign_agent(project_id=self.project.pk, actor=self.request.user,
+                                             agent_id=form.cleaned_data["agent"], reason=form.cleaned_data["reason"])
+
+
 # In the order the file's page lists them (available ones first, dangerous ones last).
 ACTION_VIEWS = (
     ProjectResubmitView, ProjectEnrolView, ProjectOpenFundingView,
-    ProjectResumeView, ProjectSuspendView, ProjectWithdrawView,
+    ProjectResumeView, ProjectAssignAgentView, ProjectSuspendView, ProjectWithdrawView,
 )

@@ -10,12 +10,14 @@ what a page shows: the services check again.
 
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.translation import gettext
 from django.views import generic
 
+from core import scopes
 from core.exceptions import TransitionNotAllowed
 from core.views import call_with_form, failed
 from workflow import selectors, services
@@ -87,16 +89,25 @@ class ApplicationCreateView(PermissionRequiredMixin, generic.TemplateView):
 
 
 class _EditableProjectMixin:
+    """The file the page writes to: 404 when unknown, 403 when it is not one the user
+    works on (``core.scopes``: an agent's own files, a mentor's followed ones)."""
+
+    scope_permission = ""
+
     def get_project(self):
-        return get_object_or_404(
+        project = get_object_or_404(
             GrantProject.objects.select_related("program", "beneficiary", "sector"), pk=self.kwargs["pk"]
         )
+        if not scopes.allows(self.request.user, project, self.scope_permission):
+            raise DjangoPermissionDenied(str(scopes.NOT_YOUR_FILE))
+        return project
 
 
 class ProjectEditView(PermissionRequiredMixin, _EditableProjectMixin, generic.TemplateView):
     """A draft's or a returned file's title, sector, description and amounts."""
 
     permission_required = "workflow.change_grantproject"
+    scope_permission = "workflow.change_grantproject"
     template_name = "workflow/intake/project_form.html"
 
     def get(self, request, *args, **kwargs):
@@ -133,6 +144,7 @@ class DocumentUploadView(PermissionRequiredMixin, _EditableProjectMixin, generic
     """Attach a typed document to a project; the page lists what is still missing."""
 
     permission_required = ("workflow.view_grantproject", "workflow.add_document")
+    scope_permission = "workflow.add_document"
     template_name = "workflow/intake/document_form.html"
 
     def get(self, request, *args, **kwargs):

@@ -174,6 +174,9 @@ STORAGES = {
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 TAMKEEN_MAX_DOCUMENT_BYTES = env.int("TAMKEEN_MAX_DOCUMENT_BYTES", default=10 * 1024 * 1024)
+# Largest accepted image (photos, scans), in pixels: a few kilobytes can announce a
+# picture that fills the memory once decoded. 50 million is more than a phone's photo.
+TAMKEEN_MAX_IMAGE_PIXELS = env.int("TAMKEEN_MAX_IMAGE_PIXELS", default=50_000_000)
 # Legal ceiling of one purchase order, MAD including tax (a decimal string; DOMAIN.md).
 TAMKEEN_PURCHASE_ORDER_LIMIT = env.str("TAMKEEN_PURCHASE_ORDER_LIMIT", default="200000.00")
 # Each transition's write (audit entry + row) as a server-side prepared statement on

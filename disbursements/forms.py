@@ -8,7 +8,10 @@ import uuid
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.exceptions import InvalidInput
+from core.forms import UploadField, add_service_error
 from core.money import format_mad
+from core.uploads import check_upload
 from disbursements.models import OrderState, PurchaseOrder, Quote, Supplier
 from disbursements.selectors import suppliers_to_quote
 from workflow.models import Program
@@ -120,8 +123,8 @@ class QuoteForm(forms.Form):
                                       empty_label=_("— Choose a supplier —"))
     amount = forms.CharField(label=_("Amount (MAD, incl. tax)"), max_length=30, help_text=AMOUNT_HELP)
     reference = forms.CharField(label=_("Supplier's reference"), max_length=60, required=False)
-    scan = forms.FileField(label=_("Scan of the quote (optional)"), required=False,
-                           help_text=_("Its SHA-256 fingerprint is kept with the quote."))
+    scan = UploadField(label=_("Scan of the quote (optional)"), required=False,
+                       help_text=_("Its SHA-256 fingerprint is kept with the quote."))
 
     def __init__(self, *args, order, **kwargs):
         super().__init__(*args, **kwargs)
@@ -130,7 +133,16 @@ class QuoteForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        cleaned["document_sha256"] = sha256_of(cleaned.get("scan"))
+        scan = cleaned.get("scan")
+        if scan:
+            # Only its fingerprint is kept, of the bytes as uploaded (quote_add never
+            # sees the file); still, like every upload, it must be a PDF, JPEG or PNG.
+            try:
+                check_upload(scan, field="scan")
+            except InvalidInput as error:
+                add_service_error(self, error)
+                return cleaned
+        cleaned["document_sha256"] = sha256_of(scan)
         return cleaned
 
 
@@ -176,8 +188,8 @@ class DeliveryForm(forms.Form):
 
 
 class ReceiptScanForm(forms.Form):
-    scan = forms.FileField(label=_("Scan of the signed receipt report"),
-                           help_text=_("The paper report signed by the beneficiary and the mentor (PDF or image)."))
+    scan = UploadField(label=_("Scan of the signed receipt report"),
+                       help_text=_("The paper report signed by the beneficiary and the mentor (PDF, JPEG or PNG)."))
 
 
 class WitnessForm(forms.Form):

@@ -10,6 +10,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import UploadField
 from core.roles import Role
 from followup.models import IncomeControl, LegalStatus, Recommendation, SalesChannel
 from workflow.models import Outcome, Program
@@ -81,7 +82,9 @@ class VisitReportForm(forms.Form):
                                    widget=forms.Textarea(attrs={"rows": 3}))
     recommendation = forms.ChoiceField(label=_("Recommendation"),
                                        choices=[("", "—"), *Recommendation.choices])
-    attachment = forms.FileField(label=_("Photo or document (optional)"), required=False)
+    attachment = UploadField(label=_("Photo or document (optional)"), required=False,
+                             help_text=_("A PDF, JPEG or PNG file. The photo's location and other "
+                                         "metadata are removed."))
 
     def service_data(self) -> dict:
         """The cleaned values in the service's terms."""

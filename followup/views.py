@@ -11,13 +11,14 @@ from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.views import generic
 
+from core.downloads import file_download
 from core.exceptions import TamkeenError
 from core.views import call_with_form, failed, next_url
 from followup import selectors
@@ -148,6 +149,8 @@ class VisitReportView(PermissionRequiredMixin, _VisitMixin, generic.FormView):
 
 
 class VisitAttachmentView(PermissionRequiredMixin, _VisitMixin, generic.View):
+    """A reported visit's photo or document, as a download (``core.downloads``)."""
+
     permission_required = "followup.view_visitreport"
     http_method_names = ["get"]
 
@@ -160,7 +163,7 @@ class VisitAttachmentView(PermissionRequiredMixin, _VisitMixin, generic.View):
             handle = report.attachment.open("rb")
         except (FileNotFoundError, ValueError):
             raise Http404(gettext("The file of this attachment is missing.")) from None
-        return FileResponse(handle, as_attachment=True, filename=report.attachment_name or "attachment")
+        return file_download(handle, filename=report.attachment_name or "attachment")
 
 
 class ProjectFollowUpView(PermissionRequiredMixin, generic.TemplateView):

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import UploadField
 from workflow.models import ActivitySector, Beneficiary, Commune, DocumentType, Program
 from workflow.models.documents import DISABILITY_PROOF_TYPES
 
@@ -187,11 +188,12 @@ def document_type_choices(project):
 
 class DocumentUploadForm(forms.Form):
     doc_type = forms.ChoiceField(label=_("Document type"))
-    file = forms.FileField(label=_("File"))
+    file = UploadField(label=_("File"))
 
     def __init__(self, project, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["doc_type"].choices = document_type_choices(project)
-        self.fields["file"].help_text = _("At most %(mb)d MB, e.g. a PDF or a photo of the paper document.") % {
+        self.fields["file"].help_text = _("A PDF, JPEG or PNG file of at most %(mb)d MB: a scan or a photo "
+                                          "of the paper document.") % {
             "mb": settings.TAMKEEN_MAX_DOCUMENT_BYTES // 2**20
         }

@@ -9,11 +9,10 @@ report: a scan with its SHA-256, or the mentor's and the witnessed beneficiary's
 confirmations in the application.
 
 Errors: ``permission_denied``, ``separation_of_duties``, ``invalid_input`` (field-level,
-nothing saved), ``transition_not_allowed``, ``guard_failed`` (the rule's code in
-``params["failures"]``), ``budget_exceeded``, ``not_found``, ``concurrent_update``.
+nothing saved; a refused scan has its own code, see ``core.uploads``),
+``transition_not_allowed``, ``guard_failed`` (the rule's code in ``params["failures"]``),
+``budget_exceeded``, ``not_found``, ``concurrent_update``.
 """
-
-import hashlib
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -32,6 +31,7 @@ from core.exceptions import (
 from core.input import require_text
 from core.money import format_mad
 from core.transactions import service_transaction
+from core.uploads import accept_upload
 from disbursements.locks import lock_funding_project, lock_order
 from disbursements.models import EquipmentItem, PurchaseOrder, Quote, ReceiptReport, Supplier
 from disbursements.selectors import equipment_receipt, orders_total
@@ -220,23 +220,17 @@ def _receipt(order):
 @service_transaction
 def receipt_attach_scan(*, order_id, actor, uploaded_file) -> ReceiptReport:
     """Attach the scan of the paper receipt report signed by the beneficiary and the
-    mentor (fingerprinted with SHA-256). Program officer or mentor, once delivered."""
-    if uploaded_file is None or not uploaded_file.size:
-        raise InvalidInput(field_errors={"scan": [_("The file is empty.")]})
-    if uploaded_file.size > settings.TAMKEEN_MAX_DOCUMENT_BYTES:
-        raise InvalidInput(field_errors={"scan": [
-            _("The file is larger than %(mb)d MB.") % {"mb": settings.TAMKEEN_MAX_DOCUMENT_BYTES // 2**20}
-        ]})
+    mentor: a PDF, JPEG or PNG by its content, an image re-encoded without its metadata
+    (``core.uploads.accept_upload``), fingerprinted with the SHA-256 of the bytes stored.
+    Program officer or mentor, once delivered. Raises ``InvalidInput`` with the upload's
+    codes on ``scan``."""
+    accepted = accept_upload(uploaded_file, field="scan")
     order = lock_order(order_id)
     check_permission(actor, "disbursements.receive_purchaseorder")
     check_transition(order, "attach_receipt_scan")
-    digest = hashlib.sha256()
-    for chunk in uploaded_file.chunks():
-        digest.update(chunk)
-    uploaded_file.seek(0)
     receipt = _receipt(order)
-    receipt.scan_sha256, receipt.scan_uploaded_by = digest.hexdigest(), actor
-    receipt.scan.save(uploaded_file.name, uploaded_file, save=False)
+    receipt.scan_sha256, receipt.scan_uploaded_by = accepted.sha256, actor
+    receipt.scan.save(accepted.name, accepted.as_file(), save=False)
     receipt.save()
     apply_transition(order, actor, "attach_receipt_scan", payload={"sha256": receipt.scan_sha256})
     return receipt

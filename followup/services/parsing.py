@@ -1,16 +1,17 @@
 """The follow-up forms' input, parsed: a visit report's fields and the equipment
 recovered at an abandonment. Every bad field is reported at once, as ``invalid_input``
-with one message per field; nothing here touches the database."""
+with one message per field (a refused attachment alone keeps its own code, see
+``core.uploads``); nothing here touches the database."""
 
 from datetime import date as date_type
 
-from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
 from core.exceptions import InvalidInput
 from core.input import clean_text, parse_money, require_text
+from core.uploads import accept_upload
 from followup.models import IncomeControl, LegalStatus, Recommendation, SalesChannel
 from workflow.models import Outcome
 
@@ -85,7 +86,8 @@ def parse_visit_date(value, field):
 
 
 def parse_report(data: dict) -> dict:
-    """Every field of a visit report, parsed; every bad field is reported at once."""
+    """Every field of a visit report, parsed; every bad field is reported at once. The
+    attachment comes back checked and ready to store (``core.uploads.AcceptedFile``)."""
     errors: dict = {}
     clean = {}
     clean["visited_on"] = collect(errors, "visited_on", lambda: parse_visit_date(data.get("visited_on"), "visited_on"))
@@ -147,17 +149,18 @@ def parse_report(data: dict) -> dict:
         errors, "recommendation",
         lambda: parse_choice(data.get("recommendation"), "recommendation", Recommendation),
     )
-    attachment = data.get("attachment")
-    if attachment is not None:
-        if not attachment.size:
-            errors.setdefault("attachment", []).append(_("The file is empty."))
-        elif attachment.size > settings.TAMKEEN_MAX_DOCUMENT_BYTES:
-            errors.setdefault("attachment", []).append(
-                _("The file is larger than %(mb)d MB.") % {"mb": settings.TAMKEEN_MAX_DOCUMENT_BYTES // 2**20}
-            )
-    clean["attachment"] = attachment
+    clean["attachment"], refused_upload = None, None
+    if data.get("attachment") is not None:
+        try:
+            clean["attachment"] = accept_upload(data["attachment"], field="attachment")
+        except InvalidInput as exc:
+            refused_upload = exc
     if errors:
+        for name, messages in (refused_upload.field_errors if refused_upload else {}).items():
+            errors.setdefault(name, []).extend(messages)
         raise InvalidInput(field_errors=errors)
+    if refused_upload:
+        raise refused_upload  # alone, it keeps its own code (file_type_not_allowed...)
     return clean
 
 

@@ -7,8 +7,6 @@ to reports it, visits in order, each once; a report that trips an at-risk rule i
 signalled (``followup.signals.visit_at_risk``) for the apps above to act on.
 """
 
-import hashlib
-
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -60,7 +58,8 @@ def visit_report(*, visit_id, actor, **data) -> VisitReport:
     ``jobs_created``, ``equipment_present`` / ``equipment_in_use``, ``legal_status``,
     ``sales_channels`` (several; at least one while the activity runs),
     ``income_control``, ``debts``, ``difficulties``, ``recommendation`` and an optional
-    ``attachment`` (a photo or document, fingerprinted with SHA-256).
+    ``attachment`` (a PDF, JPEG or PNG by its content; a photo is re-encoded without its
+    metadata, GPS position included; fingerprinted with the SHA-256 of the bytes stored).
 
     The at-risk rules (``followup.plan.risk_reasons``) run on the report and their
     reasons are stored with it and in the ledger entry. Visits are reported in order,
@@ -98,13 +97,8 @@ def visit_report(*, visit_id, actor, **data) -> VisitReport:
     now = timezone.now()
     report = VisitReport(visit=visit, risk_reasons=reasons, reported_by=actor, reported_at=now, **clean)
     if attachment is not None:
-        digest = hashlib.sha256()
-        for chunk in attachment.chunks():
-            digest.update(chunk)
-        report.attachment_sha256 = digest.hexdigest()
-        report.attachment_name = attachment.name[:255]
-        attachment.seek(0)
-        report.attachment.save(attachment.name, attachment, save=False)
+        report.attachment_sha256, report.attachment_name = attachment.sha256, attachment.name
+        report.attachment.save(attachment.name, attachment.as_file(), save=False)
     report.save()
     visit.reported_at = now
     payload = {

@@ -23,12 +23,12 @@ def _rows():
     }
 
 
-def _refused(call):
-    """Run ``call``; it must raise invalid_input and save nothing. Return its field errors."""
+def _refused(call, code="invalid_input"):
+    """Run ``call``; it must raise ``code`` and save nothing. Return its field errors."""
     before = _rows()
     with pytest.raises(TamkeenError) as caught:
         call()
-    assert caught.value.code == "invalid_input", caught.value.as_dict()
+    assert caught.value.code == code, caught.value.as_dict()
     assert _rows() == before
     assert all(messages and all(m.strip() for m in messages) for messages in caught.value.field_errors.values())
     return caught.value.field_errors
@@ -247,7 +247,8 @@ def test_a_document_of_an_unknown_type_is_refused(make_project, cast):
 def test_a_missing_or_empty_file_is_refused(uploaded, make_project, cast):
     project = make_project("draft")
     errors = _refused(lambda: services.document_attach(
-        project_id=project.pk, actor=cast.agent, doc_type="business_plan", uploaded_file=uploaded))
+        project_id=project.pk, actor=cast.agent, doc_type="business_plan", uploaded_file=uploaded),
+        code="file_empty")
     assert list(errors) == ["file"]
 
 
@@ -256,7 +257,7 @@ def test_a_file_over_the_size_limit_is_refused(make_project, cast, settings):
     project = make_project("draft")
     errors = _refused(lambda: services.document_attach(
         project_id=project.pk, actor=cast.agent, doc_type="business_plan",
-        uploaded_file=_upload(content=b"x" * 1025)))
+        uploaded_file=_upload(content=b"%PDF-" + b"x" * 1020)), code="file_too_large")
     assert list(errors) == ["file"]
 
 

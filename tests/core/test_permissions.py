@@ -29,6 +29,7 @@ from disbursements.services import envelope_decommit
 from followup import services as followup_services
 from ledger.models import AuditEntry
 from tests._committee_support import close_as, held_by_no_session, ready_to_close
+from tests._uploads import jpeg_bytes
 from training import services as training_services
 from workflow import services
 from workflow.models import ActivitySector, Beneficiary, Commune, Document, GrantProject
@@ -235,7 +236,7 @@ def intake_calls(make_project, program):
     def document_attach(user):
         return services.document_attach(
             project_id=draft.pk, actor=user, doc_type="photo",
-            uploaded_file=SimpleUploadedFile("p.jpg", f"photo {next(serial)}".encode(), "image/jpeg"),
+            uploaded_file=SimpleUploadedFile("p.jpg", jpeg_bytes(next(serial)), "image/jpeg"),
         )
 
     return {

@@ -11,6 +11,7 @@ from core.roles import Role
 from disbursements import selectors
 from disbursements import services as funding
 from disbursements.actions import disbursement_actions, order_actions, project_funding_actions
+from tests._uploads import pdf_bytes
 from tests._web import as_user, html_of
 from workflow.actions import project_actions
 from workflow.models import GrantProject
@@ -89,7 +90,7 @@ def test_the_receipt_steps_of_a_delivered_order(project, make_order, cast):
 
     # The scan is a signed report: reception is offered, and the scan can be replaced.
     funding.receipt_attach_scan(order_id=order.pk, actor=cast.officer,
-                                uploaded_file=SimpleUploadedFile("pv.pdf", b"PV", "application/pdf"))
+                                uploaded_file=SimpleUploadedFile("pv.pdf", pdf_bytes("PV"), "application/pdf"))
     actions = order_actions(order, cast.officer)
     assert named(actions, "receive").available
     assert named(actions, "attach_receipt_scan").label == "Replace the signed receipt report"

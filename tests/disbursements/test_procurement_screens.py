@@ -16,6 +16,7 @@ from core.roles import Role
 from disbursements import services as funding
 from disbursements.models import Disbursement, EquipmentItem, PurchaseOrder, Quote, ReceiptReport, Supplier
 from ledger.models import AuditEntry
+from tests._uploads import pdf_bytes
 from tests._web import as_user, html_of
 from workflow.models import GrantProject
 
@@ -393,8 +394,9 @@ def test_a_scan_larger_than_allowed_is_refused_on_the_scan(client, cast, project
 def test_the_signed_scan_is_fingerprinted_and_audited(client, cast, project, make_order):
     order = make_order(project, "delivered")
     as_user(client, cast.officer)
-    assert client.post(url("receipt_scan", order.pk), {"scan": scan(b"PV signe")}).status_code == 302
-    digest = hashlib.sha256(b"PV signe").hexdigest()
+    signed = pdf_bytes("PV signe")
+    assert client.post(url("receipt_scan", order.pk), {"scan": scan(signed)}).status_code == 302
+    digest = hashlib.sha256(signed).hexdigest()
     assert ReceiptReport.objects.get(order=order).scan_sha256 == digest
     assert AuditEntry.objects.for_entity(order).get(transition="attach_receipt_scan").payload == {"sha256": digest}
 

@@ -2,12 +2,12 @@
 offsets, the mentor's visit reports, the at-risk rules and the closure outcomes. Every
 refused call is checked to change nothing."""
 
+import hashlib
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from dateutil.relativedelta import relativedelta
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from core.exceptions import TamkeenError
@@ -19,6 +19,7 @@ from followup.models import EquipmentRecovery, FollowUpPlan, FollowUpVisit, Visi
 from followup.plan import due_dates, followup_complete
 from ledger.machines import definitions
 from ledger.models import AuditEntry
+from tests._uploads import jpeg_upload
 from workflow import services
 from workflow.models import GrantProject
 
@@ -137,7 +138,7 @@ def test_reassigning_moves_only_the_visits_not_yet_reported(launched, cast, make
 
 def test_the_assigned_mentor_reports_a_visit_audited_once(launched, cast):
     visit = visits_of(launched)[0]
-    photo = SimpleUploadedFile("atelier.jpg", b"\xff\xd8\xff fake jpeg", "image/jpeg")
+    photo = jpeg_upload(name="atelier.jpg")
     saved = report(visit, cast.mentor, monthly_revenue="5200,50", monthly_profit="-150.00", jobs_created="2",
                    sales_channels=["souk", "social_media"], difficulties="Fournisseur de tissu en retard.",
                    attachment=photo)
@@ -147,14 +148,15 @@ def test_the_assigned_mentor_reports_a_visit_audited_once(launched, cast):
         Decimal("5200.50"), Decimal("-150.00"), 2)
     assert saved.sales_channels == ["souk", "social_media"]
     assert saved.risk_reasons == []
-    import hashlib
-
-    assert saved.attachment_sha256 == hashlib.sha256(b"\xff\xd8\xff fake jpeg").hexdigest()
+    # The photo is stored re-encoded: the fingerprint is the stored file's.
+    with saved.attachment.open("rb") as stored:
+        assert saved.attachment_sha256 == hashlib.sha256(stored.read()).hexdigest()
     entry = AuditEntry.objects.for_entity(visit).order_by("seq").last()
     assert (entry.seq, entry.transition, entry.from_state, entry.to_state, entry.actor_id) == (
         2, "report_visit", "planned", "reported", cast.mentor.pk)
     assert entry.payload["monthly_revenue"] == "5200.50"
     assert entry.payload["risk_reasons"] == []
+    assert entry.payload["attachment_sha256"] == saved.attachment_sha256
 
     error = refused(lambda: report(visit, cast.mentor), launched)
     assert error.code == "visit_already_reported"

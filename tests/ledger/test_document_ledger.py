@@ -18,6 +18,7 @@ from core.exceptions import TamkeenError
 from core.roles import Role
 from ledger.evidence import verify_entity
 from ledger.models import AuditEntry
+from tests._uploads import pdf_bytes
 from tests._web import as_user, html_of
 from workflow import services
 from workflow.models import Document, GrantProject
@@ -25,7 +26,10 @@ from workflow.models import Document, GrantProject
 pytestmark = pytest.mark.django_db
 
 
-def _attach(project, actor, content=b"business plan v2", doc_type="business_plan", name="Plan Nadia Bouazza.pdf"):
+PLAN = pdf_bytes("business plan v2")
+
+
+def _attach(project, actor, content=PLAN, doc_type="business_plan", name="Plan Nadia Bouazza.pdf"):
     return services.document_attach(project_id=project.pk, actor=actor, doc_type=doc_type,
                                     uploaded_file=SimpleUploadedFile(name, content))
 
@@ -46,7 +50,7 @@ def test_attaching_a_document_seals_its_fingerprint_on_the_files_chain(make_proj
     assert (entry.transition, entry.from_state, entry.to_state, entry.actor_id, entry.actor_role) == (
         "attach_document", "eligible", "eligible", cast.officer.pk, "program_officer")
     assert entry.payload == {"document": document.pk, "doc_type": "business_plan",
-                             "sha256": document.sha256, "size": len(b"business plan v2")}
+                             "sha256": document.sha256, "size": len(PLAN)}
     assert b"Nadia" not in bytes(entry.canonical)  # the file's name may carry personal data
     assert GrantProject.objects.get(pk=project.pk).state == "eligible"
     assert verify_entity(project).ok

@@ -11,6 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from demo.scenarios import attach_required_documents
+from tests._uploads import pdf_bytes
 from workflow import services
 from workflow.eligibility import evaluate_eligibility
 from workflow.models import Commune, DocumentType, GrantProject, Program
@@ -215,7 +216,7 @@ def test_a_missing_document_fails_and_is_named(make_project, cast):
     project = make_project("draft")
     services.document_attach(
         project_id=project.pk, actor=cast.agent, doc_type="cin_copy",
-        uploaded_file=SimpleUploadedFile("cin.pdf", b"cin"),
+        uploaded_file=SimpleUploadedFile("cin.pdf", pdf_bytes("cin")),
     )
     (failure,) = evaluate_eligibility(project, on=ON)
     assert failure.code == "documents"

@@ -21,6 +21,7 @@ from disbursements.services import envelope_decommit
 from followup import services as followup_services
 from ledger.models import AuditEntry
 from tests._committee_support import item_of
+from tests._uploads import pdf_bytes
 from workflow import services
 from workflow.models import Commune, DocumentType, GrantProject, Program
 
@@ -39,7 +40,7 @@ def _attach(project, actor, *doc_types):
     for doc_type in doc_types:
         services.document_attach(
             project_id=project.pk, actor=actor, doc_type=doc_type,
-            uploaded_file=SimpleUploadedFile(f"{doc_type}.pdf", f"{doc_type} {project.pk}".encode()),
+            uploaded_file=SimpleUploadedFile(f"{doc_type}.pdf", pdf_bytes(f"{doc_type} {project.pk}")),
         )
 
 

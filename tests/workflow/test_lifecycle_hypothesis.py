@@ -62,6 +62,7 @@ from disbursements.selectors import committed_amount
 from disbursements.services import envelope_decommit
 from followup import services as followup_services
 from ledger.models import AuditEntry
+from tests._uploads import jpeg_bytes
 from training import services as training_services
 from workflow import services
 from workflow.models import ActivitySector, Commune, Document, GrantProject, Program
@@ -250,7 +251,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             with pytest.raises(TamkeenError) as caught:
                 services.document_attach(
                     project_id=pk, actor=self.people["agent"], doc_type="photo",
-                    uploaded_file=SimpleUploadedFile("late.jpg", f"late {next(_cin)}".encode()),
+                    uploaded_file=SimpleUploadedFile("late.jpg", jpeg_bytes(), "image/jpeg"),
                 )
             assert caught.value.code == "transition_not_allowed"
             assert (self._snapshot(pk), Document.objects.filter(project_id=pk).count()) == before

@@ -37,6 +37,7 @@ from disbursements import services as funding
 from disbursements.services import envelope_decommit
 from followup import services as followup_services
 from ledger.models import AuditEntry
+from tests._uploads import pdf_bytes
 from training import services as training_services
 from workflow import services
 from workflow.flows import open_steps, steps_match_state
@@ -80,7 +81,7 @@ CALLS = {
     "edit": lambda pid, actor: services.project_update(project_id=pid, actor=actor, title="Titre révisé"),
     "attach_document": lambda pid, actor: services.document_attach(
         project_id=pid, actor=actor, doc_type="other",
-        uploaded_file=SimpleUploadedFile("piece.pdf", f"piece {pid} {next(_uploads)}".encode()),
+        uploaded_file=SimpleUploadedFile("piece.pdf", pdf_bytes(f"piece {pid} {next(_uploads)}")),
     ),
 }
 

@@ -32,6 +32,7 @@ class Document(models.Model):
     )
     doc_type = models.CharField(_("type"), max_length=40, choices=DocumentType.choices)
     file = models.FileField(_("file"), upload_to=document_upload_to)
+    # The name given at upload, its extension replaced by that of the detected kind.
     original_name = models.CharField(_("file name"), max_length=255)
     size = models.PositiveBigIntegerField(_("size (bytes)"))
     sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)

@@ -4,10 +4,8 @@ Creating a project opens its audit chain (entry 1, ``create``: "" → draft), so
 replay of the chain starts from nothing.
 """
 
-import hashlib
 from datetime import date
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
@@ -16,6 +14,7 @@ from core.exceptions import InvalidInput, TransitionNotAllowed
 from core.input import clean_text, parse_money
 from core.roles import role_for
 from core.transactions import service_transaction, within_caller_transaction
+from core.uploads import accept_upload
 from ledger.entries import HEAD_FIELDS, record_transition
 from ledger.payload import pii_hash
 from ledger.transitions import apply_transition, check_permission
@@ -146,38 +145,32 @@ def project_update(*, project_id, actor, **changes) -> GrantProject:
 
 @service_transaction
 def document_attach(*, project_id, actor, doc_type, uploaded_file) -> Document:
-    """Attach a typed document, fingerprinted with SHA-256. Agent, officer or mentor.
-    The same content twice on one file is refused."""
+    """Attach a typed document: a PDF, JPEG or PNG by its content, an image re-encoded
+    without its metadata (``core.uploads.accept_upload``), fingerprinted with the
+    SHA-256 of the bytes stored. Agent, officer or mentor. The same content twice on
+    one file is refused. Raises ``InvalidInput`` (``doc_type``; the upload's codes on
+    ``file``) and ``TransitionNotAllowed`` on a closed file."""
     check_permission(actor, "workflow.add_document")
     if doc_type not in DocumentType.values:
         raise InvalidInput(field_errors={"doc_type": [_("Choose a document type from the list.")]})
-    if uploaded_file is None or not uploaded_file.size:
-        raise InvalidInput(field_errors={"file": [_("The file is empty.")]})
-    if uploaded_file.size > settings.TAMKEEN_MAX_DOCUMENT_BYTES:
-        raise InvalidInput(field_errors={"file": [
-            _("The file is larger than %(mb)d MB.") % {"mb": settings.TAMKEEN_MAX_DOCUMENT_BYTES // 2**20}
-        ]})
+    # Before the lock: decoding an image takes a moment, and nobody need wait for it.
+    accepted = accept_upload(uploaded_file, field="file")
     project = lock_project(project_id)
     scopes.check(actor, project, "workflow.add_document")
     if project.is_terminal:
         raise TransitionNotAllowed(_("Documents cannot be added to a closed file."))
-    digest = hashlib.sha256()
-    for chunk in uploaded_file.chunks():
-        digest.update(chunk)
-    sha256 = digest.hexdigest()
-    if project.documents.filter(sha256=sha256).exists():
+    if project.documents.filter(sha256=accepted.sha256).exists():
         raise InvalidInput(field_errors={"file": [_("This file is already attached to the project.")]})
-    uploaded_file.seek(0)
     document = Document(
-        project=project, doc_type=doc_type, original_name=uploaded_file.name[:255],
-        size=uploaded_file.size, sha256=sha256, uploaded_by=actor,
+        project=project, doc_type=doc_type, original_name=accepted.name,
+        size=accepted.size, sha256=accepted.sha256, uploaded_by=actor,
     )
-    document.file.save(uploaded_file.name, uploaded_file, save=False)
+    document.file.save(accepted.name, accepted.as_file(), save=False)
     document.save()
     # On the file's audit chain: who attached which content, when (the name stays off
     # the ledger: it may carry personal data).
     apply_transition(project, actor, "attach_document", payload={
-        "document": document.pk, "doc_type": doc_type, "sha256": sha256, "size": document.size,
+        "document": document.pk, "doc_type": doc_type, "sha256": accepted.sha256, "size": document.size,
     })
     return document
 

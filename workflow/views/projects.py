@@ -6,7 +6,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import get_language_bidi, gettext, ngettext
@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views import generic
 
 from core.actions import named
+from core.downloads import file_download
 from core.roles import PROJECT_EXPORT_PERMISSION
 from ledger import selectors as ledger_selectors
 from ledger.evidence import verify_entity_anchored
@@ -145,7 +146,8 @@ class ProjectDetailView(PermissionRequiredMixin, generic.TemplateView):
 
 class DocumentDownloadView(PermissionRequiredMixin, generic.View):
     """A project's document, to those who may read documents; a document carrying the
-    CIN or the disability only to those who may see that data (and the read is logged)."""
+    CIN or the disability only to those who may see that data (and the read is logged).
+    Always as a download, typed by its content (``core.downloads``)."""
 
     permission_required = ("workflow.view_grantproject", "workflow.view_document")
 
@@ -160,7 +162,7 @@ class DocumentDownloadView(PermissionRequiredMixin, generic.View):
             handle = document.file.open("rb")
         except (FileNotFoundError, ValueError):
             raise Http404(_("The file of this document is missing.")) from None
-        return FileResponse(handle, as_attachment=True, filename=document.original_name)
+        return file_download(handle, filename=document.original_name)
 
 
 class ProjectVerifyView(PermissionRequiredMixin, generic.View):

@@ -14,6 +14,7 @@ schedule file's folder; collectstatic for STATIC_ROOT).
 import warnings
 from pathlib import Path
 
+import csp.constants as csp
 import environ
 
 # django-fsm 3.0.1 announces at import that it moved into viewflow; that single
@@ -52,6 +53,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_filters",
+    "csp",
     # Tamkeen's apps, bottom layer first (docs/architecture.md).
     "core",
     "ledger",
@@ -79,6 +81,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "core.middleware.RequestIdMiddleware",
     "core.middleware.SecurityHeadersMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -242,6 +245,33 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# --- Content-Security-Policy (docs/security.md) -----------------------------------------
+# Scripts only from this site or carrying the request's nonce; no eval. Style attributes
+# stay allowed (style-src-attr): viewflow's Material pages carry them in markup; <style>
+# elements need the nonce. Violations are reported to core.csp_reports and logged.
+# TAMKEEN_CSP_REPORT_ONLY sends the same policy as Content-Security-Policy-Report-Only:
+# nothing is blocked, every violation is still reported.
+TAMKEEN_CSP_REPORT_URI = "/csp-report/"
+TAMKEEN_CSP_REPORT_ONLY = env.bool("TAMKEEN_CSP_REPORT_ONLY", default=False)
+_CSP_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp.SELF],
+        "script-src": [csp.SELF, csp.NONCE],
+        "style-src": [csp.SELF, csp.NONCE],
+        "style-src-attr": [csp.UNSAFE_INLINE],
+        # viewflow's stylesheet draws its icons as data: SVG images.
+        "img-src": [csp.SELF, "data:"],
+        "object-src": [csp.NONE],
+        "base-uri": [csp.SELF],
+        "form-action": [csp.SELF],
+        "frame-ancestors": [csp.NONE],
+        "report-uri": [TAMKEEN_CSP_REPORT_URI],
+        "report-to": "csp",
+    },
+}
+CONTENT_SECURITY_POLICY = None if TAMKEEN_CSP_REPORT_ONLY else _CSP_POLICY
+CONTENT_SECURITY_POLICY_REPORT_ONLY = _CSP_POLICY if TAMKEEN_CSP_REPORT_ONLY else None
 
 LOGGING = {
     "version": 1,

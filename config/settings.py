@@ -15,6 +15,7 @@ import warnings
 from datetime import timedelta
 from pathlib import Path
 
+import csp.constants as csp
 import environ
 
 # django-fsm 3.0.1 announces at import that it moved into viewflow; that single
@@ -56,6 +57,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_filters",
     "axes",  # sign-in throttling (section below)
+    "csp",
     # Tamkeen's apps, bottom layer first (docs/architecture.md).
     "core",
     "ledger",
@@ -83,6 +85,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "core.middleware.RequestIdMiddleware",
     "core.middleware.SecurityHeadersMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Last, as django-axes asks: turns a refused sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -285,6 +288,32 @@ AXES_CLIENT_IP_CALLABLE = "core.login_throttle.client_address"
 AXES_LOCKOUT_CALLABLE = "core.login_throttle.lockout_response"
 # Failures stay listed in the admin ("Access failures") after the lockout ends.
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# --- Content-Security-Policy (docs/security.md) -----------------------------------------
+# Scripts only from this site or carrying the request's nonce; no eval. Style attributes
+# stay allowed (style-src-attr): viewflow's Material pages carry them in markup; <style>
+# elements need the nonce. Violations are reported to core.csp_reports and logged.
+# TAMKEEN_CSP_REPORT_ONLY sends the same policy as Content-Security-Policy-Report-Only:
+# nothing is blocked, every violation is still reported.
+TAMKEEN_CSP_REPORT_URI = "/csp-report/"
+TAMKEEN_CSP_REPORT_ONLY = env.bool("TAMKEEN_CSP_REPORT_ONLY", default=False)
+_CSP_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp.SELF],
+        "script-src": [csp.SELF, csp.NONCE],
+        "style-src": [csp.SELF, csp.NONCE],
+        "style-src-attr": [csp.UNSAFE_INLINE],
+        # viewflow's stylesheet draws its icons as data: SVG images.
+        "img-src": [csp.SELF, "data:"],
+        "object-src": [csp.NONE],
+        "base-uri": [csp.SELF],
+        "form-action": [csp.SELF],
+        "frame-ancestors": [csp.NONE],
+        "report-uri": [TAMKEEN_CSP_REPORT_URI],
+        "report-to": "csp",
+    },
+}
+CONTENT_SECURITY_POLICY = None if TAMKEEN_CSP_REPORT_ONLY else _CSP_POLICY
+CONTENT_SECURITY_POLICY_REPORT_ONLY = _CSP_POLICY if TAMKEEN_CSP_REPORT_ONLY else None
 
 LOGGING = {
     "version": 1,

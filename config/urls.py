@@ -8,6 +8,7 @@ from django.views.i18n import JavaScriptCatalog
 from access.urls import PeopleApp
 from approvals.urls import CommitteesApp
 from config.site import GrantFlowApp, ProjectsApp, TamkeenSite
+from core.csp_reports import csp_report
 from core.i18n import set_language
 from disbursements.urls import FundingApp
 from followup.urls import FollowUpApp
@@ -41,6 +42,8 @@ urlpatterns = [
     # viewflow's base page loads it: its date pickers' month and day names in the page's language.
     path("i18n/js/", JavaScriptCatalog.as_view(packages=["django.contrib.admin"]), name="javascript-catalog"),
     path("accounts/", include("django.contrib.auth.urls")),
+    # Where browsers report what the Content-Security-Policy blocked (config/settings.py).
+    path(settings.TAMKEEN_CSP_REPORT_URI.lstrip("/"), csp_report, name="csp_report"),
 ]
 
 if settings.DEBUG:

@@ -3,6 +3,8 @@
 import re
 import uuid
 
+from django.conf import settings
+
 from core.request_id import request_context
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -33,7 +35,11 @@ class SecurityHeadersMiddleware:
     """Every page, export and file this application renders carries a Permissions-Policy
     and ``Cache-Control: no-store``: personal data and money figures are never kept by a
     browser or a proxy cache. Static files never reach this middleware (WhiteNoise serves
-    them before it, with their own long cache)."""
+    them before it, with their own long cache).
+
+    ``Reporting-Endpoints`` names the endpoint that the Content-Security-Policy's
+    ``report-to csp`` sends violations to (the policy itself is django-csp's, set in
+    settings)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -43,4 +49,5 @@ class SecurityHeadersMiddleware:
         response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         response["Cache-Control"] = "no-store"
         response.headers.setdefault("Pragma", "no-cache")
+        response.headers.setdefault("Reporting-Endpoints", f'csp="{settings.TAMKEEN_CSP_REPORT_URI}"')
         return response

@@ -3,6 +3,10 @@
 One browser for all the journeys, one context (cookies, language) per user and test.
 Without Chromium or Playwright the journeys skip, or fail when
 ``TAMKEEN_REQUIRE_BROWSER=1`` (CI). Screenshots go to ``var/screenshots/``.
+
+The pages run under the real Content-Security-Policy: every violation a page meets (the
+console's "Content Security Policy" errors and the ``securitypolicyviolation`` events)
+is collected, and a journey that met any fails at its end, listing them.
 """
 
 import contextlib
@@ -23,6 +27,18 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
 # Each wait for a page is bounded: a broken journey fails instead of hanging.
 TIMEOUT_MS = 30_000
+# Run in every page before its own scripts: a violation's event also becomes a console
+# error, with what the console message alone does not always say (the blocked URL, where).
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`securitypolicyviolation: ${event.disposition} ${event.effectiveDirective} blocked `
+    + `${event.blockedURI || "inline"} at ${event.sourceFile}:${event.lineNumber} on ${event.documentURI}`);
+});
+"""
+
+
+def is_csp_violation(message_text: str) -> bool:
+    return "Content Security Policy" in message_text or "securitypolicyviolation" in message_text
 
 
 def _unavailable(reason):
@@ -73,8 +89,10 @@ def _browser_test_settings(settings, tmp_path):
 
 @pytest.fixture
 def site(_chromium, reference_data, live_server, request):  # noqa: F811
-    """``site.login(user)`` → a logged-in page of a fresh browser context."""
+    """``site.login(user)`` → a logged-in page of a fresh browser context. Fails at the
+    end of the test when a page met a Content-Security-Policy violation."""
     contexts = []
+    csp_violations = []
 
     class Site:
         url = live_server.url
@@ -86,8 +104,15 @@ def site(_chromium, reference_data, live_server, request):  # noqa: F811
                 extra_http_headers={"Accept-Language": language},
             )
             context.set_default_timeout(TIMEOUT_MS)
+            context.add_init_script(REPORT_CSP_VIOLATIONS)
+            context.on("console", self._note_csp_violation)
             contexts.append(context)
             return context.new_page()
+
+        @staticmethod
+        def _note_csp_violation(message):
+            if is_csp_violation(message.text):
+                csp_violations.append(f"{message.page.url if message.page else '?'}: {message.text}")
 
         def login(self, user, language="en", password=PASSWORD):
             page = self.page(language)
@@ -113,7 +138,9 @@ def site(_chromium, reference_data, live_server, request):  # noqa: F811
             with contextlib.suppress(Exception):
                 page.screenshot(path=str(SCREENSHOTS / f"{Site.journey}-failure-{n}.png"), full_page=True)
     for context in contexts:
-        context.close()
+        context.close()  # also delivers the console messages still on their way
+    if report is not None and report.passed:
+        assert not csp_violations, "Content-Security-Policy violations:\n" + "\n".join(dict.fromkeys(csp_violations))
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -112,3 +112,9 @@ def test_check_deploy_flags_the_development_secret_key(tmp_path):
     assert "security.W009" in done.stdout + done.stderr
     if not (BASE_DIR / ".env").exists():
         assert "security.W018" not in done.stdout + done.stderr  # DEBUG is off by default
+
+
+def test_the_content_security_policy_is_enforced_unless_report_only_is_asked(tmp_path):
+    said = "import config.settings as s; print(s.CONTENT_SECURITY_POLICY is None, s.CONTENT_SECURITY_POLICY_REPORT_ONLY is None)"
+    assert run(said, {**zero_setup(tmp_path), "TAMKEEN_CSP_REPORT_ONLY": ""}).split() == ["False", "True"]
+    assert run(said, {**zero_setup(tmp_path), "TAMKEEN_CSP_REPORT_ONLY": "1"}).split() == ["True", "False"]

@@ -87,8 +87,10 @@ def apply_transition(instance, actor, name, *, payload=None, fields=(), args=(),
     spec = transition_spec(type(instance), name)
     perm = spec.permission
     check_permission(actor, perm)
-    scopes.check(actor, instance, perm)
     check_transition(instance, name, facts=facts)
+    # Whose object it is, once the transition itself may be taken from here: a refused
+    # move says first what is wrong with the move (core.scopes).
+    scopes.check(actor, instance, perm)
     state_field = spec.field
     from_state = state_field.get_state(instance)
     getattr(instance, name)(*args)

@@ -40,11 +40,12 @@ def superuser_bypass():
             cursor.execute("SET session_replication_role = DEFAULT")
 
 
-def settle(timeout=60.0):
+def settle(timeout=300.0):
     """On PostgreSQL, wait until every transaction that wrote an entry is older than every
     running snapshot (the cluster's oldest running transaction), so the next integrator run
     takes every committed entry. Other databases of the same cluster count too: another
-    test run's open transaction holds the horizon back for a while."""
+    test process's open transaction (pytest-xdist; a TestCase class holds one for all its
+    tests) holds the horizon back for a while."""
     if connection.vendor != "postgresql":
         return
     deadline = time.monotonic() + timeout

@@ -29,6 +29,7 @@ from disbursements.services import envelope_decommit
 from followup import services as followup_services
 from ledger.models import AuditEntry
 from tests._committee_support import close_as, held_by_no_session, ready_to_close
+from tests._scopes import another_agent, in_charge
 from tests._uploads import jpeg_bytes
 from training import services as training_services
 from workflow import services
@@ -62,6 +63,7 @@ MAY = {
     "suspend": {"program_officer"},
     "resume": {"program_officer"},
     "give_back": {"finance_officer"},  # DESIGN.md §7: the envelope's decommitment
+    "assign_agent": {"program_officer"},  # the file given to another association agent
 }
 
 # transition → (source state to try it from, target state, service call)
@@ -96,6 +98,8 @@ MOVES = {
     "resume": ("suspended", "draft", lambda pid, a: services.project_resume(project_id=pid, actor=a)),
     "give_back": ("withdrawn", "withdrawn", lambda pid, a: envelope_decommit(
         project_id=pid, actor=a, reason=REASON)),
+    "assign_agent": ("draft", "draft", lambda pid, a: services.project_assign_agent(
+        project_id=pid, actor=a, agent_id=another_agent(pid), reason=REASON)),
 }
 
 
@@ -150,12 +154,13 @@ def _snapshot(pk):
 
 
 @pytest.mark.parametrize("transition", list(MOVES))
-def test_each_role_may_or_may_not_make_the_transition(transition, source_project, make_user):
+def test_each_role_may_or_may_not_make_the_transition(transition, source_project, make_user, cast):
     source, target, call = MOVES[transition]
     project = source_project(transition)
     observed = {}
     for role in ROLES:
-        user = make_user(role)
+        # An agent's or a mentor's own file: what is tested here is the role.
+        user = in_charge(project.pk, make_user(role), cast.officer)
         before = _snapshot(project.pk)
         try:
             call(project.pk, user)
@@ -241,7 +246,7 @@ def intake_calls(make_project, program):
 
     return {
         "beneficiary_create": beneficiary_create, "project_create": project_create,
-        "project_update": project_update, "document_attach": document_attach,
+        "project_update": project_update, "document_attach": document_attach, "_draft": draft,
     }
 
 
@@ -253,10 +258,10 @@ def _counts():
 
 
 @pytest.mark.parametrize("service", list(MAY_INTAKE))
-def test_each_role_may_or_may_not_use_the_intake_service(service, intake_calls, make_user):
+def test_each_role_may_or_may_not_use_the_intake_service(service, intake_calls, make_user, cast):
     observed = {}
     for role in ROLES:
-        user = make_user(role)
+        user = in_charge(intake_calls["_draft"].pk, make_user(role), cast.officer)
         before = _counts()
         try:
             intake_calls[service](user)
@@ -280,7 +285,7 @@ def test_the_auditor_changes_nothing_anywhere(make_user, source_project, intake_
         assert caught.value.code == "permission_denied", transition
         assert _snapshot(project.pk) == before, transition
     before = _counts()
-    for service, call in intake_calls.items():
+    for service, call in ((s, intake_calls[s]) for s in MAY_INTAKE):
         with pytest.raises(TamkeenError) as caught:
             call(auditor)
         assert caught.value.code == "permission_denied", service
@@ -299,6 +304,7 @@ def agent_officer(make_user):
 @pytest.mark.parametrize("failures", [(), ("The address is a shop already funded.",)], ids=["ok", "fail"])
 def test_whoever_submitted_a_file_cannot_screen_it(failures, make_project, agent_officer, cast):
     project = make_project("draft")
+    in_charge(project.pk, agent_officer, cast.officer)
     attach_required_documents(project, agent_officer)
     services.project_submit(project_id=project.pk, actor=agent_officer)
     before = _snapshot(project.pk)
@@ -313,8 +319,9 @@ def test_whoever_submitted_a_file_cannot_screen_it(failures, make_project, agent
     assert GrantProject.objects.get(pk=project.pk).state == ("ineligible" if failures else "eligible")
 
 
-def test_whoever_resubmitted_a_file_cannot_screen_it(make_project, agent_officer):
+def test_whoever_resubmitted_a_file_cannot_screen_it(make_project, agent_officer, cast):
     project = make_project("revision_requested")
+    in_charge(project.pk, agent_officer, cast.officer)
     services.project_resubmit(project_id=project.pk, actor=agent_officer)
 
     with pytest.raises(TamkeenError) as caught:
@@ -326,9 +333,11 @@ def test_whoever_resubmitted_a_file_cannot_screen_it(make_project, agent_officer
 
 def test_the_last_submitter_counts_not_an_earlier_one(make_project, agent_officer, cast):
     project = make_project("draft")
+    in_charge(project.pk, agent_officer, cast.officer)
     attach_required_documents(project, agent_officer)
     services.project_submit(project_id=project.pk, actor=agent_officer)
     services.project_return_docs(project_id=project.pk, actor=cast.officer, reason=REASON)
+    in_charge(project.pk, cast.agent, cast.officer)
     services.project_submit(project_id=project.pk, actor=cast.agent)
 
     services.project_screen(project_id=project.pk, actor=agent_officer)

@@ -11,6 +11,7 @@ from core.roles import Role
 from disbursements import selectors
 from disbursements import services as funding
 from disbursements.actions import disbursement_actions, order_actions, project_funding_actions
+from tests._scopes import in_charge
 from tests._uploads import pdf_bytes
 from tests._web import as_user, html_of
 from workflow.actions import project_actions
@@ -102,16 +103,23 @@ def test_signatures_are_offered_once_to_distinct_people(project, make_order, cas
     funding.receipt_confirm_mentor(order_id=order.pk, actor=cast.mentor)
     assert offered(order_actions(order, cast.mentor))["confirm_receipt"] == "Signed by the mentor mentor."
     both = make_user(Role.MENTOR, Role.ASSOCIATION_AGENT, username="double")
+    # The agent who witnesses is the file's agent in charge (core.scopes).
+    both = in_charge(project.pk, both, cast.officer, mentor=False)
     other = make_order(project, "delivered", amounts=small)
     funding.receipt_witness_beneficiary(order_id=other.pk, actor=both)
     assert offered(order_actions(other, both))["confirm_receipt"] == (
         "You witnessed the beneficiary's signature; the mentor must be someone else.")
+    in_charge(project.pk, cast.agent, cast.officer)
+    other = type(other).objects.get(pk=other.pk)  # its file as it is now
     assert "witnessed by double" in offered(order_actions(other, cast.agent))["witness_receipt"]
     third = make_order(project, "delivered", amounts=small)
     funding.receipt_confirm_mentor(order_id=third.pk, actor=both)
+    both = in_charge(project.pk, both, cast.officer, mentor=False)
+    third = type(third).objects.get(pk=third.pk)
     assert offered(order_actions(third, both))["witness_receipt"] == (
         "You signed as the mentor; another person must witness the beneficiary.")
     # Once both signed, reception is offered.
+    in_charge(project.pk, cast.agent, cast.officer)
     funding.receipt_witness_beneficiary(order_id=order.pk, actor=cast.agent)
     assert named(order_actions(order, cast.mentor), "receive").available
 
@@ -122,8 +130,8 @@ def test_the_files_mentor_signs_its_receipt_reports(project, make_order, cast, m
     assigned = make_user(Role.MENTOR, username="amina")
     project_assign_mentor(project_id=project.pk, actor=cast.officer, mentor_id=assigned.pk)
     order = make_order(project, "delivered")
-    assert offered(order_actions(order, cast.mentor))["confirm_receipt"] == (
-        "Only the file's mentor, amina, signs its receipt report.")
+    # Another mentor is not offered the file's signature at all (core.scopes).
+    assert "confirm_receipt" not in offered(order_actions(order, cast.mentor))
     assert offered(order_actions(order, assigned))["confirm_receipt"] == ""
 
 

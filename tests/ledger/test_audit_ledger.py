@@ -496,7 +496,7 @@ def test_export_and_the_standalone_verifier_accept_an_intact_ledger(make_project
     assert live[PROJECT][str(project.pk)] == {
         "state": row.state, "seq": last.seq, "head": last.entry_hash, "requested_amount": format(row.requested_amount, "f"),
         "own_contribution": format(row.own_contribution, "f"), "approved_amount": None, "decision_conditions": "",
-        "program": row.program.code, "created_by": row.created_by_id, "submitted_by": None,
+        "program": row.program.code, "created_by": row.created_by_id, "assigned_agent": None, "submitted_by": None,
         "eligibility_failures": [], "state_before_suspension": row.state_before_suspension, "outcome": "",
         "closure_reason": "",
     }

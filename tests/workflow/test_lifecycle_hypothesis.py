@@ -104,6 +104,7 @@ class Model:
     transitions: int = 0  # successful audited service calls since create
     held: bool = False  # on the agenda of a planned or open session
     given_back: bool = False  # a withdrawn approval's commitment returned to the envelope
+    agent: str = "agent"  # the association agent in charge (core.scopes): "agent" or "dual"
 
 
 class LifecycleMachine(RuleBasedStateMachine):
@@ -238,7 +239,7 @@ class LifecycleMachine(RuleBasedStateMachine):
     def _attach_required(self, pk):
         """Attach what the file lacks: each document is one audited act on its chain."""
         before = Document.objects.filter(project_id=pk).count()
-        attach_required_documents(GrantProject.objects.get(pk=pk), self.people["agent"])
+        attach_required_documents(GrantProject.objects.get(pk=pk), self.people[self.model[pk].agent])
         m = self.model[pk]
         m.transitions += Document.objects.filter(project_id=pk).count() - before
         m.documents = True
@@ -271,7 +272,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         try:
             # The contribution follows, so the file keeps passing the contribution rule.
             services.project_update(
-                project_id=pk, actor=self.people["agent"], requested_amount=requested, own_contribution=requested,
+                project_id=pk, actor=self.people[m.agent], requested_amount=requested, own_contribution=requested,
             )
         except TamkeenError as error:
             assert error.code == expected, error.as_dict()
@@ -288,6 +289,8 @@ class LifecycleMachine(RuleBasedStateMachine):
             expected = "ok" if m.documents else "guard_failed"
         else:
             expected = "transition_not_allowed"
+        if expected == "ok" and who != m.agent:
+            expected = "not_your_file"
         if self._attempt(pk, expected, lambda: services.project_submit(project_id=pk, actor=self.people[who])):
             m.state, m.submitted_by = "submitted", who
 
@@ -295,6 +298,8 @@ class LifecycleMachine(RuleBasedStateMachine):
     def resubmit(self, pk, who):
         m = self.model[pk]
         expected = "ok" if m.state == "revision_requested" else "transition_not_allowed"
+        if expected == "ok" and who != m.agent:
+            expected = "not_your_file"
         if self._attempt(pk, expected, lambda: services.project_resubmit(project_id=pk, actor=self.people[who])):
             m.state, m.submitted_by = "submitted", who
 
@@ -334,7 +339,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             "open_funding": lambda: services.project_open_funding(project_id=pk, actor=self.people["finance"]),
             "equipment_received": lambda: (
                 m.state == "funding" and receive_equipment(pk, Cast(
-                    agent=self.people["agent"], officer=self.people["officer"], chair=self.people["chair"],
+                    agent=self.people[m.agent], officer=self.people["officer"], chair=self.people["chair"],
                     finance=self.people["finance"], mentor=self.people["mentor"])),
                 funding.project_confirm_equipment(project_id=pk, actor=self.people["officer"])),
             "launch": lambda: followup_services.project_launch(project_id=pk, actor=self.people["mentor"]),
@@ -415,9 +420,26 @@ class LifecycleMachine(RuleBasedStateMachine):
     def withdraw(self, pk, who):
         m = self.model[pk]
         expected = "ok" if m.state in ACTIVE or m.state == "suspended" else "transition_not_allowed"
+        if expected == "ok" and who == "agent" and m.agent != "agent":
+            expected = "not_your_file"
         call = lambda: services.project_withdraw(project_id=pk, actor=self.people[who], reason=REASON)  # noqa: E731
         if self._attempt(pk, expected, call):
             m.state = "withdrawn"
+
+    @rule(pk=projects, to=st.sampled_from(["agent", "dual"]))
+    def reassign(self, pk, to):
+        """A program officer gives the file to another agent (``assign_agent``)."""
+        m = self.model[pk]
+        if m.state in TERMINAL:
+            expected = "transition_not_allowed"
+        elif m.agent == to:
+            expected = "same_agent"
+        else:
+            expected = "ok"
+        call = lambda: services.project_assign_agent(  # noqa: E731
+            project_id=pk, actor=self.people["officer"], agent_id=self.people[to].pk, reason=REASON)
+        if self._attempt(pk, expected, call):
+            m.agent = to
 
     @rule(pk=projects)
     def give_back(self, pk):
@@ -455,7 +477,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             if m.state == "draft":
                 if not m.documents:
                     self.attach_documents(pk)
-                self.submit(pk, "agent")
+                self.submit(pk, m.agent)
             elif m.state == "submitted":
                 self.screen(pk, "officer", False)
             elif m.state == "in_committee" and m.held:
@@ -465,7 +487,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             elif m.state == "eligible":
                 self.schedule(pk)
             elif m.state == "revision_requested":
-                self.resubmit(pk, "agent")
+                self.resubmit(pk, m.agent)
             elif m.state == "launched":
                 self.close(pk, "success", "")
             elif m.state == "suspended":

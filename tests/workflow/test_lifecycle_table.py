@@ -37,6 +37,7 @@ from disbursements import services as funding
 from disbursements.services import envelope_decommit
 from followup import services as followup_services
 from ledger.models import AuditEntry
+from tests._scopes import another_agent, in_charge
 from tests._uploads import pdf_bytes
 from training import services as training_services
 from workflow import services
@@ -79,6 +80,8 @@ CALLS = {
     # Acts recorded on the file's chain that keep its state.
     "give_back": lambda pid, actor: envelope_decommit(project_id=pid, actor=actor, reason=REASON),
     "edit": lambda pid, actor: services.project_update(project_id=pid, actor=actor, title="Titre révisé"),
+    "assign_agent": lambda pid, actor: services.project_assign_agent(
+        project_id=pid, actor=actor, agent_id=another_agent(pid), reason=REASON),
     "attach_document": lambda pid, actor: services.document_attach(
         project_id=pid, actor=actor, doc_type="other",
         uploaded_file=SimpleUploadedFile("piece.pdf", pdf_bytes(f"piece {pid} {next(_uploads)}")),
@@ -91,56 +94,57 @@ STATES = [
     "launched", "closed", "withdrawn", "suspended",
 ]
 
-# DESIGN.md §3, written out: state → {transition: target}. The suspended source project
+# DESIGN.md §3, written out: state → {transition: target}. "assign_agent" (a program
+# officer gives the file to another agent) keeps the state of every file still open. The suspended source project
 # is suspended from draft (demo.scenarios), so resuming it returns to draft. "edit",
 # "attach_document" and "give_back" record an act on the file's chain and keep its state.
 ALLOWED = {
-    "draft": {
+    "draft": {"assign_agent": "draft",
         "submit": "submitted", "withdraw": "withdrawn", "suspend": "suspended",
         "edit": "draft", "attach_document": "draft",
     },
-    "submitted": {
+    "submitted": {"assign_agent": "submitted",
         "return_docs": "draft", "screen_ok": "eligible", "screen_fail": "ineligible",
         "withdraw": "withdrawn", "suspend": "suspended", "attach_document": "submitted",
     },
-    "eligible": {
+    "eligible": {"assign_agent": "eligible",
         "schedule": "in_committee", "withdraw": "withdrawn", "suspend": "suspended",
         "attach_document": "eligible",
     },
     "ineligible": {},
-    "in_committee": {
+    "in_committee": {"assign_agent": "in_committee",
         "defer": "eligible", "decide_approve": "approved", "decide_revise": "revision_requested",
         "decide_reject": "rejected", "withdraw": "withdrawn", "suspend": "suspended",
         "attach_document": "in_committee",
     },
-    "approved": {
+    "approved": {"assign_agent": "approved",
         "enrol": "in_training", "withdraw": "withdrawn", "suspend": "suspended", "attach_document": "approved",
     },
-    "revision_requested": {
+    "revision_requested": {"assign_agent": "revision_requested",
         "resubmit": "submitted", "withdraw": "withdrawn", "suspend": "suspended",
         "edit": "revision_requested", "attach_document": "revision_requested",
     },
     "rejected": {},
-    "in_training": {
+    "in_training": {"assign_agent": "in_training",
         "complete_training": "trained", "withdraw": "withdrawn", "suspend": "suspended",
         "attach_document": "in_training",
     },
-    "trained": {
+    "trained": {"assign_agent": "trained",
         "open_funding": "funding", "withdraw": "withdrawn", "suspend": "suspended", "attach_document": "trained",
     },
-    "funding": {
+    "funding": {"assign_agent": "funding",
         "equipment_received": "equipped", "withdraw": "withdrawn", "suspend": "suspended",
         "attach_document": "funding",
     },
-    "equipped": {
+    "equipped": {"assign_agent": "equipped",
         "launch": "launched", "withdraw": "withdrawn", "suspend": "suspended", "attach_document": "equipped",
     },
-    "launched": {
+    "launched": {"assign_agent": "launched",
         "close": "closed", "withdraw": "withdrawn", "suspend": "suspended", "attach_document": "launched",
     },
     "closed": {},
     "withdrawn": {"give_back": "withdrawn"},
-    "suspended": {"resume": "draft", "withdraw": "withdrawn", "attach_document": "suspended"},
+    "suspended": {"assign_agent": "suspended", "resume": "draft", "withdraw": "withdrawn", "attach_document": "suspended"},
 }
 
 ALLOWED_CELLS = [(state, name) for state in STATES for name in ALLOWED[state]]
@@ -223,6 +227,8 @@ def test_every_transition_the_table_allows_lands_in_its_target_with_one_audit_en
     if name == "give_back":  # a withdrawn approval, whose commitment is still held
         project = make_project("approved")
         services.project_withdraw(project_id=project.pk, actor=actor, reason=REASON)
+    if name in ("submit", "edit", "resubmit"):  # the agent's own file
+        in_charge(project.pk, actor, cast.officer)
     if name == "submit":
         attach_required_documents(project, actor)
     if name == "equipment_received":

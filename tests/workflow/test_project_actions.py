@@ -41,13 +41,13 @@ def urls(project, *names):
 
 @pytest.mark.parametrize("state, member, expected", [
     ("revision_requested", "agent", ["resubmit", "edit", "withdraw"]),
-    ("revision_requested", "officer", ["suspend", "withdraw"]),
-    ("approved", "officer", ["enrol", "suspend", "withdraw"]),
+    ("revision_requested", "officer", ["assign_agent", "suspend", "withdraw"]),
+    ("approved", "officer", ["enrol", "assign_agent", "suspend", "withdraw"]),
     ("approved", "agent", ["withdraw"]),
     ("approved", "finance", []),
     ("trained", "finance", ["open_funding"]),
-    ("trained", "officer", ["suspend", "withdraw"]),
-    ("suspended", "officer", ["resume", "withdraw"]),
+    ("trained", "officer", ["assign_agent", "suspend", "withdraw"]),
+    ("suspended", "officer", ["resume", "assign_agent", "withdraw"]),
     ("suspended", "agent", ["withdraw"]),
     ("withdrawn", "officer", []),
     ("withdrawn", "agent", []),
@@ -94,7 +94,7 @@ def test_a_draft_with_missing_documents_says_why_it_cannot_be_submitted(client, 
     assert actions["edit"] == reverse("projects:edit", args=[draft.pk])
     assert actions["withdraw"] == reverse("projects:withdraw", args=[draft.pk])
     assert "suspend" not in actions  # the program officer's
-    assert 'name="confirm"' not in html and "tamkeen-submit" not in html
+    assert 'name="confirm"' not in html and "vf-card__body tamkeen-submit" not in html
 
 
 def test_a_complete_draft_shows_the_submit_panel_with_its_confirmation(client, cast, make_project):
@@ -116,7 +116,7 @@ def test_the_program_officer_neither_submits_nor_edits_a_draft(client, cast, mak
     draft = make_project("draft")
     attach_required_documents(draft, cast.agent)
     actions, html = offered(client, cast.officer, draft)
-    assert list(actions) == ["suspend", "withdraw"]
+    assert list(actions) == ["assign_agent", "suspend", "withdraw"]
     assert "Submit the application" not in html and "Edit the application" not in html
 
 
@@ -124,7 +124,7 @@ def test_a_submitted_file_is_no_longer_edited_or_submitted(client, cast, make_pr
     project = make_project("submitted")
     actions, html = offered(client, cast.agent, project)
     assert list(actions) == ["withdraw"]
-    assert "tamkeen-submit" not in html
+    assert "vf-card__body tamkeen-submit" not in html
 
 
 def test_unavailable_actions_of_other_roles_are_listed_only_on_request(cast, make_project):

@@ -12,6 +12,7 @@ from core.roles import Role
 from demo.scenarios import attach_required_documents, receive_equipment, report_followup
 from disbursements import services as funding
 from ledger.models import AuditEntry
+from tests._scopes import in_charge
 from workflow import services
 from workflow.flows import GrantFlow, process_for
 from workflow.models import GrantProject
@@ -188,9 +189,10 @@ def test_an_unknown_choice_is_a_form_error_not_a_500(client, cast, make_project,
     assert state_of(project) == "submitted"
 
 
-def test_separation_of_duties_is_shown_above_the_form(client, make_user, make_project, committed):
+def test_separation_of_duties_is_shown_above_the_form(client, make_user, make_project, committed, cast):
     both = make_user(Role.ASSOCIATION_AGENT, Role.PROGRAM_OFFICER)
     project = make_project("draft")
+    both = in_charge(project.pk, both, cast.officer)
     attach_required_documents(project, both)
     with committed():
         services.project_submit(project_id=project.pk, actor=both)

@@ -14,7 +14,7 @@ from core.exceptions import InvalidInput
 from core.input import require_text
 from core.roles import Role, roles_of
 from core.transactions import service_transaction
-from ledger.transitions import check_permission
+from ledger.transitions import check_permission, check_transition
 from workflow.engine import OPEN, processes_of
 from workflow.locks import lock_project
 from workflow.models import GrantProject
@@ -45,6 +45,7 @@ def project_assign_agent(*, project_id, actor, agent_id, reason) -> GrantProject
     agent = _agent(agent_id)
     reason = require_text(reason, "reason", max_length=500)
     project = lock_project(project_id)
+    check_transition(project, "assign_agent")  # a closed file keeps its agent
     previous = project.agent_in_charge_id
     if previous == agent.pk:
         raise InvalidInput(code="same_agent", field_errors={"agent": [_("This agent already works on the file.")]})

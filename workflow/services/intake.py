@@ -116,9 +116,9 @@ def project_update(*, project_id, actor, **changes) -> GrantProject:
     if unknown:
         raise InvalidInput(field_errors={f: [_("This field cannot be changed.")] for f in sorted(unknown)})
     project = lock_project(project_id)
-    scopes.check(actor, project, "workflow.change_grantproject")
     if project.state not in EDITABLE_STATES:
         raise TransitionNotAllowed(_("Only a draft or a file under revision can be edited."))
+    scopes.check(actor, project, "workflow.change_grantproject")
     if "requested_amount" in changes:
         changes["requested_amount"] = parse_money(changes["requested_amount"], "requested_amount")
         if changes["requested_amount"] > project.program.project_ceiling:
@@ -156,9 +156,9 @@ def document_attach(*, project_id, actor, doc_type, uploaded_file) -> Document:
     # Before the lock: decoding an image takes a moment, and nobody need wait for it.
     accepted = accept_upload(uploaded_file, field="file")
     project = lock_project(project_id)
-    scopes.check(actor, project, "workflow.add_document")
     if project.is_terminal:
         raise TransitionNotAllowed(_("Documents cannot be added to a closed file."))
+    scopes.check(actor, project, "workflow.add_document")
     if project.documents.filter(sha256=accepted.sha256).exists():
         raise InvalidInput(field_errors={"file": [_("This file is already attached to the project.")]})
     document = Document(

@@ -13,6 +13,7 @@ from followup.urls import FollowUpApp
 from notifications.urls import NotificationsApp
 from reporting.urls import DashboardsApp
 from training.urls import TrainingApp
+from twofactor.urls import SecurityApp
 from workflow.flows import GrantFlow
 from workflow.urls import InboxApp, ProgramsApp
 
@@ -29,6 +30,7 @@ site = TamkeenSite(
         FollowUpApp(),
         NotificationsApp(),
         DashboardsApp(),
+        SecurityApp(),
     ],
 )
 

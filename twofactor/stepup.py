@@ -18,7 +18,7 @@ def add_second_factor(form: forms.Form, user) -> None:
     the hidden field the page's script fills with a passkey's answer
     (``twofactor/static/twofactor/passkey.js``). ``form.second_factor`` says so to the
     template (``twofactor/includes/stepup_passkey.html``)."""
-    form.second_factor = user is not None and has_second_factor(user)
+    form.second_factor = user is not None and _has_second_factor(user)
     if not form.second_factor:
         return
     form.fields[CODE_FIELD] = forms.CharField(
@@ -28,6 +28,13 @@ def add_second_factor(form: forms.Form, user) -> None:
     )
     form.fields[PASSKEY_FIELD] = forms.CharField(required=False, widget=forms.HiddenInput, max_length=20000)
     form.passkey_begin_url = reverse("security:passkey_stepup_begin")
+
+
+def _has_second_factor(user) -> bool:
+    # Asked once per request: a page shows one form per row (the finance inbox).
+    if not hasattr(user, "_tamkeen_has_second_factor"):
+        user._tamkeen_has_second_factor = has_second_factor(user)
+    return user._tamkeen_has_second_factor
 
 
 def second_factor_proof(request, cleaned_data) -> SecondFactorProof:

@@ -17,9 +17,9 @@ from core.roles import Role
 from disbursements import services as funding
 from disbursements.models import Disbursement
 from ledger.models import AuditEntry
+from tests._second_factor import code_of
 from tests.browser.conftest import PASSWORD
 from tests.browser.test_journeys import click_and_wait
-from tests.twofactor.conftest import code_of
 from twofactor.models import SecondFactor
 
 pytestmark = pytest.mark.browser

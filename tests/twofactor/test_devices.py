@@ -10,7 +10,7 @@ from core.exceptions import TamkeenError
 from core.roles import Role
 from ledger.evidence import verify_entity
 from ledger.models import AuditEntry
-from tests.twofactor.conftest import code_of, sign_in
+from tests._second_factor import code_of, sign_in
 from twofactor import services
 from twofactor.models import SecondFactor
 

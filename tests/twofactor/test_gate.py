@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 
 from core.roles import SECOND_FACTOR_ROLES, Role
-from tests.twofactor.conftest import code_of, sign_in
+from tests._second_factor import code_of, sign_in
 
 pytestmark = pytest.mark.django_db
 

@@ -14,8 +14,8 @@ from core.stepup import SecondFactorProof
 from disbursements import services as funding
 from disbursements.models import Disbursement
 from tests._committee_support import PASSWORD
+from tests._second_factor import code_of
 from tests.approvals.test_minutes import decided_session
-from tests.twofactor.conftest import code_of
 
 pytestmark = pytest.mark.django_db
 

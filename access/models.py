@@ -57,10 +57,6 @@ class Account(ConcurrentTransitionMixin, AuditedModel):
     def revoke_role(self):
         pass
 
-    @transition(field=state, source=AccountState.ACTIVE, target=None, permission=MANAGE)
-    def reset_second_factor(self):
-        pass
-
     # By the operator at the server (manage.py create_user), not in the application.
     @transition(field=state, source=AccountState.ACTIVE, target=None)
     def set_by_operator(self):

@@ -76,8 +76,6 @@ def entry_text(transition: str, p: dict) -> str:
         return _("Refused the role “%(role)s”") % {"role": role}
     if transition == "revoke_role":
         return _("Revoked the role “%(role)s”") % {"role": role}
-    if transition == "reset_second_factor":
-        return _("Reset the second factor")
     if transition == "set_by_operator":
         return _("At the server: granted %(granted)s; revoked %(revoked)s; superuser: %(su)s") % {
             "granted": _names(p.get("granted", [])), "revoked": _names(p.get("revoked", [])),

@@ -11,6 +11,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from approvals.models import Committee, SessionState, Vote
+from twofactor.stepup import add_second_factor
 
 DATETIME_INPUT = "%Y-%m-%dT%H:%M"
 
@@ -152,3 +153,8 @@ class MinutesConfirmForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
         help_text=_("Re-enter your password to confirm that the minutes are a faithful record."),
     )
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The member's second factor, when they have one (the step-up asks for it too).
+        add_second_factor(self, user)

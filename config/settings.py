@@ -14,6 +14,7 @@ schedule file's folder; collectstatic for STATIC_ROOT).
 import warnings
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import csp.constants as csp
 import environ
@@ -363,3 +364,40 @@ CELERY_BEAT_SCHEDULE["audit-ledger-integrator"] = {
     "task": "ledger.tasks.integrate_ledger",
     "schedule": 60.0,
 }
+
+# --- Second factor (docs/security.md) ------------------------------------------------------
+# django-otp's devices: authenticator apps (TOTP), recovery codes (static), passkeys
+# (django-otp-webauthn); Tamkeen's own gate, enrolment, reset and step-up (twofactor/).
+INSTALLED_APPS += [
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
+    "twofactor",
+]
+# OTPMiddleware says whether the session's second factor was verified
+# (request.user.is_verified()); the gate, once the session knows its user and its idle
+# limit, lets an unverified user of the roles of core.roles.SECOND_FACTOR_ROLES (or one
+# with a device) reach only the sign-in, verification and enrolment pages.
+MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+                  "django_otp.middleware.OTPMiddleware")
+MIDDLEWARE.insert(MIDDLEWARE.index("core.sessions.IdleTimeoutMiddleware") + 1,
+                  "twofactor.middleware.SecondFactorGateMiddleware")
+# Off only for development and the test suite (tests/conftest.py); the step-up asks
+# for the second factor of whoever has one either way.
+TAMKEEN_REQUIRE_SECOND_FACTOR = env.bool("TAMKEEN_REQUIRE_SECOND_FACTOR", default=True)
+# The name authenticator apps show beside the code.
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Tamkeen")
+# Passkeys: the site's domain (the relying party) and the exact origins the browser may
+# use. By default those of TAMKEEN_SITE_URL when it is https://, else http://localhost:8000
+# (browsers refuse passkeys on an IP address such as 127.0.0.1).
+_site = urlsplit(TAMKEEN_SITE_URL)
+_https_site = _site.scheme == "https" and _site.hostname
+OTP_WEBAUTHN_RP_ID = env.str("OTP_WEBAUTHN_RP_ID", default=_site.hostname if _https_site else "localhost")
+OTP_WEBAUTHN_RP_NAME = env.str("OTP_WEBAUTHN_RP_NAME", default="Tamkeen")
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env.list(
+    "OTP_WEBAUTHN_ALLOWED_ORIGINS",
+    default=[f"https://{_site.netloc}" if _https_site else "http://localhost:8000"],
+)
+# A passkey is a second factor here, never a way to sign in without the password.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False

@@ -49,6 +49,10 @@ class TamkeenSite(Site):
 
     index_path = path("", RedirectView.as_view(pattern_name="inbox:index"), name="index")
 
+    def menu_items(self):
+        # An application may be reached from elsewhere only (the security pages: the user menu).
+        return (app for app in super().menu_items() if getattr(app, "in_site_menu", True))
+
     @property
     def urls(self):
         patterns, app_name, namespace = super().urls

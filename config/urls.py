@@ -15,6 +15,7 @@ from followup.urls import FollowUpApp
 from notifications.urls import NotificationsApp
 from reporting.urls import DashboardsApp
 from training.urls import TrainingApp
+from twofactor.urls import SecurityApp
 from workflow.flows import GrantFlow
 from workflow.urls import InboxApp, ProgramsApp
 
@@ -32,6 +33,7 @@ site = TamkeenSite(
         NotificationsApp(),
         DashboardsApp(),
         PeopleApp(),
+        SecurityApp(),
     ],
 )
 

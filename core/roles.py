@@ -126,6 +126,8 @@ ROLE_PERMISSIONS = {
         *_CONFIGURE_DEADLINES,
         "auth.view_user", "auth.add_user", "auth.change_user", "auth.view_group",
         "access.view_account", "access.manage_roles",
+        # Another person's second factor, when they lost it (twofactor.services).
+        "twofactor.reset_second_factor",
     ],
 }
 
@@ -145,6 +147,14 @@ EXCLUDES = {
 # The roles whose grant takes a second administrator's approval: the committee's, the
 # money's and the auditor's, and the administrator's own.
 NEEDS_SECOND_ADMIN = frozenset({
+    Role.COMMITTEE_MEMBER, Role.COMMITTEE_CHAIR, Role.FINANCE_OFFICER, Role.AUTHORIZING_OFFICER,
+    Role.TREASURER, Role.AUDITOR, Role.ADMIN,
+})
+
+# The roles that decide, pay, check or configure: their people sign in with a second
+# factor (TOTP or a passkey) and give it again at every step-up (docs/security.md).
+# Superusers too, whatever their roles (``needs_second_factor``).
+SECOND_FACTOR_ROLES = frozenset({
     Role.COMMITTEE_MEMBER, Role.COMMITTEE_CHAIR, Role.FINANCE_OFFICER, Role.AUTHORIZING_OFFICER,
     Role.TREASURER, Role.AUDITOR, Role.ADMIN,
 })
@@ -206,6 +216,14 @@ def roles_of(user) -> set[str]:
     if not hasattr(user, "_tamkeen_roles"):
         user._tamkeen_roles = set(user.groups.values_list("name", flat=True)) if user.pk else set()
     return user._tamkeen_roles
+
+
+def needs_second_factor(user) -> bool:
+    """Whether ``user`` must have a second factor: a superuser, or one holding a role of
+    ``SECOND_FACTOR_ROLES``."""
+    if not user.is_authenticated:
+        return False
+    return user.is_superuser or bool(roles_of(user) & {role.value for role in SECOND_FACTOR_ROLES})
 
 
 def role_for(user, perm: str) -> str:

@@ -14,6 +14,7 @@ from core.money import format_mad
 from core.uploads import check_upload
 from disbursements.models import OrderState, PurchaseOrder, Quote, Supplier
 from disbursements.selectors import suppliers_to_quote
+from twofactor.stepup import add_second_factor
 from workflow.models import Program
 
 AMOUNT_HELP = _("In dirhams, tax included, e.g. 52 500,00.")
@@ -60,9 +61,13 @@ class ReleaseForm(forms.Form):
         label=_("I confirm the payment: a release cannot be undone."), required=True,
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user=None, **kwargs):
         kwargs.setdefault("initial", {}).setdefault("idempotency_key", new_key())
         super().__init__(*args, **kwargs)
+        # The treasurer's second factor, when they have one (the step-up asks for it too).
+        add_second_factor(self, user)
+        if self.second_factor:
+            self.order_fields(["password", "otp_code", "payment_reference"])
 
 
 class DisbursementRequestForm(forms.Form):

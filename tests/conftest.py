@@ -54,6 +54,10 @@ def pytest_configure(config):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Pages render in English unless a test asks for Arabic or French explicitly.
     settings.LANGUAGE_CODE = "en"
+    # The sign-in gate of the second factor is off for the suite, whose tests sign in
+    # with force_login or the password form (tests/twofactor and the passkey journeys turn
+    # it on); the step-up still asks for the second factor of whoever has a device.
+    settings.TAMKEEN_REQUIRE_SECOND_FACTOR = False
     config.addinivalue_line(
         "markers", "real_minutes: sessions held by demo.scenarios render their real minutes PDF"
     )

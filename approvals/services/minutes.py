@@ -24,6 +24,7 @@ from core.exceptions import InvalidInput
 from core.stepup import confirm_password
 from core.transactions import service_transaction
 from ledger.transitions import apply_transition, check_permission, check_transition
+from twofactor.stepup import CODE_FIELD
 
 
 def minutes_facts(session, items, tallies, skipped=None) -> dict:
@@ -110,9 +111,11 @@ def store_minutes(session, pdf: bytes) -> SessionMinutes:
 
 
 @service_transaction
-def minutes_confirm(*, session_id, actor, password) -> MinutesConfirmation:
-    """A member confirms the closed session's minutes by re-entering their password; the
-    confirmation is a signed audit entry carrying the minutes' SHA-256."""
+def minutes_confirm(*, session_id, actor, password, second_factor=None) -> MinutesConfirmation:
+    """A member confirms the closed session's minutes by re-entering their password (and
+    giving their second factor when they have one: ``second_factor``, a
+    ``core.stepup.SecondFactorProof``); the confirmation is a signed audit entry carrying
+    the minutes' SHA-256."""
     session = lock_session(session_id)
     check_permission(actor, "approvals.vote_session")
     if membership(session, actor) is None:
@@ -120,7 +123,7 @@ def minutes_confirm(*, session_id, actor, password) -> MinutesConfirmation:
     check_transition(session, "confirm_minutes")
     if not Attendance.objects.filter(session=session, user=actor, present=True).exists():
         raise NotAMember(_("Only members present at the session confirm its minutes."))
-    confirm_password(actor, password, field="password")
+    confirm_password(actor, password, second_factor=second_factor, field="password", second_factor_field=CODE_FIELD)
     if MinutesConfirmation.objects.filter(session=session, user=actor).exists():
         raise InvalidInput(field_errors={"__all__": [_("You have already confirmed these minutes.")]})
     confirmation = MinutesConfirmation.objects.create(session=session, user=actor)

@@ -11,6 +11,7 @@ from approvals.forms import MinutesConfirmForm
 from approvals.models import CLOSED, Attendance, MinutesConfirmation, SessionMinutes
 from approvals.views.access import SessionPageMixin
 from core.views import ServiceFormMixin
+from twofactor.stepup import second_factor_proof
 
 
 def minutes_filename(session) -> str:
@@ -60,17 +61,18 @@ class MinutesConfirmView(ServiceFormMixin, SessionPageMixin, generic.TemplateVie
             self.deny(_("Only the members of this committee confirm its minutes."))
 
     def get_bound_form(self):
-        return MinutesConfirmForm(self.request.POST)
+        return MinutesConfirmForm(self.request.POST, user=self.request.user)
 
     def call_service(self, form):
         services.minutes_confirm(session_id=self.session.pk, actor=self.request.user,
-                                 password=form.cleaned_data["password"])
+                                 password=form.cleaned_data["password"],
+                                 second_factor=second_factor_proof(self.request, form.cleaned_data))
 
     def get_success_url(self):
         return reverse("committees:confirmations", args=[self.session.pk])
 
     def get_context_data(self, **kwargs):
-        kwargs.setdefault("form", MinutesConfirmForm())
+        kwargs.setdefault("form", MinutesConfirmForm(user=self.request.user))
         return super().get_context_data(
             closed=self.session.state == CLOSED,
             minutes=SessionMinutes.objects.filter(session=self.session).values("sha256", "created_at").first(),

@@ -37,6 +37,7 @@ from disbursements.services._common import (
 )
 from disbursements.services.envelope import record_release
 from ledger.transitions import apply_transition, check_permission
+from twofactor.stepup import CODE_FIELD
 
 REQUEST = "disbursements.request_disbursement"
 
@@ -172,9 +173,11 @@ def _already_released(disbursement, actor, payment_reference, key) -> Disburseme
 
 
 @service_transaction
-def disbursement_release(*, disbursement_id, actor, password, payment_reference, idempotency_key) -> Disbursement:
+def disbursement_release(*, disbursement_id, actor, password, payment_reference, idempotency_key,
+                         second_factor=None) -> Disbursement:
     """authorized → released: the funds are paid. Treasurer, neither the requester nor
-    the authorizer, re-entering their password.
+    the authorizer, re-entering their password and, when they have one, giving their
+    second factor (``second_factor``: a ``core.stepup.SecondFactorProof``).
 
     At most once: the very same request again (same treasurer, ``payment_reference`` and
     ``idempotency_key``) returns the released disbursement unchanged, with ``replayed``
@@ -188,7 +191,7 @@ def disbursement_release(*, disbursement_id, actor, password, payment_reference,
     """
     check_permission(actor, "disbursements.release_disbursement")
     # Step-up before any lock: hashing the password is slow and must not hold the program row.
-    confirm_password(actor, password)
+    confirm_password(actor, password, second_factor=second_factor, second_factor_field=CODE_FIELD)
     key = clean_key(idempotency_key, "idempotency_key")
     payment_reference = require_text(payment_reference, "payment_reference", max_length=100)
     disbursement = lock_disbursement(disbursement_id)

@@ -23,6 +23,7 @@ from disbursements.views.access import (
     can_export_payments,
     can_use_inbox,
 )
+from twofactor.stepup import second_factor_proof
 from workflow import inbox as tasks_inbox
 from workflow.models import Program
 
@@ -66,7 +67,7 @@ class FinanceInboxView(PermissionRequiredMixin, generic.TemplateView):
         pk = disbursement.pk
         disbursement.authorize_form = AuthorizeForm(auto_id=_row_auto_id(pk))
         disbursement.reject_form = RejectForm(auto_id=_row_auto_id(pk))
-        disbursement.release_form = ReleaseForm(auto_id=_row_auto_id(pk))
+        disbursement.release_form = ReleaseForm(auto_id=_row_auto_id(pk), user=self.request.user)
         if self.failed and self.failed[0].pk == pk:
             setattr(disbursement, f"{self.failed[1]}_form", self.failed[2])
             disbursement.failed_action = self.failed[1]
@@ -131,10 +132,13 @@ class DisbursementActionView(FinanceInboxView):
     def call_service(self, disbursement, data):
         raise NotImplementedError
 
+    def form_kwargs(self) -> dict:
+        return {}
+
     def post(self, request, pk):
         disbursement = get_object_or_404(
             Disbursement.objects.select_related("project", "project__program", "project__beneficiary"), pk=pk)
-        form = self.form_class(request.POST, auto_id=_row_auto_id(pk))
+        form = self.form_class(request.POST, auto_id=_row_auto_id(pk), **self.form_kwargs())
         result = form.is_valid() and call_with_form(form, lambda: self.call_service(disbursement,
                                                                                     form.cleaned_data))
         if form.is_valid() and not failed(result):
@@ -174,10 +178,14 @@ class ReleaseView(DisbursementActionView):
     success_message = _("%(reference)s released: the payment is recorded.")
     replayed_message = _("%(reference)s already released: the payment was recorded by this same request.")
 
+    def form_kwargs(self):
+        return {"user": self.request.user}
+
     def call_service(self, disbursement, data):
         try:
             return services.disbursement_release(
                 disbursement_id=disbursement.pk, actor=self.request.user, password=data["password"],
+                second_factor=second_factor_proof(self.request, data),
                 payment_reference=data["payment_reference"], idempotency_key=data["idempotency_key"],
             )
         except TamkeenError as error:

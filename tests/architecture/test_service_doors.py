@@ -14,7 +14,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = ["core", "ledger", "workflow", "disbursements", "approvals", "training", "followup", "notifications",
-        "reporting"]
+        "reporting", "twofactor"]
 DOOR_PARTS = ("views", "flows.py", "tasks.py", "apps.py", "commands", "i18n.py", "urls.py")
 
 # Services no person calls directly, and who calls them instead.

@@ -8,7 +8,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = ["core", "ledger", "workflow", "disbursements", "approvals", "training", "followup", "notifications",
-        "reporting", "templates"]
+        "reporting", "twofactor", "templates"]
 STATE_TEST = re.compile(r"""\b\w+\.state\s*(==|!=|in\b)\s*["'(\[]""")
 
 

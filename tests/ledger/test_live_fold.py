@@ -26,6 +26,9 @@ from ledger.payload import to_jsonable
 from ledger.tamkeen_verify import PROBLEM_CODES, BundleError, verify_bundle, verify_ledger
 from notifications.services import program_deadline_set
 from tests._audit_support import export, standalone, superuser_bypass
+from tests._second_factor import code_of
+from twofactor import services as second_factor_services
+from twofactor.models import SecondFactor
 from workflow import services
 from workflow.models import GrantProject, Program
 
@@ -33,6 +36,7 @@ PASSWORD = "pass-Tamkeen-2025"
 PROJECT, PROGRAM = "workflow.grantproject", "workflow.program"
 SESSION, ORDER = "approvals.committeesession", "disbursements.purchaseorder"
 DISBURSEMENT, VISIT = "disbursements.disbursement", "workflow.followupvisit"
+FACTOR = "twofactor.secondfactor"
 
 
 @dataclass
@@ -48,6 +52,7 @@ class World:
     session: CommitteeSession
     order: PurchaseOrder
     visit: FollowUpVisit  # reported
+    second_factor: SecondFactor  # enrolled, then reset by an administrator
     cast: object
     authorizer: object
     treasurer: object
@@ -74,6 +79,10 @@ def world(make_project, make_user, cast, program):
     services.project_update(project_id=draft.pk, actor=cast.agent, requested_amount="55000.00", title="Atelier")
     services.project_update(project_id=draft.pk, actor=cast.agent, description="Une seule machine.")
     services.project_suspend(project_id=draft.pk, actor=cast.officer, reason="Pièces à vérifier.")
+    key = "3132333435363738393031323334353637383930"
+    second_factor_services.totp_enrol(actor=authorizer, key=key, code=code_of(key), session_verified=False)
+    second_factor_services.second_factor_reset(actor=make_user(Role.ADMIN), user_id=authorizer.pk,
+                                               reason="Téléphone perdu.")
     return World(
         program=Program.objects.get(pk=program.pk), closed=GrantProject.objects.get(pk=closed.pk),
         launched=GrantProject.objects.get(pk=launched.pk), draft=GrantProject.objects.get(pk=draft.pk),
@@ -82,6 +91,7 @@ def world(make_project, make_user, cast, program):
         session=CommitteeSession.objects.get(items__project=closed),
         order=PurchaseOrder.objects.get(project=closed),
         visit=FollowUpVisit.objects.filter(project=closed).order_by("sequence").last(),
+        second_factor=SecondFactor.objects.get(user=authorizer),
         cast=cast, authorizer=authorizer, treasurer=treasurer,
     )
 
@@ -165,6 +175,7 @@ def test_every_folded_field_of_every_machine_is_determined_by_the_chains(world):
     entities = {
         PROGRAM: [world.program], PROJECT: [world.closed, world.launched, world.draft], SESSION: [world.session],
         ORDER: [world.order], DISBURSEMENT: [world.released, world.rejected], VISIT: [world.visit],
+        FACTOR: [world.second_factor],
     }
     # A person's account keeps only its chain (the roles are groups, not its columns).
     assert set(entities) == set(machines) - {"access.account"}

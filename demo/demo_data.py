@@ -65,6 +65,9 @@ DEMO_USERS = (
     DemoUser("treasurer", (Role.TREASURER,), "Amina", "Belhaj"),
     DemoUser("auditor", (Role.AUDITOR,), "Karima", "Moussaoui"),
     DemoUser("admin", (Role.ADMIN,), "Rachid", "El Ammari", is_staff=True),
+    # A second administrator: the committee's, money and auditor roles are granted when
+    # a second one approves (People and roles).
+    DemoUser("admin2", (Role.ADMIN,), "Samira", "Ouazzani", is_staff=True),
 )
 
 # (Latin, Arabic) pairs, common in the Rif and the Oriental.

@@ -87,6 +87,7 @@ class Command(BaseCommand):
             outcome = self._seed_projects(program, cast, projects)
             self._seed_followup(program, cast)
             self._ensure_demo_deadlines(program)
+            self._ensure_role_request(users)
         elapsed = time.monotonic() - started
         if self.quiet:
             self.stdout.write(
@@ -120,6 +121,17 @@ class Command(BaseCommand):
             # Fresh instance: no stale permission cache from before the groups were set.
             users[demo.username] = User.objects.get(pk=user.pk)
         return users, new_users
+
+    def _ensure_role_request(self, users):
+        """One grant waiting for the second administrator (People and roles), once."""
+        from access.models import RoleRequest
+        from access.services import role_request
+
+        if RoleRequest.objects.exists():
+            return
+        role_request(user_id=users["program_officer2"].pk, role=Role.COMMITTEE_MEMBER, actor=users["admin"],
+                     reason="Siège au comité provincial à partir de janvier.")
+        self._progress("people: a committee seat waits for the second administrator's approval")
 
     def _ensure_program(self, officer):
         """The demo program, set up by the program officer as on the programs' screens

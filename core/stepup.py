@@ -5,10 +5,14 @@ second factor too (a code of their authenticator app, a recovery code, or a pass
 Failed attempts are counted per user in the cache (a shared one in production:
 ``CACHE_URL=rediscache://…``); after ``TAMKEEN_STEPUP_MAX_FAILURES`` within
 ``TAMKEEN_STEPUP_WINDOW_SECONDS`` every confirmation by that user is refused
-(``too_many_attempts``) until the window ends, whatever they give. Each attempt — the
-password and the second factor together — is counted atomically before anything is
-checked, and a fully right one resets the count. The count lives outside the database
-so the service's rolled-back transaction cannot erase it.
+(``too_many_attempts``) until the window ends, whatever they give. A person's
+confirmations inside a service run one at a time (an advisory lock of that person on
+PostgreSQL, held until the service's transaction ends), so simultaneous guesses cannot
+all read the same count — at most the limit of them are ever checked — while a right
+one given twice at once (a double click) is not refused. Outside a transaction each
+attempt takes its slot in the count before anything is checked. A fully right attempt
+resets the count. The count lives outside the database so the service's rolled-back
+transaction cannot erase it.
 
 The second factor itself belongs to a higher app (``twofactor``), which registers its
 checker here from its ``AppConfig.ready`` (``register_second_factor``): without one,
@@ -20,6 +24,7 @@ from typing import Protocol
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
 from django.utils.translation import gettext as _
 
 from core.exceptions import ReauthenticationFailed, TooManyAttempts
@@ -90,17 +95,49 @@ def confirm_password(actor, password, *, second_factor: SecondFactorProof | None
     ``field``, or on ``second_factor_field`` for the second factor, when given) or, past
     the limit, ``too_many_attempts``.
 
-    The attempt takes its slot in the count before the (slow) password hash is checked,
-    so simultaneous guesses cannot all read the same count: at most the limit of them
-    are ever checked in a window. A wrong second factor fills a slot like a wrong
-    password. Only a fully right attempt resets the count."""
+    Simultaneous attempts of one person are checked one after the other (or, outside a
+    transaction, each takes its slot in the count first): at most the limit of them are
+    ever checked in a window. A wrong second factor counts like a wrong password. Only
+    a fully right attempt resets the count."""
     limit = settings.TAMKEEN_STEPUP_MAX_FAILURES
     window = settings.TAMKEEN_STEPUP_WINDOW_SECONDS
     key = _key(actor)
-    if _take_slot(key, window) > limit:
-        message = _("Too many wrong passwords: try again in %(minutes)s minutes.") % {
-            "minutes": max(1, window // 60)}
-        raise TooManyAttempts(message, field_errors={field: [message]} if field else None)
+    message = _("Too many wrong passwords: try again in %(minutes)s minutes.") % {"minutes": max(1, window // 60)}
+    if _one_at_a_time(actor):
+        # This person's confirmations run one after the other: only failures count, and
+        # simultaneous right ones (a double click, a retry) are each checked.
+        if (cache.get(key) or 0) >= limit:
+            raise TooManyAttempts(message, field_errors={field: [message]} if field else None)
+        try:
+            _check(actor, password, second_factor, field, second_factor_field)
+        except ReauthenticationFailed:
+            _take_slot(key, window)
+            raise
+    else:
+        if _take_slot(key, window) > limit:
+            raise TooManyAttempts(message, field_errors={field: [message]} if field else None)
+        _check(actor, password, second_factor, field, second_factor_field)
+    cache.delete(key)
+
+
+def _one_at_a_time(actor) -> bool:
+    """Serialise ``actor``'s confirmations until the caller's transaction ends: an
+    advisory lock of this person on PostgreSQL (SQLite's IMMEDIATE transactions already
+    run one writer at a time). Outside a transaction each attempt instead takes its slot
+    in the count before it is checked."""
+    if not connection.in_atomic_block:
+        return False
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_NAMESPACE, actor.pk])
+    return True
+
+
+# The first key of the step-up's advisory locks (the second is the person's id).
+_LOCK_NAMESPACE = 0x7374_6570  # "step"
+
+
+def _check(actor, password, second_factor, field, second_factor_field) -> None:
     if not (password and actor.check_password(password)):
         raise _refused(_("The password is not correct."), field)
     if has_second_factor(actor):
@@ -109,4 +146,3 @@ def confirm_password(actor, password, *, second_factor: SecondFactorProof | None
                            second_factor_field)
         if not _checker.verify(actor, second_factor):
             raise _refused(_("This code or passkey is not correct."), second_factor_field)
-    cache.delete(key)

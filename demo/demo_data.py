@@ -242,3 +242,5 @@ def plan_project(index: int, communes: list[str], today: date) -> ProjectPlan:
 COMMITTEE_NAME = "Comité provincial de sélection AGR — Nador 2025"
 SESSION_TITLE = "Session de sélection — premier appel à projets"
 SESSION_PLACE = "Siège du Conseil provincial, Nador"
+TRAINING_MODULE = "marketing"  # an optional module of the plan, one session held yesterday
+TRAINING_PLACE = "Maison des associations, Nador"

@@ -190,11 +190,14 @@ class SeedDemoTests(TestCase):
 
     def snapshot(self):
         from approvals.models import Committee, CommitteeMember, CommitteeSession, ScoringCriterion
+        from disbursements.models import Disbursement, EnvelopeEvent, PurchaseOrder, Quote
+        from notifications.models import StepDeadline
 
         return {
             model.__name__: model.objects.count()
             for model in (Program, Beneficiary, GrantProject, Document, AuditEntry, User, Group,
-                          Committee, CommitteeMember, CommitteeSession, ScoringCriterion)
+                          Committee, CommitteeMember, CommitteeSession, ScoringCriterion,
+                          Disbursement, PurchaseOrder, Quote, EnvelopeEvent, StepDeadline)
         }
 
     def test_every_file_has_exactly_the_open_steps_of_its_state(self):
@@ -298,3 +301,81 @@ class SeedDemoTests(TestCase):
             decision = AuditEntry.objects.for_entity(project).get(transition__startswith="decide_")
             assert decision.actor.username == "committee_chair"
             assert decision.payload["decision"].startswith(f"session:{held.pk}/item:")
+
+    # --- the money --------------------------------------------------------------------
+
+    def test_money_moves_in_every_state_with_three_people_per_tranche(self):
+        from disbursements.models import Disbursement, DisbursementState, OrderState, PurchaseOrder
+
+        tranches = Disbursement.objects.filter(project__program=self.program)
+        assert set(tranches.values_list("state", flat=True)) == set(DisbursementState.values)
+        orders = PurchaseOrder.objects.filter(project__program=self.program)
+        assert set(orders.values_list("state", flat=True)) == set(OrderState.values)
+        assert orders.filter(state=OrderState.DRAFT, chosen_quote=None).exists()
+        assert orders.filter(state=OrderState.DRAFT).exclude(chosen_quote=None).exists()
+        assert set(tranches.values_list("requested_by__username", flat=True)) == {"finance_officer"}
+        assert set(tranches.exclude(authorized_by=None).values_list("authorized_by__username", flat=True)) == {
+            "authorizing_officer"}
+        assert set(tranches.exclude(released_by=None).values_list("released_by__username", flat=True)) == {
+            "treasurer"}
+        assert set(tranches.filter(state="rejected").values_list("closed_by__username", flat=True)) == {
+            "authorizing_officer"}
+        assert set(tranches.filter(state="cancelled").values_list("closed_by__username", flat=True)) == {
+            "finance_officer"}
+
+    def test_each_file_has_released_what_its_stage_says(self):
+        from demo.money import expected_released, released_on
+        from disbursements.selectors import program_envelope_totals
+
+        wrong = {p.reference: (p.state, released_on(p), expected_released(p))
+                 for p in self.program.projects.all() if released_on(p) != expected_released(p)}
+        assert wrong == {}
+        for project in self.program.projects.filter(state__in=("equipped", "launched", "closed")):
+            assert 0 < released_on(project) <= project.approved_amount, project.reference
+        for project in self.program.projects.filter(state="funding"):
+            assert project.disbursements.filter(state__in=("requested", "authorized")).exists(), project.reference
+        released = program_envelope_totals(self.program).released
+        assert released == sum(released_on(p) for p in self.program.projects.all()) > 0
+        assert "Money" in self.output and "released " in self.output
+
+    def test_every_role_has_something_to_do_on_its_pages(self):
+        from django.test import Client
+        from django.urls import reverse
+
+        from workflow.inbox import inbox_tasks
+
+        client = Client()
+        acting = [role for role in Role if role not in (Role.AUDITOR, Role.ADMIN)]
+        for role in acting:
+            user = User.objects.get(username=role.value)
+            tasks = list(inbox_tasks(user))
+            assert tasks, role
+            client.force_login(user)
+            page = client.get(reverse("inbox:index"))
+            assert page.status_code == 200 and page.context["rows"], role
+        # The tray: a request to authorize, an authorized tranche to release.
+        for username, key in (("authorizing_officer", "to_authorize"), ("treasurer", "to_release")):
+            client.force_login(User.objects.get(username=username))
+            tray = client.get(reverse("funding:index"))
+            assert tray.status_code == 200 and len(tray.context[key]), username
+        # The administrators: a grant waits for the second one's approval.
+        from access.models import RoleRequest
+
+        assert RoleRequest.objects.filter(status="pending").exclude(requested_by__username="admin2").exists()
+        assert "What each role has to do" in self.output
+
+    def test_the_demo_starts_with_only_the_overdue_work_it_announces(self):
+        from disbursements.models import Disbursement
+        from notifications.deadlines import deadlines_check
+        from notifications.models import Notification, NotificationKind
+
+        waiting_release = Disbursement.objects.filter(project__program=self.program, state="authorized")
+        sent = deadlines_check()
+        # Only the tranches waiting for the treasurer are overdue, on purpose, and said so.
+        assert sent == {"reminders": waiting_release.count(), "escalations": 0}
+        reminded = Notification.objects.filter(kind__in=(NotificationKind.REMINDER, NotificationKind.ESCALATION,
+                                                         NotificationKind.VISIT_DUE))
+        assert set(reminded.values_list("recipient__username", flat=True)) == {"treasurer"}
+        assert "Overdue on purpose" in self.output
+        for tranche in waiting_release:
+            assert tranche.reference in self.output

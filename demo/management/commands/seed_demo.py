@@ -22,7 +22,9 @@ from core.exceptions import TamkeenError
 from core.request_id import request_context
 from core.roles import Role, sync_roles
 from demo import demo_data
+from demo.money import PAID_STATES, Treasury, pay_equipment, stage_funding
 from demo.scenarios import PATHS, Cast, drive
+from demo.summary import money_lines, overdue_lines, work_lines
 from disbursements.selectors import committed_amount, free_balance
 from followup import services as followup_services
 from workflow import services
@@ -83,11 +85,14 @@ class Command(BaseCommand):
                 finance=users["finance_officer"], mentor=users["mentor"],
                 members=[users["committee_member"]], committee_name=demo_data.COMMITTEE_NAME,
             )
+            self.treasury = Treasury(finance=users["finance_officer"], authorizer=users["authorizing_officer"],
+                                     treasurer=users["treasurer"], password=demo_data.DEMO_PASSWORD)
             self._seed_committee(program, users)
             outcome = self._seed_projects(program, cast, projects)
             self._seed_followup(program, cast)
-            self._ensure_demo_deadlines(program)
+            self._ensure_demo_deadlines(program, users["program_officer"])
             self._ensure_role_request(users)
+            self._ensure_training_session(program, users)
         elapsed = time.monotonic() - started
         if self.quiet:
             self.stdout.write(
@@ -95,7 +100,7 @@ class Command(BaseCommand):
                 f"({outcome['created']} new) in {elapsed:.1f}s"
             )
             return
-        self._print_summary(program, outcome, new_users, elapsed)
+        self._print_summary(program, outcome, new_users, elapsed, users)
 
     # --- users and program -----------------------------------------------------------
     def _ensure_users(self):
@@ -133,6 +138,30 @@ class Command(BaseCommand):
                      reason="Siège au comité provincial à partir de janvier.")
         self._progress("people: a committee seat waits for the second administrator's approval")
 
+    def _ensure_training_session(self, program, users):
+        """Yesterday's session of an optional module, its attendance still to record by
+        the trainer (optional: it never holds back a file's training sign-off). Once."""
+        from datetime import time as time_of_day
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from training import services as training
+        from training.models import TrainingSession
+        from workflow.tasks import fire_due_timers
+
+        if TrainingSession.objects.filter(program=program).exists():
+            return
+        training.program_module_set(actor=users["program_officer"], program_id=program.pk,
+                                    module=demo_data.TRAINING_MODULE, planned_hours="6", mandatory=False)
+        training.training_session_create(
+            actor=users["program_officer"], program_id=program.pk, module=demo_data.TRAINING_MODULE,
+            trainer=users["trainer"], date=timezone.localdate() - timedelta(days=1),
+            start_time=time_of_day(9, 0), hours="3", place=demo_data.TRAINING_PLACE,
+        )
+        fire_due_timers()  # the session has begun: its attendance is the trainer's task now
+        self._progress("training: yesterday's session waits for the trainer's attendance sheet")
+
     def _ensure_program(self, officer):
         """The demo program, set up by the program officer as on the programs' screens
         (``program_create``: its settings signed on its own chain)."""
@@ -147,19 +176,30 @@ class Command(BaseCommand):
         return program
 
     # --- deadlines ---------------------------------------------------------------------
-    def _ensure_demo_deadlines(self, program):
-        """Same-day reminders for the demo program's screening and scheduling, so the
-        first beat tick of ``./tamkeen demo`` visibly reminds the program officers (console
-        emails in var/log/celery.log, the unread count in the top bar). Kept if edited."""
-        from notifications.models import Step, StepDeadline
+    # The reminders the first seeds set to 0 days (every file overdue at once), put back
+    # to the program's defaults when they are still exactly those.
+    OLD_SAME_DAY = {"screening": (0, 2), "scheduling": (0, 7)}
+    # Overdue on purpose: the tranches waiting for the treasurer are reminded at the
+    # first beat tick of ``./tamkeen demo``. Everything else starts on time.
+    OVERDUE_ON_PURPOSE = {"release": (0, 7)}
 
-        for step, remind, escalate in ((Step.SCREENING, 0, 2), (Step.SCHEDULING, 0, 7)):
-            _deadline, created = StepDeadline.objects.get_or_create(
-                program=program, step=step,
-                defaults={"remind_after_days": remind, "escalate_after_days": escalate},
-            )
-            if created:
-                self._progress(f"deadlines: {step.label} reminds after {remind} days, escalates after {escalate}")
+    def _ensure_demo_deadlines(self, program, officer):
+        """Default time limits, long enough for a fresh demo to start with no overdue
+        work, except the release of funds (see ``OVERDUE_ON_PURPOSE``); set by the program
+        officer as on the program's deadlines screen (signed on the program's chain) and
+        kept if edited since."""
+        from notifications.models import DEFAULT_DEADLINES, StepDeadline
+        from notifications.services import program_deadline_set
+
+        current = {row.step: (row.remind_after_days, row.escalate_after_days)
+                   for row in StepDeadline.objects.filter(program=program)}
+        wanted = {step: DEFAULT_DEADLINES[step] for step, limits in self.OLD_SAME_DAY.items()
+                  if current.get(step) == limits}
+        wanted.update({step: limits for step, limits in self.OVERDUE_ON_PURPOSE.items() if step not in current})
+        for step, (remind, escalate) in wanted.items():
+            program_deadline_set(program_id=program.pk, actor=officer, step=step,
+                                 remind_after_days=remind, escalate_after_days=escalate)
+            self._progress(f"deadlines: {step} reminds after {remind} days, escalates after {escalate}")
 
     # --- committee ---------------------------------------------------------------------
     def _seed_committee(self, program, users):
@@ -242,9 +282,27 @@ class Command(BaseCommand):
         return self._drive_on(project, target, program, cast, plan), target
 
     def _drive_on(self, project, target, program, cast, plan):
+        """Drive on to ``target``; files past funding get their orders and tranches on the
+        way (money is released only while a file is in funding, equipped or launched)."""
+        if target == ProjectState.FUNDING:
+            project = drive(project, target, cast, amount=plan.approved_amount)
+            stage_funding(project, cast, self.treasury, self._funding_turn(program))
+            return project.__class__.objects.get(pk=project.pk)
+        if target in PAID_STATES:
+            project = drive(project, ProjectState.EQUIPPED, cast, amount=plan.approved_amount)
+            pay_equipment(project, cast, self.treasury)
         if target == ProjectState.CLOSED:
             return self._drive_closed(project, program, cast, plan.approved_amount)
         return drive(project, target, cast, amount=plan.approved_amount)
+
+    @staticmethod
+    def _funding_turn(program):
+        """How the next file in funding is staged: in turn, by the files already staged."""
+        from disbursements.models import PurchaseOrder
+
+        staged = (PurchaseOrder.objects.filter(project__program=program, project__state=ProjectState.FUNDING)
+                  .values("project").distinct().count())
+        return staged % 3
 
     # --- the committee ---------------------------------------------------------------
     def _examine_in_committee(self, program, cast, files, outcome, total):
@@ -357,7 +415,7 @@ class Command(BaseCommand):
             self.stdout.write(line)
             self.stdout.flush()
 
-    def _print_summary(self, program, outcome, new_users, elapsed):
+    def _print_summary(self, program, outcome, new_users, elapsed, users):
         out, style = self.stdout, self.style
         counts = Counter(program.projects.values_list("state", flat=True))
         total = sum(counts.values())
@@ -376,6 +434,19 @@ class Command(BaseCommand):
             + (f", {outcome['held_back']} held in committee (envelope full)" if outcome["held_back"] else "")
             + f", {elapsed:.1f}s"
         )
+        out.write("")
+        out.write(style.MIGRATE_HEADING("Money"))
+        for line in money_lines(program):
+            out.write(f"  {line}")
+        out.write("")
+        out.write(style.MIGRATE_HEADING("What each role has to do"))
+        for line in work_lines(users):
+            out.write(f"  {line}")
+        overdue = overdue_lines(program)
+        if overdue:
+            out.write(style.WARNING("  Overdue on purpose (the first beat tick reminds):"))
+            for line in overdue:
+                out.write(f"    {line}")
         out.write("")
         out.write(style.MIGRATE_HEADING("Demo logins"))
         out.write(f"  Open {self.url} (Django admin at {self.url}admin/ for the admin login).")

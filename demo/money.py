@@ -103,11 +103,14 @@ def _pay(project, order, treasury):
 
 def pay_equipment(project, cast, treasury):
     """An equipped file's received orders, each paid in full (once: an order already
-    paid or with a tranche on the way is left)."""
+    paid or with a tranche on the way is left). Returns how many were paid."""
+    paid = 0
     for order in PurchaseOrder.objects.filter(project=project, state=OrderState.RECEIVED).order_by("pk"):
         if order.disbursements.exclude(state__in=(DisbursementState.REJECTED, DisbursementState.CANCELLED)).exists():
             continue
         _pay(project, order, treasury)
+        paid += 1
+    return paid
 
 
 def _halves(amount):

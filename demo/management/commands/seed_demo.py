@@ -21,7 +21,7 @@ from access.services import operator_set_roles
 from core.exceptions import TamkeenError
 from core.request_id import request_context
 from core.roles import Role, sync_roles
-from demo import demo_data
+from demo import demo_data, program_setup
 from demo.money import PAID_STATES, Treasury, pay_equipment, stage_funding
 from demo.scenarios import PATHS, Cast, drive
 from demo.summary import money_lines, overdue_lines, work_lines
@@ -90,9 +90,10 @@ class Command(BaseCommand):
             self._seed_committee(program, users)
             outcome = self._seed_projects(program, cast, projects)
             self._seed_followup(program, cast)
-            self._ensure_demo_deadlines(program, users["program_officer"])
-            self._ensure_role_request(users)
-            self._ensure_training_session(program, users)
+            self._seed_money(program, cast)
+            program_setup.ensure_deadlines(program, users["program_officer"], self._progress)
+            program_setup.ensure_role_request(users, self._progress)
+            program_setup.ensure_training_session(program, users, self._progress)
         elapsed = time.monotonic() - started
         if self.quiet:
             self.stdout.write(
@@ -127,41 +128,6 @@ class Command(BaseCommand):
             users[demo.username] = User.objects.get(pk=user.pk)
         return users, new_users
 
-    def _ensure_role_request(self, users):
-        """One grant waiting for the second administrator (People and roles), once."""
-        from access.models import RoleRequest
-        from access.services import role_request
-
-        if RoleRequest.objects.exists():
-            return
-        role_request(user_id=users["program_officer2"].pk, role=Role.COMMITTEE_MEMBER, actor=users["admin"],
-                     reason="Siège au comité provincial à partir de janvier.")
-        self._progress("people: a committee seat waits for the second administrator's approval")
-
-    def _ensure_training_session(self, program, users):
-        """Yesterday's session of an optional module, its attendance still to record by
-        the trainer (optional: it never holds back a file's training sign-off). Once."""
-        from datetime import time as time_of_day
-        from datetime import timedelta
-
-        from django.utils import timezone
-
-        from training import services as training
-        from training.models import TrainingSession
-        from workflow.tasks import fire_due_timers
-
-        if TrainingSession.objects.filter(program=program).exists():
-            return
-        training.program_module_set(actor=users["program_officer"], program_id=program.pk,
-                                    module=demo_data.TRAINING_MODULE, planned_hours="6", mandatory=False)
-        training.training_session_create(
-            actor=users["program_officer"], program_id=program.pk, module=demo_data.TRAINING_MODULE,
-            trainer=users["trainer"], date=timezone.localdate() - timedelta(days=1),
-            start_time=time_of_day(9, 0), hours="3", place=demo_data.TRAINING_PLACE,
-        )
-        fire_due_timers()  # the session has begun: its attendance is the trainer's task now
-        self._progress("training: yesterday's session waits for the trainer's attendance sheet")
-
     def _ensure_program(self, officer):
         """The demo program, set up by the program officer as on the programs' screens
         (``program_create``: its settings signed on its own chain)."""
@@ -174,32 +140,6 @@ class Command(BaseCommand):
         else:
             self._progress(f"program: {program} exists, kept as it is")
         return program
-
-    # --- deadlines ---------------------------------------------------------------------
-    # The reminders the first seeds set to 0 days (every file overdue at once), put back
-    # to the program's defaults when they are still exactly those.
-    OLD_SAME_DAY = {"screening": (0, 2), "scheduling": (0, 7)}
-    # Overdue on purpose: the tranches waiting for the treasurer are reminded at the
-    # first beat tick of ``./tamkeen demo``. Everything else starts on time.
-    OVERDUE_ON_PURPOSE = {"release": (0, 7)}
-
-    def _ensure_demo_deadlines(self, program, officer):
-        """Default time limits, long enough for a fresh demo to start with no overdue
-        work, except the release of funds (see ``OVERDUE_ON_PURPOSE``); set by the program
-        officer as on the program's deadlines screen (signed on the program's chain) and
-        kept if edited since."""
-        from notifications.models import DEFAULT_DEADLINES, StepDeadline
-        from notifications.services import program_deadline_set
-
-        current = {row.step: (row.remind_after_days, row.escalate_after_days)
-                   for row in StepDeadline.objects.filter(program=program)}
-        wanted = {step: DEFAULT_DEADLINES[step] for step, limits in self.OLD_SAME_DAY.items()
-                  if current.get(step) == limits}
-        wanted.update({step: limits for step, limits in self.OVERDUE_ON_PURPOSE.items() if step not in current})
-        for step, (remind, escalate) in wanted.items():
-            program_deadline_set(program_id=program.pk, actor=officer, step=step,
-                                 remind_after_days=remind, escalate_after_days=escalate)
-            self._progress(f"deadlines: {step} reminds after {remind} days, escalates after {escalate}")
 
     # --- committee ---------------------------------------------------------------------
     def _seed_committee(self, program, users):
@@ -303,6 +243,19 @@ class Command(BaseCommand):
         staged = (PurchaseOrder.objects.filter(project__program=program, project__state=ProjectState.FUNDING)
                   .values("project").distinct().count())
         return staged % 3
+
+    def _seed_money(self, program, cast):
+        """Files that reached funding before the demo had money (an older demo database):
+        what can still be paid is (a closed file cannot be). Files staged already are left."""
+        from disbursements.models import PurchaseOrder
+
+        for project in program.projects.filter(state=ProjectState.FUNDING).order_by("pk"):
+            if not PurchaseOrder.objects.filter(project=project).exists():
+                stage_funding(project, cast, self.treasury, self._funding_turn(program))
+                self._progress(f"money: {project.reference} orders and tranches staged")
+        for project in program.projects.filter(state__in=(ProjectState.EQUIPPED, ProjectState.LAUNCHED)).order_by("pk"):
+            if pay_equipment(project, cast, self.treasury):
+                self._progress(f"money: {project.reference} equipment paid")
 
     # --- the committee ---------------------------------------------------------------
     def _examine_in_committee(self, program, cast, files, outcome, total):

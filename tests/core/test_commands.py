@@ -337,6 +337,17 @@ class SeedDemoTests(TestCase):
         released = program_envelope_totals(self.program).released
         assert released == sum(released_on(p) for p in self.program.projects.all()) > 0
         assert "Money" in self.output and "released " in self.output
+        # The dashboard shows it (read by the auditor).
+        from django.test import Client
+        from django.urls import reverse
+
+        from core.money import format_mad
+
+        client = Client()
+        client.force_login(User.objects.get(username="auditor"))
+        board = client.get(reverse("dashboards:index"), {"program": self.program.pk})
+        assert board.status_code == 200
+        assert board.context["envelope_rows"] and format_mad(released) in board.content.decode()
 
     def test_every_role_has_something_to_do_on_its_pages(self):
         from django.test import Client

@@ -19,6 +19,7 @@ screen, and each role has work waiting.
 
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 
 from django.db.models import Sum
 
@@ -44,6 +45,11 @@ class Treasury:
     authorizer: object
     treasurer: object
     password: str
+
+    @cached_property
+    def can_release(self) -> bool:
+        """Whether the treasurer still has the demo password (hashed once per run)."""
+        return self.treasurer.check_password(self.password)
 
 
 def expected_released(project) -> Decimal:
@@ -94,7 +100,7 @@ def _pay(project, order, treasury):
     """Request, authorize and release a tranche paying ``order`` in full. Without the
     demo password (the treasurer changed hers), the tranche stays authorized."""
     tranche = _authorize(_request(project, order, treasury), treasury)
-    if not treasury.treasurer.check_password(treasury.password):
+    if not treasury.can_release:
         return tranche
     return funding.disbursement_release(
         disbursement_id=tranche.pk, actor=treasury.treasurer, password=treasury.password,

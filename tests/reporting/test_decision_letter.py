@@ -55,8 +55,10 @@ def test_arabic_letter_of_an_approval_in_session(client, cast, approved_in_sessi
     assert project.reference in text
     assert "Atelier de tissage" in text
     assert "Session de mars" in text
-    # The letter dates the session in the local time (Africa/Casablanca), as the council reads it.
-    assert timezone.localdate(session.scheduled_for).strftime("%d/%m/%Y") in text
+    # The letter dates the session on the day it was held (opened), in the local time
+    # (Africa/Casablanca), as the council reads it — not on the day it was planned for.
+    assert timezone.localdate(session.opened_at).strftime("%d/%m/%Y") in text
+    assert timezone.localdate(session.scheduled_for).strftime("%d/%m/%Y") not in text
     assert "المصادقة" in text
     assert "52.000,00" in text  # the amount in the Arabic (Moroccan) format
     # (Bidi text extraction may move a final full stop: compare without it.)

@@ -27,7 +27,7 @@ from approvals.models import (
     Vote,
 )
 from approvals.selectors import membership
-from approvals.tally import NO_QUORUM, TIE
+from approvals.tally import NO_QUORUM, PROPOSAL_LABELS, TIE
 from core.exceptions import InvalidInput
 from core.stepup import confirm_password
 from core.transactions import service_transaction
@@ -117,6 +117,16 @@ def _result_text(row: dict) -> str:
     return _("Deferred: no proposal won a majority (%(cast)s votes cast).") % numbers
 
 
+def _automatic_reasons() -> set:
+    """The reasons a deferral records when the chair gives none: the rule's proposal
+    labels, in whichever language the chair was using."""
+    reasons = set()
+    for language in ("en", "fr", "ar"):
+        with translation.override(language):
+            reasons.update(str(label) for label in PROPOSAL_LABELS.values())
+    return reasons
+
+
 def _held_text(session: dict) -> str:
     """When the session was held (its opening) and, if on another day, when it was planned."""
     planned = timezone.localtime(session["scheduled_for"])
@@ -171,9 +181,14 @@ def _part_context(facts: dict, language: str) -> dict:
     for row in facts["rows"]:
         outcome = row["outcome"]
         label = AgendaItem.Outcome(outcome).label if outcome in AgendaItem.Outcome.values else outcome
+        reason = row["reason"]
         if outcome == AgendaItem.Outcome.DEFER:
             label = _("deferred")
-        rows.append({**row, "outcome_label": str(label), "result_text": _result_text(row),
+            if reason in _automatic_reasons():
+                # The rule's own label, stored when the chair gave no reason ("no majority"
+                # even when nobody voted): the result line says what happened instead.
+                reason = ""
+        rows.append({**row, "reason": reason, "outcome_label": str(label), "result_text": _result_text(row),
                      "averages": list(zip(names, row["averages"], strict=True))})
     return {**facts, "rows": rows, "language": language, "held": _held_text(facts["session"])}
 

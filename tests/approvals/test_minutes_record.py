@@ -134,6 +134,9 @@ def test_a_file_nobody_voted_on_is_not_examined_and_not_labelled_decided(board, 
         # No quorum line beside it, and no vote counts for a file nobody voted on.
         assert f"({reached})" not in text[text.index(untouched.reference):]
         assert vote_counts not in untouched_part
+        # Nor the rule's "no majority", stored as the deferral's reason: nobody voted.
+        with translation.override(language):
+            assert plain(gettext("no majority")) not in untouched_part
     # Its decision reads "deferred", not the old "defer (no quorum or tie)".
     with translation.override("fr"):
         assert gettext("deferred") in french[french.index(untouched.reference):]

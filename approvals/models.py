@@ -180,6 +180,11 @@ class CommitteeSession(ConcurrentTransitionMixin, AuditedModel):
         """The session's day, on which its committee's seats are read."""
         return timezone.localdate(self.scheduled_for)
 
+    @property
+    def held_at(self):
+        """When the session was actually held: its opening, or its planned time until it opens."""
+        return self.opened_at or self.scheduled_for
+
     # --- Lifecycle: planned → open → closed -----------------------------------------
     @transition(field=state, source=PLANNED, target=OPEN, permission="approvals.chair_session")
     def open(self):

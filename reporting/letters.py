@@ -1,5 +1,7 @@
 """The decision letter to the beneficiary: the committee's decision on her file, as a
-PDF in Arabic (right to left) or French.
+PDF in Arabic (right to left) or French — each wholly in its language, place names
+included (``workflow.places``); the beneficiary's own language
+(``Beneficiary.document_language``) is the one offered first.
 
 The decision is read from the project's audit chain — the last ``decide_approve``,
 ``decide_revise`` or ``decide_reject`` entry, whose payload carries the amount, the
@@ -20,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from core.exceptions import InvalidInput, TransitionNotAllowed
 from core.money import format_mad
 from ledger.models import AuditEntry
+from workflow.places import place_names
 
 LANGUAGES = ("ar", "fr")
 DECISION_TRANSITIONS = {"decide_approve": "approve", "decide_revise": "revise", "decide_reject": "reject"}
@@ -72,26 +75,38 @@ def _session(reference: str):
     return CommitteeSession.objects.select_related("committee").filter(pk=int(match[1])).first()
 
 
+def letter_languages(beneficiary) -> list[str]:
+    """The letter's languages, the beneficiary's own first."""
+    first = beneficiary.document_language if beneficiary.document_language in LANGUAGES else LANGUAGES[0]
+    return [first, *(language for language in LANGUAGES if language != first)]
+
+
 def decision_letter_context(project, language: str) -> dict:
     decision = latest_decision(project)
+    beneficiary = project.beneficiary
     return {
-        "project": project, "beneficiary": project.beneficiary, "program": project.program,
+        "project": project, "beneficiary": beneficiary, "program": project.program,
+        "places": place_names(commune=beneficiary.commune, province=project.program.province, language=language),
         "decision": decision, "session": decision.session,
-        "session_date": timezone.localdate(decision.session.scheduled_for) if decision.session else None,
+        # The day the session was held (its opening), not the day it was planned for.
+        "session_date": timezone.localdate(decision.session.held_at) if decision.session else None,
         "amount": format_mad(decision.amount, language) if decision.amount is not None else "",
         "issued_on": timezone.localdate(), "language": language,
     }
 
 
-def decision_letter_pdf(project, language: str = "ar") -> bytes:
+def decision_letter_pdf(project, language: str | None = None) -> bytes:
     """The decision letter of ``project`` in ``language`` (``ar``, right to left, or
-    ``fr``) as PDF bytes: the council's header, the beneficiary's name, the project's
-    reference and title, the committee session and its date, the decision with the
-    approved amount and conditions, or the reasons.
+    ``fr``; by default the beneficiary's language) as PDF bytes: the council's header,
+    the beneficiary's name and commune, the project's reference and title, the committee
+    session and the day it was held, the decision with the approved amount and
+    conditions, or the reasons.
 
     Errors: ``invalid_input`` for another language; ``no_decision`` when the committee
     has not decided on the project. The caller checks who may download it.
     """
+    if language is None:
+        language = letter_languages(project.beneficiary)[0]
     if language not in LANGUAGES:
         raise InvalidInput(field_errors={"lang": [_("The letter exists in Arabic (ar) and French (fr).")]})
     context = decision_letter_context(project, language)

@@ -1,5 +1,5 @@
 """Reads of training: a project's progress per module, the projects whose training can be
-signed off, a session's roster (the group attendance form) and a trainer's sessions.
+signed off, those signed off (with an attestation), a session's roster (the group attendance form) and a trainer's sessions.
 
 Nothing here writes. The rule itself (threshold on hours) is in ``training.attendance``.
 """
@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.db.models import DecimalField, QuerySet, Sum
 
+from ledger.models import AuditEntry, entity_type_of
 from training.attendance import attended_percent, threshold_met
 from training.models import AttendanceRecord, ProgramModule, TrainingModule, TrainingSession
 from workflow.models import GrantProject, Program, ProjectState
@@ -121,3 +122,18 @@ def trainer_sessions(trainer) -> QuerySet[TrainingSession]:
 def program_plan(program) -> list[ProgramModule]:
     """The program's training plan, mandatory modules first, then by name."""
     return _training_plan(program, include_optional=True)
+
+
+def trained_projects(program: Program) -> list[GrantProject]:
+    """The projects of ``program`` whose training was signed off (``complete_training``
+    in their audit chain, whatever happened to them since): those with an attestation."""
+    ids = [str(pk) for pk in GrantProject.objects.filter(program=program).values_list("pk", flat=True)]
+    signed_off = set(
+        AuditEntry.objects.filter(entity_type=entity_type_of(GrantProject), transition="complete_training",
+                                  entity_id__in=ids).values_list("entity_id", flat=True)
+    )
+    return list(
+        GrantProject.objects.filter(pk__in=[int(pk) for pk in signed_off])
+        .select_related("beneficiary", "program")
+        .order_by("beneficiary__last_name", "beneficiary__first_name", "pk")
+    )

@@ -1,5 +1,5 @@
 """Writes of training: a program's training plan, sessions, and group attendance; and the
-training attestation (a PDF made on demand from what is recorded).
+training attestation (a PDF made on demand from what is recorded, in Arabic or French).
 
 Each public write runs in one durable transaction (``@service_transaction``), checks the
 actor's permission first and raises only coded errors from ``core.exceptions``.
@@ -36,6 +36,7 @@ from training.selectors import training_progress
 from workflow.facts import ATTENDANCE
 from workflow.locks import lock_program, lock_project
 from workflow.models import GrantProject, ProjectState
+from workflow.places import place_names
 from workflow.services import transition_project
 
 MAX_SESSION_HOURS = Decimal("12")
@@ -274,9 +275,19 @@ def _decimal_comma(hours: Decimal) -> str:
     return hours_text(hours).replace(".", ",")
 
 
-def attestation_context(project) -> dict:
-    """What the attestation shows; raises ``TransitionNotAllowed`` (code
-    ``training_not_completed``) if the project's training was never signed off."""
+ATTESTATION_LANGUAGES = ("ar", "fr")
+
+
+def attestation_languages(beneficiary) -> list[str]:
+    """The attestation's languages, the beneficiary's own first."""
+    first = beneficiary.document_language if beneficiary.document_language in ATTESTATION_LANGUAGES else "ar"
+    return [first, *(language for language in ATTESTATION_LANGUAGES if language != first)]
+
+
+def attestation_context(project, language: str = "ar") -> dict:
+    """What the attestation in ``language`` shows (place names in that language's
+    script); raises ``TransitionNotAllowed`` (code ``training_not_completed``) if the
+    project's training was never signed off."""
     signoff = (
         AuditEntry.objects.for_entity(project).filter(transition="complete_training").order_by("seq").last()
     )
@@ -293,35 +304,40 @@ def attestation_context(project) -> dict:
         for row in training_progress(project, include_optional=True)
         if row.mandatory or row.attended_hours > 0
     ]
+    beneficiary = project.beneficiary
     return {
-        "project": project, "beneficiary": project.beneficiary, "program": project.program,
+        "project": project, "beneficiary": beneficiary, "program": project.program,
+        "places": place_names(commune=beneficiary.commune, province=project.program.province, language=language),
         "lines": lines, "completed_on": timezone.localdate(signoff.created_at),
-        "issued_on": timezone.localdate(),
+        "issued_on": timezone.localdate(), "language": language,
     }
 
 
-def training_attestation_pdf(project) -> bytes:
-    """The training attestation of ``project`` as PDF bytes: a French page, then an Arabic
-    page (right to left), with the beneficiary's names in Latin and Arabic script, the
-    program, each module with the hours attended and planned, the sign-off date and the
-    issue date.
+def training_attestation_pdf(project, language: str | None = None) -> bytes:
+    """The training attestation of ``project`` in ``language`` (``ar``, right to left, or
+    ``fr``; by default the beneficiary's language) as PDF bytes, wholly in that language:
+    the beneficiary's names, her commune and the province in its script, the program,
+    each module with the hours attended and planned, the sign-off date and the issue date.
 
     Made on demand and stored nowhere; it writes nothing, so it needs no transaction. The
     caller checks who may download it. The training must have been signed off
     (``complete_training`` is in the project's audit chain: trained or any later state,
     even if later withdrawn or suspended); otherwise ``TransitionNotAllowed`` with code
-    ``training_not_completed``.
+    ``training_not_completed``; another language: ``InvalidInput`` on ``lang``.
     """
-    context = attestation_context(project)
+    if language is None:
+        language = attestation_languages(project.beneficiary)[0]
+    if language not in ATTESTATION_LANGUAGES:
+        raise InvalidInput(field_errors={"lang": [_("The attestation exists in Arabic (ar) and French (fr).")]})
+    context = attestation_context(project, language)
     try:
         from weasyprint import HTML
     except (ImportError, OSError) as exc:  # Pango missing on the machine
         raise ImproperlyConfigured(
             "Generating the attestation needs WeasyPrint and Pango (Debian: libpango-1.0-0, fonts-dejavu-core)."
         ) from exc
-    parts = []
-    for language in ("fr", "ar"):
-        with translation.override(language):
-            parts.append(render_to_string(f"training/attestation_{language}.html", context))
-    html = render_to_string("training/attestation.html", {"parts": parts, "project": project})
+    with translation.override(language):
+        part = render_to_string(f"training/attestation_{language}.html", context)
+        html = render_to_string("training/attestation.html", {"parts": [part], "project": project,
+                                                              "language": language})
     return HTML(string=html).write_pdf()

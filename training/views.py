@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.views import generic
@@ -31,6 +32,7 @@ from training.selectors import (
     _training_plan,
     projects_ready_for_training_signoff,
     session_roster,
+    trained_projects,
 )
 from workflow.models import GrantProject, ProjectState
 
@@ -228,12 +230,20 @@ class ProgressView(PermissionRequiredMixin, generic.TemplateView):
                     for row in _progress(plan, program, attended, project.pk)
                 ]
                 rows.append({"project": project, "modules": modules, "ready": project.pk in ready})
-            context.update(program=program, plan=plan, rows=rows, ready_count=len(ready))
+            trained = [
+                {"project": project, "attestations": [
+                    (language, f"{reverse('training:attestation', args=[project.pk])}?lang={language}")
+                    for language in training_services.attestation_languages(project.beneficiary)
+                ]}
+                for project in trained_projects(program)
+            ]
+            context.update(program=program, plan=plan, rows=rows, ready_count=len(ready), trained=trained)
         return super().get_context_data(**context, **kwargs)
 
 
 class AttestationView(PermissionRequiredMixin, generic.View):
-    """The training attestation (French and Arabic) of a trained project, as a PDF."""
+    """The training attestation of a trained project, as a PDF in Arabic or French
+    (``?lang=ar`` / ``fr``; without it, the beneficiary's language)."""
 
     permission_required = "workflow.view_grantproject"
     http_method_names = ["get"]
@@ -243,8 +253,12 @@ class AttestationView(PermissionRequiredMixin, generic.View):
         if project is None:
             raise Http404(gettext("No such project."))
         try:
-            pdf = training_services.training_attestation_pdf(project)
+            language = request.GET.get("lang") or training_services.attestation_languages(project.beneficiary)[0]
+            pdf = training_services.training_attestation_pdf(project, language)
         except TamkeenError as error:
+            if error.code == "invalid_input":
+                return self.refusal(request, project, error.field_errors.get("lang", [str(error.message)])[0],
+                                    status=400)
             return self.refusal(request, project, str(error.message), status=409)
         except ImproperlyConfigured:
             return self.refusal(
@@ -252,7 +266,7 @@ class AttestationView(PermissionRequiredMixin, generic.View):
                 status=503,
             )
         response = HttpResponse(pdf, content_type="application/pdf")
-        response["Content-Disposition"] = f'inline; filename="attestation-{project.reference}.pdf"'
+        response["Content-Disposition"] = f'inline; filename="attestation-{project.reference}-{language}.pdf"'
         return response
 
     @staticmethod

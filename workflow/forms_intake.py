@@ -22,7 +22,7 @@ NEW_BENEFICIARY_REQUIRED = (
     "birth_date", "commune",
 )
 BENEFICIARY_FORM_FIELDS = (
-    *NEW_BENEFICIARY_REQUIRED, "address", "is_woman_in_difficulty", "has_disability",
+    *NEW_BENEFICIARY_REQUIRED, "address", "document_language", "is_woman_in_difficulty", "has_disability",
     "disability_proof", "last_support_date", "consent_given", "consent_date",
 )
 PROJECT_FORM_FIELDS = ("program", "title", "sector", "description", "requested_amount", "own_contribution")
@@ -103,6 +103,11 @@ class ApplicationForm(ProjectFieldsMixin):
     birth_date = forms.DateField(label=_("Birth date"), required=False, **DATE_WIDGET)
     commune = forms.ModelChoiceField(label=_("Commune"), queryset=Commune.objects.none(), required=False)
     address = forms.CharField(label=_("Address"), max_length=255, required=False)
+    document_language = forms.ChoiceField(
+        label=_("Language of the letters and attestations"), required=False,
+        choices=Beneficiary.DocumentLanguage.choices, initial=Beneficiary.DocumentLanguage.ARABIC,
+        help_text=_("Both languages can always be printed; this one is offered first."),
+    )
     is_woman_in_difficulty = forms.BooleanField(label=_("Woman in a difficult situation"), required=False)
     has_disability = forms.BooleanField(label=_("Person with a disability"), required=False)
     disability_proof = forms.ChoiceField(
@@ -157,6 +162,7 @@ class ApplicationForm(ProjectFieldsMixin):
         else:
             fields = {name: data[name] for name in BENEFICIARY_FORM_FIELDS}
             fields["disability_proof"] = fields["disability_proof"] or ""
+            fields["document_language"] = fields["document_language"] or Beneficiary.DocumentLanguage.ARABIC
             arguments["beneficiary_fields"] = fields
         return arguments
 

@@ -1,12 +1,19 @@
 """The session's minutes (procès-verbal): a PDF in French and Arabic generated at close,
-and the members' confirmations by re-entering their password (step-up)."""
+and the members' confirmations by re-entering their password (step-up).
+
+The minutes date the session on the day and hour it was opened (the planned date is
+added only when the session was held on another day), and say for each file what
+happened to it — decided on the votes, deferred for want of quorum, of a majority or
+on a tie, or not examined at all when nobody voted — in one result line, so that no
+line contradicts another."""
 
 import hashlib
 import json
 
 from django.core.exceptions import ImproperlyConfigured
 from django.template.loader import render_to_string
-from django.utils import translation
+from django.utils import timezone, translation
+from django.utils.dateformat import format as format_date
 from django.utils.translation import gettext as _
 
 from approvals.exceptions import NotAMember
@@ -20,6 +27,7 @@ from approvals.models import (
     Vote,
 )
 from approvals.selectors import membership
+from approvals.tally import NO_QUORUM, PROPOSAL_LABELS, TIE
 from core.exceptions import InvalidInput
 from core.stepup import confirm_password
 from core.transactions import service_transaction
@@ -52,6 +60,7 @@ def minutes_facts(session, items, tallies, skipped=None) -> dict:
             "recused": [_person(d.user) for d in recused],
             "voters": len(tally.voters), "quorum_needed": tally.quorum_needed, "quorum_met": tally.quorum_met,
             "counts": {choice: tally.counts[choice] for choice in ("approve", "revise", "reject")},
+            "votes_cast": tally.votes_cast, "result": item_result(item.outcome, tally),
             "averages": averages,
             "outcome": item.outcome, "approved_amount": item.approved_amount,
             "conditions": item.conditions, "reason": item.reason,
@@ -59,12 +68,78 @@ def minutes_facts(session, items, tallies, skipped=None) -> dict:
         })
     return {
         "session": {"id": session.pk, "title": session.title, "scheduled_for": session.scheduled_for,
+                    "opened_at": session.opened_at,
                     "location": session.location, "committee": session.committee.name},
         "program": session.committee.program.name,
         "criteria": [{"code": c.code, "fr": c.name_fr, "ar": c.name_ar} for c in criteria],
         "attendance": [{"name": _person(a.user), "present": a.present} for a in attendance],
         "rows": rows,
     }
+
+
+# What happened to a file in the session, as the minutes say it.
+DECIDED, NOT_EXAMINED, DEFERRED_NO_QUORUM, DEFERRED_TIE, DEFERRED_NO_MAJORITY = (
+    "decided", "not_examined", "deferred_no_quorum", "deferred_tie", "deferred_no_majority",
+)
+
+
+def item_result(outcome: str, tally) -> str:
+    """What happened to the file: decided on the votes (the confirmed decision follows
+    the votes' proposal), not examined (nobody voted), or deferred for want of quorum,
+    on a tie or for want of a majority."""
+    if outcome != AgendaItem.Outcome.DEFER:
+        return DECIDED
+    if tally.votes_cast == 0:
+        return NOT_EXAMINED
+    if tally.proposal == NO_QUORUM:
+        return DEFERRED_NO_QUORUM
+    if tally.proposal == TIE:
+        return DEFERRED_TIE
+    return DEFERRED_NO_MAJORITY
+
+
+def _result_text(row: dict) -> str:
+    """The result line of ``row`` in the active language."""
+    numbers = {"cast": row["votes_cast"], "voters": row["voters"], "needed": row["quorum_needed"]}
+    result = row["result"]
+    if result == DECIDED:
+        return _("Decided on the votes: %(cast)s votes cast by %(voters)s members entitled to vote "
+                 "(quorum: %(needed)s).") % numbers
+    if result == NOT_EXAMINED:
+        if not row["quorum_met"]:
+            return _("Not examined: quorum not reached (%(voters)s members entitled to vote, %(needed)s needed); "
+                     "no vote was cast. The file is deferred.") % numbers
+        return _("Not examined: no vote was cast. The file is deferred.")
+    if result == DEFERRED_NO_QUORUM:
+        return _("Deferred: quorum not reached (%(voters)s members entitled to vote, %(needed)s needed).") % numbers
+    if result == DEFERRED_TIE:
+        return _("Deferred: the votes are tied (%(cast)s votes cast).") % numbers
+    return _("Deferred: no proposal won a majority (%(cast)s votes cast).") % numbers
+
+
+def _automatic_reasons() -> set:
+    """The reasons a deferral records when the chair gives none: the rule's proposal
+    labels, in whichever language the chair was using."""
+    reasons = set()
+    for language in ("en", "fr", "ar"):
+        with translation.override(language):
+            reasons.update(str(label) for label in PROPOSAL_LABELS.values())
+    return reasons
+
+
+def _held_text(session: dict) -> str:
+    """When the session was held (its opening) and, if on another day, when it was planned."""
+    planned = timezone.localtime(session["scheduled_for"])
+    opened = timezone.localtime(session["opened_at"]) if session.get("opened_at") else None
+    if opened is None:
+        return _("Planned for %(date)s at %(time)s.") % {
+            "date": format_date(planned, "d/m/Y"), "time": format_date(planned, "H:i")}
+    held = _("Held on %(date)s, opened at %(time)s.") % {
+        "date": format_date(opened, "d/m/Y"), "time": format_date(opened, "H:i")}
+    if opened.date() != planned.date():
+        held += " " + _("(Planned for %(date)s at %(time)s.)") % {
+            "date": format_date(planned, "d/m/Y"), "time": format_date(planned, "H:i")}
+    return held
 
 
 def _person(user) -> str:
@@ -79,17 +154,22 @@ def facts_digest(facts: dict) -> str:
 
 def render_minutes(facts: dict) -> bytes:
     """The minutes as PDF bytes from ``minutes_facts``: a French part, then an Arabic part
-    (right to left). Reads nothing from the database."""
+    (right to left). Reads nothing from the database. They are rendered at the close: the
+    time of rendering is the time they were drawn up."""
     try:
         from weasyprint import HTML
     except (ImportError, OSError) as exc:  # Pango missing on the machine
         raise ImproperlyConfigured(
             "Generating the minutes needs WeasyPrint and Pango (Debian: libpango-1.0-0, fonts-dejavu-core)."
         ) from exc
+    drawn_up = timezone.localtime()
     parts = []
     for language in ("fr", "ar"):
         with translation.override(language):
-            parts.append(render_to_string("approvals/minutes_part.html", _part_context(facts, language)))
+            context = _part_context(facts, language)
+            context["drawn_up"] = _("Minutes drawn up at the close of the session, on %(date)s at %(time)s.") % {
+                "date": format_date(drawn_up, "d/m/Y"), "time": format_date(drawn_up, "H:i")}
+            parts.append(render_to_string("approvals/minutes_part.html", context))
     html = render_to_string("approvals/minutes.html", {"parts": parts, "title": facts["session"]["title"]})
     return HTML(string=html).write_pdf()
 
@@ -101,9 +181,16 @@ def _part_context(facts: dict, language: str) -> dict:
     for row in facts["rows"]:
         outcome = row["outcome"]
         label = AgendaItem.Outcome(outcome).label if outcome in AgendaItem.Outcome.values else outcome
-        rows.append({**row, "outcome_label": str(label),
+        reason = row["reason"]
+        if outcome == AgendaItem.Outcome.DEFER:
+            label = _("deferred")
+            if reason in _automatic_reasons():
+                # The rule's own label, stored when the chair gave no reason ("no majority"
+                # even when nobody voted): the result line says what happened instead.
+                reason = ""
+        rows.append({**row, "reason": reason, "outcome_label": str(label), "result_text": _result_text(row),
                      "averages": list(zip(names, row["averages"], strict=True))})
-    return {**facts, "rows": rows, "language": language}
+    return {**facts, "rows": rows, "language": language, "held": _held_text(facts["session"])}
 
 
 def store_minutes(session, pdf: bytes) -> SessionMinutes:

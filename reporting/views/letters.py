@@ -1,4 +1,5 @@
-"""The decision letter to the beneficiary, as a PDF (``?lang=ar``, the default, or ``fr``).
+"""The decision letter to the beneficiary, as a PDF (``?lang=ar`` or ``fr``; without it,
+the beneficiary's language).
 
 Whoever may read the project may download its letter (the association agent hands it
 to the beneficiary). A project the committee has not decided on gets a coded,
@@ -13,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views import generic
 
 from core.exceptions import TamkeenError
-from reporting.letters import decision_letter_pdf
+from reporting.letters import decision_letter_pdf, letter_languages
 from reporting.views.exports import refusal
 from workflow.models import GrantProject
 
@@ -28,7 +29,7 @@ class DecisionLetterView(PermissionRequiredMixin, generic.View):
         project = GrantProject.objects.select_related("beneficiary", "program").filter(pk=pk).first()
         if project is None:
             raise Http404(gettext("No such project."))
-        language = request.GET.get("lang", "ar")
+        language = request.GET.get("lang") or letter_languages(project.beneficiary)[0]
         try:
             pdf = decision_letter_pdf(project, language)
         except TamkeenError as error:

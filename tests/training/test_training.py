@@ -30,7 +30,7 @@ from training.attendance import attendance_met, threshold_met
 from training.models import AttendanceRecord, TrainingModule, TrainingSession
 from training.selectors import projects_ready_for_training_signoff, session_roster, training_progress
 from workflow import services
-from workflow.models import GrantProject, Program
+from workflow.models import Beneficiary, Commune, GrantProject, Program
 
 PAST = date(2025, 3, 10)
 
@@ -408,9 +408,11 @@ def pdf_text(pdf: bytes) -> list[str]:
     return [page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf)).pages]
 
 
-def test_the_attestation_in_french_and_arabic(make_session, make_project, make_beneficiary, trainer, cast):
+def test_the_attestation_in_arabic_and_in_french(make_session, make_project, make_beneficiary, trainer, cast):
+    """One PDF per language, each wholly in it: the place names in that language's script,
+    the hours, dates and reference intact; without a language, the beneficiary's own."""
     beneficiary = make_beneficiary(first_name="Khadija", last_name="Boutaleb", first_name_ar="خديجة",
-                                   last_name_ar="بوطالب")
+                                   last_name_ar="بوطالب", commune=Commune.objects.get(code="zaio"))
     project = make_project("in_training", beneficiary=beneficiary)
     attend(make_session("project-management", "10", day=date(2025, 3, 3)), trainer, {project: True})
     attend(make_session("project-management", "7.5", day=date(2025, 3, 4)), trainer, {project: True})
@@ -418,18 +420,30 @@ def test_the_attestation_in_french_and_arabic(make_session, make_project, make_b
     attend(make_session("specialised-workshops", "3"), trainer, {project: True})
     training_services.project_complete_training(project_id=project.pk, actor=cast.officer)
     services.project_open_funding(project_id=project.pk, actor=cast.finance)  # later states keep it
+    project = GrantProject.objects.get(pk=project.pk)
+    completed_on = training_services.attestation_context(project)["completed_on"].strftime("%d/%m/%Y")
 
-    pdf = training_services.training_attestation_pdf(GrantProject.objects.get(pk=project.pk))
+    arabic_pdf = training_services.training_attestation_pdf(project, "ar")
+    french_pdf = training_services.training_attestation_pdf(project, "fr")
 
-    assert pdf.startswith(b"%PDF")
-    french, arabic = pdf_text(pdf)
+    assert arabic_pdf.startswith(b"%PDF") and french_pdf.startswith(b"%PDF")
+    (arabic,), (french,) = pdf_text(arabic_pdf), pdf_text(french_pdf)
     for text in ("Attestation de formation", "Madame", "Khadija Boutaleb", "خديجة بوطالب", project.reference,
-                 "AGR Nador", "Gestion de projet", "Marketing", "Ateliers spécialisés", "17,5", "Heures suivies"):
+                 "AGR Nador", "Gestion de projet", "Marketing", "Ateliers spécialisés", "17,5", "Heures suivies",
+                 "Zaïo", "Conseil provincial de Nador", completed_on):
         assert text in french, text
     for text in ("شهادة التكوين", "السيدة", "خديجة بوطالب", "Khadija Boutaleb", "تدبير المشاريع", "التسويق",
-                 "ورشات متخصصة", "17,5", "AGR Nador"):
+                 "ورشات متخصصة", "17,5", "AGR Nador", "زايو", "الناظور", "الجماعة", project.reference, completed_on):
         assert text in arabic, text
     assert "Productivité" not in french  # not in the program's plan
+    assert "شهادة التكوين" not in french and "Attestation de formation" not in arabic
+    assert "Zaïo" not in arabic and "زايو" not in french
+    # The beneficiary's language decides when none is asked for.
+    assert "شهادة التكوين" in pdf_text(training_services.training_attestation_pdf(project))[0]
+    Beneficiary.objects.filter(pk=beneficiary.pk).update(document_language="fr")
+    project = GrantProject.objects.select_related("beneficiary").get(pk=project.pk)
+    assert "Attestation de formation" in pdf_text(training_services.training_attestation_pdf(project))[0]
+    refused(lambda: training_services.training_attestation_pdf(project, "en"), "invalid_input")
 
 
 def test_no_attestation_before_training_is_signed_off(make_project):

@@ -248,3 +248,30 @@ def test_the_attestation_downloads_for_a_trained_project_only(client, cast, make
     assert "The attestation is issued once the training is signed off." in response.content.decode()
 
     assert client.get(url("attestation", 999999)).status_code == 404
+
+
+def test_the_attestation_is_linked_in_both_languages_hers_first(client, cast, make_project, program):
+    """From the file's page and from the progress page's list of signed-off trainees
+    (issue 15); each link gives the PDF in its language."""
+    trained = make_project("trained")
+    in_training = make_project("in_training")
+    client = as_user(client, cast.officer)
+    attestation = url("attestation", trained.pk)
+
+    file_page = client.get(reverse("projects:detail", args=[trained.pk])).content.decode()
+    assert file_page.index(f"{attestation}?lang=ar") < file_page.index(f"{attestation}?lang=fr")
+    assert "attestation.pdf" not in client.get(reverse("projects:detail", args=[in_training.pk])).content.decode()
+
+    progress = client.get(url("progress", program=program.pk)).content.decode()
+    assert f"{attestation}?lang=ar" in progress and f"{attestation}?lang=fr" in progress
+    assert url("attestation", in_training.pk) not in progress
+
+    trained.beneficiary.document_language = "fr"
+    trained.beneficiary.save(update_fields=["document_language"])
+    file_page = client.get(reverse("projects:detail", args=[trained.pk])).content.decode()
+    assert file_page.index(f"{attestation}?lang=fr") < file_page.index(f"{attestation}?lang=ar")
+
+    response = client.get(attestation, {"lang": "fr"})
+    assert response.status_code == 200
+    assert response["Content-Disposition"].endswith(f'attestation-{trained.reference}-fr.pdf"')
+    assert client.get(attestation, {"lang": "de"}).status_code == 400

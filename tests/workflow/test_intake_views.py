@@ -303,3 +303,17 @@ def test_before_submitting_the_agent_sees_what_screening_would_refuse(agent_clie
     page = agent_client.get(reverse("projects:detail", args=[draft.pk])).content.decode()
     assert "Screening will find this file ineligible" not in page
     assert "Submit the application" in page
+
+
+def test_the_intake_records_the_language_of_her_documents(agent_client, program):
+    """Arabic unless the agent chooses French (issue 15): the letters and attestations
+    handed to her are offered in that language first."""
+    page = agent_client.get(CREATE).content.decode()
+    assert 'name="document_language"' in page
+    agent_client.post(CREATE, application(program))
+    assert GrantProject.objects.latest("pk").beneficiary.document_language == "ar"
+    agent_client.post(CREATE, application(program, cin="S765432", title="Épicerie", document_language="fr"))
+    assert GrantProject.objects.latest("pk").beneficiary.document_language == "fr"
+    before = counts()
+    response = agent_client.post(CREATE, application(program, cin="S876543", document_language="en"))
+    assert field_errors(response, "document_language") and counts() == before

@@ -27,6 +27,12 @@ class Beneficiary(models.Model):
         MEDICAL = "medical_certificate", _("medical certificate")
         OTHER = "other", _("other supporting document")
 
+    class DocumentLanguage(models.TextChoices):
+        # The language of the letters and attestations handed to the beneficiary (both exist; this
+        # one comes first).
+        ARABIC = "ar", _("Arabic")
+        FRENCH = "fr", _("French")
+
     first_name = models.CharField(_("first name (Latin script)"), max_length=80)
     last_name = models.CharField(_("last name (Latin script)"), max_length=80)
     first_name_ar = models.CharField(_("first name (Arabic)"), max_length=80)
@@ -42,6 +48,10 @@ class Beneficiary(models.Model):
         verbose_name=_("commune"),
     )
     address = models.CharField(_("address"), max_length=255, blank=True)
+    document_language = models.CharField(
+        _("language of the letters and attestations"), max_length=2, choices=DocumentLanguage.choices,
+        default=DocumentLanguage.ARABIC,
+    )
     # Category: at least one of the two.
     is_woman_in_difficulty = models.BooleanField(_("woman in a difficult situation"), default=False)
     has_disability = models.BooleanField(_("person with a disability"), default=False)

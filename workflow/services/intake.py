@@ -26,7 +26,7 @@ from workflow.models.project import ProjectState
 EDITABLE_STATES = (ProjectState.DRAFT, ProjectState.REVISION_REQUESTED)
 BENEFICIARY_FIELDS = (
     "first_name", "last_name", "first_name_ar", "last_name_ar", "cin", "phone", "gender",
-    "birth_date", "commune", "address", "is_woman_in_difficulty", "has_disability",
+    "birth_date", "commune", "address", "document_language", "is_woman_in_difficulty", "has_disability",
     "disability_proof", "last_support_date", "consent_given", "consent_date",
 )
 # The beneficiary's free texts, cleaned at input (see ``core.input.clean_text``).

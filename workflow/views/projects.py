@@ -22,7 +22,7 @@ from workflow import selectors
 from workflow.actions import project_actions
 from workflow.diagram import lifecycle_diagram
 from workflow.forms import ProjectFilterForm
-from workflow.models import Document, GrantProject, Program
+from workflow.models import Beneficiary, Document, GrantProject, Program
 
 # Law 09-08: who read a beneficiary's identifying or health data, and when.
 pii_log = logging.getLogger("tamkeen.personal_data")
@@ -30,14 +30,34 @@ pii_log = logging.getLogger("tamkeen.personal_data")
 DECISIONS = frozenset(["decide_approve", "decide_revise", "decide_reject"])
 
 
-def _decision_letter_url(project, timeline):
-    """The decision letter's address once the committee decided, if the site serves letters."""
-    if not any(entry.name in DECISIONS for entry in timeline):
-        return None
+def _document_languages(beneficiary) -> list[str]:
+    """The languages of the beneficiary's letters and attestations, hers first."""
+    first = beneficiary.document_language
+    return sorted(Beneficiary.DocumentLanguage.values, key=lambda language: language != first)
+
+
+def _document_links(url_name, project, languages):
+    """``url_name``'s PDF of ``project`` in each of ``languages`` (language, address), if
+    the site serves it."""
     try:
-        return reverse("projects:decision_letter", args=[project.pk])
+        url = reverse(url_name, args=[project.pk])
     except NoReverseMatch:
-        return None
+        return []
+    return [(language, f"{url}?lang={language}") for language in languages]
+
+
+def _decision_letter_links(project, timeline, languages):
+    """The decision letter in each language once the committee decided."""
+    if not any(entry.name in DECISIONS for entry in timeline):
+        return []
+    return _document_links("projects:decision_letter", project, languages)
+
+
+def _attestation_links(timeline, project, languages):
+    """The training attestation in each language once the training is signed off."""
+    if not any(entry.name == "complete_training" for entry in timeline):
+        return []
+    return _document_links("training:attestation", project, languages)
 
 
 class ProjectListFilterForm(ProjectFilterForm):
@@ -122,6 +142,7 @@ class ProjectDetailView(PermissionRequiredMixin, generic.TemplateView):
              seals[document.pk])
             for document in stored
         ]
+        languages = _document_languages(project.beneficiary)
         visited = {entry.from_value for entry in timeline} | {entry.to_value for entry in timeline}
         return super().get_context_data(
             project=project,
@@ -135,7 +156,8 @@ class ProjectDetailView(PermissionRequiredMixin, generic.TemplateView):
             verification=verification,
             can_verify=user.has_perm("ledger.verify_ledger"),
             diagram=lifecycle_diagram(current=project.state, visited=visited - {""}, rtl=get_language_bidi()),
-            decision_letter_url=_decision_letter_url(project, timeline),
+            decision_letters=_decision_letter_links(project, timeline, languages),
+            attestations=_attestation_links(timeline, project, languages),
             process=process,
             open_tasks=open_tasks,
             actions=actions,

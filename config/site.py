@@ -9,9 +9,11 @@ answering 403.
 
 from django.contrib.auth.decorators import login_required
 from django.urls import URLResolver, path
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 from viewflow.urls import Site
 from viewflow.workflow.flow import FlowAppViewset
+from viewflow.workflow.flow import views as flow_views
 
 from reporting.views.exports import ProjectsCsvView
 from reporting.views.letters import DecisionLetterView
@@ -26,10 +28,30 @@ def _require_login(patterns):
             pattern.callback = login_required(pattern.callback)
 
 
+class ProjectColumn:
+    """viewflow heads the column of a task's process with the method's name, in English
+    ("Process summary"); a grant process's summary is its project."""
+
+    def process_summary(self, task):
+        return super().process_summary(task)
+
+    process_summary.short_description = _("Project")
+
+
+class TaskListView(ProjectColumn, flow_views.DashboardTaskListView):
+    pass
+
+
+class ArchiveView(ProjectColumn, flow_views.FlowArchiveListView):
+    pass
+
+
 class GrantFlowApp(FlowAppViewset):
     """viewflow's pages of the grant processes (queue, archive, a process's history);
     its own inbox is the site's: every flow's tasks in one list."""
 
+    task_list_view_class = TaskListView
+    archive_view_class = ArchiveView
     inbox_path = path("inbox/", RedirectView.as_view(pattern_name="inbox:index"), name="inbox")
 
     def has_view_permission(self, user, obj=None):

@@ -156,10 +156,30 @@ _DATA_MEMO: dict = {}
 
 
 def is_data(text: str, data: set[str]) -> bool:
+    """Whether ``text`` is stored data, part of it, or made of it: a title, a name and
+    its username, a reason. A stored word inside a sentence of other words ("agenda" in
+    "... puts it on a committee agenda") does not make the sentence data."""
     key = (text, id(data))
     if key not in _DATA_MEMO:
         folded = text.casefold()
-        _DATA_MEMO[key] = any(value.casefold() in folded or folded in value.casefold() for value in data)
+        if any(folded in value.casefold() for value in data):
+            _DATA_MEMO[key] = True
+        else:
+            rest = folded
+            for value in _longest_first(data):
+                if value in rest:
+                    rest = rest.replace(value, " ")
+            # What is left once the data is taken out: codes and numbers (any token with a
+            # digit: "AGR-2025-00004"), punctuation, or words of a sentence of the page's own.
+            rest = re.sub(r"\S*\d\S*", " ", rest)
+            _DATA_MEMO[key] = not re.search(r"[^\W\d_]{3,}", rest)
+    return _DATA_MEMO[key]
+
+
+def _longest_first(data: set[str]) -> list[str]:
+    key = ("longest first", id(data))
+    if key not in _DATA_MEMO:
+        _DATA_MEMO[key] = sorted({value.casefold() for value in data}, key=len, reverse=True)
     return _DATA_MEMO[key]
 
 

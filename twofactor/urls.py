@@ -17,6 +17,7 @@ class SecurityApp(Application):
     icon = "security"
     turbo_disabled = True
     in_site_menu = False
+    menu_template_name = None  # no list page of its own: viewflow's menu would say so, in English
 
     index_path = path("", pages.SecurityView.as_view(), name="index")
     verify_path = path("verify/", pages.VerifyView.as_view(), name="verify")

@@ -81,7 +81,28 @@ def on_artifact(url_name):
     return screen
 
 
-class Step(flow.View):
+class Titled:
+    """A node named by its title: viewflow prints a node as its attribute name in title
+    case ("Start", "Agenda") on the process and task pages, in English whatever the
+    language; a titled node prints its translated title instead."""
+
+    def __str__(self) -> str:
+        return str(self.task_title) if self.task_title else super().__str__()
+
+
+class Start(Titled, flow.StartHandle):
+    pass
+
+
+class Switch(Titled, flow.Switch):
+    pass
+
+
+class End(Titled, flow.End):
+    pass
+
+
+class Step(Titled, flow.View):
     """A step a person takes, on ``screen(task)``, finished by one of ``done_by``.
 
     ``Exclude(func)``: ``func(process)`` returns the ids of the users who may not take
@@ -118,7 +139,7 @@ class Step(flow.View):
         return super().can_execute(user, task) and user.pk not in self.excluded_users(task.process)
 
 
-class Wait(flow.Handle):
+class Wait(Titled, flow.Handle):
     """A node no person takes: completed by one of ``done_by``, like a step."""
 
     def __init__(self, *, done_by, **kwargs):

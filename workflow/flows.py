@@ -22,7 +22,7 @@ from viewflow.workflow.models import Process
 
 from ledger.signals import transition_applied
 from workflow import engine
-from workflow.engine import Step, Wait, on_artifact
+from workflow.engine import End, Start, Step, Switch, Wait, on_artifact
 from workflow.models import GrantProject, ProjectState
 
 S = ProjectState
@@ -98,6 +98,11 @@ class GrantFlow(flow.Flow):
     """
 
     process_title = _("Grant project")
+    process_description = _(
+        "One process per grant file, from its first submission to its closure: screening, the "
+        "committee's decision, training, funding and equipment, launch and closure. A file returned "
+        "for documents or sent back for revision is screened again in the same process."
+    )
     process_class = GrantProcess
     lock_impl = lock.select_for_update_lock
     process_summary_template = "{{ process.project }}"
@@ -106,7 +111,7 @@ class GrantFlow(flow.Flow):
     STARTED_BY = ("submit",)
     ABORTED_BY = ("withdraw",)
 
-    start = flow.StartHandle(engine.start_process).Next(this.screening)
+    start = Start(engine.start_process).Annotation(title=_("Submission of the application")).Next(this.screening)
 
     screening = (
         Step(screen=on_artifact("projects:screen"), done_by=("screen_ok", "screen_fail", "return_docs"))
@@ -115,7 +120,7 @@ class GrantFlow(flow.Flow):
         .Next(this.screening_outcome)
     )
     screening_outcome = (
-        flow.Switch()
+        Switch()
         .Annotation(title=_("Screening outcome"))
         .Case(this.agenda, _outcome_is(S.ELIGIBLE))
         .Case(this.resubmission, _outcome_is(S.DRAFT))
@@ -140,7 +145,7 @@ class GrantFlow(flow.Flow):
         .Next(this.decision_outcome)
     )
     decision_outcome = (
-        flow.Switch()
+        Switch()
         .Annotation(title=_("Decision outcome"))
         .Case(this.enrolment, _outcome_is(S.APPROVED))
         .Case(this.resubmission, _outcome_is(S.REVISION_REQUESTED))
@@ -200,9 +205,9 @@ class GrantFlow(flow.Flow):
         .Assign(this.officer_who_signed_off_training)
         .Next(this.end_closed)
     )
-    end_ineligible = flow.End().Annotation(title=_("Ineligible"))
-    end_rejected = flow.End().Annotation(title=_("Rejected"))
-    end_closed = flow.End().Annotation(title=_("Closed"))
+    end_ineligible = End().Annotation(title=_("Ineligible"))
+    end_rejected = End().Annotation(title=_("Rejected"))
+    end_closed = End().Annotation(title=_("Closed"))
 
     # --- what the inbox and the engine read -------------------------------------------
     @staticmethod

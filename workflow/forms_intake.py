@@ -151,6 +151,28 @@ class ApplicationForm(ProjectFieldsMixin):
                 ))
         return data
 
+    def checked_arguments(self) -> dict:
+        """What ``service_arguments`` gives, from the fields that passed the form's own
+        checks only (for ``application_errors`` on a form that failed them)."""
+        data = self.cleaned_data
+        arguments = {
+            "program": data.get("program"),
+            "project_fields": {n: data[n] for n in PROJECT_FORM_FIELDS if n != "program" and n in data},
+        }
+        if data.get("beneficiary") is not None:
+            arguments["beneficiary"] = data["beneficiary"]
+        elif "beneficiary" not in self.errors:
+            arguments["beneficiary_fields"] = {n: data[n] for n in BENEFICIARY_FORM_FIELDS if n in data}
+        return arguments
+
+    def add_errors_not_shown(self, field_errors: dict) -> None:
+        """Add the service's errors on the fields the form has not already refused (a
+        missing field keeps its own message, not the model's)."""
+        for name, messages in field_errors.items():
+            if name in self.fields and name not in self.errors:
+                for message in messages:
+                    self.add_error(name, forms.ValidationError(message, code="invalid"))
+
     def service_arguments(self) -> dict:
         data = self.cleaned_data
         arguments = {

@@ -101,7 +101,14 @@ def pages(world) -> list[str]:
         ("followup:close", {"pk": launched}),
         ("dashboards:index", {}),
         ("password_change", {}),
+        # Each application's sidebar, as the role sees it, and viewflow's process pages.
+        ("inbox:index", {}), ("programs:index", {}), ("people:index", {}), ("security:index", {}),
+        ("grant:task_list", {}), ("grant:chart", {}),
     ]
+    process = _grant_process(projects["approved"])
+    if process is not None:
+        named += [("grant:process_detail", {"process_pk": process.pk}),
+                  ("grant:process_chart", {"process_pk": process.pk})]
     try:
         visit = apps.get_model("workflow", "FollowUpVisit").objects.order_by("pk").first()
     except LookupError:
@@ -114,6 +121,26 @@ def pages(world) -> list[str]:
         query = kwargs.pop("query", "")
         try:
             urls.append(reverse(name, kwargs=kwargs) + query)
+        except NoReverseMatch:
+            continue
+    return urls
+
+
+def _grant_process(project):
+    from workflow.flows import GrantFlow
+
+    return GrantFlow.process_class.objects.filter(artifact_object_id=project.pk).order_by("pk").first()
+
+
+def process_task_pages(world) -> list[str]:
+    """The detail pages of a grant process's tasks: its start, a step, a switch."""
+    process = _grant_process(world["projects"]["approved"])
+    if process is None:
+        return []
+    urls = []
+    for task in process.task_set.order_by("pk")[:3]:
+        try:
+            urls.append(task.flow_task.reverse("detail", args=[process.pk, task.pk]))
         except NoReverseMatch:
             continue
     return urls
@@ -161,7 +188,7 @@ def test_no_page_shows_an_untranslated_string(world, language):
         client = Client(raise_request_exception=False)
         client.force_login(user)
         client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
-        urls = pages(world) + task_pages(client)
+        urls = pages(world) + process_task_pages(world) + task_pages(client)
         walked[role], found = walk(client, urls, language, catalog, data)
         problems.update({f"{role} {url}": p for url, p in found.items()})
     assert walked["anonymous"] == 2
@@ -258,6 +285,23 @@ def test_english_outside_the_catalogs_is_caught_but_not_data_names_or_numbers():
         "English msgid '%(start)s-%(end)s of %(count)s'",
         "English text outside the catalogs 'Open the side panel for this page'",
     ]
+
+
+def test_a_sentence_is_not_data_because_it_contains_a_stored_word():
+    """A process description mentioning a committee "agenda" (a stored step name) is
+    still English; a name, or a date with a username, is still data."""
+    catalog = Catalog("fr")
+    html = (
+        '<html lang="fr"><body><h6>The officer puts it on a committee agenda and the committee decides.</h6>'
+        '<span>Fatima Amrani5</span><span>05/12/2026 02:01 (agent)</span></body></html>'
+    )
+    found = problems_on(html, "fr", catalog, {"agenda", "Fatima", "Amrani5", "agent"})
+    assert found == [
+        "English text outside the catalogs 'The officer puts it on a committee agenda and the committee decides.'"
+    ]
+    arabic = '<html lang="ar"><body><span>AGR-2025-00004 — Atelier de couture</span><span>Process summary</span></body></html>'
+    found = problems_on(arabic, "ar", Catalog("ar"), {"Atelier de couture", "process"})
+    assert found == ["Latin text on an Arabic page 'Process summary'"]
 
 
 def test_the_catalogs_hold_viewflow_page_strings():

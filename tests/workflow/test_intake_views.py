@@ -82,7 +82,7 @@ def test_agent_creates_a_beneficiary_and_a_project(agent_client, cast, program):
         ({"cin": "123"}, "cin", "Enter a national ID (CIN)"),
         ({"phone": "12345"}, "phone", "Enter a Moroccan phone number"),
         ({"commune": "999999"}, "commune", "Select a valid choice"),
-        ({"requested_amount": "150 000,00"}, "requested_amount", "exceeds the program ceiling of 100000.00 MAD"),
+        ({"requested_amount": "150 000,00"}, "requested_amount", "exceeds the program ceiling of 100,000.00 MAD."),
         ({"requested_amount": "1.500"}, "requested_amount", "at most two decimals"),
         ({"is_woman_in_difficulty": None}, "is_woman_in_difficulty", "Choose at least one category"),
         ({"has_disability": "on"}, "disability_proof", "Say how the disability is proven."),
@@ -117,6 +117,41 @@ def test_mistakes_of_both_parts_are_said_at_once(agent_client, program):
     for field in ("cin", "phone", "gender", "requested_amount"):
         assert field_errors(response, field), field
     assert counts() == before
+
+
+def test_a_missing_field_a_registered_cin_and_an_amount_over_the_ceiling_come_in_one_round(
+        agent_client, program):
+    """The form's refusal (a missing title) used to hide the service's (the CIN, the
+    ceiling) until a second submission."""
+    agent_client.post(CREATE, application(program))
+    before = counts()
+    response = agent_client.post(CREATE, application(program, title="", requested_amount="150 000,00",
+                                                     phone="06 61 22 33 55"))
+    assert response.status_code == 200
+    assert field_errors(response, "title") == ["This field is required."]
+    assert field_errors(response, "cin") == [
+        "A beneficiary with this national ID (CIN) is already registered: "
+        "find her or him with the search above instead of registering again."
+    ]
+    assert field_errors(response, "requested_amount") == [
+        "The requested amount exceeds the program ceiling of 100,000.00 MAD."
+    ]
+    page = response.content.decode()
+    assert "already exists" not in page and "100000.00" not in page
+    assert counts() == before
+
+
+def test_the_application_form_draws_material_fields(agent_client, program):
+    page = agent_client.get(CREATE).content.decode()
+    assert 'class="mdc-text-field mdc-text-field--filled tamkeen-field tamkeen-field--text' in page
+    assert 'tamkeen-field--select' in page and 'mdc-text-field--textarea' in page
+    assert 'class="mdc-floating-label mdc-floating-label--float-above"' in page
+    assert 'mdc-checkbox__native-control' in page and 'mdc-checkbox__background' in page
+    assert 'class="mdc-text-field__input" id="id_title"' in page or 'id="id_title"' in page
+    assert 'mdc-text-field-helper-text--persistent tamkeen-help" id="id_cin_helptext"' in page
+    response = agent_client.post(CREATE, application(program, title=""))
+    assert 'mdc-text-field--invalid tamkeen-field--error">' in response.content.decode()
+    assert 'mdc-text-field-helper-text--validation-msg">This field is required.' in response.content.decode()
 
 
 def test_a_commune_outside_the_program_province_is_refused(agent_client, program):

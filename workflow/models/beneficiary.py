@@ -99,6 +99,14 @@ class Beneficiary(models.Model):
             years -= 1
         return years
 
+    def unique_error_message(self, model_class, unique_check):
+        if tuple(unique_check) == ("cin",):
+            return ValidationError(_(
+                "A beneficiary with this national ID (CIN) is already registered: "
+                "find her or him with the search above instead of registering again."
+            ), code="unique")
+        return super().unique_error_message(model_class, unique_check)
+
     def clean_fields(self, exclude=None):
         # Normalise before the field validators run, so "ab 12345" becomes "AB12345".
         self.cin = normalize_cin(self.cin)

@@ -11,6 +11,7 @@ change signed on the program's own chain.
 from workflow.services.assignment import project_assign_agent
 from workflow.services.intake import (
     application_create,
+    application_errors,
     beneficiary_create,
     document_attach,
     project_create,
@@ -37,6 +38,7 @@ from workflow.services.programs import program_create, program_update, record_pr
 __all__ = [
     "Decision",
     "application_create",
+    "application_errors",
     "beneficiary_create",
     "document_attach",
     "project_assign_agent",

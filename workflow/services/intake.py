@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from core import scopes
 from core.exceptions import InvalidInput, TransitionNotAllowed
 from core.input import clean_text, parse_money
+from core.money import format_mad
 from core.roles import role_for
 from core.transactions import service_transaction, within_caller_transaction
 from core.uploads import accept_upload
@@ -68,12 +69,15 @@ def _project_amount_errors(program, requested_amount, own_contribution):
         errors.update(exc.field_errors)
     if isinstance(program, Program) and not program.is_active:
         errors.setdefault("program", []).append(_("This program is closed for applications."))
-    if not errors and requested_amount > program.project_ceiling:
-        errors["requested_amount"] = [
-            _("The requested amount exceeds the program ceiling of %(ceiling)s MAD.")
-            % {"ceiling": program.project_ceiling}
-        ]
+    if "requested_amount" not in errors and isinstance(program, Program) and requested_amount > program.project_ceiling:
+        errors["requested_amount"] = [_ceiling_exceeded(program)]
     return errors, requested_amount, own_contribution
+
+
+def _ceiling_exceeded(program) -> str:
+    return _("The requested amount exceeds the program ceiling of %(ceiling)s.") % {
+        "ceiling": format_mad(program.project_ceiling)
+    }
 
 
 @service_transaction
@@ -119,18 +123,31 @@ def project_update(*, project_id, actor, **changes) -> GrantProject:
     if project.state not in EDITABLE_STATES:
         raise TransitionNotAllowed(_("Only a draft or a file under revision can be edited."))
     scopes.check(actor, project, "workflow.change_grantproject")
+    # Every mistake at once: the amounts' and the other fields'.
+    errors = {}
     if "requested_amount" in changes:
-        changes["requested_amount"] = parse_money(changes["requested_amount"], "requested_amount")
-        if changes["requested_amount"] > project.program.project_ceiling:
-            raise InvalidInput(field_errors={"requested_amount": [
-                _("The requested amount exceeds the program ceiling of %(ceiling)s MAD.")
-                % {"ceiling": project.program.project_ceiling}
-            ]})
+        try:
+            changes["requested_amount"] = parse_money(changes["requested_amount"], "requested_amount")
+        except InvalidInput as exc:
+            errors.update(exc.field_errors)
+            del changes["requested_amount"]
+        else:
+            if changes["requested_amount"] > project.program.project_ceiling:
+                errors["requested_amount"] = [_ceiling_exceeded(project.program)]
     if "own_contribution" in changes:
-        changes["own_contribution"] = parse_money(changes["own_contribution"], "own_contribution", allow_zero=True)
+        try:
+            changes["own_contribution"] = parse_money(changes["own_contribution"], "own_contribution", allow_zero=True)
+        except InvalidInput as exc:
+            errors.update(exc.field_errors)
+            del changes["own_contribution"]
     for field, value in changes.items():
         setattr(project, field, clean_text(value) if isinstance(value, str) else value)
-    _validated(project, exclude=["state"])
+    try:
+        _validated(project, exclude=["state", *errors])
+    except InvalidInput as exc:
+        errors.update({f: m for f, m in exc.field_errors.items() if f not in errors})
+    if errors:
+        raise InvalidInput(field_errors=errors)
     if not changes:
         return project
     # On the file's chain: which fields changed, with the new amounts and sector (the
@@ -203,15 +220,8 @@ def application_create(*, actor, program, project_fields, beneficiary=None,
                 beneficiary = beneficiary_create(actor=actor, **(beneficiary_fields or {}))
             except InvalidInput as exc:
                 errors.update(exc.field_errors)
-        if beneficiary is not None and beneficiary.commune.province != program.province:
-            field = "beneficiary" if beneficiary_fields is None else "commune"
-            errors.setdefault(field, []).append(
-                _("The beneficiary's commune is not in the province of %(province)s.")
-                % {"province": program.province}
-            )
-        outside = age_outside_range(beneficiary, program, date.today()) if beneficiary is not None else None
-        if outside:
-            errors.setdefault("beneficiary" if beneficiary_fields is None else "birth_date", []).append(outside)
+        if beneficiary is not None:
+            _merge(errors, _placement_errors(beneficiary, program, existing=beneficiary_fields is None))
         if errors:
             # Check the project's part too, so every mistake is said at once.
             errors.update(_project_field_errors(program, project_fields))
@@ -235,3 +245,49 @@ def _project_field_errors(program, fields) -> dict:
         for field, messages in exc.message_dict.items():
             errors.setdefault(field, []).extend(messages)
     return errors
+
+
+def _merge(errors: dict, more: dict) -> dict:
+    for field, messages in more.items():
+        errors.setdefault(field, []).extend(messages)
+    return errors
+
+
+def _placement_errors(beneficiary, program, *, existing) -> dict:
+    """The program's province and age range, checked on ``beneficiary`` (an existing one's
+    errors go on ``beneficiary``, a new one's on the fields they concern)."""
+    errors = {}
+    if beneficiary.commune_id is not None and beneficiary.commune.province != program.province:
+        errors["beneficiary" if existing else "commune"] = [
+            _("The beneficiary's commune is not in the province of %(province)s.") % {"province": program.province}
+        ]
+    outside = age_outside_range(beneficiary, program, date.today()) if beneficiary.birth_date else None
+    if outside:
+        errors["beneficiary" if existing else "birth_date"] = [outside]
+    return errors
+
+
+def application_errors(*, program, project_fields, beneficiary=None, beneficiary_fields=None) -> dict:
+    """Every mistake ``application_create`` would report on what was given, as
+    ``{field: [messages]}``, without writing anything. For the intake form whose own
+    checks failed: with it, the user hears of a CIN already registered or an amount over
+    the ceiling in the same round as a missing field. Fields left out (the form's invalid
+    ones) are reported as missing: the caller keeps its own message for those."""
+    errors = {}
+    if not isinstance(program, Program):
+        program = None
+    if beneficiary is None:
+        fields = {f: v for f, v in (beneficiary_fields or {}).items() if f in BENEFICIARY_FIELDS}
+        fields.update({f: clean_text(fields[f]) for f in BENEFICIARY_TEXTS if isinstance(fields.get(f), str)})
+        fields["disability_proof"] = fields.get("disability_proof") or ""
+        beneficiary = Beneficiary(**fields)
+        try:
+            beneficiary.full_clean()
+        except ValidationError as exc:
+            _merge(errors, exc.message_dict)
+    if program is not None:
+        _merge(errors, {f: m for f, m in _placement_errors(
+            beneficiary, program, existing=beneficiary_fields is None).items() if f not in errors})
+    known = {f: v for f, v in project_fields.items() if f in PROJECT_FIELDS}
+    project_errors = _project_field_errors(program, known) if program is not None else {}
+    return _merge(errors, project_errors)

@@ -64,6 +64,10 @@ class ApplicationCreateView(PermissionRequiredMixin, generic.TemplateView):
                     "Application %(reference)s opened as a draft. Upload its documents, then submit it."
                 ) % {"reference": project.reference})
                 return redirect("projects:detail", pk=project.pk)
+        else:
+            # The form's own refusals and the service's (a CIN already registered, an amount
+            # over the ceiling) in the same round, not one after the other.
+            form.add_errors_not_shown(services.application_errors(**form.checked_arguments()))
         return self.render_to_response(self.get_context_data(form=form))
 
     def get_context_data(self, **kwargs):

@@ -1,11 +1,12 @@
 from django import template
 
-from core.money import format_mad
+from core.money import format_mad_html
 
 register = template.Library()
 
 
 @register.filter
 def mad(amount, language=None):
-    """A MAD amount in the given (or current) language's format."""
-    return format_mad(amount, language)
+    """A MAD amount in the given (or current) language's format, its digits isolated
+    left-to-right (``core.money.format_mad_html``)."""
+    return format_mad_html(amount, language)

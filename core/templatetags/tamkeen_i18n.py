@@ -1,7 +1,8 @@
 """Template helpers for the language switch and right-to-left pages."""
 
 from django import template
-from django.utils.html import format_html
+
+from core import bidi
 
 register = template.Library()
 
@@ -21,7 +22,30 @@ def first_on_page(context, name: str) -> bool:
 
 @register.filter
 def ltr(value):
-    """Keep a reference, CIN, phone number or amount left-to-right inside Arabic text."""
-    if value is None or value == "":
-        return ""
-    return format_html('<bdi dir="ltr">{}</bdi>', value)
+    """Keep a reference, CIN, phone number, date or code left-to-right inside Arabic text
+    (``<bdi dir="ltr">``, ``core.bidi.isolate_html``)."""
+    return bidi.isolate_html(value)
+
+
+@register.filter
+def bdi(value):
+    """A name or title from the database isolated, in its own direction (``<bdi>``)."""
+    return bidi.isolate_name_html(value)
+
+
+@register.filter
+def ltr_text(value):
+    """The plain-text form (Unicode isolates), for text e-mails."""
+    return bidi.isolate_text(value)
+
+
+@register.filter
+def item_number(number):
+    """An ordinal or item number, "1.", kept whole in Arabic pages."""
+    return bidi.item_number(number)
+
+
+@register.simple_tag
+def arrow(language=None):
+    """The arrow of "from → to" in the reading direction (← in Arabic)."""
+    return bidi.arrow(language)

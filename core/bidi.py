@@ -4,10 +4,12 @@ inside text that may be Arabic (STYLE.md 15).
 
 Three forms of the same isolation:
 
-- ``isolate_html`` for pages and PDFs (WeasyPrint honours ``<bdi>`` and ``dir``):
-  ``<bdi dir="ltr">VIR-2026-12-0042</bdi>``;
-- ``isolate_text`` for plain text (e-mails, CSV headers, task titles): the Unicode isolates
-  LRI (U+2066) … PDI (U+2069), which every current mail reader and spreadsheet honours;
+- ``isolate_html`` for pages: ``<bdi dir="ltr">VIR-2026-12-0042</bdi>``;
+- ``isolate_text`` for plain text (e-mails, CSV headers, task titles) **and the PDFs**: the
+  Unicode isolates LRI (U+2066) … PDI (U+2069). WeasyPrint (70) lays each inline box out in
+  the paragraph's logical order without reordering boxes by their ``dir``, so a ``<bdi>`` or
+  ``<span dir="ltr">`` inside an Arabic paragraph lands at the wrong end of it; the
+  isolates, inside the text, go through Pango's (FriBidi's) bidi algorithm and land right;
 - ``arrow`` for "from → to": it points the way the page reads (← in Arabic).
 
 Template forms: ``|ltr``, ``|ltr_text``, ``{% arrow %}`` and ``|item_number`` in
@@ -20,6 +22,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, get_language_bidi, override
 
 LRI = "\u2066"  # LEFT-TO-RIGHT ISOLATE
+FSI = "\u2068"  # FIRST STRONG ISOLATE: the direction of the value's first letter
 PDI = "\u2069"  # POP DIRECTIONAL ISOLATE
 
 
@@ -47,6 +50,14 @@ def isolate_text(value) -> str:
     if _empty(value):
         return ""
     return f"{LRI}{value}{PDI}"
+
+
+def isolate_name_text(value) -> str:
+    """A name or title (Latin or Arabic script) between FSI and PDI, for plain text and
+    PDFs: its first letter decides its direction, the text around it keeps its order."""
+    if _empty(value):
+        return ""
+    return f"{FSI}{value}{PDI}"
 
 
 def is_rtl(language: str | None = None) -> bool:

@@ -35,8 +35,14 @@ def bdi(value):
 
 @register.filter
 def ltr_text(value):
-    """The plain-text form (Unicode isolates), for text e-mails."""
+    """The plain-text form (Unicode isolates), for text e-mails and the PDFs."""
     return bidi.isolate_text(value)
+
+
+@register.filter
+def name_text(value):
+    """A name or title isolated in its own direction, for text e-mails and the PDFs."""
+    return bidi.isolate_name_text(value)
 
 
 @register.filter

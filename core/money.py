@@ -17,6 +17,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from core.bidi import active_language, is_rtl, isolate_html, isolate_text
+from core.input import amount_digits
 
 SYMBOLS = {"ar": "د.م.", "fr": "MAD", "en": "MAD"}
 NARROW_NBSP = "\u202f"
@@ -34,6 +35,8 @@ def format_amount(amount, language: str | None = None) -> str:
     if amount is None or amount == "":
         return ""
     language = _language(language)
+    if isinstance(amount, str):  # as typed and stored in a payload: "70000,00", "52 500,00"
+        amount = amount_digits(amount)
     value = Decimal(str(amount)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     sign = "-" if value < 0 else ""
     units, cents = f"{abs(value):.2f}".split(".")
@@ -49,6 +52,10 @@ def format_integer(value, language: str | None = None) -> str:
     """A count grouped like the amounts: ``1 234`` (French, Arabic), ``1,234`` (English)."""
     grouping, _mark = SEPARATORS.get(_language(language), SEPARATORS["fr"])
     return f"{int(value):,}".replace(",", grouping)
+
+
+def decimal_mark(language: str | None = None) -> str:
+    return SEPARATORS.get(_language(language), SEPARATORS["fr"])[1]
 
 
 def currency(language: str | None = None) -> str:

@@ -52,6 +52,12 @@ def isolate_text(value) -> str:
     return f"{LRI}{value}{PDI}"
 
 
+def isolate_text_if_rtl(value, language: str | None = None) -> str:
+    """``isolate_text`` on a right-to-left page, the value alone otherwise (a CSV header a
+    spreadsheet formula may name stays plain in French and English)."""
+    return isolate_text(value) if is_rtl(language) else ("" if _empty(value) else str(value))
+
+
 def isolate_name_text(value) -> str:
     """A name or title (Latin or Arabic script) between FSI and PDI, for plain text and
     PDFs: its first letter decides its direction, the text around it keeps its order."""

@@ -16,9 +16,14 @@ Template forms: ``|ltr``, ``|ltr_text``, ``{% arrow %}`` and ``|item_number`` in
 ``core/templatetags/tamkeen_i18n.py``.
 """
 
+import datetime
+from decimal import Decimal
+
+from django.utils.formats import localize
 from django.utils.functional import lazy
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.timezone import template_localtime
 from django.utils.translation import get_language, get_language_bidi, override
 
 LRI = "\u2066"  # LEFT-TO-RIGHT ISOLATE
@@ -30,11 +35,19 @@ def _empty(value) -> bool:
     return value is None or value == ""
 
 
+def _as_text(value):
+    """What ``{{ value }}`` would print: a date or time in local time and the page's
+    format, a number with the page's decimal mark (never ``2026-12-05 00:59:58+00:00``)."""
+    if isinstance(value, (datetime.date, datetime.time, Decimal, float)):
+        return localize(template_localtime(value))
+    return value
+
+
 def isolate_html(value) -> SafeString:
     """``value`` (escaped) in its own left-to-right run of an HTML page or PDF."""
     if _empty(value):
         return SafeString("")
-    return format_html('<bdi dir="ltr">{}</bdi>', value)
+    return format_html('<bdi dir="ltr">{}</bdi>', _as_text(value))
 
 
 def isolate_name_html(value) -> SafeString:
@@ -49,7 +62,7 @@ def isolate_text(value) -> str:
     """``value`` between LRI and PDI, for plain text (e-mails, CSV headers)."""
     if _empty(value):
         return ""
-    return f"{LRI}{value}{PDI}"
+    return f"{LRI}{_as_text(value)}{PDI}"
 
 
 def isolate_text_if_rtl(value, language: str | None = None) -> str:

@@ -48,6 +48,13 @@ def format_amount(amount, language: str | None = None) -> str:
     return f"{sign}{grouping.join(groups)}{decimal_mark}{cents}"
 
 
+def amount_in_message(amount, language: str | None = None) -> str:
+    """The number alone for a message whose catalog entry writes the currency itself
+    ("... the ceiling of %(ceiling)s MAD." / "... %(ceiling)s د.م."), isolated in Arabic."""
+    number = format_amount(amount, language)
+    return isolate_text(number) if number and is_rtl(_language(language)) else number
+
+
 def format_integer(value, language: str | None = None) -> str:
     """A count grouped like the amounts: ``1 234`` (French, Arabic), ``1,234`` (English)."""
     grouping, _mark = SEPARATORS.get(_language(language), SEPARATORS["fr"])

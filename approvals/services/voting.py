@@ -10,6 +10,7 @@ from approvals.models import AgendaItem, Attendance, CommitteeMember, InterestDe
 from approvals.selectors import item_tally, items_the_chair_is_recused_from, membership
 from core.exceptions import InvalidInput
 from core.input import clean_text, parse_money, require_text
+from core.money import amount_in_message
 from core.transactions import service_transaction
 from ledger.transitions import apply_transition, check_permission, check_transition
 
@@ -164,7 +165,7 @@ def item_confirm_decision(*, item_id, actor, amount=None, conditions="", reason=
         if value > project.program.project_ceiling:
             raise InvalidInput(field_errors={"amount": [
                 _("The approved amount cannot exceed the program ceiling of %(ceiling)s MAD.")
-                % {"ceiling": project.program.project_ceiling}]})
+                % {"ceiling": amount_in_message(project.program.project_ceiling)}]})
         item.approved_amount, item.conditions = value, clean_text(conditions)
     elif outcome in (AgendaItem.Outcome.REVISE, AgendaItem.Outcome.REJECT):
         item.reason = require_text(reason, "reason")

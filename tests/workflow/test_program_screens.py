@@ -176,7 +176,7 @@ def test_lowering_the_envelope_below_what_is_committed_is_refused_on_the_field(c
 
     html_of(response)
     errors = response.context["form"].errors
-    assert list(errors) == ["envelope"] and "60000.00 MAD already committed" in errors["envelope"][0]
+    assert list(errors) == ["envelope"] and "60,000.00 MAD already committed" in errors["envelope"][0]
     assert row(program) == before and AuditEntry.objects.count() == entries
 
 

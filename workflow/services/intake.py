@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from core import scopes
 from core.exceptions import InvalidInput, TransitionNotAllowed
 from core.input import clean_text, parse_money
+from core.money import amount_in_message
 from core.roles import role_for
 from core.transactions import service_transaction, within_caller_transaction
 from core.uploads import accept_upload
@@ -71,7 +72,7 @@ def _project_amount_errors(program, requested_amount, own_contribution):
     if not errors and requested_amount > program.project_ceiling:
         errors["requested_amount"] = [
             _("The requested amount exceeds the program ceiling of %(ceiling)s MAD.")
-            % {"ceiling": program.project_ceiling}
+            % {"ceiling": amount_in_message(program.project_ceiling)}
         ]
     return errors, requested_amount, own_contribution
 
@@ -124,7 +125,7 @@ def project_update(*, project_id, actor, **changes) -> GrantProject:
         if changes["requested_amount"] > project.program.project_ceiling:
             raise InvalidInput(field_errors={"requested_amount": [
                 _("The requested amount exceeds the program ceiling of %(ceiling)s MAD.")
-                % {"ceiling": project.program.project_ceiling}
+                % {"ceiling": amount_in_message(project.program.project_ceiling)}
             ]})
     if "own_contribution" in changes:
         changes["own_contribution"] = parse_money(changes["own_contribution"], "own_contribution", allow_zero=True)

@@ -23,12 +23,23 @@ def clean_text(value) -> str:
     return str(value).translate(BIDI_CONTROLS).strip()
 
 
+def amount_digits(text: str) -> str:
+    """``52 500,00`` (spaces, no-break or narrow no-break spaces, as the hints write it),
+    ``52.500,00`` or ``52,500.00``: when both marks appear, the last one is the decimal
+    mark; a lone comma is a decimal comma."""
+    text = "".join(text.split()).replace("\u202f", "").replace("\u00a0", "")
+    if "," in text and "." in text:
+        grouping = "." if text.rfind(",") > text.rfind(".") else ","
+        text = text.replace(grouping, "")
+    return text.replace(",", ".")
+
+
 def parse_money(value, field: str, *, allow_zero: bool = False) -> Decimal:
     """A MAD amount: a Decimal with at most two decimals, positive (or zero if allowed)."""
     if isinstance(value, float):
         raise InvalidInput(field_errors={field: [_("Amounts must be given as decimals, not floats.")]})
     try:
-        amount = Decimal(str(value).strip().replace(" ", "").replace(",", "."))
+        amount = Decimal(amount_digits(str(value)))
     except (InvalidOperation, ValueError):
         raise InvalidInput(field_errors={field: [_("Enter an amount in dirhams, e.g. 45000.00.")]}) from None
     if not amount.is_finite():

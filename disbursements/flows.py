@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from viewflow import this
 from viewflow.workflow import flow, lock
 
+from core.bidi import isolate_text
 from core.money import format_mad
 from disbursements.models import Disbursement, DisbursementState, OrderState, PurchaseOrder
 from ledger.signals import transition_applied
@@ -105,7 +106,7 @@ class DisbursementFlow(flow.Flow):
     def describe_tasks(tasks):
         engine.describe_with(
             tasks, Disbursement, related=("project", "project__program"),
-            subject=lambda d: f"{d.reference} — {format_mad(d.amount)} — {d.project}",
+            subject=lambda d: f"{isolate_text(d.reference)} — {format_mad(d.amount)} — {d.project}",
             program=lambda d: d.project.program,
         )
 

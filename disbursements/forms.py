@@ -8,16 +8,17 @@ import uuid
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.bidi import isolated_hint
 from core.exceptions import InvalidInput
 from core.forms import UploadField, add_service_error
-from core.money import format_mad
+from core.money import format_amount, format_mad
 from core.uploads import check_upload
 from disbursements.models import OrderState, PurchaseOrder, Quote, Supplier
 from disbursements.selectors import suppliers_to_quote
 from twofactor.stepup import add_second_factor
 from workflow.models import Program
 
-AMOUNT_HELP = _("In dirhams, tax included, e.g. 52 500,00.")
+AMOUNT_HELP = isolated_hint(_("In dirhams, tax included, e.g. %(amount)s."), amount=lambda: format_amount(52500))
 
 
 def new_key() -> str:

@@ -5,6 +5,7 @@ already committed against it."""
 
 from django.utils.translation import gettext as _
 
+from core.money import amount_in_message
 from disbursements.selectors import committed_amount
 
 
@@ -15,5 +16,5 @@ def envelope_covers_commitments(program) -> dict[str, str]:
     committed = committed_amount(program)
     if program.envelope < committed:
         return {"envelope": _("The envelope cannot be lower than the %(committed)s MAD already committed.")
-                % {"committed": committed}}
+                % {"committed": amount_in_message(committed)}}
     return {}

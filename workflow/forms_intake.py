@@ -11,7 +11,9 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.bidi import isolated_hint
 from core.forms import UploadField
+from core.money import format_amount
 from workflow.models import ActivitySector, Beneficiary, Commune, DocumentType, Program
 from workflow.models.documents import DISABILITY_PROOF_TYPES
 
@@ -70,7 +72,7 @@ class ProjectFieldsMixin(forms.Form):
     title = forms.CharField(label=_("Project title"), max_length=200)
     sector = forms.ModelChoiceField(label=_("Activity sector"), queryset=ActivitySector.objects.none())
     description = forms.CharField(label=_("Description"), max_length=5000, widget=forms.Textarea(attrs={"rows": 4}))
-    requested_amount = AmountField(label=_("Requested amount (MAD)"), help_text=_("e.g. 52 500,00"))
+    requested_amount = AmountField(label=_("Requested amount (MAD)"), help_text=isolated_hint(_("e.g. %(amount)s"), amount=lambda: format_amount(52500)))
     own_contribution = AmountField(
         label=_("Own contribution (MAD)"), initial="0",
         help_text=_("The beneficiary's share of the cost, in cash or in kind."),
@@ -95,8 +97,8 @@ class ApplicationForm(ProjectFieldsMixin):
     last_name_ar = forms.CharField(label=_("Last name (Arabic)"), max_length=80, required=False,
                                    widget=forms.TextInput(attrs={"dir": "rtl", "lang": "ar"}))
     cin = forms.CharField(label=_("National ID (CIN)"), max_length=20, required=False,
-                          help_text=_("e.g. S123456"), widget=forms.TextInput(attrs={"dir": "ltr"}))
-    phone = forms.CharField(label=_("Phone"), max_length=20, required=False, help_text=_("e.g. 06 12 34 56 78"),
+                          help_text=isolated_hint(_("e.g. %(cin)s"), cin="S123456"), widget=forms.TextInput(attrs={"dir": "ltr"}))
+    phone = forms.CharField(label=_("Phone"), max_length=20, required=False, help_text=isolated_hint(_("e.g. %(phone)s"), phone="06 12 34 56 78"),
                             widget=forms.TextInput(attrs={"dir": "ltr", "inputmode": "tel"}))
     gender = forms.ChoiceField(label=_("Gender"), required=False,
                                choices=[("", "—"), *Beneficiary.Gender.choices])

@@ -9,7 +9,8 @@ from django.db.models import Q, QuerySet
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from core.money import format_mad
+from core.bidi import isolate_html
+from core.money import decimal_mark, format_mad_html
 from core.roles import Role
 from ledger.selectors import anchored_entries
 from workflow.models import DocumentType, Program
@@ -40,17 +41,19 @@ def field_label(name: str) -> str:
 
 
 def setting_text(name: str, value) -> str:
-    """One setting's value as people read it (amounts in the reader's format)."""
+    """One setting's value as people read it on a page (amounts in the reader's format;
+    numbers, amounts and codes isolated left-to-right, ``core.bidi``)."""
     if value is None or value == "":
         return "—"
     if name in ("envelope", "project_ceiling"):
-        return format_mad(Decimal(str(value)))
+        return format_mad_html(Decimal(str(value)))
     if name == "contribution_share":
-        return f"{Decimal(str(value)) * 100:.1f} %"
+        share = f"{Decimal(str(value)) * 100:.1f}".removesuffix(".0")
+        return isolate_html(f"{share.replace('.', decimal_mark())} %")
     if name == "required_documents" and isinstance(value, list):
         return ", ".join(_document_label(code) for code in value) or "—"
     if name == "followup_offsets" and isinstance(value, list):
-        return ", ".join(str(month) for month in value) or "—"
+        return isolate_html(", ".join(str(month) for month in value)) or "—"
     if name == "majority_rule":
         try:
             return str(Program.MajorityRule(value).label)
@@ -58,6 +61,8 @@ def setting_text(name: str, value) -> str:
             return str(value)
     if isinstance(value, bool):
         return str(_("yes") if value else _("no"))
+    if isinstance(value, (int, Decimal)):
+        return isolate_html(value)
     return str(value)
 
 

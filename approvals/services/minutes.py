@@ -28,6 +28,7 @@ from approvals.models import (
 )
 from approvals.selectors import membership
 from approvals.tally import NO_QUORUM, PROPOSAL_LABELS, TIE
+from core.bidi import isolate_text_if_rtl
 from core.exceptions import InvalidInput
 from core.stepup import confirm_password
 from core.transactions import service_transaction
@@ -128,17 +129,21 @@ def _automatic_reasons() -> set:
 
 
 def _held_text(session: dict) -> str:
-    """When the session was held (its opening) and, if on another day, when it was planned."""
+    """When the session was held (its opening) and, if on another day, when it was planned
+    (the dates and times isolated in an Arabic text)."""
+    language = translation.get_language()
+
+    def when(moment):
+        return {"date": isolate_text_if_rtl(format_date(moment, "d/m/Y"), language),
+                "time": isolate_text_if_rtl(format_date(moment, "H:i"), language)}
+
     planned = timezone.localtime(session["scheduled_for"])
     opened = timezone.localtime(session["opened_at"]) if session.get("opened_at") else None
     if opened is None:
-        return _("Planned for %(date)s at %(time)s.") % {
-            "date": format_date(planned, "d/m/Y"), "time": format_date(planned, "H:i")}
-    held = _("Held on %(date)s, opened at %(time)s.") % {
-        "date": format_date(opened, "d/m/Y"), "time": format_date(opened, "H:i")}
+        return _("Planned for %(date)s at %(time)s.") % when(planned)
+    held = _("Held on %(date)s, opened at %(time)s.") % when(opened)
     if opened.date() != planned.date():
-        held += " " + _("(Planned for %(date)s at %(time)s.)") % {
-            "date": format_date(planned, "d/m/Y"), "time": format_date(planned, "H:i")}
+        held += " " + _("(Planned for %(date)s at %(time)s.)") % when(planned)
     return held
 
 

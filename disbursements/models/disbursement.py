@@ -12,6 +12,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from core.money import format_mad
 from ledger.models import AuditedModel
 
 
@@ -93,7 +94,7 @@ class Disbursement(ConcurrentTransitionMixin, AuditedModel):
         indexes = [models.Index(fields=["project", "state"])]
 
     def __str__(self):
-        return f"{self.reference} {self.amount} MAD ({self.state})"
+        return f"{self.reference} — {format_mad(self.amount)} ({self.get_state_display()})"
 
     @property
     def reference(self):

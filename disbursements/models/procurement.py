@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from core.money import format_mad
 from ledger.models import AuditedModel
 from workflow.guards import guard
 
@@ -248,7 +249,7 @@ class Quote(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.supplier} {self.amount} MAD"
+        return f"{self.supplier} — {format_mad(self.amount)}"
 
 
 class ReceiptReport(models.Model):

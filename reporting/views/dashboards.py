@@ -9,11 +9,12 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.urls import NoReverseMatch, reverse
-from django.utils.translation import get_language, get_language_bidi
+from django.utils.translation import get_language_bidi
 from django.utils.translation import gettext as _t
 from django.views import generic
 
-from core.money import format_mad
+from core.bidi import isolate_html
+from core.money import format_integer, format_mad, format_mad_html
 from core.roles import DASHBOARD_PERMISSION, PROJECT_EXPORT_PERMISSION
 from disbursements.views import can_export_payments
 from reporting import selectors as figures
@@ -21,9 +22,8 @@ from reporting.charts import Bar, Segment, bar_chart, stacked_bar
 
 
 def format_count(value: int, language: str | None = None) -> str:
-    """A count as the locale writes it: 1.234 (Arabic, French), 1,234 (English)."""
-    language = (language or get_language() or "fr")[:2]
-    return f"{int(value):,}".replace(",", "," if language == "en" else ".")
+    """A count grouped as amounts are (``core.money``): 1 234 (Arabic, French), 1,234 (English)."""
+    return format_integer(value, language)
 
 
 class DashboardView(PermissionRequiredMixin, generic.TemplateView):
@@ -68,12 +68,12 @@ class DashboardView(PermissionRequiredMixin, generic.TemplateView):
         )
         money = board.envelope
         envelope_rows = [
-            {"label": _t("Budget envelope"), "amount": money.envelope, "display": format_mad(money.envelope)},
-            {"label": _t("Committed"), "amount": money.committed, "display": format_mad(money.committed)},
-            {"label": _t("Released"), "amount": money.released, "display": format_mad(money.released)},
+            {"label": _t("Budget envelope"), "amount": money.envelope, "display": format_mad_html(money.envelope)},
+            {"label": _t("Committed"), "amount": money.committed, "display": format_mad_html(money.committed)},
+            {"label": _t("Released"), "amount": money.released, "display": format_mad_html(money.released)},
             {"label": _t("Committed, not yet released"), "amount": money.committed_unreleased,
-             "display": format_mad(money.committed_unreleased)},
-            {"label": _t("Free"), "amount": money.free, "display": format_mad(money.free)},
+             "display": format_mad_html(money.committed_unreleased)},
+            {"label": _t("Free"), "amount": money.free, "display": format_mad_html(money.free)},
         ]
         envelope_chart = stacked_bar(
             "chart-envelope", _t("Budget envelope"),
@@ -145,8 +145,8 @@ def _followup_rows(summary: dict) -> list[tuple[str, str]]:
         (_t("Follow-up visits reported"), visits.get("reported")),
         (_t("Jobs created (latest visits)"), latest.get("jobs_created")),
     ]
-    shown = [(label, format_count(value)) for label, value in rows if isinstance(value, int)]
+    shown = [(label, isolate_html(format_count(value))) for label, value in rows if isinstance(value, int)]
     average = latest.get("monthly_revenue_average")
     if average is not None:
-        shown.append((_t("Average monthly revenue (latest visits)"), format_mad(average)))
+        shown.append((_t("Average monthly revenue (latest visits)"), format_mad_html(average)))
     return shown

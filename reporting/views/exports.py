@@ -2,7 +2,7 @@
 and a program's payments.
 
 UTF-8 with a byte-order mark (so Excel reads Arabic), headers in the page's language,
-amounts as plain decimals (``60000.00``), cells that a spreadsheet would run as a
+amounts as plain decimals (``60000.00``, and their headers say so), cells that a spreadsheet would run as a
 formula neutralised, streamed row by row so a large program never sits in memory.
 The CIN and the beneficiary's category (which tells a disability) are exported only to
 roles that may see them (``workflow.view_sensitive_beneficiary``), and such exports
@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
 from django.views import generic
 
+from core.bidi import isolate_text_if_rtl
 from core.roles import PROJECT_EXPORT_PERMISSION
 from workflow.models import Program, ProjectState
 from workflow.models.project import Outcome
@@ -79,6 +80,13 @@ def refusal(request, title, message, *, code, status):
 # --- Projects -----------------------------------------------------------------------------
 
 
+def money_header(label: str) -> str:
+    """An amount column's header says its cells are machine-readable decimals (``60000.00``),
+    not the pages' ``60 000,00 MAD``."""
+    return _t("%(column)s, plain decimal (%(example)s)") % {
+        "column": label, "example": isolate_text_if_rtl("60000.00")}
+
+
 def project_header(*, sensitive: bool) -> list[str]:
     header = [
         _t("Reference"), _t("Title"), _t("Program"), _t("State"), _t("Activity sector"), _t("Commune"),
@@ -87,7 +95,8 @@ def project_header(*, sensitive: bool) -> list[str]:
     if sensitive:
         header += [_t("National ID (CIN)"), _t("Woman in a difficult situation"), _t("Person with a disability")]
     header += [
-        _t("Requested amount (MAD)"), _t("Own contribution (MAD)"), _t("Approved amount (MAD)"), _t("Outcome"),
+        money_header(_t("Requested amount (MAD)")), money_header(_t("Own contribution (MAD)")),
+        money_header(_t("Approved amount (MAD)")), _t("Outcome"),
         _t("Created at"), _t("Submitted at"),
     ]
     return header
@@ -138,7 +147,7 @@ class ProgramForm(forms.Form):
 
 def payment_header() -> list[str]:
     return [
-        _t("Reference"), _t("Project"), _t("Beneficiary"), _t("Amount (MAD)"), _t("Payment reference"),
+        _t("Reference"), _t("Project"), _t("Beneficiary"), money_header(_t("Amount (MAD)")), _t("Payment reference"),
         _t("Released at"), _t("Released by"),
     ]
 

@@ -180,7 +180,7 @@ def test_member_sees_the_file_summary_without_cin_or_disability_details(client, 
     assert "Épicerie solidaire" in card and project.sector.name in card
     assert str(beneficiary.commune) in card
     assert "woman in a difficult situation" in card and "person with a disability" in card
-    assert "60,000.00 MAD" in card and "30,000.00 MAD" in card  # requested, own contribution
+    assert '60,000.00</bdi>\u00a0MAD' in card and '30,000.00</bdi>\u00a0MAD' in card  # requested, own contribution
     assert "Deux machines à coudre" in card
     assert "residence certificate" in card and "business plan" in card
     assert "2 identity or disability documents (restricted)" in card

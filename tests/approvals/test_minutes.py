@@ -115,7 +115,7 @@ def test_the_french_part_carries_the_french_criteria_and_the_decision(closed):
         assert name in french
     assert "Atelier de tissage" in french
     assert "Suivre la formation en gestion." in french
-    assert "52.000,00 MAD" in french
+    assert "52\u202f000,00\u00a0MAD" in french
     # The recused member is named in both parts; averages are over the two counted votes.
     assert "Nadia Rifi" in french and "Nadia Rifi" in arabic
     assert "3,0/5" in french  # viability: (4 + 2) / 2

@@ -296,14 +296,18 @@ def test_amounts_in_arabic_messages_are_in_dirhams():
         assert "150000.00 د.م." in text and "MAD" not in text
 
 
-# --- (c) Numbers, amounts and dates per locale (config/formats, workflow/money.py) ----------
+# --- (c) Numbers, amounts and dates per locale (config/formats, core/money.py) ------------
 
+# One format per language (docs/i18n.md): narrow no-break spaces (U+202F) between groups in
+# French and Arabic, the Arabic digits between isolates (LRI … PDI) before د.م., a no-break
+# space before the currency.
 @pytest.mark.parametrize("lang, amount, expected", [
-    ("fr", "1234567.5", "1.234.567,50 MAD"),
-    ("ar", "1234567.5", "1.234.567,50 د.م."),
-    ("en", "1234567.5", "1,234,567.50 MAD"),
-    ("fr", "-45000", "-45.000,00 MAD"),
-    ("ar", "0.005", "0,01 د.م."),
+    ("fr", "1234567.5", "1\u202f234\u202f567,50\u00a0MAD"),
+    ("ar", "1234567.5", "\u20661\u202f234\u202f567,50\u2069\u00a0د.م."),
+    ("en", "1234567.5", "1,234,567.50\u00a0MAD"),
+    ("fr", "-45000", "-45\u202f000,00\u00a0MAD"),
+    ("ar", "0.005", "\u20660,01\u2069\u00a0د.م."),
+    ("fr", "70000,00", "70\u202f000,00\u00a0MAD"),  # a value typed and stored as text
 ])
 def test_amounts_read_in_the_locale_format(lang, amount, expected):
     from core.money import format_mad
@@ -311,6 +315,24 @@ def test_amounts_read_in_the_locale_format(lang, amount, expected):
     assert format_mad(amount, lang) == expected
     with translation.override(lang):
         assert format_mad(amount) == expected
+
+
+@pytest.mark.parametrize("lang, expected", [
+    ("fr", '<bdi dir="ltr">150\u202f000,00</bdi>\u00a0MAD'),
+    ("ar", '<bdi dir="ltr">150\u202f000,00</bdi>\u00a0د.م.'),
+    ("en", '<bdi dir="ltr">150,000.00</bdi>\u00a0MAD'),
+])
+def test_amounts_on_pages_in_one_format_per_language(lang, expected):
+    """The |mad filter (pages) and format_mad_html agree; the currency stays outside the
+    isolated digits, so د.م. keeps its dots on the right side."""
+    from django.template import Context, Template
+
+    from core.money import format_mad_html
+
+    assert format_mad_html("150000", lang) == expected
+    with translation.override(lang):
+        assert Template("{% load tamkeen_i18n %}{{ a|mad }}").render(Context({"a": 150000})) == expected
+        assert Template("{% load approvals_format %}{{ a|mad }}").render(Context({"a": 150000})) == expected
 
 
 @pytest.mark.parametrize("lang", ["fr", "ar", "en"])

@@ -202,7 +202,7 @@ def test_the_same_user_cannot_authorize_their_own_request(client, make_user, tra
     assert response.status_code == 200
     html = html_of(response)
     assert "already took another step of this disbursement" in html
-    assert f"Nothing was done on {d.reference}" in html
+    assert f'Nothing was done on <bdi dir="ltr">{d.reference}</bdi>' in html
     d = Disbursement.objects.get(pk=d.pk)
     assert (d.state, d.authorized_by_id) == ("requested", None)
     assert audit_count(d) == before
@@ -379,7 +379,7 @@ def test_the_inbox_lists_withdrawn_projects_still_holding_money(client, people, 
 def test_giving_back_needs_a_reason_and_the_confirmation_and_changes_nothing_without(client, people, withdrawn):
     client.force_login(people["finance"])
     page = client.get(url("project", withdrawn.pk))
-    assert page.context["can_decommit"] and "Give back 45,000.00" in html_of(page)
+    assert page.context["can_decommit"] and 'Give back <bdi dir="ltr">45,000.00</bdi>' in html_of(page)
     assert "Request a disbursement" not in html_of(page)  # a withdrawn project receives nothing more
 
     refused = client.post(url("decommit", withdrawn.pk), {"reason": "", "confirm": ""})

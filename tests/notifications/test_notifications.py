@@ -149,7 +149,7 @@ def test_the_list_shows_my_notifications_only_paginated_and_filtered(make_user, 
     assert page.status_code == 200
     body = page.content.decode()
     assert body.count('class="tamkeen-notification tamkeen-notification--unread"') == 20
-    assert "Page 1 of 2" in body
+    assert 'Page <bdi dir="ltr">1</bdi> of 2' in body
     assert client.get("/notifications/?page=2").content.decode().count("tamkeen-notification--unread") == 4
     searched = client.get("/notifications/?q=AGR-0017").content.decode()
     assert searched.count("tamkeen-notification--unread") == 1

@@ -115,12 +115,13 @@ def test_officer_sees_the_known_figures(client, known, cast):
     assert response.status_code == 200
     html = response.content.decode()
     assert re.search(r'data-state="draft"><th scope="row"><a href="[^"]*state=draft[^"]*">draft</a></th>'
-                     r'<td class="num">2</td>', html)
+                     r'<td class="num"><bdi dir="ltr">2</bdi></td>', html)
     assert 'data-state="closed"><th scope="row"><a href="/projects/?program=' in html
-    assert "95.000,00 MAD" not in html  # English formats with commas
-    assert "95,000.00 MAD" in html and "12,000.50 MAD" in html and "905,000.00 MAD" in html
-    assert re.search(r'data-category="both"><th scope="row">both</th><td class="num">1</td>', html)
-    assert re.search(r'data-commune="zaio"><th scope="row">[^<]+</th><td class="num">2</td>', html)
+    assert "95\u202f000,00" not in html  # English formats with commas
+    for amount in ("95,000.00", "12,000.50", "905,000.00"):
+        assert f'<bdi dir="ltr">{amount}</bdi>\u00a0MAD' in html, amount
+    assert re.search(r'data-category="both"><th scope="row">both</th><td class="num"><bdi dir="ltr">1</bdi></td>', html)
+    assert re.search(r'data-commune="zaio"><th scope="row">[^<]+</th><td class="num"><bdi dir="ltr">2</bdi></td>', html)
     # Accessible inline SVG, no external asset.
     assert html.count('role="img"') >= 4
     assert '<title id="chart-pipeline-title">Projects per state</title>' in html
@@ -145,7 +146,7 @@ def test_arabic_dashboard_is_mirrored_with_arabic_amounts(known, cast):
     client.force_login(cast.officer)
     html = client.get(URL, {"program": known.pk}).content.decode()
     assert 'direction="rtl"' in html
-    assert "95.000,00 د.م." in html
+    assert '<bdi dir="ltr">95\u202f000,00</bdi>\u00a0د.م.' in html
     assert "الناظور" in html  # the commune's Arabic name
 
 
@@ -201,7 +202,7 @@ def test_bar_chart_escapes_labels_and_mirrors_in_rtl():
 
 def test_counts_are_grouped_per_locale():
     assert format_count(1234567, "en") == "1,234,567"
-    assert format_count(1234567, "fr") == format_count(1234567, "ar") == "1.234.567"
+    assert format_count(1234567, "fr") == format_count(1234567, "ar") == "1\u202f234\u202f567"
 
 
 # --- Query budget -------------------------------------------------------------------------
@@ -268,6 +269,6 @@ def test_at_risk_projects_come_from_the_visit_reports(client, cast, make_project
                              "stopped_reason": "Local fermé.", "sales_channels": []})
     client.force_login(cast.officer)
     html = client.get(URL, {"program": program.pk}).content.decode()
-    assert f'data-project="{flagged.pk}"><a href="/projects/{flagged.pk}/">{flagged.reference}</a>' in html
+    assert f'data-project="{flagged.pk}"><a href="/projects/{flagged.pk}/"><bdi dir="ltr">{flagged.reference}</bdi></a>' in html
     assert f'data-project="{stable.pk}"' not in html
     assert "the activity has stopped" in html

@@ -59,8 +59,8 @@ def test_project_export_has_bom_headers_and_plain_amounts(client, cast, files):
     assert set(by_ref) == {files["approved"].reference, files["draft"].reference}
     approved = by_ref[files["approved"].reference]
     assert approved["State"] == "approved"
-    assert approved["Requested amount (MAD)"] == "60000.00"
-    assert approved["Approved amount (MAD)"] == "40000.00"
+    assert approved["Requested amount (MAD), plain decimal (60000.00)"] == "60000.00"
+    assert approved["Approved amount (MAD), plain decimal (60000.00)"] == "40000.00"
     assert approved["National ID (CIN)"] == "AB123456"
     assert approved["Beneficiary (Arabic)"] == "سميرة البقالي"
     # A formula never reaches the spreadsheet.
@@ -133,7 +133,8 @@ def test_payments_export_matches_the_accounting_rows(client, paid, program):
 
     client.force_login(paid["treasurer"])
     rows = read_csv(client.get(reverse("dashboards:payments"), {"program": program.pk}))
-    assert rows[0] == ["Reference", "Project", "Beneficiary", "Amount (MAD)", "Payment reference", "Released at",
+    assert rows[0] == ["Reference", "Project", "Beneficiary", "Amount (MAD), plain decimal (60000.00)",
+                       "Payment reference", "Released at",
                        "Released by"]
     assert [(r[0], r[3], r[4]) for r in rows[1:]] == [
         (d.reference, format(d.amount, "f"), d.payment_reference) for d in paid["released"]]

@@ -82,7 +82,7 @@ def test_agent_creates_a_beneficiary_and_a_project(agent_client, cast, program):
         ({"cin": "123"}, "cin", "Enter a national ID (CIN)"),
         ({"phone": "12345"}, "phone", "Enter a Moroccan phone number"),
         ({"commune": "999999"}, "commune", "Select a valid choice"),
-        ({"requested_amount": "150 000,00"}, "requested_amount", "exceeds the program ceiling of 100,000.00 MAD."),
+        ({"requested_amount": "150 000,00"}, "requested_amount", "exceeds the program ceiling of 100,000.00\u00a0MAD."),
         ({"requested_amount": "1.500"}, "requested_amount", "at most two decimals"),
         ({"is_woman_in_difficulty": None}, "is_woman_in_difficulty", "Choose at least one category"),
         ({"has_disability": "on"}, "disability_proof", "Say how the disability is proven."),

@@ -79,7 +79,7 @@ def test_the_list_searches_and_pages(client, cast, program):
     as_user(client, cast.officer)
     first = html_of(client.get(reverse("programs:index")))
     assert first.count('class="tamkeen-program-row"') == 20
-    assert "Page 1 of 2" in first and "tamkeen-new-program" in first
+    assert 'Page <bdi dir="ltr">1</bdi> of 2' in first and "tamkeen-new-program" in first
     second = html_of(client.get(reverse("programs:index") + "?page=2"))
     assert second.count('class="tamkeen-program-row"') == 3
     found = html_of(client.get(reverse("programs:index") + "?q=Selouane+21"))
@@ -114,7 +114,7 @@ def test_an_officer_sets_up_a_program_from_the_form(client, cast):
     assert (entry.transition, entry.actor_id) == ("create", cast.officer.pk)
     page = html_of(client.get(response["Location"]))
     assert "Program set up." in page and "program set up" in page and "Chain verified." in page
-    assert "1,500,000.00 MAD" in page
+    assert '<bdi dir="ltr">1,500,000.00</bdi>\u00a0MAD' in page
 
 
 def test_a_wrong_form_shows_the_services_errors_on_their_fields_and_saves_nothing(client, cast, program):
@@ -163,7 +163,7 @@ def test_the_edit_form_shows_the_settings_and_saves_a_change_with_its_audit_entr
     assert trail[1][1] == {"changes": {"followup_offsets": {"before": [3, 6, 12, 24], "after": [3, 6, 12]}}}
     detail = html_of(client.get(response["Location"]))
     assert "Settings saved." in detail and "settings changed" in detail
-    assert "3, 6, 12, 24 → 3, 6, 12" in detail
+    assert '<bdi dir="ltr">3, 6, 12, 24</bdi> → <bdi dir="ltr">3, 6, 12</bdi>' in detail
 
 
 def test_lowering_the_envelope_below_what_is_committed_is_refused_on_the_field(client, cast, program, make_project):
@@ -176,7 +176,7 @@ def test_lowering_the_envelope_below_what_is_committed_is_refused_on_the_field(c
 
     html_of(response)
     errors = response.context["form"].errors
-    assert list(errors) == ["envelope"] and "60000.00 MAD already committed" in errors["envelope"][0]
+    assert list(errors) == ["envelope"] and "60,000.00 MAD already committed" in errors["envelope"][0]
     assert row(program) == before and AuditEntry.objects.count() == entries
 
 
@@ -190,7 +190,7 @@ def test_the_page_shows_the_settings_the_sections_and_the_audit_timeline(client,
     assert "Attendance threshold (%)" in page and "75" in page
     assert 'id="committees"' in page and 'id="training"' in page
     assert "The settings the program had before its changes were recorded." in page
-    assert "80 → 75" in page and "Chain verified." in page
+    assert '<bdi dir="ltr">80</bdi> → <bdi dir="ltr">75</bdi>' in page and "Chain verified." in page
     assert reverse("programs:edit", args=[program.pk]) in page
     assert reverse("committees:committee_create", args=[program.pk]) in page
     assert reverse("training:plan", args=[program.pk]) in page

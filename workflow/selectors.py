@@ -12,6 +12,7 @@ from datetime import datetime
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from core.reasons import reason_text
 from core.roles import Role
 from ledger.models import AuditEntry
 from ledger.selectors import anchored_entries
@@ -166,7 +167,7 @@ def project_timeline(project) -> list[TimelineEntry]:
             transition=TRANSITION_LABELS.get(entry.transition, entry.transition),
             from_state=_state_label(entry.from_state) if entry.from_state else "",
             to_state=_state_label(entry.to_state),
-            reason=str(payload.get("reason") or ""),
+            reason=reason_text(payload.get("reason_code"), payload.get("reason_params"), payload.get("reason")),
             note=str(payload.get("note") or ""),
             amount=str(payload.get("amount") or ""),
             outcome=str(OUTCOME_LABELS.get(payload.get("outcome"), payload.get("outcome") or "")),

@@ -21,6 +21,7 @@ from approvals.models import (
 )
 from approvals.selectors import membership
 from core.exceptions import InvalidInput
+from core.reasons import reason_text
 from core.stepup import confirm_password
 from core.transactions import service_transaction
 from ledger.transitions import apply_transition, check_permission, check_transition
@@ -55,6 +56,7 @@ def minutes_facts(session, items, tallies, skipped=None) -> dict:
             "averages": averages,
             "outcome": item.outcome, "approved_amount": item.approved_amount,
             "conditions": item.conditions, "reason": item.reason,
+            **({"reason_code": item.reason_code, "reason_params": item.reason_params} if item.reason_code else {}),
             "not_applied": (skipped or {}).get(item.pk),
         })
     return {
@@ -102,6 +104,8 @@ def _part_context(facts: dict, language: str) -> dict:
         outcome = row["outcome"]
         label = AgendaItem.Outcome(outcome).label if outcome in AgendaItem.Outcome.values else outcome
         rows.append({**row, "outcome_label": str(label),
+                     # A system reason in this part's language; a person's as written.
+                     "reason": reason_text(row.get("reason_code"), row.get("reason_params"), row["reason"]),
                      "averages": list(zip(names, row["averages"], strict=True))})
     return {**facts, "rows": rows, "language": language}
 

@@ -16,7 +16,7 @@ from core.reasons import reason_text
 from core.roles import Role
 from ledger.models import AuditEntry
 from ledger.selectors import anchored_entries
-from workflow.eligibility import evaluate_eligibility
+from workflow.eligibility import evaluate_eligibility, failure_text
 from workflow.models import Document, GrantProject, ProjectState
 from workflow.models.documents import DISABILITY_PROOF_TYPES, DocumentType
 
@@ -172,8 +172,7 @@ def project_timeline(project) -> list[TimelineEntry]:
             amount=str(payload.get("amount") or ""),
             outcome=str(OUTCOME_LABELS.get(payload.get("outcome"), payload.get("outcome") or "")),
             failed_rules=[
-                rule.get("message", "") for rule in payload.get("failed_rules") or []
-                if isinstance(rule, dict)
+                failure_text(rule) for rule in payload.get("failed_rules") or [] if isinstance(rule, dict)
             ],
             document_id=payload.get("document") if isinstance(payload.get("document"), int) else None,
             sha256=str(payload.get("sha256") or ""),

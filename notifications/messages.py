@@ -67,7 +67,7 @@ def _at_risk_context(params):
     from followup.models import RiskReason
     from workflow.models import GrantProject
 
-    project = GrantProject.objects.filter(pk=params.get("project")).only("reference", "title").first()
+    project = GrantProject.objects.filter(pk=params.get("project")).first()
     reasons = params.get("reasons") or []
     return {
         "reference": project.reference if project else "", "title": project.title if project else "",

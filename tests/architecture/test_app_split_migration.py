@@ -94,8 +94,10 @@ def plain(value):
     return bytes(value) if isinstance(value, memoryview) else value
 
 
-# Columns later migrations added to moved tables (ledger 0002): not there before the split.
-ADDED_AFTER_THE_SPLIT = {"checkpoint": {"consistency"}, "signingkey": {"certificate"}}
+# Columns later migrations added to moved tables (ledger 0002, core 0003, notifications
+# 0003): not there before the split.
+ADDED_AFTER_THE_SPLIT = {"checkpoint": {"consistency"}, "signingkey": {"certificate"},
+                         "userpreference": {"last_used_language"}, "notification": {"template", "params"}}
 
 
 def table_rows() -> dict:

@@ -20,7 +20,7 @@ from core.exceptions import TamkeenError
 from core.models import language_for
 from core.views import call_with_form, failed
 from notifications import services as notification_services
-from notifications.messages import notification_text
+from notifications.messages import notifications_shown
 from notifications.models import NotificationKind
 from notifications.selectors import email_kinds_of, notifications_for, unread_count
 
@@ -81,8 +81,7 @@ class NotificationListView(generic.ListView):
         query = self.request.GET.copy()
         query.pop("page", None)
         # Each message in the language the page is read in, whatever the one it was sent in.
-        for notification in context["notifications"]:
-            notification.shown_subject, notification.shown_body = notification_text(notification)
+        notifications_shown(context["notifications"])
         context.update(
             filter_form=self.filter_form, page_query=query.urlencode(), is_filtered=bool(query),
             unread_total=unread_count(self.request.user),

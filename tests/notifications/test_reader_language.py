@@ -129,3 +129,23 @@ def test_a_notification_written_before_keeps_its_text(cast):
     cast.officer.save(update_fields=["email"])
     notifications_email_pending()
     assert mail.outbox[0].subject == old.subject
+
+
+def test_a_page_of_notifications_costs_the_same_whatever_its_length(make_project, make_user, cast,
+                                                                   django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    preferences_update(actor=cast.officer, language="fr", email_kinds=[])
+    viewer = reading(cast.officer, "ar")
+    project = make_project("submitted")
+    deadlines_check(as_of=entered_at(project) + timedelta(days=6))
+    with CaptureQueriesContext(connection) as one:
+        viewer.get(reverse("notifications:index"))
+    for _ in range(4):
+        other = make_project("submitted")
+        deadlines_check(as_of=entered_at(other) + timedelta(days=6))
+    assert Notification.objects.filter(recipient=cast.officer).count() == 5
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        page = viewer.get(reverse("notifications:index")).content.decode()
+    assert page.count(STEP_NAME["ar"]) >= 5

@@ -15,6 +15,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from core.reasons import reason_text
 from ledger.models import AuditedModel
 
 
@@ -247,6 +248,11 @@ class AgendaItem(models.Model):
                                           null=True, blank=True)
     conditions = models.TextField(_("conditions"), blank=True)
     reason = models.TextField(_("reason"), blank=True)
+    # A reason the system wrote (no quorum, a tie, no majority): its code, translated
+    # when shown (``core.reasons``); ``reason`` then holds its English text. Empty for a
+    # person's reason and for items confirmed before the codes.
+    reason_code = models.CharField(_("reason code"), max_length=40, blank=True)
+    reason_params = models.JSONField(_("reason parameters"), default=dict, blank=True)
     confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
                                      null=True, blank=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
@@ -266,6 +272,12 @@ class AgendaItem(models.Model):
 
     def __str__(self):
         return f"{self.session} — {self.project}"
+
+    @property
+    def shown_reason(self) -> str:
+        """The reason in the active language: a system reason's code translated, a
+        person's reason as written."""
+        return reason_text(self.reason_code, self.reason_params, self.reason)
 
 
 class Attendance(models.Model):

@@ -7,6 +7,8 @@ preference (``UserPreference.language``) and brought back when they sign in.
 * Signing in (``user_logged_in``) activates the stored preference for the rest of the request
   and ``UserLanguageMiddleware`` puts it in the language cookie of the response; a user with
   no preference keeps the language they signed in with.
+* Every page a signed-in user reads records its language as ``last_used_language``: their
+  emails use it while they chose none (the switch is a choice).
 * A signed-in user whose browser carries no language cookie (a new browser with a
   remembered session) gets their preference too, instead of the browser's Accept-Language.
 """
@@ -76,6 +78,21 @@ def activate_preferred_language(sender, request, user, **kwargs):
         setattr(request, _PENDING, stored)
 
 
+_LAST_USED = "_tamkeen_last_used_language"
+
+
+def _record_last_used(request, user):
+    """Keep the language this page was shown in as the user's ``last_used_language`` (the
+    language of their emails while they chose none). The session remembers what was
+    recorded, so only a change costs a write."""
+    language = translation.get_language()
+    session = getattr(request, "session", None)
+    if not _offered(language) or session is None or session.get(_LAST_USED) == language:
+        return
+    UserPreference.objects.update_or_create(user_id=user.pk, defaults={"last_used_language": language})
+    session[_LAST_USED] = language
+
+
 class UserLanguageMiddleware:
     """After AuthenticationMiddleware and LocaleMiddleware: writes the cookie a sign-in asked
     for, and fills it from the preference when a signed-in user's browser has none."""
@@ -96,6 +113,8 @@ class UserLanguageMiddleware:
                 request.LANGUAGE_CODE = preferred
                 setattr(request, _PENDING, preferred)
         response = self.get_response(request)
+        if user is not None and user.is_authenticated:
+            _record_last_used(request, user)
         language = getattr(request, _PENDING, None)
         if language:
             response.set_cookie(

@@ -14,6 +14,12 @@ class UserPreference(models.Model):
         _("language"), max_length=8, choices=settings.LANGUAGES, blank=True,
         help_text=_("Language of the pages and of the emails; empty means the site default."),
     )
+    # The language the user last read the pages in (cookie, browser or switch), recorded
+    # by ``core.i18n.UserLanguageMiddleware``: the language of their emails while
+    # ``language`` is empty.
+    last_used_language = models.CharField(
+        _("language last used"), max_length=8, choices=settings.LANGUAGES, blank=True,
+    )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
@@ -26,11 +32,13 @@ class UserPreference(models.Model):
 
 
 def language_for(user) -> str:
-    """The language to address ``user`` in: their preference, else the site default."""
+    """The language to address ``user`` in: the one they chose (preferences page or the
+    switch in the menu), else the one they last read the pages in, else the site default
+    (a user who never signed in)."""
     if user is not None and getattr(user, "pk", None):
-        language = (
-            UserPreference.objects.filter(user_id=user.pk).values_list("language", flat=True).first()
-        )
-        if language:
-            return language
+        offered = {code for code, _name in settings.LANGUAGES}
+        stored = UserPreference.objects.filter(user_id=user.pk).values_list("language", "last_used_language").first()
+        for language in stored or ():
+            if language in offered:
+                return language
     return settings.LANGUAGE_CODE

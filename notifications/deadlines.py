@@ -45,6 +45,7 @@ class OpenStep:
     reference: str
     title: str
     link: str
+    task_id: int | None = None
     assignees: list = field(default_factory=list)
 
 
@@ -165,7 +166,7 @@ def _task_steps(as_of, deadlines, assignees):
                 step=step, program_id=(task.process.data or {}).get("program_id"), since=since,
                 occurrence=f"task{task.pk}", reference=(task.process.data or {}).get("reference", ""),
                 title=str(task.subject),
-                link=task.screen_url,
+                link=task.screen_url, task_id=task.pk,
                 assignees=[owner] if owner else [
                     user for user in assignees.holding(task.owner_permission) if user.pk not in excluded],
             )
@@ -190,27 +191,26 @@ def deadlines_check(*, as_of=None) -> dict[str, int]:
     created = {"reminders": 0, "escalations": 0}
     for open_step, (remind_days, escalate_days), assignees in open_steps(as_of):
         waited = as_of - open_step.since
-        context = {
-            "step": Step(open_step.step).label, "reference": open_step.reference, "title": open_step.title,
-            "since": timezone.localtime(open_step.since), "days": waited.days,
-            "remind_days": remind_days, "escalate_days": escalate_days, "is_visit": open_step.step == Step.VISIT,
+        # Codes and numbers only: the message is rendered in its reader's language.
+        params = {
+            "step": open_step.step, "task": open_step.task_id, "reference": open_step.reference,
+            "since": open_step.since.isoformat(), "days": waited.days,
+            "remind_days": remind_days, "escalate_days": escalate_days,
         }
         if waited >= timedelta(days=remind_days):
             kind = NotificationKind.VISIT_DUE if open_step.step == Step.VISIT else NotificationKind.REMINDER
             for recipient in open_step.assignees:
                 created["reminders"] += bool(notify(
-                    recipient=recipient, kind=kind, template="deadline_reminder", context=context,
+                    recipient=recipient, kind=kind, template="deadline_reminder", params=params,
                     link=open_step.link,
                     dedupe_key=f"reminder:{open_step.step}:{open_step.occurrence}:u{recipient.pk}",
                 ))
         if waited >= timedelta(days=escalate_days):
-            context["assignees"] = ", ".join(
-                u.get_full_name() or u.get_username() for u in open_step.assignees
-            )
+            params = {**params, "assignees": [user.pk for user in open_step.assignees]}
             for recipient in assignees.officers():
                 created["escalations"] += bool(notify(
                     recipient=recipient, kind=NotificationKind.ESCALATION, template="deadline_escalation",
-                    context=context, link=open_step.link,
+                    params=params, link=open_step.link,
                     dedupe_key=f"escalation:{open_step.step}:{open_step.occurrence}:u{recipient.pk}",
                 ))
     return created

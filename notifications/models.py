@@ -96,7 +96,14 @@ class Notification(models.Model):
         verbose_name=_("recipient"),
     )
     kind = models.CharField(_("kind"), max_length=20, choices=NotificationKind.choices)
-    # Written in the recipient's language when the notification is created.
+    # What the message says, as the name of its email/<template> and the parameters the
+    # renderer looks things up with (ids, codes, numbers, ISO dates; never translated
+    # text): it is rendered when read, in the reader's language then
+    # (``notifications.messages``). Rows written before have no template and keep their text.
+    template = models.CharField(_("message template"), max_length=40, blank=True)
+    params = models.JSONField(_("message parameters"), default=dict, blank=True)
+    # The text in the recipient's language at creation: what rows without a template
+    # show, and what the search and the admin read.
     subject = models.CharField(_("subject"), max_length=200)
     body = models.TextField(_("message"))
     link = models.CharField(_("link"), max_length=300, blank=True)

@@ -10,7 +10,7 @@ from django.dispatch import receiver
 from django.urls import reverse
 
 from core.roles import Role
-from followup.models import RiskReason, VisitReport
+from followup.models import VisitReport
 from followup.signals import visit_at_risk
 from ledger.signals import checkpoint_signed, integrity_alert
 from notifications.models import NotificationKind
@@ -22,13 +22,12 @@ def notify_at_risk(sender, project, visit, report, **kwargs):
     """Tell every program officer, in their language, that a report flags the project
     at risk; once per visit and officer (the dedupe key), emailed by the next tick."""
     officers = get_user_model().objects.filter(groups__name=Role.PROGRAM_OFFICER.value, is_active=True)
-    labels = [RiskReason(r).label if r in RiskReason.values else r for r in report.risk_reasons]
     for officer in officers.distinct().order_by("pk"):
         notify(
             recipient=officer, kind=NotificationKind.AT_RISK,
             dedupe_key=f"at_risk:visit:{visit.pk}:u{officer.pk}", template="at_risk",
-            context={"reference": project.reference, "title": project.title, "sequence": visit.sequence,
-                     "visited_on": report.visited_on, "reasons": labels},
+            params={"project": project.pk, "sequence": visit.sequence,
+                    "visited_on": report.visited_on.isoformat(), "reasons": list(report.risk_reasons)},
             link=reverse("followup:project", args=[project.pk]),
         )
 
@@ -40,22 +39,18 @@ def notify_ledger_alert(sender, code, message, size, **kwargs):
     for auditor in _auditors():
         notify(recipient=auditor, kind=NotificationKind.LEDGER_ALERT,
                dedupe_key=f"ledger_alert:{code}:{size}:u{auditor.pk}", template="ledger_alert",
-               context={"code": code, "message": message})
+               params={"code": code, "message": str(message)})
 
 
 @receiver(checkpoint_signed, dispatch_uid="notifications.receivers.checkpoint")
 def notify_checkpoint(sender, checkpoint, **kwargs):
     """Every new checkpoint goes to the auditors (by email; read already in the
     application): a copy outside the database they can compare a later ledger with."""
-    import base64
-
     for auditor in _auditors():
         notification = notify(
             recipient=auditor, kind=NotificationKind.CHECKPOINT, dedupe_key=f"checkpoint:{checkpoint.pk}:u{auditor.pk}",
             template="checkpoint",
-            context={"size": checkpoint.size, "root": checkpoint.root_hash, "at": checkpoint.created_at,
-                     "canonical": bytes(checkpoint.canonical).decode("utf-8"), "key_id": checkpoint.key_id,
-                     "signature": base64.b64encode(bytes(checkpoint.signature)).decode()},
+            params={"checkpoint": checkpoint.pk, "size": checkpoint.size},
         )
         if notification is not None:
             notification.read_at = notification.created_at

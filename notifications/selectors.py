@@ -8,7 +8,7 @@ from notifications.models import EmailPreference, Notification, NotificationKind
 
 
 def notifications_for(user, *, unread_only=False, kind=""):
-    notifications = Notification.objects.filter(recipient_id=user.pk)
+    notifications = Notification.objects.filter(recipient_id=user.pk).select_related("recipient")
     if unread_only:
         notifications = notifications.filter(read_at__isnull=True)
     if kind:

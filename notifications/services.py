@@ -18,12 +18,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from core.exceptions import InvalidInput, NotFound
 from core.models import UserPreference, language_for
 from core.transactions import service_transaction
+from notifications.messages import notification_text, render_message
 from notifications.models import (
     DEFAULT_DEADLINES,
     EmailPreference,
@@ -44,18 +44,14 @@ def email_wanted(user, kind) -> bool:
     return True if row is None else row
 
 
-def render_in_language(template, context, language):
-    """Subject and body of ``template`` (``email/<template>_subject.txt`` and
-    ``email/<template>.txt``) rendered in ``language``."""
-    with translation.override(language):
-        subject = render_to_string(f"email/{template}_subject.txt", context)
-        body = render_to_string(f"email/{template}.txt", context)
-    return " ".join(subject.split())[:200], body.strip()
+def notify(*, recipient, kind, dedupe_key, template, params, link="") -> Notification | None:
+    """Create the in-app notification ``dedupe_key`` for ``recipient`` unless it exists
+    already; return it, or None when it existed.
 
-
-def notify(*, recipient, kind, dedupe_key, template, context, link="") -> Notification | None:
-    """Create the in-app notification ``dedupe_key`` for ``recipient``, written in their
-    language, unless it exists already; return it, or None when it existed.
+    It stores ``template`` and ``params`` (JSON: ids, codes, numbers, ISO dates — never
+    translated text) and is rendered whenever it is read or emailed, in the reader's
+    language then (``notifications.messages``); the text in the recipient's language
+    today is kept too, for the search and the admin.
 
     Joins the caller's transaction when there is one (inside a savepoint, so a duplicate
     does not spoil it); the email goes out later through ``notification_email``.
@@ -63,16 +59,13 @@ def notify(*, recipient, kind, dedupe_key, template, context, link="") -> Notifi
     """
     if Notification.objects.filter(dedupe_key=dedupe_key).exists():
         return None
-    language = language_for(recipient)
-    subject, body = render_in_language(
-        template, {**context, "recipient": recipient, "link": link, "site_url": settings.TAMKEEN_SITE_URL},
-        language,
-    )
+    subject, body = render_message(template, params, recipient=recipient, link=link,
+                                   language=language_for(recipient))
     try:
         with transaction.atomic():
             return Notification.objects.create(
-                recipient=recipient, kind=kind, subject=subject, body=body, link=link,
-                email_wanted=email_wanted(recipient, kind), dedupe_key=dedupe_key,
+                recipient=recipient, kind=kind, template=template, params=params, subject=subject, body=body,
+                link=link, email_wanted=email_wanted(recipient, kind), dedupe_key=dedupe_key,
             )
     except IntegrityError:
         # Another tick inserted the same key between the check and the insert.
@@ -95,14 +88,16 @@ def notification_email(*, notification_id) -> bool:
     if notification is None:
         return False
     recipient = notification.recipient
+    # The language of the recipient now (their choice, else the pages they last read),
+    # not the one of the day it was created.
     language = language_for(recipient)
-    body = notification.body
-    if notification.link:
-        with translation.override(language):
+    with translation.override(language):
+        subject, body = notification_text(notification)
+        if notification.link:
             label = translation.gettext("Open it in Tamkeen:")
-        body = f"{body}\n\n{label} {settings.TAMKEEN_SITE_URL.rstrip('/')}{notification.link}"
+            body = f"{body}\n\n{label} {settings.TAMKEEN_SITE_URL.rstrip('/')}{notification.link}"
     EmailMessage(
-        subject=notification.subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[recipient.email],
+        subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[recipient.email],
         headers={"Content-Language": language},
     ).send(fail_silently=False)
     notification.emailed_at = timezone.now()

@@ -20,6 +20,7 @@ from core.exceptions import TamkeenError
 from core.models import language_for
 from core.views import call_with_form, failed
 from notifications import services as notification_services
+from notifications.messages import notifications_shown
 from notifications.models import NotificationKind
 from notifications.selectors import email_kinds_of, notifications_for, unread_count
 
@@ -67,13 +68,20 @@ class NotificationListView(generic.ListView):
             self.request.user, unread_only=data.get("show") == "unread", kind=data.get("kind", ""),
         )
         if data.get("q"):
-            notifications = notifications.filter(Q(subject__icontains=data["q"]) | Q(body__icontains=data["q"]))
+            # The stored text is in the recipient's language of the day it was sent; a
+            # file's reference, the usual search, is the same in every language.
+            notifications = notifications.filter(
+                Q(subject__icontains=data["q"]) | Q(body__icontains=data["q"])
+                | Q(params__reference__icontains=data["q"])
+            )
         return notifications
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         query = self.request.GET.copy()
         query.pop("page", None)
+        # Each message in the language the page is read in, whatever the one it was sent in.
+        notifications_shown(context["notifications"])
         context.update(
             filter_form=self.filter_form, page_query=query.urlencode(), is_filtered=bool(query),
             unread_total=unread_count(self.request.user),

@@ -12,10 +12,11 @@ from datetime import datetime
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from core.reasons import reason_text
 from core.roles import Role
 from ledger.models import AuditEntry
 from ledger.selectors import anchored_entries
-from workflow.eligibility import evaluate_eligibility
+from workflow.eligibility import evaluate_eligibility, failure_text
 from workflow.models import Document, GrantProject, ProjectState
 from workflow.models.documents import DISABILITY_PROOF_TYPES, DocumentType
 
@@ -166,13 +167,12 @@ def project_timeline(project) -> list[TimelineEntry]:
             transition=TRANSITION_LABELS.get(entry.transition, entry.transition),
             from_state=_state_label(entry.from_state) if entry.from_state else "",
             to_state=_state_label(entry.to_state),
-            reason=str(payload.get("reason") or ""),
+            reason=reason_text(payload.get("reason_code"), payload.get("reason_params"), payload.get("reason")),
             note=str(payload.get("note") or ""),
             amount=str(payload.get("amount") or ""),
             outcome=str(OUTCOME_LABELS.get(payload.get("outcome"), payload.get("outcome") or "")),
             failed_rules=[
-                rule.get("message", "") for rule in payload.get("failed_rules") or []
-                if isinstance(rule, dict)
+                failure_text(rule) for rule in payload.get("failed_rules") or [] if isinstance(rule, dict)
             ],
             document_id=payload.get("document") if isinstance(payload.get("document"), int) else None,
             sha256=str(payload.get("sha256") or ""),

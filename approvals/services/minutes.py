@@ -30,6 +30,7 @@ from approvals.selectors import membership
 from approvals.tally import NO_QUORUM, PROPOSAL_LABELS, TIE
 from core.bidi import isolate_text_if_rtl
 from core.exceptions import InvalidInput
+from core.reasons import reason_text
 from core.stepup import confirm_password
 from core.transactions import service_transaction
 from ledger.transitions import apply_transition, check_permission, check_transition
@@ -65,6 +66,7 @@ def minutes_facts(session, items, tallies, skipped=None) -> dict:
             "averages": averages,
             "outcome": item.outcome, "approved_amount": item.approved_amount,
             "conditions": item.conditions, "reason": item.reason,
+            **({"reason_code": item.reason_code, "reason_params": item.reason_params} if item.reason_code else {}),
             "not_applied": (skipped or {}).get(item.pk),
         })
     return {
@@ -189,10 +191,13 @@ def _part_context(facts: dict, language: str) -> dict:
         reason = row["reason"]
         if outcome == AgendaItem.Outcome.DEFER:
             label = _("deferred")
-            if reason in _automatic_reasons():
-                # The rule's own label, stored when the chair gave no reason ("no majority"
+            if row.get("reason_code") or reason in _automatic_reasons():
+                # The rule's own reason, stored when the chair gave none ("no majority"
                 # even when nobody voted): the result line says what happened instead.
                 reason = ""
+        if reason:
+            # A system reason in this part's language; a person's as written.
+            reason = reason_text(row.get("reason_code"), row.get("reason_params"), reason)
         rows.append({**row, "reason": reason, "outcome_label": str(label), "result_text": _result_text(row),
                      "averages": list(zip(names, row["averages"], strict=True))})
     return {**facts, "rows": rows, "language": language, "held": _held_text(facts["session"])}

@@ -24,6 +24,7 @@ from approvals.selectors import item_tally, member_ids, present_ids, session_sea
 from approvals.services.minutes import facts_digest, minutes_facts, render_minutes, store_minutes
 from core.exceptions import InvalidInput, NotFound, TamkeenError, TransitionNotAllowed
 from core.input import clean_text, require_text
+from core.reasons import NO_DECISION, reason_english
 from core.roles import role_for
 from core.transactions import consistent_read, service_transaction, within_caller_transaction
 from disbursements.selectors import envelope_room
@@ -252,8 +253,10 @@ def _apply_decision(item, decision, actor, program):
     the commitments of the files approved before it, and is committed against it."""
     try:
         if item.outcome == AgendaItem.Outcome.DEFER:
-            project_defer(project_id=item.project_id, actor=actor, reason=item.reason or _("No decision: deferred."),
-                          hold=committee_hold(item.project_id, deferral=decision))
+            # The rule's reason (its code), the chair's, or the system's own.
+            code = item.reason_code or ("" if item.reason else NO_DECISION)
+            project_defer(project_id=item.project_id, actor=actor, reason=item.reason or reason_english(code),
+                          reason_code=code, hold=committee_hold(item.project_id, deferral=decision))
         elif item.outcome == Decision.APPROVE:
             project = project_decide(project_id=item.project_id, actor=actor, outcome=item.outcome,
                                      decision=decision, envelope=envelope_room(program))

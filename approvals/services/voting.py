@@ -11,6 +11,7 @@ from approvals.selectors import item_tally, items_the_chair_is_recused_from, mem
 from core.exceptions import InvalidInput
 from core.input import clean_text, parse_money, require_text
 from core.money import format_mad
+from core.reasons import reason_english
 from core.transactions import service_transaction
 from ledger.transitions import apply_transition, check_permission, check_transition
 
@@ -158,6 +159,7 @@ def item_confirm_decision(*, item_id, actor, amount=None, conditions="", reason=
     outcome = outcome_for(result.proposal)
     project = item.project
     item.approved_amount, item.conditions, item.reason = None, "", ""
+    item.reason_code, item.reason_params = "", {}
     if outcome == AgendaItem.Outcome.APPROVE:
         value = parse_money(amount, "amount")
         if value > project.requested_amount:
@@ -170,14 +172,19 @@ def item_confirm_decision(*, item_id, actor, amount=None, conditions="", reason=
     elif outcome in (AgendaItem.Outcome.REVISE, AgendaItem.Outcome.REJECT):
         item.reason = require_text(reason, "reason")
     else:
-        item.reason = clean_text(reason) or str(rule.PROPOSAL_LABELS[result.proposal])
+        item.reason = clean_text(reason)
+        if not item.reason:
+            # The rule's own reason: a code, shown in each reader's language.
+            item.reason_code = result.proposal
+            item.reason = reason_english(item.reason_code)
     item.outcome, item.confirmed_by, item.confirmed_at = outcome, actor, timezone.now()
     item.confirmed_tally = result.as_dict()
-    item.save(update_fields=["outcome", "approved_amount", "conditions", "reason", "confirmed_by", "confirmed_at",
-                             "confirmed_tally"])
+    item.save(update_fields=["outcome", "approved_amount", "conditions", "reason", "reason_code", "reason_params",
+                             "confirmed_by", "confirmed_at", "confirmed_tally"])
     apply_transition(session, actor, transition, payload={
         "item": item.pk, "project": project.pk, "tally": result.as_dict(), "outcome": outcome,
         "amount": item.approved_amount, "conditions": item.conditions, "reason": item.reason,
+        **({"reason_code": item.reason_code} if item.reason_code else {}),
     })
     return item
 

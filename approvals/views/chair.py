@@ -53,7 +53,8 @@ def decision_form(item) -> DecisionForm:
     return DecisionForm(prefix=decision_prefix(item), initial={
         "amount": item.approved_amount if item.approved_amount is not None
         else min(item.project.requested_amount, item.project.program.project_ceiling),
-        "conditions": item.conditions, "reason": item.reason,
+        # A system reason (no majority...) is not the chair's: confirming again keeps its code.
+        "conditions": item.conditions, "reason": "" if item.reason_code else item.reason,
     })
 
 

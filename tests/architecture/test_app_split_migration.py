@@ -75,9 +75,9 @@ PRE_SPLIT = [
 SPLIT = [("workflow", "0014_apps_split"), *[(app, "0001_initial") for app in MOVED]]
 
 PAST = date(2025, 3, 10)
-REMINDER_CONTEXT = {
-    "step": "Step", "reference": "AGR-0001", "title": "Atelier", "since": datetime(2025, 3, 10, 9, tzinfo=UTC),
-    "days": 3, "remind_days": 1, "escalate_days": 9, "is_visit": False,
+REMINDER_PARAMS = {
+    "step": "screening", "reference": "AGR-0001", "since": datetime(2025, 3, 10, 9, tzinfo=UTC).isoformat(),
+    "days": 3, "remind_days": 1, "escalate_days": 9,
 }
 
 
@@ -94,8 +94,10 @@ def plain(value):
     return bytes(value) if isinstance(value, memoryview) else value
 
 
-# Columns later migrations added to moved tables (ledger 0002): not there before the split.
-ADDED_AFTER_THE_SPLIT = {"checkpoint": {"consistency"}, "signingkey": {"certificate"}}
+# Columns later migrations added to moved tables (ledger 0002, core 0003, notifications
+# 0003): not there before the split.
+ADDED_AFTER_THE_SPLIT = {"checkpoint": {"consistency"}, "signingkey": {"certificate"},
+                         "userpreference": {"last_used_language"}, "notification": {"template", "params"}}
 
 
 def table_rows() -> dict:
@@ -303,7 +305,7 @@ def world(reference_data, back_at_latest, cast, make_project, make_user, program
     preferences_update(actor=cast.mentor, language="ar", email_kinds=[NotificationKind.VISIT_DUE])
     notify(
         recipient=cast.officer, kind=NotificationKind.REMINDER, template="deadline_reminder",
-        link="/projects/1/", dedupe_key="split:reminder", context=REMINDER_CONTEXT,
+        link="/projects/1/", dedupe_key="split:reminder", params=REMINDER_PARAMS,
     )
 
     # A group and a user holding moved models' permissions outside the role table.
@@ -536,7 +538,7 @@ def test_a_database_migrated_before_the_split_migrates_after_it_without_losing_a
     assert UserPreference.objects.get(user=cast.finance).language == "fr"
     assert preferences_update(actor=cast.finance, language="ar", email_kinds=[]).pk == preference.pk
     created = notify(recipient=cast.finance, kind=NotificationKind.AT_RISK, template="deadline_reminder",
-                     dedupe_key="split:after", context=REMINDER_CONTEXT)
+                     dedupe_key="split:after", params=REMINDER_PARAMS)
     assert created.pk > max(row[0] for row in after["rows"]["notification"])
 
 

@@ -83,8 +83,10 @@ def test_signing_in_without_a_preference_keeps_the_chosen_language(officer):
     response = client.post(reverse("login"), {"username": "nawal", "password": PASSWORD})
     assert response.status_code == 302
     assert COOKIE not in response.cookies
-    assert not UserPreference.objects.exists()
     assert '<html lang="en" dir="ltr">' in client.get(reverse("projects:index")).content.decode()
+    # Nothing chosen; the language read is remembered for the emails.
+    assert list(UserPreference.objects.values_list("language", "last_used_language")) == [("", "en")]
+    assert language_for(officer) == "en"
 
 
 def test_a_failed_sign_in_does_not_switch(officer):

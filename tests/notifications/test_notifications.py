@@ -40,8 +40,8 @@ def message(recipient_id, n=1, kind=NotificationKind.REMINDER, **fields):
         created.append(notify(
             recipient=recipient, kind=kind, template="deadline_reminder", link=f"/projects/{i + 1}/",
             dedupe_key=f"test:{recipient_id}:{kind}:{i}:{fields.get('tag', '')}",
-            context={"step": "Step", "reference": f"AGR-{i + 1:04d}", "title": f"Atelier {i + 1}",
-                     "since": timezone.now(), "days": 3, "remind_days": 1, "escalate_days": 9, "is_visit": False},
+            params={"step": "screening", "reference": f"AGR-{i + 1:04d}",
+                    "since": timezone.now().isoformat(), "days": 3, "remind_days": 1, "escalate_days": 9},
         ))
     return created
 
@@ -246,5 +246,6 @@ def test_a_bad_language_changes_nothing(make_user, signed_in):
     )
     assert response.status_code == 200
     assert response.context["form"].errors.keys() == {"language", "email_kinds"}
-    assert not UserPreference.objects.filter(user=user).exists()
+    # The page was read (its language is recorded as the one last used), nothing chosen.
+    assert not UserPreference.objects.filter(user=user).exclude(language="").exists()
     assert not EmailPreference.objects.filter(user=user).exists()

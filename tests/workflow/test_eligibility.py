@@ -53,7 +53,29 @@ def test_every_failure_has_a_message(eligible):
     project.beneficiary.consent_given = False
     (failure,) = evaluate_eligibility(project, on=ON)
     assert (failure.code, bool(failure.message)) == ("consent", True)
-    assert failure.as_dict() == {"code": "consent", "message": failure.message}
+    assert failure.as_dict() == {"code": "consent", "message": failure.message,
+                                 "msgid": "The beneficiary's consent is not recorded.", "params": {}}
+
+
+def test_a_stored_failure_reads_in_the_readers_language(eligible):
+    from django.utils import translation
+
+    from workflow.eligibility import failure_text
+
+    project = eligible()
+    project.beneficiary.consent_given = False
+    with translation.override("fr"):  # screened by a French-speaking officer
+        (failure,) = [f.as_dict() for f in evaluate_eligibility(project, on=ON)]
+    shown = {}
+    for language in ("ar", "fr", "en"):
+        with translation.override(language):
+            shown[language] = failure_text(failure)
+    assert shown["en"] == "The beneficiary's consent is not recorded."
+    assert len(set(shown.values())) == 3 and shown["fr"] == failure["message"]
+    assert any("\u0600" <= ch <= "\u06ff" for ch in shown["ar"])
+    # Written before the msgids: as written.
+    with translation.override("ar"):
+        assert failure_text({"code": "consent", "message": "Consentement absent."}) == "Consentement absent."
 
 
 # --- category ---------------------------------------------------------------------------

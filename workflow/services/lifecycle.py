@@ -142,7 +142,7 @@ def project_schedule(*, project_id, actor, placement=None) -> GrantProject:
 
 
 @service_transaction
-def project_defer(*, project_id, actor, reason, hold=None) -> GrantProject:
+def project_defer(*, project_id, actor, reason, reason_code="", hold=None) -> GrantProject:
     """in_committee → eligible: the file goes back to the eligible files. Program officer
     or chair; reason required.
 
@@ -152,13 +152,16 @@ def project_defer(*, project_id, actor, reason, hold=None) -> GrantProject:
     built by ``approvals.facts.committee_hold``) says whether a session still holds the
     file; while one does, or without it, the deferral is refused (``guard_failed``,
     ``on_session_agenda``). The audit payload names the session and item that released
-    the file, if any.
+    the file, if any, and ``reason_code`` when the reason is the system's (``core.reasons``:
+    shown translated, ``reason`` holding its English text).
     """
     reason = require_text(reason, "reason")
     project = lock_project(project_id)
     facts = {HOLD: hold}
     _refuse_unless_committee(project, actor, "defer", not_held_by_a_session, facts)
-    return transition_project(project, actor, "defer", payload={"reason": reason, **hold.reference}, facts=facts)
+    code = {"reason_code": reason_code} if reason_code else {}
+    return transition_project(project, actor, "defer", payload={"reason": reason, **code, **hold.reference},
+                              facts=facts)
 
 
 class Decision:

@@ -21,6 +21,7 @@ from ledger.evidence import verify_entity_anchored
 from workflow import selectors
 from workflow.actions import project_actions
 from workflow.diagram import lifecycle_diagram
+from workflow.eligibility import failure_text
 from workflow.forms import ProjectFilterForm
 from workflow.models import Beneficiary, Document, GrantProject, Program
 
@@ -153,6 +154,8 @@ class ProjectDetailView(PermissionRequiredMixin, generic.TemplateView):
             documents_differ=[document for document, _visible, seal in documents if seal.status == "differs"],
             can_download=user.has_perm("workflow.view_document"),
             timeline=timeline,
+            # Each failed rule in the reader's language (codes and msgids since issue 15).
+            eligibility_failures=[failure_text(failure) for failure in project.eligibility_failures or []],
             verification=verification,
             can_verify=user.has_perm("ledger.verify_ledger"),
             diagram=lifecycle_diagram(current=project.state, visited=visited - {""}, rtl=get_language_bidi()),

@@ -123,8 +123,8 @@ class Catalog:
 
     def untranslated(self, text: str) -> str | None:
         """Why ``text`` is an untranslated message, or None."""
-        if text in self.translations:
-            return None
+        if text in self.translations or text in LANGUAGE_NAMES:
+            return None  # (a language picker names each language in itself: « Français »)
         expected = self.expected.get(text)
         if expected is not None and text not in expected:
             return f"English msgid {text!r}"

@@ -35,3 +35,11 @@ def without_waiting_panel(html: str) -> str:
 
     return re.sub(r'<div class="mdc-card vf-card tamkeen-waiting">.*?</section>\s*</div>', "", html, count=1,
                   flags=re.S)
+
+
+def unisolated(html: str) -> str:
+    """The page without its direction-isolation elements (``<bdi>``, core.bidi), to read
+    the words around numbers as a reader does."""
+    import re
+
+    return re.sub(r"</?bdi[^>]*>|[\u2066-\u2069]", "", html)

@@ -28,7 +28,6 @@ from approvals.models import (
 )
 from approvals.selectors import membership
 from approvals.tally import NO_QUORUM, PROPOSAL_LABELS, TIE
-from core.bidi import isolate_text_if_rtl
 from core.exceptions import InvalidInput
 from core.reasons import reason_text
 from core.stepup import confirm_password
@@ -131,13 +130,9 @@ def _automatic_reasons() -> set:
 
 
 def _held_text(session: dict) -> str:
-    """When the session was held (its opening) and, if on another day, when it was planned
-    (the dates and times isolated in an Arabic text)."""
-    language = translation.get_language()
-
+    """When the session was held (its opening) and, if on another day, when it was planned."""
     def when(moment):
-        return {"date": isolate_text_if_rtl(format_date(moment, "d/m/Y"), language),
-                "time": isolate_text_if_rtl(format_date(moment, "H:i"), language)}
+        return {"date": format_date(moment, "d/m/Y"), "time": format_date(moment, "H:i")}
 
     planned = timezone.localtime(session["scheduled_for"])
     opened = timezone.localtime(session["opened_at"]) if session.get("opened_at") else None

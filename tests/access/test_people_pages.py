@@ -11,7 +11,7 @@ from django.urls import reverse
 from access.models import RoleRequest
 from core.roles import Role
 from ledger.models import AuditEntry
-from tests._web import as_user, html_of
+from tests._web import as_user, html_of, unisolated
 
 
 @pytest.fixture
@@ -136,7 +136,7 @@ def test_the_people_list_is_searchable_and_paginated(client, admins, make_user):
     for n in range(30):
         make_user(Role.MENTOR, username=f"mentor-{n:02d}")
     as_user(client, first)
-    page = html_of(client.get(reverse("people:index")))
+    page = unisolated(html_of(client.get(reverse("people:index"))))
     assert "Page 1 of 2" in page
     found = html_of(client.get(reverse("people:index"), {"q": "mentor-07"}))
     assert "mentor-07" in found and "mentor-08" not in found

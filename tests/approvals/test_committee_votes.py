@@ -236,7 +236,7 @@ def test_an_amount_above_the_program_ceiling_is_refused(approving, board, progra
         error = refused(lambda: committee.item_confirm_decision(item_id=item.pk, actor=board.chair,
                                                                 amount="55000.00"), "invalid_input")
     assert error.field_errors == {
-        "amount": ["The approved amount cannot exceed the program ceiling of 50,000.00 MAD."]}
+        "amount": ["The approved amount cannot exceed the program ceiling of 50,000.00\xa0MAD."]}
     assert snapshot(session) == before
     # At the ceiling is fine.
     committee.item_confirm_decision(item_id=item.pk, actor=board.chair, amount="50000.00")

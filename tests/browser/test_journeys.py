@@ -285,7 +285,7 @@ def test_mentor_records_a_follow_up_visit(site, cast, make_project):
 
     page = site.login(cast.mentor)
     page.goto("/followup/")
-    row = page.locator("tr", has=page.locator(f"a:text-is('{project.reference}')")).first
+    row = page.locator("tr", has=page.get_by_role("link", name=project.reference, exact=True)).first
     click_and_wait(page, row.get_by_role("link", name="Report the visit"), r"/report/$")
     form = page.locator("form:has([name=visited_on])")
     form.locator("[name=visited_on]").fill(timezone.localdate().isoformat())

@@ -167,7 +167,7 @@ def new_project(cast, program, make_beneficiary):
 @pytest.mark.parametrize(
     "amount",
     ["-100.00", "0", "0.00", "100000.01", "250000", "100.005", "12.345", 100.5, 0.1, "abc", "", None,
-     "NaN", "Infinity", "1e12", "45,000.00"],
+     "NaN", "Infinity", "1e12", "45.000,00.5"],
     ids=lambda a: repr(a),
 )
 def test_a_bad_requested_amount_is_refused(amount, new_project):

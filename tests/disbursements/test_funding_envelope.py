@@ -187,7 +187,7 @@ def test_a_program_is_never_validated_with_an_envelope_below_what_is_committed(m
     with pytest.raises(ValidationError) as refused:
         program.full_clean()
     assert list(refused.value.message_dict) == ["envelope"]
-    assert "40000" in refused.value.message_dict["envelope"][0]
+    assert "40,000.00" in refused.value.message_dict["envelope"][0]
     assert [(f.code, f.field) for f in program_checks.failures(program)] == [("envelope_below_committed", "envelope")]
     program.envelope = Decimal("40000.00")  # exactly what is committed
     program.full_clean()

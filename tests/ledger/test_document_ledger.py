@@ -19,7 +19,7 @@ from core.roles import Role
 from ledger.evidence import verify_entity
 from ledger.models import AuditEntry
 from tests._uploads import pdf_bytes
-from tests._web import as_user, html_of
+from tests._web import as_user, html_of, unisolated
 from workflow import services
 from workflow.models import Document, GrantProject
 
@@ -109,7 +109,7 @@ def test_the_project_page_shows_each_document_sealed_and_the_acts_in_the_history
     document = _attach(project, cast.agent)
     services.project_update(project_id=project.pk, actor=cast.agent, title="Atelier de couture")
 
-    html = _page(project, auditor)
+    html = unisolated(_page(project, auditor))
 
     seq = AuditEntry.objects.for_entity(project).get(transition="attach_document",
                                                       payload__document=document.pk).seq
@@ -126,7 +126,7 @@ def test_a_fingerprint_changed_behind_the_ledger_is_shown(make_project, cast, au
                                                       payload__document=document.pk).seq
     Document.objects.filter(pk=document.pk).update(sha256="0" * 64)  # a row edited in the database
 
-    html = _page(project, auditor)
+    html = unisolated(_page(project, auditor))
 
     assert f"differs from entry {seq}" in html
     assert "Warning: 1 document's fingerprint differs from the one sealed in the ledger" in html

@@ -232,7 +232,7 @@ def test_approving_above_a_lowered_ceiling_is_refused(make_project, program, cas
 
     error = _refused(_approve(project, cast, "55000.00"), project.pk)
     assert (error.code, list(error.field_errors)) == ("invalid_input", ["amount"])
-    assert "50000.00" in error.field_errors["amount"][0]
+    assert "50,000.00" in error.field_errors["amount"][0]  # the ceiling, as an amount
 
     _approve(project, cast, "50000.00")()
     assert GrantProject.objects.get(pk=project.pk).approved_amount == Decimal("50000.00")

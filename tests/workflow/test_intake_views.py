@@ -134,7 +134,7 @@ def test_a_missing_field_a_registered_cin_and_an_amount_over_the_ceiling_come_in
         "find her or him with the search above instead of registering again."
     ]
     assert field_errors(response, "requested_amount") == [
-        "The requested amount exceeds the program ceiling of 100,000.00 MAD."
+        "The requested amount exceeds the program ceiling of 100,000.00\xa0MAD."
     ]
     page = response.content.decode()
     assert "already exists" not in page and "100000.00" not in page

@@ -177,7 +177,7 @@ def test_the_envelope_is_not_lowered_below_what_is_committed(cast, program, make
                                 project_ceiling="90000")
     assert refused.value.code == "envelope_below_committed"
     assert list(refused.value.field_errors) == ["envelope"]
-    assert "100000.00" in refused.value.field_errors["envelope"][0]
+    assert "100,000.00" in refused.value.field_errors["envelope"][0]
     assert row(program) == before and trail(program) == entries
 
     # Down to exactly what is committed is allowed.

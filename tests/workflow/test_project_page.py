@@ -16,6 +16,7 @@ from tests._audit_support import (
     fresh_unregistered_key,
     integrate_settled,
 )
+from tests._web import unisolated
 from workflow.diagram import machine
 from workflow.models import Document, DocumentType, ProjectState
 
@@ -165,7 +166,7 @@ def test_entries_in_a_signed_checkpoint_say_so(client, cast, make_project):
     project = make_project("eligible")  # create, three documents, submit, screen_ok
     result = integrate_settled(force_checkpoint=True)
     assert result.checkpoint is not None
-    html = page(client, cast.officer, project)
+    html = unisolated(page(client, cast.officer, project))
     assert "Chain verified." in html
     assert html.count(f"anchored in signed checkpoint {result.checkpoint.pk} of") == 6
     assert "6 entries anchored, the latest in signed checkpoint" in html

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Prefetch, Q
 
 from access.models import Account, RoleRequest
-from core.roles import Role
+from core.roles import Role, roles_of
 from ledger.selectors import anchored_entries
 
 User = get_user_model()
@@ -36,8 +36,9 @@ def pending_requests(*, user_id=None):
 
 
 def roles_held(user) -> list[Role]:
-    names = set(user.groups.filter(name__in=Role.values).values_list("name", flat=True))
-    return [role for role in Role if role.value in names]
+    """The person's roles, in the table's order (``core.roles.roles_of``)."""
+    held = roles_of(user)
+    return [role for role in Role if role.value in held]
 
 
 @dataclass

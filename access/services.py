@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from access.models import Account, RoleRequest
 from core.exceptions import InvalidInput, NotFound, PermissionDenied, SeparationOfDuties
 from core.input import clean_text
-from core.roles import NEEDS_SECOND_ADMIN, Role, excluded_by, roles_of
+from core.roles import NEEDS_SECOND_ADMIN, Role, excluded_by
 from core.transactions import service_transaction
 from ledger.entries import HEAD_FIELDS, record_transition
 from ledger.machines import awaits_first_entry
@@ -252,6 +252,3 @@ def operator_set_roles(user, roles, *, superuser: bool, reason: str) -> None:
                                "superuser": superuser, "was_superuser": was_superuser,
                                "staff": user.is_staff, "reason": reason})
 
-
-def roles_of_user(user) -> list[Role]:
-    return [role for role in Role if role.value in roles_of(user)]

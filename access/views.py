@@ -13,7 +13,7 @@ from django.views import generic
 from access import selectors, services
 from access.forms import ApproveForm, GrantForm, PeopleFilterForm, ReasonForm
 from access.models import Account, RoleRequest
-from core.roles import NEEDS_SECOND_ADMIN, Role
+from core.roles import Role
 from core.views import ServiceFormView
 from ledger import selectors as ledger_selectors
 
@@ -66,8 +66,7 @@ class PersonDetailView(PermissionRequiredMixin, generic.TemplateView):
         return super().get_context_data(
             person=person, roles=selectors.roles_held(person),
             pending=selectors.pending_requests(user_id=person.pk), timeline=timeline,
-            verification=verification, may_manage=may_manage, is_self=user.pk == person.pk,
-            needs_second=[r.value for r in NEEDS_SECOND_ADMIN], **kwargs)
+            verification=verification, may_manage=may_manage, is_self=user.pk == person.pk, **kwargs)
 
 
 class PersonMixin:

@@ -42,11 +42,6 @@ def register(model_label: str, *, limits: dict, message, code: str) -> None:
     _SCOPES[model_label.lower()] = Scope({Role(r).value: rule for r, rule in limits.items()}, message, code)
 
 
-def limited_roles(model_label: str) -> frozenset[str]:
-    scope = _SCOPES.get(model_label.lower())
-    return frozenset(scope.limits) if scope else frozenset()
-
-
 def _holding(user, perm) -> list[str]:
     held = roles_of(user)
     if perm is None:

@@ -100,9 +100,76 @@ def test_the_inbox_pages_25_tasks_at_a_time(client, make_project, cast):
         make_project("submitted")
     client.force_login(cast.officer)
     first = client.get(reverse("inbox:index"))
-    assert len(first.context["rows"]) == 25 and first.context["page"].has_next()
-    second = client.get(reverse("inbox:index"), {"page": 2})
-    assert len(second.context["rows"]) == 1
+    assert len(first.context["rows"]) == 25 and first.context["page"].has_next
+    assert not first.context["page"].has_previous
+    html = first.content.decode()
+    assert "Page 1 of" not in html  # no count of the whole queue: "more", not a total
+    (more,) = re.findall(r'class="mdc-button tamkeen-pager-next" rel="next" href="\?([^"]+)"', html)
+    second = client.get(reverse("inbox:index") + "?" + more.replace("&amp;", "&"))
+    assert len(second.context["rows"]) == 1 and not second.context["page"].has_next
+    seen_rows = [task.pk for task in first.context["rows"]] + [task.pk for task in second.context["rows"]]
+    assert len(set(seen_rows)) == 26
+    (back,) = re.findall(r'rel="prev" href="\?([^"]+)"', second.content.decode())
+    again = client.get(reverse("inbox:index") + "?" + back.replace("&amp;", "&"))
+    assert [task.pk for task in again.context["rows"]] == seen_rows[:25]
+
+
+def test_the_pages_keep_the_filters_and_go_from_my_tasks_to_my_roles(client, make_project, cast, program):
+    """Assigned to me first (the sign-offs of files I screened), then the screenings any
+    officer may claim; the pager's links keep the program filter."""
+    from core.pagination import keyset_page
+    from workflow.inbox import KEYS, inbox_segments
+
+    for _ in range(3):
+        make_project("in_training")
+    for _ in range(3):
+        make_project("submitted")
+    mine, claimable = inbox_segments(cast.officer)
+    assert mine.count() == 3 and claimable.count() >= 3
+    walked = []
+    params = {"program": str(program.pk)}
+    while True:
+        page = keyset_page(inbox_segments(cast.officer, program_id=program.pk), params, keys=KEYS, size=2)
+        walked += page.rows
+        if not page.has_next:
+            break
+        assert f"program={program.pk}" in page.next_query
+        params = {"program": str(program.pk), "after": page.next_cursor}
+    assert [task.pk for task in walked] == [task.pk for task in inbox_tasks(cast.officer, program_id=program.pk)]
+    assert [task.owner_id for task in walked[:3]] == [cast.officer.pk] * 3
+
+
+def test_a_link_with_a_broken_cursor_shows_the_first_page_and_says_so(client, make_project, cast):
+    make_project("submitted")
+    client.force_login(cast.officer)
+    for cursor in ("not-base64!", "WzksWzFdXQ", "W10", "WzAsWyJub3QgYSBkYXRlIiwxXV0"):
+        response = client.get(reverse("inbox:index"), {"after": cursor, "kind": ""})
+        assert response.status_code == 200
+        assert len(response.context["rows"]) == 1
+        assert response.context["page"].error_code == "invalid_cursor"
+        assert 'data-code="invalid_cursor"' in response.content.decode()
+
+
+def test_the_badge_stops_counting_past_its_cap(client, make_project, cast, monkeypatch):
+    from workflow import inbox
+
+    monkeypatch.setattr(inbox, "COUNT_CAP", 2)
+    monkeypatch.setattr("workflow.templatetags.inbox_tags.COUNT_CAP", 2)
+    for _ in range(4):
+        make_project("submitted")
+    client.force_login(cast.officer)
+    html = client.get(reverse("inbox:index")).content.decode()
+    assert re.search(r'class="tamkeen-inbox-count"[^>]*>(<bdi[^>]*>)?2\+<', html)
+    assert "More than 2 tasks" in html
+
+
+def test_the_count_is_capped(make_project, cast):
+    from workflow.inbox import inbox_count
+
+    for _ in range(4):
+        make_project("submitted")
+    assert inbox_count(cast.officer) == 4
+    assert inbox_count(cast.officer, cap=2) == 3  # "2+": it stopped reading after three
 
 
 def test_an_anonymous_visitor_is_sent_to_log_in(client):

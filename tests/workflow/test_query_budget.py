@@ -43,7 +43,7 @@ BUDGET = {
     "inbox": 19,
     "session_list": 13,
     "session_detail": 15,
-    "funding_inbox": 13,
+    "funding_inbox": 14,  # its waiting-for-me panel: my tasks, then my roles' (two indexed queries, no OR)
     "finance_officer_inbox": 16,
     "training_progress": 17,
 }

@@ -1,8 +1,10 @@
-"""The inbox's count, for the menu (one COUNT query per page)."""
+"""The inbox's count, for the menu: one query per page, that stops counting past
+``workflow.inbox.COUNT_CAP`` (the badge then says "99+")."""
 
 from django import template
 
-from workflow.inbox import inbox_tasks
+from workflow.inbox import COUNT_CAP
+from workflow.inbox import inbox_count as count_tasks
 
 register = template.Library()
 
@@ -14,5 +16,16 @@ def inbox_count(context):
         return 0
     cached = getattr(request, "_inbox_count", None)
     if cached is None:
-        cached = request._inbox_count = inbox_tasks(request.user).count()
+        cached = request._inbox_count = count_tasks(request.user)
     return cached
+
+
+@register.filter
+def capped(count):
+    """The badge's figure: the count, or "99+" past the cap."""
+    return f"{COUNT_CAP}+" if count > COUNT_CAP else str(count)
+
+
+@register.simple_tag
+def inbox_count_cap():
+    return COUNT_CAP

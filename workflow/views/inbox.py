@@ -1,18 +1,19 @@
 """The inbox: every open task I can take, across files, sessions, orders and
-disbursements, each linked to the screen where it is done."""
-
-from urllib.parse import urlencode
+disbursements, each linked to the screen where it is done, 25 at a time (keyset
+pages: ``core.pagination``). Its filters are bounded whatever the queue: the kinds of
+task (one per step of the flows) and the programs, never one option per file."""
 
 from django import forms
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.paginator import Paginator
 from django.utils.translation import gettext_lazy as _
 from django.views import generic
 
+from core.pagination import keyset_page
 from workflow import inbox
 from workflow.models import Program
 
 PAGE_SIZE = 25
+FILTERS = ("kind", "program")
 
 
 class InboxFilterForm(forms.Form):
@@ -36,10 +37,8 @@ class InboxView(LoginRequiredMixin, generic.TemplateView):
         if form.is_valid():
             kind = inbox.kind_of(form.cleaned_data["kind"])
             program = form.cleaned_data["program"]
-        tasks = inbox.inbox_tasks(self.request.user, kind=kind, program_id=program.pk if program else None)
-        page = Paginator(tasks, PAGE_SIZE).get_page(self.request.GET.get("page"))
-        rows = inbox.with_links(inbox.describe(page.object_list), self.request.get_full_path())
-        filters = {key: value for key, value in self.request.GET.items() if key != "page" and value}
-        return super().get_context_data(
-            form=form, page=page, rows=rows, filtered=bool(filters), query=urlencode(filters), **kwargs
-        )
+        segments = inbox.inbox_segments(self.request.user, kind=kind, program_id=program.pk if program else None)
+        page = keyset_page(segments, self.request.GET, keys=inbox.KEYS, size=PAGE_SIZE)
+        rows = inbox.with_links(inbox.describe(page.rows), self.request.get_full_path())
+        filtered = any(self.request.GET.get(name) for name in FILTERS)
+        return super().get_context_data(form=form, page=page, rows=rows, filtered=filtered, **kwargs)

@@ -225,7 +225,13 @@ class GrantProject(ConcurrentTransitionMixin, AuditedModel):
                 name="project_approved_within_requested",
             ),
         ]
-        indexes = [models.Index(fields=["program", "state"])]
+        indexes = [
+            models.Index(fields=["program", "state"]),
+            # The project list's keyset (newest first), alone and under its filters.
+            models.Index(fields=["created_at", "id"], name="project_created_idx"),
+            models.Index(fields=["state", "created_at", "id"], name="project_state_created_idx"),
+            models.Index(fields=["program", "created_at", "id"], name="project_program_created_idx"),
+        ]
 
     def __str__(self):
         return f"{self.reference} — {self.title}"

@@ -8,7 +8,6 @@ they decide: the room an approval needs (``envelope_room``, the fact handed to
 """
 
 import csv
-import io
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -399,11 +398,24 @@ def payment_rows(program):
         )]
 
 
+class _Line:
+    """csv.writer's file: ``write`` hands back the line it was given, so rows can be
+    yielded one at a time instead of gathered in a buffer."""
+
+    def write(self, value):
+        return value
+
+
+def payments_csv_lines(program):
+    """``payments_csv`` one line at a time (header first), read from the database in
+    chunks: a national program's payments are streamed, never held in memory."""
+    writer = csv.writer(_Line(), lineterminator="\r\n")
+    yield writer.writerow(PAYMENTS_CSV_HEADER)
+    for row in payment_rows(program):
+        yield writer.writerow(row)
+
+
 def payments_csv(program) -> str:
     """Every released disbursement of ``program``, oldest first, as CSV for accounting
     (``payment_rows`` under the stable ``PAYMENTS_CSV_HEADER`` keys)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(PAYMENTS_CSV_HEADER)
-    writer.writerows(payment_rows(program))
-    return out.getvalue()
+    return "".join(payments_csv_lines(program))

@@ -334,9 +334,11 @@ def test_payments_csv_has_the_header_and_one_row_per_release(client, people, pro
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"].startswith("attachment; filename=")
-    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8"))))
+    assert response.streaming  # line by line from the database, never built in memory
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8"))))
     assert rows[0] == ["reference", "project", "beneficiary", "amount", "payment_reference", "released_at",
                        "released_by"]
+    assert all(len(row) == 7 for row in rows)
     assert [(r[0], r[3], r[6]) for r in rows[1:]] == [
         (d.reference, str(d.amount), "comptable") for d in released]
 

@@ -17,7 +17,7 @@ def people(*, search="", role=""):
     """Every person, by user name, with their role groups prefetched."""
     from django.contrib.auth.models import Group
 
-    queryset = User.objects.order_by("username").prefetch_related(
+    queryset = User.objects.order_by("username", "pk").prefetch_related(
         Prefetch("groups", queryset=Group.objects.filter(name__in=Role.values), to_attr="role_groups"))
     if search:
         queryset = queryset.filter(Q(username__icontains=search) | Q(first_name__icontains=search)

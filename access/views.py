@@ -13,6 +13,7 @@ from django.views import generic
 from access import selectors, services
 from access.forms import ApproveForm, GrantForm, PeopleFilterForm, ReasonForm
 from access.models import Account, RoleRequest
+from core.pagination import KeysetListMixin
 from core.roles import Role
 from core.views import ServiceFormView
 from ledger import selectors as ledger_selectors
@@ -29,11 +30,12 @@ def person_or_404(pk):
     return user
 
 
-class PeopleListView(PermissionRequiredMixin, generic.ListView):
+class PeopleListView(PermissionRequiredMixin, KeysetListMixin, generic.ListView):
     permission_required = READ
     template_name = "access/list.html"
     context_object_name = "people"
     paginate_by = 25
+    keyset = ("username", "pk")
 
     def get_queryset(self):
         self.filter_form = PeopleFilterForm(self.request.GET or None)
@@ -42,9 +44,7 @@ class PeopleListView(PermissionRequiredMixin, generic.ListView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        query = self.request.GET.copy()
-        query.pop("page", None)
-        context.update(filter_form=self.filter_form, page_query=query.urlencode(), is_filtered=bool(query),
+        context.update(filter_form=self.filter_form, is_filtered=bool(context["page"].params),
                        pending=selectors.pending_requests(), can_manage=self.request.user.has_perm(MANAGE))
         return context
 

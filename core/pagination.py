@@ -208,3 +208,27 @@ def keyset_page(segments, params, *, keys, size: int = PAGE_SIZE) -> KeysetPage:
         first = page.rows[0]
         page.previous_cursor = encode_cursor(first.keyset_segment, _key_values(first, keys))
     return page
+
+
+class KeysetListMixin:
+    """For a ``generic.ListView``: its pages on a keyset instead of Django's paginator
+    (which counts the whole list and reads past every earlier row). ``keyset`` is the
+    list's order, or ``get_keyset()`` when it depends on the filters; the context gets
+    ``page`` (a ``KeysetPage``, for ``core/includes/pager.html``) and the page's rows as
+    the list's ``object_list``."""
+
+    keyset: tuple = ("-pk",)
+    paginate_by = PAGE_SIZE
+
+    def get_keyset(self):
+        return self.keyset
+
+    def paginate_queryset(self, queryset, page_size):
+        page = keyset_page(queryset, self.request.GET, keys=self.get_keyset(), size=page_size)
+        return None, page, page.rows, page.has_other_pages
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["page"] = context["page_obj"]
+        context["page_query"] = context["page"].first_query
+        return context

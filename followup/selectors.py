@@ -179,9 +179,14 @@ def visits_for(user, *, reads_all: bool, when: str = "", program=None, search: s
         if digits.isdigit():
             query |= Q(project__pk=int(digits))
         visits = visits.filter(query)
+    return visits.order_by(*visit_order(when))
+
+
+def visit_order(when: str) -> tuple:
+    """The visit list's order (and keyset): the latest reports first, else by due date."""
     if when == "reported":
-        return visits.order_by("-reported_at", "-pk")
-    return visits.order_by("due_on", "project_id", "sequence")
+        return ("-reported_at", "-pk")
+    return ("due_on", "project_id", "sequence", "pk")
 
 
 def project_followup(project) -> dict:

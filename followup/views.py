@@ -20,6 +20,7 @@ from django.views import generic
 
 from core.downloads import file_download
 from core.exceptions import TamkeenError
+from core.pagination import KeysetListMixin
 from core.views import call_with_form, failed, next_url
 from followup import selectors
 from followup import services as followup_services
@@ -44,7 +45,8 @@ def _can_read_project(user, project) -> bool:
 
 def _query_string(request):
     query = request.GET.copy()
-    query.pop("page", None)
+    for cursor in ("page", "after", "before"):
+        query.pop(cursor, None)
     return query
 
 
@@ -55,7 +57,7 @@ def with_report_links(visits, user):
     return visits
 
 
-class VisitListView(PermissionRequiredMixin, generic.ListView):
+class VisitListView(PermissionRequiredMixin, KeysetListMixin, generic.ListView):
     """A mentor's visits (every visit for an officer): due, upcoming, reported."""
 
     permission_required = "followup.view_followupvisit"
@@ -63,9 +65,13 @@ class VisitListView(PermissionRequiredMixin, generic.ListView):
     context_object_name = "visits"
     paginate_by = 20
 
+    def get_keyset(self):
+        return selectors.visit_order(self.when)
+
     def get_queryset(self):
         self.filter_form = VisitFilterForm(self.request.GET or None)
         data = self.filter_form.cleaned_data if self.filter_form.is_valid() else {}
+        self.when = data.get("when") or ""
         return selectors.visits_for(
             self.request.user, reads_all=reads_all_followup(self.request.user), when=data.get("when") or "",
             program=data.get("program"), search=data.get("q") or "",

@@ -18,6 +18,7 @@ from django.views import View, generic
 
 from core.exceptions import TamkeenError
 from core.models import language_for
+from core.pagination import KeysetListMixin
 from core.views import call_with_form, failed
 from notifications import services as notification_services
 from notifications.messages import notifications_shown
@@ -54,12 +55,13 @@ def _safe_next(request, default):
     return default
 
 
-class NotificationListView(generic.ListView):
+class NotificationListView(KeysetListMixin, generic.ListView):
     """My notifications, newest first: unread ones marked, searchable and filterable."""
 
     template_name = "notifications/list.html"
     context_object_name = "notifications"
     paginate_by = 20
+    keyset = ("-created_at", "-pk")
 
     def get_queryset(self):
         self.filter_form = NotificationFilterForm(self.request.GET or None)
@@ -78,12 +80,10 @@ class NotificationListView(generic.ListView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        query = self.request.GET.copy()
-        query.pop("page", None)
         # Each message in the language the page is read in, whatever the one it was sent in.
         notifications_shown(context["notifications"])
         context.update(
-            filter_form=self.filter_form, page_query=query.urlencode(), is_filtered=bool(query),
+            filter_form=self.filter_form, is_filtered=bool(context["page"].params),
             unread_total=unread_count(self.request.user),
         )
         return context

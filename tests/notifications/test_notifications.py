@@ -17,6 +17,7 @@ from notifications.deadlines import deadlines_check
 from notifications.models import EmailPreference, Notification, NotificationKind
 from notifications.services import notifications_email_pending, notify
 from notifications.tasks import deadlines_tick
+from tests._pager import pager_link
 
 pytestmark = pytest.mark.django_db
 
@@ -149,8 +150,8 @@ def test_the_list_shows_my_notifications_only_paginated_and_filtered(make_user, 
     assert page.status_code == 200
     body = page.content.decode()
     assert body.count('class="tamkeen-notification tamkeen-notification--unread"') == 20
-    assert 'Page <bdi dir="ltr">1</bdi> of 2' in body
-    assert client.get("/notifications/?page=2").content.decode().count("tamkeen-notification--unread") == 4
+    more = pager_link(body)
+    assert client.get("/notifications/" + more).content.decode().count("tamkeen-notification--unread") == 4
     searched = client.get("/notifications/?q=AGR-0017").content.decode()
     assert searched.count("tamkeen-notification--unread") == 1
     by_kind = client.get("/notifications/?kind=at_risk").content.decode()

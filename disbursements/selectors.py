@@ -188,10 +188,13 @@ def _tasked(user, node_name, state) -> QuerySet[Disbursement]:
     """The disbursements whose open ``node_name`` step is in ``user``'s inbox (the tray is
     a view of the same tasks: separation of duties and assignment included)."""
     from disbursements.flows import DisbursementFlow
-    from workflow.inbox import inbox_tasks
+    from workflow.inbox import inbox_segments
 
-    tasks = inbox_tasks(user).filter(flow_task=getattr(DisbursementFlow, node_name)).order_by()
-    return _open_disbursements(state).filter(pk__in=tasks.values("process__artifact_object_id"))
+    # Assigned to me, then claimable by my roles: one subquery each, united (no OR).
+    mine, claimable = (segment.filter(flow_task=getattr(DisbursementFlow, node_name)).order_by()
+                       .values("process__artifact_object_id")
+                       for segment in inbox_segments(user))
+    return _open_disbursements(state).filter(pk__in=mine.union(claimable))
 
 
 def _open_disbursements(state) -> QuerySet[Disbursement]:

@@ -78,7 +78,7 @@ def inbox_segments(user, *, kind: Kind | None = None, program_id: int | None = N
     assigned to them, then the unassigned ones their permissions let them claim, each
     oldest first (``KEYS``). No ``OR`` between the two: each is served by its own index."""
     if not user.is_authenticated:
-        return [Task.objects.none()]
+        return [Task.objects.none(), Task.objects.none()]
     perms = sorted(user.get_all_permissions())
     tasks = _open_tasks(user, kind=kind, program_id=program_id, nodes=nodes).select_related("process", "owner")
     mine = tasks.filter(owner=user)

@@ -102,13 +102,19 @@ def inbox_tasks(user, *, kind: Kind | None = None, program_id: int | None = None
 
 def inbox_count(user, *, cap: int | None = None) -> int:
     """How many tasks wait for ``user``, counted up to ``cap + 1`` (the badge shows
-    "99+" beyond ``cap``): one query, that stops reading after ``cap + 1`` rows."""
+    "99+" beyond ``cap``): the first ``cap + 1`` ids of each list in the inbox's order,
+    which each list's index hands over without reading the rest. (One ``UNION ALL``
+    would be one query, but PostgreSQL then plans each side without its order and
+    read 18,000 tasks to count 100 at 100,000 tasks.)"""
     if not user.is_authenticated:
         return 0
     cap = COUNT_CAP if cap is None else cap
-    mine, claimable = inbox_segments(user)
-    both = mine.order_by().values("pk").union(claimable.order_by().values("pk"), all=True)
-    return len(both[: cap + 1])
+    found = 0
+    for segment in inbox_segments(user):
+        found += len(segment.values_list("pk", flat=True)[: cap + 1 - found])
+        if found > cap:
+            break
+    return found
 
 
 def rows(user, *, back: str, nodes=(), limit: int = 20) -> list:

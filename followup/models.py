@@ -88,7 +88,13 @@ class FollowUpVisit(AuditedModel):
                 name="followupvisit_reported_at_iff_reported",
             ),
         ]
-        indexes = [models.Index(fields=["mentor", "state", "due_on"])]
+        indexes = [
+            models.Index(fields=["mentor", "state", "due_on"]),
+            # The visit list's keysets (core.pagination): by due date, and the latest reports.
+            models.Index(fields=["due_on", "project", "sequence", "id"], name="visit_list_due"),
+            models.Index(fields=["mentor", "due_on", "project", "sequence", "id"], name="visit_list_mentor_due"),
+            models.Index(fields=["reported_at", "id"], name="visit_list_reported"),
+        ]
 
     def __str__(self):
         return f"{self.project_id} #{self.sequence} ({self.due_on:%Y-%m-%d})"

@@ -121,6 +121,8 @@ class Notification(models.Model):
         ordering = ["-created_at", "-pk"]
         indexes = [
             models.Index(fields=["recipient", "read_at"], name="notification_unread"),
+            # My notifications, newest first: the list's keyset (core.pagination).
+            models.Index(fields=["recipient", "created_at", "id"], name="notification_list"),
             models.Index(
                 fields=["created_at"], name="notification_email_pending",
                 condition=Q(email_wanted=True, emailed_at__isnull=True),

@@ -56,6 +56,8 @@ class KeysetPage:
     # Set when the request's cursor was refused (the page is then the first one).
     error_code: str = ""
     error: str = ""
+    # The page is not the first one: the pager links back to the start.
+    paged: bool = False
 
     def __iter__(self):
         return iter(self.rows)
@@ -73,7 +75,7 @@ class KeysetPage:
 
     @property
     def has_other_pages(self) -> bool:
-        return self.has_next or self.has_previous
+        return self.has_next or self.has_previous or self.paged
 
     @property
     def next_query(self) -> str:
@@ -182,7 +184,7 @@ def keyset_page(segments, params, *, keys, size: int = PAGE_SIZE) -> KeysetPage:
     keys = list(keys)
     kept = {name: value for name, value in params.items() if name not in (AFTER, BEFORE) and value}
     after, before = params.get(AFTER) or "", params.get(BEFORE) or ""
-    page = KeysetPage(rows=[], params=kept)
+    page = KeysetPage(rows=[], params=kept, paged=bool(after or before))
     try:
         if before:
             segment, values = decode_cursor(before, segments, keys)
@@ -198,7 +200,7 @@ def keyset_page(segments, params, *, keys, size: int = PAGE_SIZE) -> KeysetPage:
         segment, values = decode_cursor(after, segments, keys) if after else (0, None)
     except InvalidCursor:
         page.error_code, page.error = InvalidCursor.code, InvalidCursor.message
-        segment, values, after = 0, None, ""
+        segment, values, after, page.paged = 0, None, "", False
     rows = _walk(segments, keys, segment, values, forward=True, want=size + 1)
     page.rows = rows[:size]
     if len(rows) > size:

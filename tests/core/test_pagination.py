@@ -93,3 +93,12 @@ def test_a_page_costs_one_query_whatever_the_rows(people):
 
     first = keyset_page(people, {}, keys=("-date_joined", "-pk"), size=4)
     assert count({}) == count({"after": first.next_cursor}) == 1
+
+
+def test_a_page_past_the_end_links_back_to_the_first(people):
+    last = people.order_by("-date_joined", "-pk").last()
+    cursor = encode_cursor(0, [last.date_joined, last.pk])
+    page = keyset_page(people, {"after": cursor, "q": "p"}, keys=("-date_joined", "-pk"), size=5)
+    assert page.rows == [] and not page.has_next and not page.has_previous
+    assert page.paged and page.has_other_pages and page.first_query == "q=p"
+    assert not keyset_page(people, {}, keys=("-date_joined", "-pk"), size=50).has_other_pages

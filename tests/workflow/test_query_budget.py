@@ -39,7 +39,7 @@ SMALL, LARGE = 10, 200
 # (the menu, the notifications counter).
 BUDGET = {
     "project_list": 12,
-    "project_detail": 17,  # with the person's roles, read once for the roles kept apart (core.roles)
+    "project_detail": 18,  # with the person's roles (core.roles), and the chain's stored verification (ledger)
     "inbox": 19,
     "session_list": 13,
     "session_detail": 15,

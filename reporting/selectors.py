@@ -145,8 +145,10 @@ def latest_reports(program, states) -> QuerySet[VisitReport]:
     """The latest visit report of each project of ``program`` in ``states``, as a query
     (the report of no later-sequenced reported visit of the same project: what
     ``followup.selectors.latest_reports`` finds, without loading every report)."""
-    later = VisitReport.objects.filter(visit__project_id=OuterRef("visit__project_id"),
-                                       visit__sequence__gt=OuterRef("visit__sequence"))
+    # A reported visit always has its report (followup.services.visit_report writes both):
+    # the later visits are looked up without joining their reports.
+    later = FollowUpVisit.objects.filter(project_id=OuterRef("visit__project_id"),
+                                         sequence__gt=OuterRef("visit__sequence"), state=VisitState.REPORTED)
     return (VisitReport.objects.filter(visit__project__program_id=program.pk, visit__project__state__in=states)
             .exclude(Exists(later)).order_by())
 

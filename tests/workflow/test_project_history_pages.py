@@ -195,3 +195,12 @@ def test_the_scheduled_verification_takes_the_chains_that_grew_in_bounded_batche
     again = chains_verify_changed(batch=100)
     assert ("workflow.grantproject", str(grown.pk), True) in again
     assert ("workflow.grantproject", str(first.pk), True) not in again
+
+
+def test_the_scheduled_verification_is_in_the_beat_schedule(settings):
+    from celery import current_app
+
+    entries = [entry for entry in settings.CELERY_BEAT_SCHEDULE.values()
+               if entry["task"] == "ledger.tasks.verify_changed_chains"]
+    assert len(entries) == 1 and entries[0]["kwargs"]["batch"] > 0
+    assert "ledger.tasks.verify_changed_chains" in current_app.tasks

@@ -40,6 +40,28 @@ def item_tally(item: AgendaItem, *, members=None, present=None) -> ItemTally:
     )
 
 
+def session_tallies(session, items, *, members=None, present=None) -> dict[int, ItemTally]:
+    """{item id: the rule applied to it as the votes stand now} for ``items`` of
+    ``session``: what ``item_tally`` gives for each, read in two queries (the conflicts
+    and the votes of all of them) whatever the length of the agenda."""
+    ids = [item.pk for item in items]
+    members = members if members is not None else member_ids(session)
+    present = present if present is not None else present_ids(session)
+    conflicted: dict[int, set] = {pk: set() for pk in ids}
+    for item_id, user_id in (InterestDeclaration.objects.filter(item_id__in=ids, has_conflict=True)
+                             .values_list("item_id", "user_id")):
+        conflicted[item_id].add(user_id)
+    votes: dict[int, dict] = {pk: {} for pk in ids}
+    for item_id, user_id, choice in Vote.objects.filter(item_id__in=ids).values_list("item_id", "user_id", "choice"):
+        votes[item_id][user_id] = choice
+    program = session.committee.program
+    return {
+        pk: tally(program=program, member_ids=members, present_ids=present, conflicted_ids=conflicted[pk],
+                  votes=votes[pk])
+        for pk in ids
+    }
+
+
 def is_recused(item: AgendaItem, user) -> bool:
     return InterestDeclaration.objects.filter(item=item, user=user, has_conflict=True).exists()
 

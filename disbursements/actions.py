@@ -15,6 +15,7 @@ button a page shows and the form it opens say the same thing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.urls import reverse
@@ -120,13 +121,29 @@ def _person(user) -> str:
 _UNREAD = object()
 
 
-def order_actions(order: PurchaseOrder, user, *, receipt=_UNREAD) -> list[Action]:
+@dataclass(frozen=True)
+class _OrderFacts:
+    """What the preconditions of an order's steps read beyond the order: its receipt
+    report, and — when a page of orders read them once for all — how many suppliers are
+    registered and what the project's issued orders spend (None: read them here)."""
+
+    receipt: object
+    supplier_count: int | None = None
+    ordered: Decimal | None = None
+
+
+def order_actions(order: PurchaseOrder, user, *, receipt=_UNREAD, supplier_count: int | None = None,
+                  ordered: Decimal | None = None) -> list[Action]:
     """The steps of ``order`` that ``user``'s roles take from its current state: available,
     or with the reason the service would refuse them now. ``receipt`` (the order's
-    receipt report, or ``None`` when it has none) saves a query when the caller read it."""
+    receipt report, or ``None`` when it has none) saves a query when the caller read it;
+    so do ``supplier_count`` (the registered suppliers, with the order's quotes
+    prefetched) and ``ordered`` (``orders_total`` of the order's project), which a page
+    listing many orders reads once."""
     options = transition_options(order, user, ORDER_STEPS)
     if receipt is _UNREAD:
         receipt = receipts_by_order([order]).get(order.pk) if order.state == OrderState.DELIVERED else None
+    facts = _OrderFacts(receipt=receipt, supplier_count=supplier_count, ordered=ordered)
     actions = []
     for name, error in options.items():
         if _another_role(error):
@@ -135,20 +152,25 @@ def order_actions(order: PurchaseOrder, user, *, receipt=_UNREAD) -> list[Action
         if name == "attach_receipt_scan" and receipt is not None and receipt.scan_sha256:
             label = _("Replace the signed receipt report")
         reason = _why(error) if name not in _ORDER_PRECONDITIONS else _ORDER_PRECONDITIONS[name](
-            order, user, error, receipt)
+            order, user, error, facts)
         actions.append(_action(name, reverse(STEPS[name].url_name, args=[order.pk]), reason, label))
     return actions
 
 
-def _add_quote(order, user, error, receipt) -> str:
+def _add_quote(order, user, error, facts) -> str:
     if error:
         return _why(error)
-    if not suppliers_to_quote(order).exists():
+    if facts.supplier_count is not None:
+        # Quotes prefetched: a supplier is left when fewer have quoted than are registered.
+        left = facts.supplier_count > len({quote.supplier_id for quote in order.quotes.all()})
+    else:
+        left = suppliers_to_quote(order).exists()
+    if not left:
         return _("No supplier is left to quote for this order: register one in the suppliers list.")
     return ""
 
 
-def _choose_quote(order, user, error, receipt) -> str:
+def _choose_quote(order, user, error, facts) -> str:
     # Fewer than three quotes is not a refusal here: the choice's form takes the written
     # justification that stands in for the missing ones.
     if error and [code for code, _m in getattr(error, "failures", [])] != ["quotes_insufficient"]:
@@ -158,18 +180,21 @@ def _choose_quote(order, user, error, receipt) -> str:
     return ""
 
 
-def _issue(order, user, error, receipt) -> str:
+def _issue(order, user, error, facts) -> str:
     if error:
         return _why(error)
     project = order.project
-    room = (project.approved_amount or 0) - orders_total(project, exclude_order_id=order.pk)
+    # A draft order is not among the spending ones: the page's total holds no part of it.
+    ordered = facts.ordered if facts.ordered is not None else orders_total(project, exclude_order_id=order.pk)
+    room = (project.approved_amount or 0) - ordered
     if order.amount > room:
         return _("The order (%(amount)s) exceeds what the project has left to order (%(room)s).") % {
             "amount": format_mad(order.amount), "room": format_mad(max(room, 0))}
     return ""
 
 
-def _confirm_receipt(order, user, error, receipt) -> str:
+def _confirm_receipt(order, user, error, facts) -> str:
+    receipt = facts.receipt
     if error:
         return _why(error)
     if receipt is not None and receipt.mentor_id is not None:
@@ -182,7 +207,8 @@ def _confirm_receipt(order, user, error, receipt) -> str:
     return ""
 
 
-def _witness_receipt(order, user, error, receipt) -> str:
+def _witness_receipt(order, user, error, facts) -> str:
+    receipt = facts.receipt
     if error:
         return _why(error)
     if receipt is not None and receipt.beneficiary_witness_id is not None:
@@ -193,7 +219,7 @@ def _witness_receipt(order, user, error, receipt) -> str:
     return ""
 
 
-def _receive(order, user, error, receipt) -> str:
+def _receive(order, user, error, facts) -> str:
     if error:
         return _("Attach the signed scan of the receipt report, or have the mentor and the beneficiary "
                  "(in front of the association agent) sign it first.")

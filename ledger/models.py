@@ -258,3 +258,49 @@ class IntegratorState(models.Model):
 
     def __str__(self):
         return f"integrator horizon {self.horizon}"
+
+
+class StoredVerification(models.Model):
+    """The latest whole-chain verification of one entity: when, by whom or what, how many
+    entries it covered, and what it found.
+
+    Operational state, not evidence: an ordinary table (updated in place, not append-only,
+    not signed). It spares the pages a re-verification of a long chain on every view; the
+    evidence stays the chain itself, which "Verify now", ``audit verify`` and the offline
+    verifier check again whenever asked. A row that lies can only make a page say
+    "verified" of entries that an auditor's next verification would still find bad.
+    """
+
+    class Source(models.TextChoices):
+        VERIFY_NOW = "verify_now", _("Verify now")
+        SCHEDULED = "scheduled", _("scheduled verification")
+
+    entity_type = models.CharField(_("entity type"), max_length=60)
+    entity_id = models.CharField(_("entity id"), max_length=40)
+    verified_at = models.DateTimeField(_("verified at"))
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("verified by"),
+    )
+    source = models.CharField(_("source"), max_length=20, choices=Source.choices)
+    # The chain as it stood when verified: its length and last entry.
+    entries = models.PositiveIntegerField(_("entries covered"))
+    last_seq = models.PositiveIntegerField(_("last sequence number covered"))
+    last_hash = models.CharField(_("last entry hash covered"), max_length=64, blank=True)
+    ok = models.BooleanField(_("intact"))
+    # Each problem as ``tamkeen_verify.Problem.as_dict()`` gives it (code, message, entry…).
+    problems = models.JSONField(_("problems"), default=list, blank=True)
+    # The signed checkpoint the chain was anchored in (None: none yet), and how many of
+    # the entries it did not cover yet.
+    checkpoint_size = models.BigIntegerField(_("checkpoint size"), null=True, blank=True)
+    uncheckpointed = models.PositiveIntegerField(_("entries not yet in a checkpoint"), default=0)
+
+    class Meta:
+        verbose_name = _("stored verification")
+        verbose_name_plural = _("stored verifications")
+        constraints = [
+            models.UniqueConstraint(fields=["entity_type", "entity_id"], name="one_stored_verification_per_chain"),
+        ]
+
+    def __str__(self):
+        return f"{self.entity_type}#{self.entity_id} verified up to {self.last_seq} at {self.verified_at}"

@@ -18,3 +18,15 @@ def integrate_ledger():
             "checkpoint": result.checkpoint.pk if result.checkpoint else None, "refused": result.refused,
             "witnesses": [outcome.__dict__ for outcome in outcomes]}
 
+
+
+@shared_task(name="ledger.tasks.verify_changed_chains")
+def verify_changed_chains(batch: int | None = None):
+    """Verify, in a bounded batch, the chains that grew since their stored verification
+    (or were never verified whole) and store each result: the pages show it and verify
+    on view only the entries they show."""
+    from ledger.services import SCHEDULED_BATCH, chains_verify_changed
+
+    done = chains_verify_changed(batch=batch or SCHEDULED_BATCH)
+    return {"verified": len(done),
+            "not_intact": [f"{entity_type}#{entity_id}" for entity_type, entity_id, ok in done if not ok]}

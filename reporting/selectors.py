@@ -1,19 +1,23 @@
 """Reads of a program's dashboard: pipeline, envelope, beneficiaries, follow-up.
 
 Every figure is one aggregate query, so a dashboard costs the same number of queries
-with ten projects or ten thousand. Nothing here writes. Money comes from the envelope
+with ten projects or ten thousand, and reads no more rows: each project's latest visit
+report is found by the database (the report of no later reported visit), never by
+loading every report. Nothing here writes. Money comes from the envelope
 ledger (``disbursements.selectors.program_envelope_totals``), never from stored
 balances.
 """
 
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from followup.selectors import at_risk_projects, followup_outcomes
+from followup.models import EquipmentRecovery, FollowUpVisit, VisitReport, VisitState
+from followup.selectors import AtRiskProject
 from workflow.models import Beneficiary, GrantProject, Outcome, Program, ProjectState
 
 ZERO = Decimal("0.00")
@@ -137,13 +141,83 @@ def beneficiaries(program) -> Beneficiaries:
 AT_RISK_SHOWN = 20
 
 
+def latest_reports(program, states) -> QuerySet[VisitReport]:
+    """The latest visit report of each project of ``program`` in ``states``, as a query
+    (the report of no later-sequenced reported visit of the same project: what
+    ``followup.selectors.latest_reports`` finds, without loading every report)."""
+    # A reported visit always has its report (followup.services.visit_report writes both):
+    # the later visits are looked up without joining their reports.
+    later = FollowUpVisit.objects.filter(project_id=OuterRef("visit__project_id"),
+                                         sequence__gt=OuterRef("visit__sequence"), state=VisitState.REPORTED)
+    return (VisitReport.objects.filter(visit__project__program_id=program.pk, visit__project__state__in=states)
+            .exclude(Exists(later)).order_by())
+
+
+def _at_risk(program):
+    """Launched projects' latest reports that found a risk."""
+    return latest_reports(program, (ProjectState.LAUNCHED,)).exclude(risk_reasons=[])
+
+
+def at_risk_first(program, limit: int = AT_RISK_SHOWN) -> list[AtRiskProject]:
+    """The ``limit`` most recently visited projects at risk (as
+    ``followup.selectors.at_risk_projects`` orders them), read as ``limit`` rows."""
+    reports = (_at_risk(program).select_related("visit", "visit__project", "visit__project__program",
+                                                "visit__project__beneficiary")
+               .order_by("-visited_on", "-pk")[:limit])
+    return [AtRiskProject(project=report.visit.project, report=report, reasons=list(report.risk_reasons))
+            for report in reports]
+
+
+def followup_summary(program, *, today: date | None = None) -> dict:
+    """``followup.selectors.followup_outcomes(program)``'s figures, each aggregated in
+    the database: a fixed number of queries returning one row each (or one per outcome),
+    whatever the number of projects, visits and reports."""
+    today = today or timezone.localdate()
+    projects = GrantProject.objects.filter(program_id=program.pk).order_by()
+    launched = projects.filter(state=ProjectState.LAUNCHED).count()
+    closed = dict.fromkeys(Outcome.values, 0)
+    for outcome, n in projects.filter(state=ProjectState.CLOSED).values_list("outcome").annotate(n=Count("pk")):
+        if outcome in closed:
+            closed[outcome] = n
+    visits = FollowUpVisit.objects.filter(project__program_id=program.pk).order_by().aggregate(
+        planned=Count("pk", filter=Q(state=VisitState.PLANNED)),
+        due=Count("pk", filter=Q(state=VisitState.PLANNED, due_on__lte=today)),
+        reported=Count("pk", filter=Q(state=VisitState.REPORTED)),
+        cancelled=Count("pk", filter=Q(state=VisitState.CANCELLED)),
+    )
+    latest = latest_reports(program, (ProjectState.LAUNCHED, ProjectState.CLOSED)).aggregate(
+        reported_projects=Count("pk"), running=Count("pk", filter=Q(activity_running=True)),
+        revenue=Sum("monthly_revenue"), jobs_created=Sum("jobs_created"),
+    )
+    revenue = latest["revenue"] or Decimal("0.00")
+    reported = latest["reported_projects"]
+    recovery = EquipmentRecovery.objects.filter(project__program_id=program.pk).aggregate(
+        count=Count("pk"), value=Sum("value"),
+    )
+    return {
+        "launched": launched,
+        "at_risk": _at_risk(program).count(),
+        "closed": closed,
+        "closed_total": sum(closed.values()),
+        "visits": visits,
+        "latest": {
+            "reported_projects": reported,
+            "running": latest["running"],
+            "monthly_revenue_total": revenue,
+            "monthly_revenue_average": (revenue / reported).quantize(Decimal("0.01")) if reported else None,
+            "jobs_created": latest["jobs_created"] or 0,
+        },
+        "equipment_recovered": {"count": recovery["count"], "value": recovery["value"] or Decimal("0.00")},
+    }
+
+
 def followup(program) -> Followup:
     """Closed projects by outcome (every outcome listed), the follow-up summary
-    (``followup.selectors.followup_outcomes``) and the first ``AT_RISK_SHOWN``
-    projects at risk."""
-    summary = followup_outcomes(program)
+    (``followup_summary``) and the first ``AT_RISK_SHOWN`` projects at risk: aggregates
+    and one page of rows, never every report of the program."""
+    summary = followup_summary(program)
     outcomes = [Figure(o.value, str(o.label), summary["closed"].get(o.value, 0)) for o in Outcome]
-    return Followup(outcomes=outcomes, at_risk=at_risk_projects(program)[:AT_RISK_SHOWN], summary=summary)
+    return Followup(outcomes=outcomes, at_risk=at_risk_first(program), summary=summary)
 
 
 @dataclass

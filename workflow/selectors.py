@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import Case, F, JSONField, Q, QuerySet, When
 from django.utils.translation import gettext_lazy as _
 
 from core.reasons import reason_text
@@ -119,6 +119,8 @@ class TimelineEntry:
     checkpoint_size: int | None = None
     checkpoint_at: datetime | None = None
     problems: list = field(default_factory=list)  # messages of the ledger's verification, set by the page
+    # Covered by the chain's stored whole-chain verification (set by the page).
+    verified: bool = False
     # attach_document: the document and the fingerprint the ledger holds for it.
     document_id: int | None = None
     sha256: str = ""
@@ -172,36 +174,117 @@ def _state_label(value: str) -> str:
         return value
 
 
-def project_timeline(project) -> list[TimelineEntry]:
-    """The project's audit entries in chain order, with what a person reads from them."""
-    entries = anchored_entries(project).select_related("actor")
-    timeline = []
-    for entry in entries:
-        payload = entry.payload or {}
-        timeline.append(TimelineEntry(
-            seq=entry.seq,
-            at=entry.created_at,
-            actor=entry.actor,
-            role=_role_label(entry.actor_role),
-            transition=TRANSITION_LABELS.get(entry.transition, entry.transition),
-            from_state=_state_label(entry.from_state) if entry.from_state else "",
-            to_state=_state_label(entry.to_state),
-            reason=reason_text(payload.get("reason_code"), payload.get("reason_params"), payload.get("reason")),
-            note=str(payload.get("note") or ""),
-            amount=str(payload.get("amount") or ""),
-            outcome=str(OUTCOME_LABELS.get(payload.get("outcome"), payload.get("outcome") or "")),
-            failed_rules=[
-                failure_text(rule) for rule in payload.get("failed_rules") or [] if isinstance(rule, dict)
-            ],
-            document_id=payload.get("document") if isinstance(payload.get("document"), int) else None,
-            sha256=str(payload.get("sha256") or ""),
-            doc_type=_document_type_label(payload.get("doc_type")),
-            changed=[_field_label(name) for name in payload.get("changed") or [] if isinstance(name, str)],
-            entry_id=entry.pk, name=entry.transition, from_value=entry.from_state, to_value=entry.to_state,
-            checkpoint_id=entry.checkpoint_id, checkpoint_size=entry.checkpoint_size,
-            checkpoint_at=entry.checkpoint_at,
-        ))
-    return timeline
+# The file page shows this many entries of its history at a time (the newest first
+# page, older ones through ``?before=SEQ``): a page costs the same whatever the chain's length.
+TIMELINE_PAGE_SIZE = 20
+
+
+@dataclass
+class TimelinePage:
+    """A page of the project's history: ``entries`` in chain order, ``rows`` the same
+    entries as the ledger stores them (for its check of the entries shown), ``previous``
+    the entry just before the first one shown (None when the chain starts on this page),
+    ``newest`` whether the page was asked for the newest entries."""
+
+    entries: list[TimelineEntry]
+    rows: list
+    previous: object
+    newest: bool
+    size: int = TIMELINE_PAGE_SIZE
+
+    @property
+    def first_seq(self) -> int | None:
+        return self.entries[0].seq if self.entries else None
+
+    @property
+    def last_seq(self) -> int | None:
+        return self.entries[-1].seq if self.entries else None
+
+    @property
+    def older_before(self) -> int | None:
+        """``?before=`` of the page of older entries (None: there is none)."""
+        return self.entries[0].seq if self.previous is not None and self.entries else None
+
+    @property
+    def newer_before(self) -> int | None:
+        """``?before=`` of the page of newer entries (None: the newest page, without it).
+        Sequence numbers are contiguous, so the next page ends ``size`` entries later."""
+        if self.newest or not self.entries:
+            return None
+        return self.entries[-1].seq + self.size + 1
+
+
+def project_timeline(project, *, before: int | None = None, size: int = TIMELINE_PAGE_SIZE) -> TimelinePage:
+    """The newest ``size`` audit entries of the project (those before sequence number
+    ``before``, when given), in chain order, with what a person reads from them. One
+    query, whatever the chain's length (keyset on the sequence number)."""
+    entries = anchored_entries(project).select_related("actor").order_by("-seq")
+    if before is not None:
+        entries = entries.filter(seq__lt=before)
+    rows = list(entries[: size + 1])
+    rows.reverse()
+    previous = rows.pop(0) if len(rows) > size else None
+    return TimelinePage(entries=[_timeline_entry(entry) for entry in rows], rows=rows, previous=previous,
+                        newest=before is None, size=size)
+
+
+def _timeline_entry(entry) -> TimelineEntry:
+    payload = entry.payload or {}
+    return TimelineEntry(
+        seq=entry.seq,
+        at=entry.created_at,
+        actor=entry.actor,
+        role=_role_label(entry.actor_role),
+        transition=TRANSITION_LABELS.get(entry.transition, entry.transition),
+        from_state=_state_label(entry.from_state) if entry.from_state else "",
+        to_state=_state_label(entry.to_state),
+        reason=reason_text(payload.get("reason_code"), payload.get("reason_params"), payload.get("reason")),
+        note=str(payload.get("note") or ""),
+        amount=str(payload.get("amount") or ""),
+        outcome=str(OUTCOME_LABELS.get(payload.get("outcome"), payload.get("outcome") or "")),
+        failed_rules=[
+            failure_text(rule) for rule in payload.get("failed_rules") or [] if isinstance(rule, dict)
+        ],
+        document_id=payload.get("document") if isinstance(payload.get("document"), int) else None,
+        sha256=str(payload.get("sha256") or ""),
+        doc_type=_document_type_label(payload.get("doc_type")),
+        changed=[_field_label(name) for name in payload.get("changed") or [] if isinstance(name, str)],
+        entry_id=entry.pk, name=entry.transition, from_value=entry.from_state, to_value=entry.to_state,
+        checkpoint_id=entry.checkpoint_id, checkpoint_size=entry.checkpoint_size,
+        checkpoint_at=entry.checkpoint_at,
+    )
+
+
+@dataclass(frozen=True)
+class ProjectPath:
+    """What the file's whole history says, read without its entries: the transitions
+    taken, the states visited, and each attached document's signed fingerprint
+    ({document id: (entry seq, SHA-256)}, the latest attachment of each)."""
+
+    transitions: frozenset
+    states: frozenset
+    attachments: dict = field(default_factory=dict)
+
+
+def project_path(project) -> ProjectPath:
+    """The transitions the project's chain holds, the states it went through and its
+    documents' signed fingerprints: one query returning one row per kind of move (the
+    machine's size, not the chain's length) and one per attached document."""
+    attach = Q(transition="attach_document")
+    moves = (
+        AuditEntry.objects.for_entity(project).order_by()
+        .annotate(attached_seq=Case(When(attach, then=F("seq"))),
+                  attached=Case(When(attach, then=F("payload")), output_field=JSONField()))
+        .values_list("transition", "from_state", "to_state", "attached_seq", "attached").distinct()
+    )
+    transitions, states, attachments = set(), set(), {}
+    for transition, source, target, seq, payload in moves:
+        transitions.add(transition)
+        states.update((source, target))
+        document_id = payload.get("document") if isinstance(payload, dict) else None
+        if isinstance(document_id, int) and seq > attachments.get(document_id, (0, ""))[0]:
+            attachments[document_id] = (seq, str(payload.get("sha256") or ""))
+    return ProjectPath(transitions=frozenset(transitions), states=frozenset(states - {""}), attachments=attachments)
 
 
 def _document_type_label(value) -> str:
@@ -235,18 +318,18 @@ class DocumentSeal:
         return self.status == "sealed"
 
 
-def document_seals(documents, timeline: list[TimelineEntry]) -> dict[int, DocumentSeal]:
-    """{document id: DocumentSeal} from the project's timeline (no query)."""
-    recorded = {entry.document_id: entry for entry in timeline
-                if entry.name == "attach_document" and entry.document_id is not None}
+def document_seals(path: ProjectPath, documents) -> dict[int, DocumentSeal]:
+    """{document id: DocumentSeal}: each document against its signed ``attach_document``
+    entry (``project_path``'s attachments; no query)."""
+    recorded = path.attachments
     seals = {}
     for document in documents:
         entry = recorded.get(document.pk)
         if entry is None:
             seals[document.pk] = DocumentSeal("unrecorded")
         else:
-            status = "sealed" if entry.sha256 == document.sha256 else "differs"
-            seals[document.pk] = DocumentSeal(status, entry.seq)
+            seq, sha256 = entry
+            seals[document.pk] = DocumentSeal("sealed" if sha256 == document.sha256 else "differs", seq)
     return seals
 
 

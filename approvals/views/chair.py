@@ -18,7 +18,7 @@ from django.views import generic
 from approvals import services
 from approvals.forms import CloseSessionForm, DecisionForm
 from approvals.models import OPEN, PLANNED, AgendaItem, Attendance
-from approvals.selectors import item_tally, member_ids, present_ids, session_seats
+from approvals.selectors import member_ids, present_ids, session_seats, session_tallies
 from approvals.services.voting import outcome_for
 from approvals.views.access import READ_EVERY_SESSION, SessionPageMixin
 from approvals.views.summaries import agenda_items, proposal_label
@@ -72,8 +72,10 @@ class ChairConsoleView(SessionPageMixin, generic.TemplateView):
         recused_from = set(session.items.filter(declarations__user=user, declarations__has_conflict=True)
                            .values_list("pk", flat=True))
         rows = []
-        for item in agenda_items(session):
-            tally = item_tally(item, members=members, present=present)
+        items = agenda_items(session)
+        tallies = session_tallies(session, items, members=members, present=present)
+        for item in items:
+            tally = tallies[item.pk]
             outdated = item.confirmed_at is not None and item.confirmed_tally != tally.as_dict()
             form = None
             if self.is_chair and session.is_open and item.pk not in recused_from:

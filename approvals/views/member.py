@@ -9,6 +9,7 @@ item's tally.
 
 from dataclasses import dataclass, field
 
+from django.db.models import prefetch_related_objects
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -17,7 +18,7 @@ from django.views import generic
 from approvals import services
 from approvals.forms import DeclarationForm, VoteForm
 from approvals.models import OPEN, PLANNED, AgendaItem, Attendance, InterestDeclaration, Vote
-from approvals.selectors import item_tally, items_the_chair_is_recused_from, member_ids, present_ids
+from approvals.selectors import items_the_chair_is_recused_from, member_ids, present_ids, session_tallies
 from approvals.services.voting import outcome_for
 from approvals.views.access import SessionPageMixin
 from approvals.views.chair import DecisionFormMixin
@@ -75,6 +76,8 @@ class MemberSessionView(SessionPageMixin, generic.TemplateView):
     def rows(self, posted_form=None):
         session, user = self.session, self.request.user
         items = agenda_items(session)
+        # Each file's documents for its summary, in one query for the whole agenda.
+        prefetch_related_objects(items, "project__documents")
         criteria = list(session.committee.program.criteria.all())
         declarations = {d.item_id: d for d in InterestDeclaration.objects.filter(item__in=items, user=user)}
         votes = {v.item_id: v for v in Vote.objects.filter(item__in=items, user=user)}
@@ -82,6 +85,7 @@ class MemberSessionView(SessionPageMixin, generic.TemplateView):
         can_declare = session.state in (PLANNED, OPEN)
         can_vote = session.state == OPEN and user.pk in present
         chair_recused_from = items_the_chair_is_recused_from(items, session)
+        tallies = session_tallies(session, items, members=members, present=present)
         can_act = can_vote and not self.is_chair
         rows = []
         for item in items:
@@ -115,7 +119,7 @@ class MemberSessionView(SessionPageMixin, generic.TemplateView):
             if recused and posted_form is not None and posted_item == item.pk:
                 row.refusals = [message for messages in posted_form.errors.values() for message in messages]
             if not recused:
-                tally = item_tally(item, members=members, present=present)
+                tally = tallies[item.pk]
                 row.votes_cast, row.voters, row.quorum_needed = (
                     tally.votes_cast, len(tally.voters), tally.quorum_needed)
                 if decision_form is not None:

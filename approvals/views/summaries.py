@@ -38,7 +38,8 @@ def file_summary(project) -> FileSummary:
         categories.append(_("woman in a difficult situation"))
     if beneficiary.has_disability:
         categories.append(_("person with a disability"))
-    documents = list(project.documents.order_by("doc_type", "pk"))
+    # .all(), sorted here: the documents prefetched for a whole agenda are used as they are.
+    documents = sorted(project.documents.all(), key=lambda document: (document.doc_type, document.pk))
     shown = [d for d in documents if d.doc_type not in SENSITIVE_DOCUMENT_TYPES]
     return FileSummary(
         reference=project.reference, title=project.title, sector=str(project.sector),

@@ -124,8 +124,14 @@ def receipt_status(order, receipt) -> str:
 
 def order_rows(project, orders, user=None) -> list[dict]:
     """Each order of ``project`` with its quotes, its receipt report and its status, and —
-    given ``user`` — what ``user`` may do on it (``disbursements.actions.order_actions``)."""
+    given ``user`` — what ``user`` may do on it (``disbursements.actions.order_actions``).
+    ``orders`` come with their quotes prefetched (``selectors.project_orders``): the page
+    costs the same queries whatever their number."""
     receipts = selectors.receipts_by_order(orders)
+    # Read once for the page rather than once per draft order (its steps' preconditions).
+    drafts = user is not None and any(order.state == OrderState.DRAFT for order in orders)
+    supplier_count = selectors.suppliers().count() if drafts else None
+    ordered = selectors.orders_total(project) if drafts else None
     rows = []
     for order in orders:
         order.project = project
@@ -134,6 +140,7 @@ def order_rows(project, orders, user=None) -> list[dict]:
         rows.append({
             "order": order, "quotes": quotes, "receipt": receipt, "receipt_status": receipt_status(order, receipt),
             "needs_justification": len(quotes) < 3,
-            "actions": order_actions(order, user, receipt=receipt) if user is not None else [],
+            "actions": order_actions(order, user, receipt=receipt, supplier_count=supplier_count,
+                                     ordered=ordered) if user is not None else [],
         })
     return rows

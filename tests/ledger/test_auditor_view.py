@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 
 from core.roles import Role
-from ledger.models import AuditEntry
+from ledger.models import AuditEntry, StoredVerification
 from tests._audit_support import committed, integrate_settled, superuser_bypass  # noqa: F401 (fixture)
 
 
@@ -26,8 +26,23 @@ def test_an_intact_chain_is_shown_verified(client, make_project, auditor):
     assert response.status_code == 200
     body = response.content.decode()
     assert "tamkeen-verification--ok" in body
-    assert "6 signed entries verified" in body  # create, three documents, submit, screen_ok
+    assert "has not been verified yet" in body  # only the entries shown were checked
     assert "Verify now" in body
+    client.post(f"/projects/{project.pk}/verify/")
+    body = page(client, auditor, project).content.decode()
+    assert "6 signed entries verified" in body  # create, three documents, submit, screen_ok
+    assert f"by {auditor}" in body
+
+
+def test_verify_now_stores_its_result(client, make_project, auditor):
+    project = make_project("eligible")
+    client.force_login(auditor)
+    client.post(f"/projects/{project.pk}/verify/")
+    stored = StoredVerification.objects.get(entity_type="workflow.grantproject", entity_id=str(project.pk))
+    assert (stored.ok, stored.entries, stored.last_seq, stored.source, stored.verified_by) == (
+        True, 6, 6, "verify_now", auditor)
+    assert stored.last_hash == AuditEntry.objects.for_entity(project).get(seq=6).entry_hash
+    assert stored.problems == []
 
 
 def test_a_committee_member_sees_the_status_but_not_the_button(client, make_project, make_user):
@@ -73,3 +88,9 @@ def test_a_tampered_entry_is_shown_not_intact_and_named(client, make_project, au
     client.force_login(auditor)
     body = client.post(f"/projects/{project.pk}/verify/", follow=True).content.decode()
     assert "Audit chain NOT intact" in body
+    # The stored result says it too, with the problem's code and entry.
+    assert "the latest verification found this audit chain NOT intact" in body
+    stored = StoredVerification.objects.get(entity_id=str(project.pk), entity_type="workflow.grantproject")
+    assert not stored.ok
+    assert ("hash_mismatch", entry.pk, entry.seq) in [
+        (problem["code"], problem.get("entry_id"), problem.get("seq")) for problem in stored.problems]

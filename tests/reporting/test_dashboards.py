@@ -138,7 +138,7 @@ def test_pipeline_link_filters_the_project_list(client, known, cast):
     response = client.get(reverse("projects:index"), {"program": known.pk + 1000, "state": "draft"})
     # An unknown program is a form error shown on the page; the list is then unfiltered.
     assert "program" in response.context["filter_form"].errors
-    assert response.context["paginator"].count == 6
+    assert len(response.context["projects"]) == 6
 
 
 def test_arabic_dashboard_is_mirrored_with_arabic_amounts(known, cast):

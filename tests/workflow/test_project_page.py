@@ -9,8 +9,9 @@ from django.test import Client
 from django.urls import NoReverseMatch, reverse
 
 from core.roles import Role
-from ledger.models import AuditEntry
+from ledger.models import AuditEntry, StoredVerification
 from ledger.selectors import entity_verification
+from ledger.services import chain_verify
 from tests._audit_support import (
     append_forged,
     fresh_unregistered_key,
@@ -135,12 +136,25 @@ def test_timeline_has_one_row_per_audit_entry(client, cast, approved):
         assert text in html
 
 
-def test_intact_chain_says_verified(client, cast, approved):
+def test_an_intact_chain_never_verified_whole_says_so_and_checks_the_entries_shown(client, cast, approved):
+    html = page(client, cast.officer, approved)
+    assert "The whole chain has not been verified yet" in html
+    assert "The 8 entries shown were checked now: hashes, links and signatures." in html
+    assert "Chain verified." not in html
+    assert "No entry is in a signed checkpoint yet." in html
+    assert "NOT intact" not in html
+
+
+def test_intact_chain_says_verified_once_verified_whole(client, cast, approved, make_user):
+    auditor = make_user(Role.AUDITOR, username="auditrice")
+    chain_verify(approved, actor=auditor)
     html = page(client, cast.officer, approved)
     assert "Chain verified." in html
     assert "8 signed entries verified" in html
+    assert "by auditrice" in html
     assert "No entry is in a signed checkpoint yet." in html
     assert "NOT intact" not in html
+    assert "not yet verified" not in html
 
 
 def test_forged_entry_shows_the_tampered_warning(client, cast, approved):
@@ -166,7 +180,9 @@ def test_entries_in_a_signed_checkpoint_say_so(client, cast, make_project):
     project = make_project("eligible")  # create, three documents, submit, screen_ok
     result = integrate_settled(force_checkpoint=True)
     assert result.checkpoint is not None
+    chain_verify(project, source=StoredVerification.Source.SCHEDULED)
     html = unisolated(page(client, cast.officer, project))
+    assert "by the scheduled verification" in html and "Anchored in the signed checkpoint of" in html
     assert "Chain verified." in html
     assert html.count(f"anchored in signed checkpoint {result.checkpoint.pk} of") == 6
     assert "6 entries anchored, the latest in signed checkpoint" in html

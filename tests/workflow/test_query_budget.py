@@ -40,7 +40,7 @@ SMALL, LARGE = 10, 200
 # (my tasks, then my roles', each stopping at 100: workflow.inbox.inbox_count).
 BUDGET = {
     "project_list": 13,
-    "project_detail": 18,  # with the person's roles, read once for the roles kept apart (core.roles)
+    "project_detail": 19,  # with the person's roles (core.roles), and the chain's stored verification (ledger)
     "inbox": 19,
     "session_list": 14,
     "session_detail": 16,

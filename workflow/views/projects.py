@@ -15,10 +15,11 @@ from django.views import generic
 
 from core.actions import named
 from core.downloads import file_download
+from core.exceptions import InvalidInput
 from core.pagination import keyset_page
 from core.roles import PROJECT_EXPORT_PERMISSION
 from ledger import selectors as ledger_selectors
-from ledger.evidence import verify_entity_anchored
+from ledger.services import chain_verify
 from workflow import selectors
 from workflow.actions import project_actions
 from workflow.diagram import lifecycle_diagram
@@ -48,18 +49,37 @@ def _document_links(url_name, project, languages):
     return [(language, f"{url}?lang={language}") for language in languages]
 
 
-def _decision_letter_links(project, timeline, languages):
+def _decision_letter_links(project, path, languages):
     """The decision letter in each language once the committee decided."""
-    if not any(entry.name in DECISIONS for entry in timeline):
+    if not path.transitions & DECISIONS:
         return []
     return _document_links("projects:decision_letter", project, languages)
 
 
-def _attestation_links(timeline, project, languages):
+def _attestation_links(path, project, languages):
     """The training attestation in each language once the training is signed off."""
-    if not any(entry.name == "complete_training" for entry in timeline):
+    if "complete_training" not in path.transitions:
         return []
     return _document_links("training:attestation", project, languages)
+
+
+def _timeline_before(params):
+    """The ``?before=SEQ`` of a page of older history entries: (the sequence number or
+    None for the newest page, the error when it is not a sequence number)."""
+    raw = params.get("before")
+    if raw is None or raw == "":
+        return None, None
+    try:
+        before = int(raw)
+    except (TypeError, ValueError):
+        before = 0
+    if before < 1 or before > 2**31:
+        return None, InvalidInput(
+            gettext("“%(value)s” is not a position in the file's history: the newest entries are shown.")
+            % {"value": raw[:40]},
+            field_errors={"before": [gettext("Give the sequence number of an entry.")]},
+        )
+    return before, None
 
 
 class ProjectListFilterForm(ProjectFilterForm):
@@ -115,8 +135,19 @@ def _actions_and_submission(project, user):
 
 
 class ProjectDetailView(PermissionRequiredMixin, generic.TemplateView):
+    """The file: its summary, documents, lifecycle, and one page of its history (the
+    newest entries; ``?before=SEQ`` for older ones) with the chain's stored verification
+    and the check of the entries shown. A constant number of queries and a bounded page
+    whatever the length of the history."""
+
     permission_required = "workflow.view_grantproject"
     template_name = "workflow/project_detail.html"
+
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        if response.context_data.get("timeline_error") is not None:
+            response.status_code = 400  # a malformed ?before=: said on the page, the newest entries shown
+        return response
 
     def get_context_data(self, **kwargs):
         try:
@@ -130,20 +161,25 @@ class ProjectDetailView(PermissionRequiredMixin, generic.TemplateView):
             pii_log.info("user %s (id %s) read the personal data of beneficiary %s on project %s",
                          user.get_username(), user.pk, project.beneficiary_id, project.pk)
         actions, submit_action, submit_warnings = _actions_and_submission(project, user)
-        timeline = selectors.project_timeline(project)
-        # What the ledger says of the project's chain; each entry shows its own problems.
-        verification = ledger_selectors.entity_verification(project)
+        before, timeline_error = _timeline_before(self.request.GET)
+        history = selectors.project_timeline(project, before=before)
+        timeline = history.entries
+        # What the ledger says of the project's chain: its stored whole-chain verification,
+        # and the check of the entries shown; each entry shows its own problems.
+        verification = ledger_selectors.chain_status(project, history.rows, previous=history.previous,
+                                                     newest=history.newest)
         for entry in timeline:
             entry.problems = verification.messages_for(entry.entry_id)
+            entry.verified = verification.is_verified(entry.seq)
+        path = selectors.project_path(project)
         stored = list(selectors.project_documents(project))
-        seals = selectors.document_seals(stored, timeline)
+        seals = selectors.document_seals(path, stored)
         documents = [
             (document, show_sensitive or document.doc_type not in selectors.SENSITIVE_DOCUMENT_TYPES,
              seals[document.pk])
             for document in stored
         ]
         languages = _document_languages(project.beneficiary)
-        visited = {entry.from_value for entry in timeline} | {entry.to_value for entry in timeline}
         return super().get_context_data(
             project=project,
             beneficiary=project.beneficiary,
@@ -153,13 +189,15 @@ class ProjectDetailView(PermissionRequiredMixin, generic.TemplateView):
             documents_differ=[document for document, _visible, seal in documents if seal.status == "differs"],
             can_download=user.has_perm("workflow.view_document"),
             timeline=timeline,
+            history=history,
+            timeline_error=timeline_error,
             # Each failed rule in the reader's language (codes and msgids since issue 15).
             eligibility_failures=[failure_text(failure) for failure in project.eligibility_failures or []],
             verification=verification,
             can_verify=user.has_perm("ledger.verify_ledger"),
-            diagram=lifecycle_diagram(current=project.state, visited=visited - {""}, rtl=get_language_bidi()),
-            decision_letters=_decision_letter_links(project, timeline, languages),
-            attestations=_attestation_links(timeline, project, languages),
+            diagram=lifecycle_diagram(current=project.state, visited=set(path.states), rtl=get_language_bidi()),
+            decision_letters=_decision_letter_links(project, path, languages),
+            attestations=_attestation_links(path, project, languages),
             process=process,
             open_tasks=open_tasks,
             actions=actions,
@@ -190,15 +228,17 @@ class DocumentDownloadView(PermissionRequiredMixin, generic.View):
 
 
 class ProjectVerifyView(PermissionRequiredMixin, generic.View):
-    """Auditors only: verify the project's chain now, anchored in the latest signed
-    checkpoint, and say the result on the project page."""
+    """Auditors only: verify the project's whole chain now, anchored in the latest signed
+    checkpoint, store the result (the file page shows it until the next verification)
+    and say it on the project page."""
 
     permission_required = "ledger.verify_ledger"
     http_method_names = ["post"]
 
     def post(self, request, pk):
         project = get_object_or_404(GrantProject, pk=pk)
-        report, checkpoint = verify_entity_anchored(project)
+        verified = chain_verify(project, actor=request.user)
+        report, checkpoint = verified.report, verified.checkpoint
         for problem in selectors.document_file_problems(project):
             messages.error(request, gettext("Document NOT intact: %(problem)s") % {"problem": problem})
         if not report.ok:

@@ -1,0 +1,100 @@
+"""Writes of the ledger app besides the entries themselves: the stored result of a chain's
+verification (``StoredVerification``, operational state, not evidence).
+
+The entries are written by ``ledger.entries.record_transition`` inside the audited
+services' transactions; nothing here touches them.
+"""
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import CharField, F, OuterRef, Q, Subquery
+from django.db.models.functions import Cast
+from django.utils import timezone
+
+from core.transactions import consistent_read
+from ledger.evidence import verify_entity_anchored
+from ledger.models import AuditEntry, StoredVerification, entity_type_of
+
+# How many chains one scheduled run verifies at most: a run stays short, the next one
+# takes the following chains.
+SCHEDULED_BATCH = 50
+
+
+@dataclass
+class ChainVerified:
+    """What ``chain_verify`` found and stored."""
+
+    stored: StoredVerification
+    report: object  # tamkeen_verify.Report, with ``uncheckpointed``
+    checkpoint: object  # the newest signed checkpoint (ledger.models.Checkpoint) or None
+
+
+def chain_verify(entity, *, actor=None, source=StoredVerification.Source.VERIFY_NOW) -> ChainVerified:
+    """Verify ``entity``'s whole chain anchored in the newest signed checkpoint
+    (``ledger.evidence.verify_entity_anchored``) and store the result as the chain's
+    latest verification, replacing the previous one. ``actor``: the auditor who asked
+    (None for the scheduled verification). Any caller that may read the ledger; the
+    permission is checked by the door (the auditors' "Verify now", the beat task).
+    Raises nothing of its own: a chain that does not verify is a stored result too."""
+    with consistent_read():
+        # The chain's head in the same snapshot as the verification: the entries written
+        # after it are the "not yet verified" ones.
+        head = (AuditEntry.objects.for_entity(entity).order_by("-seq").values_list("seq", "entry_hash").first()
+                or (0, ""))
+        report, checkpoint = verify_entity_anchored(entity)
+    values = {
+        "verified_at": timezone.now(),
+        "verified_by": actor,
+        "source": source,
+        "entries": report.entries,
+        "last_seq": head[0],
+        "last_hash": head[1],
+        "ok": report.ok,
+        "problems": [_json_ready(problem.as_dict()) for problem in report.problems],
+        "checkpoint_size": checkpoint.size if checkpoint is not None else None,
+        "uncheckpointed": getattr(report, "uncheckpointed", 0) or 0,
+    }
+    with transaction.atomic():
+        stored, _created = StoredVerification.objects.update_or_create(
+            entity_type=entity_type_of(entity), entity_id=str(entity.pk), defaults=values,
+        )
+    return ChainVerified(stored=stored, report=report, checkpoint=checkpoint)
+
+
+def _json_ready(value):
+    """A problem's fields as JSON holds them (details may carry decimals or dates)."""
+    if isinstance(value, dict):
+        return {str(key): _json_ready(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_ready(item) for item in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def chains_verify_changed(*, batch: int = SCHEDULED_BATCH) -> list[tuple[str, str, bool]]:
+    """The scheduled verification: verify up to ``batch`` chains of audited rows whose
+    chain grew since their stored verification (or that have none), the least recently
+    verified first, and store each result. Returns (entity type, id, ok) of each chain
+    verified. For the beat task; a chain whose verification fails is stored as such."""
+    from ledger.machines import audited_models
+
+    done: list[tuple[str, str, bool]] = []
+    for label, model, _spec in audited_models():
+        if len(done) >= batch:
+            break
+        if not any(field.name == "audit_seq" for field in model._meta.fields):
+            continue  # a model that keeps no chain head on its row
+        stored = StoredVerification.objects.filter(entity_type=label, entity_id=Cast(OuterRef("pk"), CharField()))
+        rows = (
+            model._default_manager.filter(audit_seq__gt=0)
+            .annotate(verified_seq=Subquery(stored.values("last_seq")[:1]),
+                      verified_at=Subquery(stored.values("verified_at")[:1]))
+            .filter(Q(verified_seq__isnull=True) | Q(audit_seq__gt=F("verified_seq")))
+            .order_by(F("verified_at").asc(nulls_first=True), "pk")[: batch - len(done)]
+        )
+        for entity in rows:
+            verified = chain_verify(entity, source=StoredVerification.Source.SCHEDULED)
+            done.append((label, str(entity.pk), verified.stored.ok))
+    return done

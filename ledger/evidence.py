@@ -19,7 +19,6 @@ from ledger.canonical import canonical_bytes, format_time
 from ledger.keys import key_windows, root_public_key, signer_for
 from ledger.machines import definitions, live_state_of, live_states
 from ledger.models import AuditEntry, Checkpoint, LedgerLeaf, WitnessCosignature
-from ledger.tree import StoredTree, StoredTreeIncomplete, stored_size
 from ledger.tamkeen_verify import (
     BUNDLE_FORMAT,
     PROOF_FORMAT,
@@ -36,6 +35,7 @@ from ledger.tamkeen_verify import (
     root_from_inclusion_path,
     verify_ledger,
 )
+from ledger.tree import StoredTree, StoredTreeIncomplete, stored_size
 
 VERIFIER_SOURCE = Path(__file__).with_name("tamkeen_verify.py")
 CHUNK = 5000

@@ -178,13 +178,13 @@ class Command(BaseCommand):
 
         def progress(what, done, total):
             if what == "stored tree" or total >= 10_000:
-                sys.stderr.write(f"\r  {what}: {done:,}/{total:,} entries")
-                sys.stderr.flush()
+                self.stderr.write(f"\r  {what}: {done:,}/{total:,} entries", ending="")
+                self.stderr.flush()
                 shown.append(what)
 
         result = integrate(force_checkpoint=force, progress=progress)
         if shown:
-            sys.stderr.write("\n")
+            self.stderr.write("")
         if result.skipped_locked:
             self.stdout.write("another integrator is running; nothing done")
             return

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
+from django.db.models import Count, Max, Min
 from django.utils import timezone
 
 from ledger import memory, tree
@@ -153,18 +154,19 @@ class _Run:
         for leaf in pending:
             frontier_append(self.frontier, leaf)
         self.last_at = last.created_at if last else None
-        integrated, signed, newest, last_id = 0, 0, None, 0
-        backlog = _backlog(state.horizon, horizon)
+        integrated, signed, newest = 0, 0, None
+        self.low, self.high = state.horizon, horizon
+        first_id, self.last_id, backlog = _backlog(self.low, self.high)
+        self.after_id = first_id - 1
         while True:
             room = self.batch
             if len(self.pending) < self.every_entries:
                 room = min(room, self.every_entries - len(self.pending))
             with transaction.atomic():
-                rows = _candidates(state.horizon, horizon, last_id, room)
-                finished = len(rows) < room
+                rows = self._next_rows(room)
+                finished = self.after_id >= self.last_id
                 if rows:
                     self._place(rows)
-                    last_id = rows[-1][0]
                     integrated += len(rows)
                 now = timezone.now()
                 due = len(self.pending) >= self.every_entries or (
@@ -187,6 +189,20 @@ class _Run:
             logger.info("integrated %d entries; tree size %d; %d checkpoint(s)%s", integrated, size, signed,
                         f", the last {newest.root_hash[:12]}" if newest else "")
         return IntegrationResult(integrated, size, newest, checkpoints=signed, backfilled=backfilled)
+
+    def _next_rows(self, room):
+        """The next ``room`` entries without a place, by id, read through windows of ids
+        so that each query is a short range of the primary key (whatever the planner's
+        statistics say after a burst): the cost of a run grows with its backlog, not
+        with the ledger."""
+        rows = []
+        while len(rows) < room and self.after_id < self.last_id:
+            wanted = room - len(rows)
+            upto = min(self.after_id + max(4 * wanted, 1000), self.last_id)
+            found = _candidates(self.low, self.high, self.after_id, upto, wanted)
+            rows += found
+            self.after_id = found[-1][0] if len(found) == wanted else upto
+        return rows
 
     def _stored_tree(self, size):
         """The stored tree's right edge at ``size`` leaves; a ledger from before the stored
@@ -237,20 +253,29 @@ class _Run:
         return checkpoint
 
 
-def _candidates(low, high, after_id, limit):
-    """The next ``limit`` entries without a place, by id: on PostgreSQL only those of
-    transactions in [low, high) (settled, and not all integrated before)."""
-    candidates = AuditEntry.objects.filter(leaf__isnull=True, id__gt=after_id)
+def _candidates(low, high, after_id, upto, limit):
+    """Up to ``limit`` entries without a place whose id is in (after_id, upto], by id: on
+    PostgreSQL only those of transactions in [low, high) (settled, and not all
+    integrated before)."""
+    candidates = AuditEntry.objects.filter(id__gt=after_id, id__lte=upto, leaf__isnull=True)
     if high is not None:
         candidates = candidates.filter(xact_id__gte=low, xact_id__lt=high)
     return list(candidates.order_by("id").values_list("id", "entry_hash")[:limit])
 
 
-def _backlog(low, high) -> int:
-    """About how many entries wait (for the progress output only)."""
+def _backlog(low, high) -> tuple[int, int, int]:
+    """The first and last ids of the entries this run may take, and about how many
+    there are (for the progress output): on PostgreSQL those of the settled
+    transactions since the last run, read through the transaction id's index."""
+    waiting = AuditEntry.objects.all()
     if high is None:
-        return AuditEntry.objects.filter(leaf__isnull=True).count()
-    return AuditEntry.objects.filter(xact_id__gte=low, xact_id__lt=high, leaf__isnull=True).count()
+        waiting = waiting.filter(leaf__isnull=True)
+    else:
+        waiting = waiting.filter(xact_id__gte=low, xact_id__lt=high)
+    found = waiting.aggregate(first=Min("id"), last=Max("id"), count=Count("id"))
+    if found["first"] is None:
+        return 0, 0, 0
+    return found["first"], found["last"], found["count"]
 
 
 def _insert_leaves(first_index: int, entry_ids: list[int]) -> None:

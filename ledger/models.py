@@ -190,6 +190,8 @@ class Checkpoint(AppendOnlyModel):
     class Meta:
         db_table = "workflow_checkpoint"  # the table it had before the app split
         ordering = ["size", "created_at"]
+        # The newest first, without sorting them all (proofs, "verify now", the integrator).
+        indexes = [models.Index(fields=["size", "created_at"], name="checkpoint_size_time")]
         verbose_name = _("checkpoint")
         verbose_name_plural = _("checkpoints")
 

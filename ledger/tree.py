@@ -24,6 +24,8 @@ edited in the database gives a proof that does not verify, never a wrong "intact
 
 from __future__ import annotations
 
+from django.db.models import OuterRef, Q, Subquery
+
 from ledger.models import LedgerTile
 from ledger.tamkeen_verify import node_hash
 
@@ -142,25 +144,60 @@ def read_tile(level: int, index: int, width: int) -> bytes:
 
 
 class StoredTree:
-    """Reads of the stored tree for proofs; tiles read once per instance."""
+    """Reads of the stored tree for proofs. The complete subtrees a proof needs are
+    worked out first, then every tile they lie in is read in one query."""
 
     def __init__(self):
         self._tiles: dict[tuple[int, int], bytes] = {}
 
-    def _tile(self, level: int, index: int, width: int) -> bytes:
-        data = self._tiles.get((level, index))
-        if data is None or len(data) < width * HASH_SIZE:
-            data = self._tiles[(level, index)] = read_tile(level, index, width)
-        return data
+    @staticmethod
+    def _where(height: int, index: int) -> tuple[int, int, int, int]:
+        """(level, tile, offset, count): where the bottom hashes of a complete subtree are."""
+        level, rest = divmod(height, TILE_HEIGHT)
+        tile, offset = divmod(index << rest, TILE_WIDTH)
+        return level, tile, offset, 1 << rest
+
+    def load(self, nodes) -> None:
+        """Read, in one query, the tiles holding the complete subtrees ``nodes``
+        ((height, index) pairs): of each tile, its widest row."""
+        wanted: dict[tuple[int, int], int] = {}
+        for height, index in nodes:
+            level, tile, offset, count = self._where(height, index)
+            if len(self._tiles.get((level, tile), b"")) < (offset + count) * HASH_SIZE:
+                wanted[(level, tile)] = max(wanted.get((level, tile), 0), offset + count)
+        if not wanted:
+            return
+        which = Q()
+        for level, tile in wanted:
+            which |= Q(level=level, index=tile)
+        widest = LedgerTile.objects.filter(level=OuterRef("level"), index=OuterRef("index")).order_by("-width")
+        rows = (LedgerTile.objects.filter(which).filter(width=Subquery(widest.values("width")[:1]))
+                .values_list("level", "index", "hashes"))
+        for level, tile, data in rows:
+            self._tiles[(level, tile)] = bytes(data)
+        for (level, tile), width in wanted.items():
+            data = self._tiles.get((level, tile))
+            if data is None:
+                raise StoredTreeIncomplete(f"the stored tree has no tile {level}/{tile}")
+            if len(data) < width * HASH_SIZE:
+                raise StoredTreeIncomplete(f"tile {level}/{tile} holds {len(data) // HASH_SIZE} hashes, fewer than "
+                                           f"the {width} needed")
 
     def node(self, height: int, index: int) -> bytes:
         """The root of the complete subtree of 2^height leaves starting at leaf index·2^height."""
-        level, rest = divmod(height, TILE_HEIGHT)
-        first = index << rest  # in nodes of height 8·level
-        tile, offset = divmod(first, TILE_WIDTH)
-        count = 1 << rest
-        data = self._tile(level, tile, offset + count)
+        self.load([(height, index)])
+        level, tile, offset, count = self._where(height, index)
+        data = self._tiles[(level, tile)]
         return perfect_root(split_hashes(data[offset * HASH_SIZE:(offset + count) * HASH_SIZE]))
+
+    @staticmethod
+    def range_nodes(lo: int, hi: int) -> list[tuple[int, int]]:
+        """The complete subtrees whose RFC 6962 combination is MTH of the leaves [lo, hi)."""
+        n = hi - lo
+        if n & (n - 1) == 0 and lo % n == 0:
+            return [(n.bit_length() - 1, lo // n)]
+        k = 1 << ((n - 1).bit_length() - 1)
+        return StoredTree.range_nodes(lo, lo + k) + StoredTree.range_nodes(lo + k, hi)
 
     def range_root(self, lo: int, hi: int) -> bytes:
         """RFC 6962 MTH of the leaves [lo, hi), from stored complete subtrees."""
@@ -170,9 +207,8 @@ class StoredTree:
         k = 1 << ((n - 1).bit_length() - 1)
         return node_hash(self.range_root(lo, lo + k), self.range_root(lo + k, hi))
 
-    def inclusion_path(self, index: int, size: int) -> list[bytes]:
-        """RFC 6962 audit path of leaf ``index`` in the tree of the first ``size`` leaves,
-        bottom up (what ``tamkeen_verify.root_from_inclusion_path`` takes)."""
+    @staticmethod
+    def _sibling_ranges(index: int, size: int) -> list[tuple[int, int]]:
         if not 0 <= index < size:
             raise ValueError("leaf index outside the tree")
         siblings = []
@@ -185,9 +221,19 @@ class StoredTree:
             else:
                 siblings.append((lo, lo + k))
                 lo = lo + k
-        return [self.range_root(a, b) for a, b in reversed(siblings)]
+        return siblings[::-1]
+
+    def inclusion_path(self, index: int, size: int) -> list[bytes]:
+        """RFC 6962 audit path of leaf ``index`` in the tree of the first ``size`` leaves,
+        bottom up (what ``tamkeen_verify.root_from_inclusion_path`` takes)."""
+        siblings = self._sibling_ranges(index, size)
+        self.load([node for lo, hi in siblings for node in self.range_nodes(lo, hi)])
+        return [self.range_root(lo, hi) for lo, hi in siblings]
 
     def root(self, size: int) -> bytes:
         from ledger.tamkeen_verify import EMPTY_ROOT
 
-        return EMPTY_ROOT if size == 0 else self.range_root(0, size)
+        if size == 0:
+            return EMPTY_ROOT
+        self.load(self.range_nodes(0, size))
+        return self.range_root(0, size)

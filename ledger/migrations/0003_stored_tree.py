@@ -51,5 +51,9 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('level', 'index', 'width'), name='one_tile_row_per_width'), models.CheckConstraint(condition=models.Q(('width__gte', 1), ('width__lte', 256)), name='tile_width_1_to_256')],
             },
         ),
+        migrations.AddIndex(
+            model_name='checkpoint',
+            index=models.Index(fields=['size', 'created_at'], name='checkpoint_size_time'),
+        ),
         migrations.RunPython(install, remove),
     ]

@@ -13,8 +13,8 @@ of the same tile starts with the same hashes as a narrower one.
 Any complete aligned subtree inside the integrated tree is then either a stored hash
 (its height a multiple of 8) or the root of at most 128 consecutive hashes of one tile.
 The inclusion path of a leaf in a tree of any size up to the integrated one needs one
-tile per level for the leaf's side and one per level for the right edge: about six
-reads at five million entries.
+tile per level for the leaf's side and one per level for the right edge (about six
+tiles at five million entries), read in one query.
 
 Nothing read here is trusted: the integrator builds checkpoints from its own frontier,
 and every proof built from stored tiles is checked against a signed checkpoint's root

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Count, Max, Min
+from django.db.models import Count, F, Max, Min
 from django.utils import timezone
 
 from ledger import memory, tree
@@ -259,7 +259,10 @@ def _candidates(low, high, after_id, upto, limit):
     integrated before)."""
     candidates = AuditEntry.objects.filter(id__gt=after_id, id__lte=upto, leaf__isnull=True)
     if high is not None:
-        candidates = candidates.filter(xact_id__gte=low, xact_id__lt=high)
+        # "xact_id + 0": a filter on the window's rows, never a scan of the transaction
+        # id's index over the whole backlog (which a planner tempted by it does on every
+        # batch, 1 s a batch at 5 M entries).
+        candidates = candidates.alias(xact=F("xact_id") + 0).filter(xact__gte=low, xact__lt=high)
     return list(candidates.order_by("id").values_list("id", "entry_hash")[:limit])
 
 

@@ -7,11 +7,13 @@ auditor's offline check cannot disagree.
 
 import base64
 import hashlib
+import itertools
 import json
 import shutil
 from pathlib import Path
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.transactions import consistent_read
 from ledger.canonical import canonical_bytes, format_time
@@ -26,14 +28,15 @@ from ledger.tamkeen_verify import (
     Problem,
     PublicKey,
     definitions_digest,
-    inclusion_path,
     key_id_for,
     leaf_hash,
     manifest_message,
     merkle_root,
     newest_checkpoint,
+    root_from_inclusion_path,
     verify_ledger,
 )
+from ledger.tree import StoredTree, StoredTreeIncomplete, stored_size
 
 VERIFIER_SOURCE = Path(__file__).with_name("tamkeen_verify.py")
 CHUNK = 5000
@@ -208,8 +211,47 @@ class ProofUnavailable(Exception):
     pass
 
 
+class ProofInvalid(ProofUnavailable):
+    """The proof built from the stored tree does not lead to the signed root: the entry,
+    its place or the stored tree was altered."""
+
+
+def _signed_size(checkpoint):
+    size = json.loads(bytes(checkpoint.canonical)).get("size")
+    return size if isinstance(size, int) and not isinstance(size, bool) else None
+
+
+def _newest_checkpoint_covering(index: int):
+    """The newest checkpoint whose signed size covers leaf ``index``. Rows are visited
+    newest first by their size column, but chosen by their signed size."""
+    newest_first = Checkpoint.objects.defer("frontier", "consistency").order_by("-size", "-created_at")
+    for checkpoint in itertools.chain(newest_first[:3], newest_first[3:].iterator(chunk_size=100)):
+        size = _signed_size(checkpoint)
+        if size is not None and size > index:
+            return checkpoint, size
+        if size is not None and size == checkpoint.size and checkpoint.size <= index:
+            return None, None  # signed and smaller: every row after it is smaller still
+    return None, None
+
+
+def _path_to_root(entry_hash: str, index: int, size: int, root_hex: str) -> list[bytes]:
+    """The audit path of leaf ``index`` in the tree of ``size`` leaves, from the stored
+    tree, checked against the signed ``root_hex``: ``ProofInvalid`` when it does not
+    lead there, ``StoredTreeIncomplete`` when a tile it needs is missing."""
+    path = StoredTree().inclusion_path(index, size)
+    if root_from_inclusion_path(leaf_hash(entry_hash), index, size, path).hex() != root_hex:
+        raise ProofInvalid(
+            f"the inclusion proof of the entry at index {index}, built from the stored tree, does not lead to the "
+            f"signed root of the checkpoint of size {size}: the entry, its place or the stored tree was altered. "
+            "Run 'manage.py audit verify' to locate it."
+        )
+    return path
+
+
 def inclusion_proof(entry_id: int) -> dict:
-    """The proof that entry ``entry_id`` is in the latest signed checkpoint covering it."""
+    """The proof that entry ``entry_id`` is in the latest signed checkpoint covering it:
+    O(log n) reads of the stored tree (``ledger.tree``), the path checked against the
+    checkpoint's signed root before it is given (``ProofInvalid`` otherwise)."""
     entry = AuditEntry.objects.filter(pk=entry_id).select_related("leaf").first()
     if entry is None:
         raise ProofUnavailable(f"no audit entry with id {entry_id}")
@@ -218,15 +260,16 @@ def inclusion_proof(entry_id: int) -> dict:
         raise ProofUnavailable(
             f"entry {entry_id} is not integrated yet: run 'manage.py audit checkpoint' and try again"
         )
-    # The checkpoint is chosen by its signed size, not by the (unsigned) size column.
-    signed = [(json.loads(bytes(c.canonical)).get("size", 0), c) for c in Checkpoint.objects.order_by("created_at")]
-    covering = [(size, c) for size, c in signed if isinstance(size, int) and size > leaf.index]
-    checkpoint = max(covering, key=lambda pair: pair[0])[1] if covering else None
+    checkpoint, size = _newest_checkpoint_covering(leaf.index)
     if checkpoint is None:
         raise ProofUnavailable(
             f"no signed checkpoint covers entry {entry_id} yet: run 'manage.py audit checkpoint --force'"
         )
-    path = inclusion_path(leaf_hashes(json.loads(bytes(checkpoint.canonical))["size"]), leaf.index)
+    try:
+        path = _path_to_root(entry.entry_hash, leaf.index, size, json.loads(bytes(checkpoint.canonical))["root"])
+    except StoredTreeIncomplete as exc:
+        raise ProofUnavailable(f"the stored tree cannot give this proof ({exc}): run 'manage.py audit checkpoint', "
+                               "which fills it in, and try again; if it persists, run 'manage.py audit verify'") from None
     keys = {w.key_id: w.as_json() for w in key_windows()}
     return {
         "format": PROOF_FORMAT,
@@ -241,7 +284,7 @@ def inclusion_proof(entry_id: int) -> dict:
         },
         "path": [base64.b64encode(h).decode() for h in path],
         "keys": [keys[k] for k in sorted({entry.key_id, checkpoint.key_id}) if k in keys],
-        "root": key_file()["root"],
+        "root": {"id": key_id_for(root), "public_key": root} if (root := root_public_key()) else None,
     }
 
 
@@ -280,27 +323,60 @@ def checkpoint_signature_holds(checkpoint, keys) -> bool:
 
 
 def verify_entity_anchored(entity):
-    """``verify_entity`` plus the anchor: the latest signed checkpoint is checked (its
-    signature, and its root recomputed from every leaf it covers), and each of the
-    entity's entries must be one of those leaves. For the auditors' "verify now"."""
+    """``verify_entity`` plus the anchor, for the auditors' "verify now": the newest
+    checkpoint's signature, and the inclusion of the entity's newest entry it covers,
+    proved from the stored tree (``ledger.tree``) and checked against its signed root.
+    O(the chain + log n): no scan of the leaves. The entries before that one are
+    anchored through it: the chain's links (checked by ``verify_entity``) make its hash
+    commit to each of them."""
     from ledger.models import entity_type_of
 
     report = verify_entity(entity)
-    checkpoint = Checkpoint.objects.order_by("-size", "-created_at").first()
+    checkpoint = Checkpoint.objects.defer("frontier", "consistency").order_by("-size", "-created_at").first()
     rows = list(
         AuditEntry.objects.filter(entity_type=entity_type_of(entity), entity_id=str(entity.pk))
-        .order_by("seq").values_list("seq", "leaf__index")
+        .order_by("seq").values_list("pk", "seq", "entry_hash", "leaf__index")
     )
     if checkpoint is None:
         report.uncheckpointed = len(rows)
         return report, None
     document = json.loads(bytes(checkpoint.canonical))
-    where = {"checkpoint_size": checkpoint.size, "checkpoint_at": document.get("at")}
+    size = _signed_size(checkpoint)
+    where = {"checkpoint_size": size if size is not None else checkpoint.size, "checkpoint_at": document.get("at")}
     if not checkpoint_signature_holds(checkpoint, {k.key_id: k for k in trusted_public_keys()}):
-        report.problems.append(Problem("checkpoint_bad_signature", "signature does not verify", **where))
-    leaves = leaf_hashes(checkpoint.size)
-    if len(leaves) != checkpoint.size or merkle_root(leaves).hex() != document["root"]:
-        report.problems.append(Problem("checkpoint_root_mismatch", "Merkle root does not match the entries it covers",
+        report.problems.append(Problem("checkpoint_bad_signature", _("signature does not verify"), **where))
+    if size is None:
+        report.problems.append(Problem("checkpoint_malformed", _("the checkpoint's signed size is unreadable"),
                                        **where))
-    report.uncheckpointed = sum(1 for _seq, index in rows if index is None or index >= checkpoint.size)
+        report.uncheckpointed = len(rows)
+        return report, checkpoint
+    covered = [row for row in rows if row[3] is not None and row[3] < size]
+    report.uncheckpointed = len(rows) - len(covered)
+    if covered:
+        entry_id, seq, digest, index = covered[-1]
+        problem = _inclusion_problem(digest, index, size, document.get("root"))
+        if problem:
+            report.problems.append(Problem(
+                "proof_path_invalid", problem, entity_type=entity_type_of(entity), entity_id=str(entity.pk),
+                seq=seq, entry_id=entry_id, entry_hash=digest, index=index, **where,
+            ))
     return report, checkpoint
+
+
+def _inclusion_problem(entry_hash, index, size, root_hex) -> str | None:
+    """Why the entry at ``index`` is not shown in the tree of ``size`` leaves whose
+    signed root is ``root_hex`` (None when it is)."""
+    try:
+        _path_to_root(entry_hash, index, size, root_hex)
+    except ProofInvalid:
+        return _("its inclusion proof, built from the stored tree, does not lead to the checkpoint's signed root: "
+                 "the entry, its place or the stored tree was altered")
+    except StoredTreeIncomplete:
+        if stored_size() >= size:
+            return _("the stored tree lacks a hash its inclusion proof needs: tiles were deleted")
+        # A ledger from before the stored tree, not filled in yet (the integrator's next
+        # run does it): recompute the root from every leaf, once.
+        leaves = leaf_hashes(size)
+        if len(leaves) != size or merkle_root(leaves).hex() != root_hex:
+            return _("the Merkle root does not match the entries the checkpoint covers")
+    return None

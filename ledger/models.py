@@ -143,6 +143,33 @@ class LedgerLeaf(AppendOnlyModel):
         return f"leaf {self.index} → entry {self.entry_id}"
 
 
+class LedgerTile(AppendOnlyModel):
+    """Up to 256 consecutive hashes of the Merkle tree's nodes at height 8·``level``,
+    those numbered ``index``·256 onwards (``ledger.tree``): the stored tree proofs are
+    built from. A complete tile has ``width`` 256; the tree's right edge is stored as
+    partial rows of growing width, each written once. Derived data, never trusted: a
+    proof built from tiles is checked against a signed checkpoint's root."""
+
+    level = models.PositiveSmallIntegerField(_("level"))
+    index = models.BigIntegerField(_("tile index"))
+    width = models.PositiveSmallIntegerField(_("hashes held"))
+    hashes = models.BinaryField(_("hashes"))
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["level", "index", "width"]
+        verbose_name = _("tree tile")
+        verbose_name_plural = _("tree tiles")
+        constraints = [
+            models.UniqueConstraint(fields=["level", "index", "width"], name="one_tile_row_per_width"),
+            models.CheckConstraint(condition=models.Q(width__gte=1, width__lte=256), name="tile_width_1_to_256"),
+        ]
+
+    def __str__(self):
+        return f"tile {self.level}/{self.index} ({self.width} hashes)"
+
+
 class Checkpoint(AppendOnlyModel):
     """A signed statement of the Merkle tree's size and root at a moment."""
 
@@ -163,6 +190,8 @@ class Checkpoint(AppendOnlyModel):
     class Meta:
         db_table = "workflow_checkpoint"  # the table it had before the app split
         ordering = ["size", "created_at"]
+        # The newest first, without sorting them all (proofs, "verify now", the integrator).
+        indexes = [models.Index(fields=["size", "created_at"], name="checkpoint_size_time")]
         verbose_name = _("checkpoint")
         verbose_name_plural = _("checkpoints")
 

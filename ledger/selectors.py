@@ -56,8 +56,9 @@ class EntityVerification:
 def entity_verification(entity) -> EntityVerification:
     """Verify ``entity``'s chain (every hash, link, signature and the replay through the
     state machine up to the live state) and the signatures of the checkpoints anchoring
-    its entries. A constant number of queries. (The auditors' "verify now" also
-    recomputes the latest checkpoint's Merkle root: ``evidence.verify_entity_anchored``.)"""
+    its entries. A constant number of queries. (The auditors' "verify now" also proves
+    the newest entry's inclusion in the latest checkpoint from the stored tree:
+    ``evidence.verify_entity_anchored``.)"""
     entries = list(anchored_entries(entity))
     report = verify_entity(entity, rows=entries)
     problems = list(report.problems)

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ledger', '0002_trust_outside_the_database'),
+        ('ledger', '0003_stored_tree'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

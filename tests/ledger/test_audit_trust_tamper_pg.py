@@ -173,13 +173,14 @@ def test_a_deleted_checkpoint_breaks_the_chain_of_checkpoints(ledger):
 
 
 def test_a_rebuilt_checkpoint_history_is_refused_by_the_integrator_then_by_the_trust_file(ledger):
-    """Every checkpoint and leaf deleted, the integrator's horizon reset, and the last
+    """Every checkpoint, leaf and tile deleted, the integrator's horizon reset, and the last
     transition of a file removed: the integrator, which remembers what it signed, refuses
     to sign; rebuilt on a machine without that memory, the history no longer contains the
     checkpoint the auditor kept."""
     suspended = chain(ledger.approved)[-1]
     with superuser_bypass():
         execute("DELETE FROM workflow_ledgerleaf")
+        execute("DELETE FROM ledger_ledgertile")  # the stored tree, rebuilt with the leaves
         execute("DELETE FROM workflow_checkpoint")
         execute("UPDATE workflow_integratorstate SET horizon = 0")
         execute("DELETE FROM workflow_auditentry WHERE id = %s", [suspended.pk])

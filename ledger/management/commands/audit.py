@@ -154,10 +154,12 @@ class Command(BaseCommand):
         )
 
     def handle_prove(self, entry_id, out, **_):
-        from ledger.evidence import ProofUnavailable, inclusion_proof
+        from ledger.evidence import ProofInvalid, ProofUnavailable, inclusion_proof
 
         try:
             proof = inclusion_proof(entry_id)
+        except ProofInvalid as exc:
+            raise CommandError(f"NO valid proof: {exc}", returncode=1) from None
         except ProofUnavailable as exc:
             raise CommandError(str(exc)) from None
         try:
@@ -172,14 +174,28 @@ class Command(BaseCommand):
     def handle_checkpoint(self, force=False, **_):
         from ledger.integrator import integrate
 
-        result = integrate(force_checkpoint=force)
+        shown = []
+
+        def progress(what, done, total):
+            if what == "stored tree" or total >= 10_000:
+                self.stderr.write(f"\r  {what}: {done:,}/{total:,} entries", ending="")
+                self.stderr.flush()
+                shown.append(what)
+
+        result = integrate(force_checkpoint=force, progress=progress)
+        if shown:
+            self.stderr.write("")
         if result.skipped_locked:
             self.stdout.write("another integrator is running; nothing done")
             return
         if result.refused:
             raise CommandError(f"no checkpoint signed: {result.refused}. The auditors were alerted.", returncode=1)
+        if result.backfilled:
+            self.stdout.write(f"stored tree filled in for {result.backfilled} entries integrated before it existed")
         self.stdout.write(f"integrated {result.integrated} entries; tree size {result.tree_size}")
         if result.checkpoint:
+            if result.checkpoints > 1:
+                self.stdout.write(f"signed {result.checkpoints} checkpoints")
             self.stdout.write(f"signed checkpoint: size {result.checkpoint.size}, root {result.checkpoint.root_hash}")
         else:
             self.stdout.write("no checkpoint due (use --force to sign one now)")

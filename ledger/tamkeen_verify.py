@@ -658,8 +658,10 @@ class StateMachines:
             moves = {}
             for t in spec["transitions"]:
                 moves[t["name"]] = (set(t["sources"]), set(t["targets"]))
-            self.machines[entity_type] = (spec["initial"], moves, spec.get("restores", {}),
-                                          set(spec.get("keeps_state", ())))
+            restores = spec.get("restores", {})
+            # The last source of only the transitions a restore returns to is remembered.
+            self.machines[entity_type] = (spec["initial"], moves, restores, set(spec.get("keeps_state", ())),
+                                          frozenset(restores.values()))
 
 
 class ChainReplay:
@@ -668,15 +670,17 @@ class ChainReplay:
     __slots__ = ("machine", "state", "remembered", "started")
 
     def __init__(self, machine):
-        self.machine = machine  # (initial, moves, restores, keeps) or None
+        self.machine = machine  # (initial, moves, restores, keeps, remembered transitions) or None
         self.state = ""
-        self.remembered = {}
+        self.remembered = None  # {transition: its last source}, for those a restore returns to
         self.started = False
 
     def step(self, transition: str, source: str, target: str) -> str | None:
         """Apply one move; None if allowed, else why not. The state follows the entry."""
         why = self._why(transition, source, target)
-        if self.machine is not None:
+        if self.machine is not None and transition in self.machine[4]:
+            if self.remembered is None:
+                self.remembered = {}
             self.remembered[transition] = source
         self.state, self.started = target, True
         return why
@@ -684,7 +688,7 @@ class ChainReplay:
     def _why(self, transition, source, target):
         if self.machine is None:
             return "no state machine is defined for this entity type"
-        initial, moves, restores, keeps = self.machine
+        initial, moves, restores, keeps, _remembered = self.machine
         if not self.started:
             if transition != "create" or source != "" or target != initial:
                 return f"a chain must start with create → {initial}"
@@ -702,7 +706,7 @@ class ChainReplay:
         if transition in keeps and target != source:
             return f"{transition} records an act and cannot change the state"
         if transition in restores:
-            remembered = self.remembered.get(restores[transition])
+            remembered = (self.remembered or {}).get(restores[transition])
             if target != remembered:
                 return f"{transition} must return to {remembered!r}, not {target!r}"
         return None

@@ -23,6 +23,16 @@ from it), checks that it verifies as intact, and prints:
 
 The generated bundle is written to a temporary directory and removed afterwards
 (``--keep DIR`` writes it to DIR and keeps it, e.g. to run ``verify.py`` on it).
+
+``--projects P`` makes P chains of entries / P entries each (the ten steps, then
+state-keeping visits) instead of entries / 10 chains. ``--generate-only --keep DIR`` only
+writes the bundle, streaming (no leaf kept in memory: any size the disk holds), for the
+memory measures — the verifier's peak memory with a fixed number of chains at two sizes:
+
+    .venv/bin/python bench/audit.py --entries 1000000 --projects 100000 --generate-only --keep /tmp/b1m
+    .venv/bin/python bench/audit.py --entries 5000000 --projects 100000 --generate-only --keep /tmp/b5m
+    /usr/bin/time -v .venv/bin/python ledger/tamkeen_verify.py /tmp/b1m --quiet   # "Maximum resident set size"
+    /usr/bin/time -v .venv/bin/python ledger/tamkeen_verify.py /tmp/b5m --quiet
 """
 
 import argparse
@@ -432,8 +442,8 @@ def main():
     parser.add_argument("--projects", type=int,
                         help="number of chains (default: entries / 10); fewer give longer chains (visits)")
     parser.add_argument("--generate-only", action="store_true",
-                        help="only write the bundle (to --keep), streaming: for the memory measures of "
-                             "bench/audit_memory.sh at sizes whose leaves would not fit in memory")
+                        help="only write the bundle (to --keep), streaming: for the memory measures (see above) "
+                             "at sizes whose leaves would not fit in memory")
     args = parser.parse_args()
     if args.generate_only:
         if not args.keep:

@@ -68,6 +68,10 @@ def test_audit_verify_since_says_what_it_checked_and_refuses_an_unknown_checkpoi
     with pytest.raises(CommandError) as refused:
         call_command("audit", "verify", "--since", "trust", stdout=io.StringIO())
     assert refused.value.returncode == 2 and "--trust" in str(refused.value)
+    with pytest.raises(CommandError) as refused:
+        call_command("audit", "verify", "--since", str(first.size), "--trust", str(tmp_path / "t.json"),
+                     "--update-trust", stdout=io.StringIO())
+    assert refused.value.returncode == 2 and "--since trust" in str(refused.value)
 
 
 @committed

@@ -108,6 +108,10 @@ class Command(BaseCommand):
 
         if update_trust and not trust:
             raise CommandError("--update-trust needs --trust FILE", returncode=2)
+        if update_trust and since not in (None, "trust"):
+            # The kept checkpoint may be older than the base, which --since does not re-check.
+            raise CommandError("with --since, --update-trust needs '--since trust' (the checkpoint your trust file "
+                               "keeps)", returncode=2)
         if workers is not None and workers < 1:
             raise CommandError("--workers needs a number of processes of at least 1", returncode=2)
         try:

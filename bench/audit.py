@@ -23,6 +23,16 @@ from it), checks that it verifies as intact, and prints:
 
 The generated bundle is written to a temporary directory and removed afterwards
 (``--keep DIR`` writes it to DIR and keeps it, e.g. to run ``verify.py`` on it).
+
+``--projects P`` makes P chains of entries / P entries each (the ten steps, then
+state-keeping visits) instead of entries / 10 chains. ``--generate-only --keep DIR`` only
+writes the bundle, streaming (no leaf kept in memory: any size the disk holds), for the
+memory measures — the verifier's peak memory with a fixed number of chains at two sizes:
+
+    .venv/bin/python bench/audit.py --entries 1000000 --projects 100000 --generate-only --keep /tmp/b1m
+    .venv/bin/python bench/audit.py --entries 5000000 --projects 100000 --generate-only --keep /tmp/b5m
+    /usr/bin/time -v .venv/bin/python ledger/tamkeen_verify.py /tmp/b1m --quiet   # "Maximum resident set size"
+    /usr/bin/time -v .venv/bin/python ledger/tamkeen_verify.py /tmp/b5m --quiet
 """
 
 import argparse
@@ -56,15 +66,24 @@ ENTRY_SPACING_US = 50_000  # one entry every 50 ms
 CHECKPOINT_EVERY = 1000
 
 
+VISIT = ("visit", "launched", "launched")  # a state-keeping act, to make chains longer than PATH
+
+
+def steps_of(length: int) -> list:
+    """The transitions of a chain of ``length`` entries: PATH, then visits."""
+    return PATH[:length] + [VISIT] * max(0, length - len(PATH))
+
+
 def state_machines():
-    transitions = [{"name": n, "sources": [s], "targets": [t]} for n, s, t in PATH[1:]]
+    transitions = [{"name": n, "sources": [s], "targets": [t]} for n, s, t in PATH[1:] + [VISIT]]
     # The audited fields the replay folds from the chain and compares with the live rows.
     fold = [
         {"field": "approved_amount", "kind": "decimal",
          "set": {"create": {"value": None}, "decide_approve": {"payload": ["amount"]}}},
         {"field": "created_by", "kind": "id", "set": {"create": {"actor": True}}},
     ]
-    return {"workflow.grantproject": {"initial": "draft", "transitions": transitions, "restores": {}, "fold": fold}}
+    return {"workflow.grantproject": {"initial": "draft", "transitions": transitions, "restores": {}, "fold": fold,
+                                      "keeps_state": [VISIT[0]]}}
 
 
 def fmt(moment):
@@ -73,15 +92,16 @@ def fmt(moment):
 
 def _generate_part(args):
     """Write entries.tsv lines for projects [first, last) — in a worker process."""
-    part_path, first, last, keys, total_projects = args
+    part_path, first, last, keys, total_projects, length = args
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     signers = [(k["id"].encode(), Ed25519PrivateKey.from_private_bytes(bytes.fromhex(k["private"])), k["from"])
                for k in keys]
-    lines = []
+    handle = open(part_path, "wb")  # noqa: SIM115 - closed below
     prev = {}
-    # Interleave: step s of every project, then step s+1 ..., so chains mix in the global order.
-    for step, (name, source, target) in enumerate(PATH):
+    # Interleave: step s of every project, then step s+1 ..., so chains mix in the global order
+    # (the lines are written in that order: each part is sorted by global position).
+    for step, (name, source, target) in enumerate(steps_of(length)):
         for project in range(first, last):
             global_position = step * total_projects + project
             at = entry_time(global_position)
@@ -101,14 +121,19 @@ def _generate_part(args):
             signature = base64.b64encode(signer.sign(bytes.fromhex(digest)))
             # CANONICAL, HASH, KEY_ID, SIG, INDEX, COLUMNS, ID: the global index is the
             # position, and the database id follows the insertion order (index + 1).
-            lines.append((global_position, b"\t".join([
+            handle.write(str(global_position).encode() + b" " + b"\t".join([
                 canonical, digest.encode(), key_id, signature, str(global_position).encode(), columns,
                 str(global_position + 1).encode(),
-            ]) + b"\n"))
-    with open(part_path, "wb") as handle:
-        for position, line in lines:
-            handle.write(str(position).encode() + b" " + line)
+            ]) + b"\n")
+    handle.close()
     return part_path
+
+
+def _read_part(path):
+    with open(path, "rb") as handle:
+        for line in handle:
+            position, rest = line.split(b" ", 1)
+            yield int(position), rest
 
 
 def entry_time(position: int) -> datetime:
@@ -135,11 +160,19 @@ def _certified_key(root, root_public: str, public: str, purpose: str, valid_from
             "valid_until": fmt(valid_until) if valid_until else None, "certificate": certificate}
 
 
-def generate_bundle(directory: Path, entries: int, workers: int) -> dict:
+def generate_bundle(directory: Path, entries: int, workers: int, projects: int | None = None,
+                    keep_leaves: bool = True) -> dict:
+    """``projects``: how many chains (default: entries / 10, each the ten steps of PATH;
+    fewer make longer chains, PATH then visits). ``keep_leaves``: keep every leaf and
+    line in memory for the proofs' measures (off: the generation streams, for sizes
+    that would not fit)."""
+    import heapq
+
     from cryptography.hazmat.primitives import serialization
 
-    projects = entries // len(PATH)
-    total = projects * len(PATH)
+    projects = projects or entries // len(PATH)
+    length = entries // projects
+    total = projects * length
     span = timedelta(microseconds=total * ENTRY_SPACING_US)
     root, root_public = _new_key()  # the ledger's root key: it certifies every other key
     keys = []
@@ -150,18 +183,13 @@ def generate_bundle(directory: Path, entries: int, workers: int) -> dict:
         keys.append({"id": tv.key_id_for(public), "private": raw.hex(), "public": public,
                      "from": START + span * number / 3 - timedelta(seconds=1 if number == 0 else 0)})
     chunks = [(directory / f"part{i}", projects * i // workers, projects * (i + 1) // workers,
-               keys, projects) for i in range(workers)]
+               keys, projects, length) for i in range(workers)]
     with multiprocessing.Pool(workers) as pool:
         parts = pool.map(_generate_part, chunks)
-    # Merge the parts in global order (each part is one interleaving of its projects).
-    records = []
-    for part in parts:
-        with open(part, "rb") as handle:
-            for line in handle:
-                position, rest = line.split(b" ", 1)
-                records.append((int(position), rest))
-        os.remove(part)
-    records.sort(key=lambda r: r[0])
+    # Merge the parts in global order (each part is one interleaving of its projects, in order).
+    merged = heapq.merge(*(_read_part(part) for part in parts), key=lambda r: r[0])
+    records = [] if keep_leaves else None
+    heads = []
     checkpoint_private, checkpoint_public = _new_key()
     checkpoint_key_id = tv.key_id_for(checkpoint_public)
     # Version 2 checkpoints, one every CHECKPOINT_EVERY entries: each names its predecessor
@@ -175,24 +203,34 @@ def generate_bundle(directory: Path, entries: int, workers: int) -> dict:
     previous_size, previous_root = 0, tv.EMPTY_ROOT.hex()
     checkpoints = []
     with open(directory / "entries.tsv", "wb") as out:
-        for index, (_position, line) in enumerate(records):
+        for index, (position, line) in enumerate(merged):
             out.write(line)
-            leaf = tv.leaf_hash(line.split(b"\t", 2)[1].decode())
+            if records is not None:
+                records.append((position, line))
+            digest = line.split(b"\t", 2)[1].decode()
+            if index >= total - projects:
+                heads.append(digest)
+            leaf = tv.leaf_hash(digest)
             leaves.append(leaf)
             tv.frontier_append(frontier, leaf)
             size = index + 1
-            if size % CHECKPOINT_EVERY == 0 or size == len(records):
+            if size % CHECKPOINT_EVERY == 0 or size == total:
                 root_hex = tv.frontier_root(frontier).hex()
                 doc = {"v": tv.CHECKPOINT_VERSION, "size": size, "root": root_hex,
                        "at": fmt(entry_time(index) + timedelta(milliseconds=10)), "key": checkpoint_key_id,
                        "prev_size": previous_size, "prev_root": previous_root}
                 canonical = tv.canonical_bytes(doc)
-                proof = tv.consistency_proof_from_frontier(previous_frontier, leaves[previous_size:size])
+                proof = tv.consistency_proof_from_frontier(
+                    previous_frontier, leaves[previous_size:size] if keep_leaves else leaves)
                 checkpoints.append(b"\t".join([
                     canonical, checkpoint_key_id.encode(), base64.b64encode(checkpoint_private.sign(canonical)),
                     b",".join(base64.b64encode(h) for h in proof),
                 ]))
                 previous_frontier, previous_size, previous_root = list(frontier), size, root_hex
+                if not keep_leaves:
+                    leaves = []
+    for part in parts:
+        os.remove(part)
     (directory / "checkpoints.tsv").write_bytes(b"\n".join(checkpoints) + b"\n")
     key_list = [
         _certified_key(root, root_public, k["public"], "entry", k["from"],
@@ -205,9 +243,9 @@ def generate_bundle(directory: Path, entries: int, workers: int) -> dict:
     (directory / "state_machines.json").write_text(json.dumps(state_machines()))
     # Each project as its row would be: launched, its chain head (the last step's entry,
     # the last ``projects`` records), the approved amount and who created it.
-    heads = [line.split(b"\t", 2)[1].decode() for _position, line in records[-projects:]] if projects else []
     live = {"workflow.grantproject": {
-        str(p + 1): {"state": "launched", "seq": len(PATH), "head": heads[p], "approved_amount": "45000.00",
+        str(p + 1): {"state": steps_of(length)[-1][2], "seq": length, "head": heads[p],
+                     "approved_amount": "45000.00" if length >= 5 else None,
                      "created_by": 7}
         for p in range(projects)
     }}
@@ -401,7 +439,22 @@ def main():
     parser.add_argument("--transitions", type=int, default=2000, help="transitions per timing round")
     parser.add_argument("--skip-transitions", action="store_true", help="skip the PostgreSQL part")
     parser.add_argument("--keep", help="write the generated bundle here and keep it")
+    parser.add_argument("--projects", type=int,
+                        help="number of chains (default: entries / 10); fewer give longer chains (visits)")
+    parser.add_argument("--generate-only", action="store_true",
+                        help="only write the bundle (to --keep), streaming: for the memory measures (see above) "
+                             "at sizes whose leaves would not fit in memory")
     args = parser.parse_args()
+    if args.generate_only:
+        if not args.keep:
+            parser.error("--generate-only needs --keep DIR")
+        started = time.perf_counter()
+        Path(args.keep).mkdir(parents=True, exist_ok=True)
+        generated = generate_bundle(Path(args.keep), args.entries, os.cpu_count() or 1, args.projects,
+                                    keep_leaves=False)
+        print(f"generated {generated['total']:,} entries, {len(generated['checkpoints']):,} checkpoints in "
+              f"{args.keep} in {time.perf_counter() - started:.1f} s")
+        return
     cores = os.cpu_count() or 1
     directory = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="tamkeen-bench-audit-"))
     directory.mkdir(parents=True, exist_ok=True)
@@ -409,7 +462,7 @@ def main():
         load_before = os.getloadavg()[0]
         print(f"generating a signed ledger of {args.entries:,} entries ({cores} cores)...", flush=True)
         started = time.perf_counter()
-        generated = generate_bundle(directory, args.entries, cores)
+        generated = generate_bundle(directory, args.entries, cores, args.projects)
         size_mb = (directory / "entries.tsv").stat().st_size / 2**20
         print(f"  generated {generated['total']:,} entries, {len(generated['checkpoints']):,} checkpoints, "
               f"{size_mb:,.0f} MiB in {time.perf_counter() - started:.1f} s")

@@ -12,6 +12,7 @@ import json
 import shutil
 from pathlib import Path
 
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -27,12 +28,16 @@ from ledger.tamkeen_verify import (
     EntryRecord,
     Problem,
     PublicKey,
+    SinceCheckpoint,
     definitions_digest,
+    frontier_append,
+    frontier_size,
     key_id_for,
     leaf_hash,
     manifest_message,
     merkle_root,
     newest_checkpoint,
+    parse_time,
     root_from_inclusion_path,
     verify_ledger,
 )
@@ -93,26 +98,136 @@ def trusted_public_keys() -> list[PublicKey]:
     return [PublicKey.from_json(w.as_json()) for w in key_windows(trusted_only=True)]
 
 
-def verify_database(*, full=False, progress=None, trust=None):
+class SinceUnavailable(Exception):
+    """The checkpoint ``--since`` names is not in the ledger (or not readable)."""
+
+
+def verify_database(*, full=False, progress=None, trust=None, since=None, workers=1):
     """Verify the whole ledger as the database holds it now (one consistent snapshot).
     ``trust``: the auditor's trust file (``tamkeen_verify.Trust``) — its root key and
-    kept checkpoint; without it, the root pinned in the settings."""
+    kept checkpoint; without it, the root pinned in the settings. ``workers``: processes
+    checking the signatures (with ``full``). ``since``: a checkpoint's size (int), ``"id:N"``
+    or ``"trust"`` (the trust file's kept checkpoint): check only what is new after it
+    (see ``since_checkpoint`` and docs/ledger.md)."""
     with consistent_read():
-        return verify_ledger(
-            entry_records_fast(), checkpoint_records(), public_keys(), definitions(), live_states(),
-            check_signatures=full, progress=progress,
-            root_public_key=trust.root_public_key if trust else root_public_key(),
-            trust="trust file" if trust else "configuration",
-            trusted_checkpoint=trust.checkpoint if trust else None,
-        )
+        common = {
+            "check_signatures": full, "progress": progress, "signature_workers": workers if full else 1,
+            "root_public_key": trust.root_public_key if trust else root_public_key(),
+            "trust": "trust file" if trust else "configuration",
+            "trusted_checkpoint": trust.checkpoint if trust else None,
+        }
+        if since is None:
+            return verify_ledger(entry_records_fast(), checkpoint_records(), public_keys(), definitions(),
+                                 live_states(), **common)
+        base = since_checkpoint(since, trust)
+        later = [c for c in checkpoint_records() if c.canonical != base.record.canonical
+                 and _signed_size(c) >= base.size]
+        touched = touched_chains(base.size)
+        report = verify_ledger(touched_entry_records(touched), later, public_keys(), definitions(),
+                               touched_live_states(touched), since=base, **common)
+        report.since = {"size": base.size, "root": base.root, "chains": len(touched)}
+        return report
 
 
-def entry_records_fast():
-    """Entries with their leaf index, read in id order, in chunks (no per-row queries)."""
+def _signed_size(record) -> int:
+    try:
+        return int(json.loads(record.canonical)["size"])
+    except (ValueError, KeyError, TypeError):
+        return -1  # malformed: kept, the checks say so
+
+
+def since_checkpoint(since, trust=None) -> SinceCheckpoint:
+    """The checkpoint a verification ``--since`` starts from, with the frontier of the
+    tree of its size recomputed from the leaves (the entry hashes of the first ``size``
+    places, one column read in index order: no entry is parsed). Raises SinceUnavailable."""
+    if since == "trust":
+        if trust is None or trust.checkpoint_record is None:
+            raise SinceUnavailable("--since trust needs --trust FILE with a kept checkpoint")
+        kept = trust.checkpoint_record
+        record = CheckpointRecord(kept["canonical"].encode("utf-8"), kept["key_id"],
+                                  base64.b64decode(kept["signature"]))
+    else:
+        rows = Checkpoint.objects.all()
+        text = str(since)
+        try:
+            rows = rows.filter(pk=int(text[3:])) if text.startswith("id:") else rows.filter(size=int(text))
+        except ValueError:
+            raise SinceUnavailable(f"--since {since!r}: give a checkpoint's size, id:N or 'trust'") from None
+        row = rows.order_by("created_at", "id").first()
+        if row is None:
+            raise SinceUnavailable(f"no checkpoint {since}: 'manage.py audit verify --json' lists none by that "
+                                   "size; give the size or id:N of an existing checkpoint")
+        record = CheckpointRecord(bytes(row.canonical), row.key_id, bytes(row.signature),
+                                  [base64.b64decode(h) for h in row.consistency], (row.size, row.root_hash))
+    try:
+        document = json.loads(record.canonical)
+        size, root, at = int(document["size"]), str(document["root"]), parse_time(document["at"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise SinceUnavailable(f"the checkpoint {since} is malformed: verify the whole ledger") from None
+    frontier: list = []
+    last = -1
+    while True:
+        rows = list(LedgerLeaf.objects.filter(index__gt=last, index__lt=size).order_by("index")
+                    .values_list("index", "entry__entry_hash")[:CHUNK])
+        if not rows:
+            break
+        for index, digest in rows:
+            if index != frontier_size(frontier):
+                break  # a hole: the frontier stops short, and the verification says where
+            frontier_append(frontier, leaf_hash(digest))
+        else:
+            last = rows[-1][0]
+            continue
+        break
+    return SinceCheckpoint(record, size, root, at, frontier)
+
+
+def touched_chains(size: int) -> list[tuple[str, str]]:
+    """The chains (entity type, id) with an entry after the tree of ``size`` leaves: one
+    integrated at or after that size, or not integrated yet."""
+    fresh = AuditEntry.objects.filter(Q(leaf__isnull=True) | Q(leaf__index__gte=size))
+    return sorted(set(fresh.values_list("entity_type", "entity_id").distinct()))
+
+
+def touched_entry_records(touched, batch=500):
+    """Every entry of the ``touched`` chains, chain by chain in batches of entities (in id
+    order within a batch)."""
+    for start in range(0, len(touched), batch):
+        group: dict = {}
+        for entity_type, entity_id in touched[start:start + batch]:
+            group.setdefault(entity_type, []).append(entity_id)
+        condition = Q()
+        for entity_type, ids in group.items():
+            condition |= Q(entity_type=entity_type, entity_id__in=ids)
+        yield from entry_records_fast(AuditEntry.objects.filter(condition))
+
+
+def touched_live_states(touched) -> dict:
+    """``live_states()`` for the touched entities only (and every audited type, so a
+    touched chain without its entity is an orphan)."""
+    from ledger.machines import _live, _live_rows, audited_models
+
+    wanted: dict = {}
+    for entity_type, entity_id in touched:
+        wanted.setdefault(entity_type, []).append(entity_id)
+    found = {}
+    for label, model, spec in audited_models():
+        found[label] = {}
+        ids = wanted.get(label, [])
+        for start in range(0, len(ids), 1000):
+            keys = [model._meta.pk.to_python(i) for i in ids[start:start + 1000]]
+            found[label].update(_live(_live_rows(label, model, spec).filter(pk__in=keys), model, spec))
+    return found
+
+
+def entry_records_fast(queryset=None):
+    """Entries with their leaf index, read in id order, in chunks (no per-row queries);
+    ``queryset``: only those (default: every entry)."""
+    queryset = AuditEntry.objects.all() if queryset is None else queryset
     last_id = 0
     while True:
         rows = list(
-            AuditEntry.objects.filter(id__gt=last_id).order_by("id").values_list(
+            queryset.filter(id__gt=last_id).order_by("id").values_list(
                 "id", "entity_type", "entity_id", "seq", "transition", "from_state", "to_state",
                 "actor_id", "actor_role", "request_id", "payload", "created_at", "canonical",
                 "prev_hash", "entry_hash", "key_id", "signature", "leaf__index",
@@ -158,7 +273,7 @@ def export_bundle(out: Path, *, progress=None) -> dict:
 
         def entry_lines():
             for number, r in enumerate(entry_records_fast(), 1):
-                if progress and number % 10000 == 0:
+                if progress and number % 1000 == 0:
                     progress(number)
                 yield b"\t".join([
                     r.canonical, r.hash.encode(), r.key_id.encode(), base64.b64encode(r.signature),

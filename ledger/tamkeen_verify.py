@@ -600,12 +600,16 @@ class Report:
     checkpoints: int = 0
     signatures_checked: int = 0
     uncheckpointed: int = 0
+    unindexed: int = 0  # entries without a global index yet
     problems: list[Problem] = field(default_factory=list)
     # Where the root key and the checkpoint to compare with came from: "trust file" (the
     # auditor's own), "configuration" (the server's settings) or "evidence" (the bundle).
     trust: str = "evidence"
     newest_checkpoint: dict | None = None  # for updating a trust file
     keys: list = field(default_factory=list, repr=False)
+    # A verification of what is new only: the checkpoint it started from ({"size", "root",
+    # "chains": how many chains were replayed}).
+    since: dict | None = None
 
     @property
     def ok(self) -> bool:
@@ -619,6 +623,7 @@ class Report:
             "ok": self.ok, "entries": self.entries, "chains": self.chains, "checkpoints": self.checkpoints,
             "signatures_checked": self.signatures_checked, "uncheckpointed": self.uncheckpointed,
             "trust": self.trust, "problems": [problem.as_dict() for problem in self.problems],
+            **({"since": self.since} if self.since else {}),
         }
 
     def summary(self) -> str:
@@ -626,6 +631,10 @@ class Report:
             f"entries: {self.entries}  chains: {self.chains}  checkpoints: {self.checkpoints}  "
             f"signatures checked: {self.signatures_checked}  not yet in a checkpoint: {self.uncheckpointed}"
         ]
+        if self.since:
+            lines.append(f"only what is new since the checkpoint of size {self.since['size']}: its leaves gave its "
+                         f"root; the {self.since['chains']} chain(s) with a newer entry were checked whole; the "
+                         "others rely on the earlier verification")
         if self.trust != "trust file":
             lines.append(f"NOTE: the root key and checkpoints were taken from the {self.trust} itself: this proves "
                          "the evidence is self-consistent, not that its administrator did not rewrite it. "
@@ -649,8 +658,10 @@ class StateMachines:
             moves = {}
             for t in spec["transitions"]:
                 moves[t["name"]] = (set(t["sources"]), set(t["targets"]))
-            self.machines[entity_type] = (spec["initial"], moves, spec.get("restores", {}),
-                                          set(spec.get("keeps_state", ())))
+            restores = spec.get("restores", {})
+            # The last source of only the transitions a restore returns to is remembered.
+            self.machines[entity_type] = (spec["initial"], moves, restores, set(spec.get("keeps_state", ())),
+                                          frozenset(restores.values()))
 
 
 class ChainReplay:
@@ -659,15 +670,17 @@ class ChainReplay:
     __slots__ = ("machine", "state", "remembered", "started")
 
     def __init__(self, machine):
-        self.machine = machine  # (initial, moves, restores, keeps) or None
+        self.machine = machine  # (initial, moves, restores, keeps, remembered transitions) or None
         self.state = ""
-        self.remembered = {}
+        self.remembered = None  # {transition: its last source}, for those a restore returns to
         self.started = False
 
     def step(self, transition: str, source: str, target: str) -> str | None:
         """Apply one move; None if allowed, else why not. The state follows the entry."""
         why = self._why(transition, source, target)
-        if self.machine is not None:
+        if self.machine is not None and transition in self.machine[4]:
+            if self.remembered is None:
+                self.remembered = {}
             self.remembered[transition] = source
         self.state, self.started = target, True
         return why
@@ -675,7 +688,7 @@ class ChainReplay:
     def _why(self, transition, source, target):
         if self.machine is None:
             return "no state machine is defined for this entity type"
-        initial, moves, restores, keeps = self.machine
+        initial, moves, restores, keeps, _remembered = self.machine
         if not self.started:
             if transition != "create" or source != "" or target != initial:
                 return f"a chain must start with create → {initial}"
@@ -693,7 +706,7 @@ class ChainReplay:
         if transition in keeps and target != source:
             return f"{transition} records an act and cannot change the state"
         if transition in restores:
-            remembered = self.remembered.get(restores[transition])
+            remembered = (self.remembered or {}).get(restores[transition])
             if target != remembered:
                 return f"{transition} must return to {remembered!r}, not {target!r}"
         return None
@@ -714,6 +727,8 @@ def verify_ledger(
     trusted_checkpoint: dict | None = None,
     max_skew: float = MAX_CLOCK_SKEW_SECONDS,
     max_lag: float = MAX_INTEGRATION_LAG_SECONDS,
+    signature_workers: int = 1,
+    since: SinceCheckpoint | None = None,
 ) -> Report:
     """Check a whole ledger; problems name the entry. ``entries`` come in insertion order
     (the database's id order, which the export keeps): each chain is walked as they arrive.
@@ -721,6 +736,16 @@ def verify_ledger(
     The loop is written for a million entries on one core: one JSON parse and one
     SHA-256 per entry, byte comparisons instead of re-encoding where the exported
     columns allow it, timestamps compared as fixed-width UTC strings.
+
+    Memory does not grow with the number of entries: the Merkle tree is a frontier fed in
+    index order (``TreeWalk``), each checkpoint's root is taken when the frontier reaches
+    its size, and what is kept is one small record per chain (and per checkpoint).
+    ``signature_workers`` > 1 checks the signatures (``check_signatures``) on that many
+    processes, in batches, while the loop goes on.
+
+    ``since`` (``SinceCheckpoint``): check only what is new after an earlier, verified
+    checkpoint — ``entries`` are then those of the chains with an entry after it (each
+    chain whole), ``checkpoints`` those after it; the tree starts from its frontier.
     """
     report = Report(trust=trust)
     if root_public_key is not None:
@@ -739,10 +764,12 @@ def verify_ledger(
     # (entity_type, entity_id) -> [last seq, last hash, ChainReplay, last time, folded values,
     # the fold's rules by transition] (the last two None for a machine without a fold)
     chains: dict = {}
-    leaves: dict[int, bytes] = {}
     checkpoints = list(checkpoints)
-    covering = _time_bounds(checkpoints, max_skew, max_lag)
+    covering = _time_bounds(checkpoints + ([since.record] if since else []), max_skew, max_lag)
     covering_sizes = [bound[0] for bound in covering]
+    tree = TreeWalk(_checkpoint_sizes(checkpoints, trusted_checkpoint), since)
+    signatures = (SignaturePool(keys, signature_workers) if check_signatures and signature_workers > 1
+                  else None)
     problems = report.problems
     entry_keys, suffix, genesis = _ENTRY_KEYS, _VERSION_SUFFIX, GENESIS
 
@@ -791,17 +818,20 @@ def verify_ledger(
             elif at < window[1] or (window[2] is not None and at >= window[2]):
                 bad(entry_problem("outside_key_window", f"signed at {at} outside the window of key {record.key_id}",
                                   record, doc, key_id=record.key_id))
+            elif signatures is not None:
+                signatures.add(record, doc)
             elif check_signatures:
                 report.signatures_checked += 1
                 if not keys_by_id[record.key_id].verify(record.signature_bytes(), bytes.fromhex(digest)):
                     bad(entry_problem("bad_signature", "signature does not verify", record, doc))
             index = record.index
-            if index is not None:
-                if index in leaves:
+            if index is None:
+                report.unindexed += 1
+            else:
+                if not tree.add(index, digest):
                     problem = entry_problem("index_reused", f"global index {index} is used twice", record, doc)
                     problem.index = index
                     bad(problem)
-                leaves[index] = leaf_hash(digest)
                 if covering_sizes:
                     _check_time(index, at, covering, bisect_right(covering_sizes, index), record, doc, bad)
             # The chain, walked as entries arrive (the export and the database give them in
@@ -846,7 +876,13 @@ def verify_ledger(
                         record.line, entity_type, entity_id, seq)
             if progress and count % 10000 == 0:
                 progress(count)
+        if signatures is not None:
+            report.signatures_checked, found = signatures.finish()
+            for problem in found:
+                bad(problem)
     finally:
+        if signatures is not None:
+            signatures.close()
         if collecting:
             gc.enable()
     report.entries = count
@@ -869,11 +905,91 @@ def verify_ledger(
                 bad(Problem("orphan_chain", "has an audit chain but does not exist",
                             entity_type=entity_type, entity_id=entity_id))
 
-    _verify_checkpoints(checkpoints, leaves, keys_by_id, report, bad)
-    _verify_definitions(checkpoints, machines, bad)
+    tree.finish()
+    _verify_checkpoints(checkpoints, tree, keys_by_id, report, bad, since)
+    _verify_definitions(checkpoints + ([since.record] if since else []), machines, bad)
     if trusted_checkpoint is not None:
-        _verify_trusted_checkpoint(trusted_checkpoint, leaves, report, bad)
+        _verify_trusted_checkpoint(trusted_checkpoint, tree, report, bad)
     return report
+
+
+def _checkpoint_sizes(checkpoints, trusted_checkpoint) -> set:
+    """The tree sizes whose root the verification compares: every checkpoint's, and the
+    kept one's."""
+    sizes = set()
+    for record in checkpoints:
+        try:
+            sizes.add(int(json.loads(record.canonical)["size"]))
+        except (ValueError, KeyError, TypeError):
+            continue  # reported by the checkpoint checks
+    if trusted_checkpoint is not None:
+        sizes.add(int(trusted_checkpoint["size"]))
+    return sizes
+
+
+@dataclass
+class SinceCheckpoint:
+    """Where a verification ``--since`` starts: an earlier checkpoint (its record, size,
+    root and time) and the frontier of the tree of that size, computed from its leaves."""
+
+    record: CheckpointRecord
+    size: int
+    root: str
+    at: datetime
+    frontier: list
+
+
+class TreeWalk:
+    """The global Merkle tree, fed leaf by leaf as entries arrive (in id order, which is
+    nearly the index order: an entry committed late is integrated after later ids). A
+    leaf that arrives before its turn waits in ``pending`` until the leaves before it
+    have come, so memory holds the frontier (log n hashes), the early leaves (a few in
+    an intact ledger; every leaf after a hole in one with a hole) and the root at each
+    wanted size."""
+
+    __slots__ = ("frontier", "position", "pending", "roots", "wanted", "indexed", "start")
+
+    def __init__(self, wanted_sizes, since: SinceCheckpoint | None = None):
+        self.frontier: list = list(since.frontier) if since else []
+        self.start = self.position = since.size if since else 0
+        self.pending: dict[int, bytes] = {}
+        self.wanted = {size for size in wanted_sizes if size > self.position}
+        self.roots: dict[int, str] = {self.position: frontier_root(self.frontier).hex()} if since else {}
+        self.indexed = self.position  # distinct indices seen (those before ``since`` counted)
+
+    def add(self, index: int, digest: str) -> bool:
+        """Add the leaf of the entry hash ``digest`` at ``index``; False when the index
+        was given already."""
+        return self.add_leaf(index, leaf_hash(digest))
+
+    def add_leaf(self, index: int, leaf: bytes) -> bool:
+        if index < self.start:
+            return True  # verified before (``since``): not in the tree walked here
+        if index < self.position or index in self.pending:
+            return False
+        self.indexed += 1
+        if index != self.position:
+            self.pending[index] = leaf
+            return True
+        self._append(leaf)
+        pending = self.pending
+        while pending and self.position in pending:
+            self._append(pending.pop(self.position))
+        return True
+
+    def _append(self, leaf: bytes) -> None:
+        frontier_append(self.frontier, leaf)
+        self.position += 1
+        if self.position in self.wanted:
+            self.roots[self.position] = frontier_root(self.frontier).hex()
+
+    def finish(self) -> None:
+        self.pending.clear()  # after a hole: their roots cannot be computed
+
+    def root_at(self, size: int) -> str | None:
+        """The root of the tree's first ``size`` leaves, when they all came (and the size
+        was wanted)."""
+        return self.roots.get(size)
 
 
 # --- The live rows: state, chain head and folded fields ----------------------------------
@@ -1164,34 +1280,58 @@ def _check_link(doc, record, previous, about, bad):
         bad(about("checkpoint_inconsistent", f"the consistency proof from size {expected_size} does not verify"))
 
 
-def _verify_trusted_checkpoint(trusted: dict, leaves: dict, report, bad):
+def _verify_trusted_checkpoint(trusted: dict, tree: TreeWalk, report, bad):
     """The ledger must still contain the checkpoint the auditor kept: its first
     ``size`` leaves give its root (the database or bundle was not rolled back, forked
     or rewritten since the auditor last verified)."""
     size, root = int(trusted["size"]), trusted["root"]
     where = {"checkpoint_size": size, "checkpoint_at": trusted.get("at"), "detail": {"kept": True}}
-    if len(leaves) < size or any(i not in leaves for i in range(size)):
+    if tree.position < size and size >= tree.start:
         bad(Problem("trusted_checkpoint_missing",
-                    f"the ledger has {len(leaves)} integrated entries, fewer than the {size} of the checkpoint "
+                    f"the ledger has {tree.indexed} integrated entries, fewer than the {size} of the checkpoint "
                     "kept in the trust file: it was rolled back or entries were removed", **where))
         return
-    frontier: list = []
-    for i in range(size):
-        frontier_append(frontier, leaves[i])
-    if frontier_root(frontier).hex() != root:
+    if size < tree.start:
+        return  # before the checkpoint the verification starts from, which it checked (``since``)
+    if tree.root_at(size) != root:
         bad(Problem("trusted_checkpoint_mismatch",
                     "the ledger's first entries no longer give the root of the checkpoint kept in the trust file: "
                     "its history was rewritten (or this is a fork)", **where))
 
 
-def _verify_checkpoints(checkpoints, leaves, keys_by_id, report, bad):
-    indices = sorted(leaves)
-    if indices and indices != list(range(len(indices))):
-        missing = next(i for i, idx in enumerate(indices) if i != idx)
-        bad(Problem("index_gap", "is missing: the leaf sequence has a gap (an entry was deleted)", index=missing))
-    frontier: list = []
-    position = 0
-    previous = None
+def _verify_base_checkpoint(since: SinceCheckpoint, keys_by_id, bad) -> None:
+    """The checkpoint a verification ``--since`` starts from: signed by a checkpoint key
+    in its window, and the leaves of the ledger's first ``size`` places give its root."""
+    where = {"checkpoint_size": since.size, "checkpoint_at": _format_time(since.at) if since.at else None}
+    record = since.record
+    key = keys_by_id.get(record.key_id)
+    if key is None or key.purpose != "checkpoint":
+        bad(Problem("checkpoint_unknown_key", f"signed by unknown key {record.key_id!r}", **where,
+                    detail={"key_id": record.key_id}))
+    elif since.at is None or not key.covers(since.at):
+        bad(Problem("checkpoint_outside_key_window", f"signed outside the window of key {record.key_id}", **where,
+                    detail={"key_id": record.key_id}))
+    elif not key.verify(record.signature, record.canonical):
+        bad(Problem("checkpoint_bad_signature", "signature does not verify", **where))
+    held = frontier_size(since.frontier)
+    if held != since.size:
+        bad(Problem("checkpoint_leaf_missing", f"Merkle root cannot be recomputed: global index {held} it covers "
+                                               "is missing (an entry was deleted)", index=held, **where))
+    elif frontier_root(since.frontier).hex() != since.root:
+        bad(Problem("checkpoint_root_mismatch", "Merkle root does not match the entries it covers: an entry with a "
+                                                f"global index below {since.size} was edited, reordered, replaced "
+                                                "or removed", **where, detail={"first_index": 0,
+                                                                               "last_index": since.size - 1}))
+
+
+def _verify_checkpoints(checkpoints, tree: TreeWalk, keys_by_id, report, bad, since: SinceCheckpoint | None = None):
+    if tree.position != tree.indexed:
+        bad(Problem("index_gap", "is missing: the leaf sequence has a gap (an entry was deleted)",
+                    index=tree.position))
+    indexed = tree.indexed
+    previous = (since.size, since.at, since.root) if since else None
+    if since is not None:
+        _verify_base_checkpoint(since, keys_by_id, bad)
     parsed = []
     for number, record in enumerate(checkpoints, 1):
         try:
@@ -1229,32 +1369,29 @@ def _verify_checkpoints(checkpoints, leaves, keys_by_id, report, bad):
                 bad(about("checkpoint_misdated", "is dated before a smaller checkpoint"))
         if size != (previous[0] if previous else None):
             _check_link(doc, record, previous, about, bad)
-        if size > len(indices):
+        if size > indexed:
             bad(about("checkpoint_truncated",
-                      f"covers {size} entries but the ledger holds {len(indices)} indexed entries (truncated)",
-                      indexed=len(indices)))
+                      f"covers {size} entries but the ledger holds {indexed} indexed entries (truncated)",
+                      indexed=indexed))
             previous = (size, at, root)
             continue
-        while position < size:
-            leaf = leaves.get(position)
-            if leaf is None:
-                break
-            frontier_append(frontier, leaf)
-            position += 1
-        if frontier_size(frontier) != size:
-            problem = about("checkpoint_leaf_missing", f"Merkle root cannot be recomputed: global index {position} "
-                                                       "it covers is missing (an entry was deleted)")
-            problem.index = position
+        if size > tree.position:
+            problem = about("checkpoint_leaf_missing", f"Merkle root cannot be recomputed: global index "
+                                                       f"{tree.position} it covers is missing (an entry was deleted)")
+            problem.index = tree.position
             bad(problem)
-        elif frontier_root(frontier).hex() != root:
+        elif tree.root_at(size) != root:
             first = previous[0] if previous else 0
             bad(about("checkpoint_root_mismatch", f"Merkle root does not match the entries it covers: an entry "
                                                   f"with a global index from {first} to {size - 1} was edited, "
                                                   "reordered, replaced or removed", first_index=first,
                       last_index=size - 1))
         previous = (size, at, root)
-    covered = max((item[0] for item in parsed), default=0)
-    report.uncheckpointed = max(0, report.entries - covered)
+    covered = max((item[0] for item in parsed), default=since.size if since else 0)
+    if since is None:
+        report.uncheckpointed = max(0, report.entries - covered)
+    else:  # only the touched chains were read: count the tree's leaves, and the entries without one
+        report.uncheckpointed = max(0, tree.indexed - covered) + report.unindexed
 
 
 # --- Reading a bundle --------------------------------------------------------------------
@@ -1552,6 +1689,74 @@ def _verify_manifest(manifest: dict, report: Report) -> None:
                                                       "bundle's"))
 
 
+class SignaturePool:
+    """Entry signatures checked on ``workers`` processes while the caller reads on: the
+    entries are sent in batches (key id, signature, hash and where the entry is), at most
+    two batches a worker in flight, so memory stays flat however many entries come."""
+
+    BATCH = 4000
+
+    def __init__(self, keys: list[PublicKey], workers: int):
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.key_dicts = [{**k.__dict__, "_verifier": None} for k in keys]
+        self.pool = ProcessPoolExecutor(workers)
+        self.limit = 2 * workers
+        self.batch: list = []
+        self.running: list = []
+        self.count = 0
+        self.problems: list[Problem] = []
+
+    def add(self, record: EntryRecord, doc: dict) -> None:
+        self.batch.append((record.key_id, record.signature_bytes(), record.hash, record.entry_id, record.line,
+                           doc.get("entity_type"), doc.get("entity_id"), doc.get("seq")))
+        if len(self.batch) >= self.BATCH:
+            self._send()
+
+    def _send(self) -> None:
+        if self.batch:
+            self.running.append(self.pool.submit(_check_signature_batch, self.key_dicts, self.batch))
+            self.batch = []
+        while len(self.running) > self.limit or (self.running and self.running[0].done()):
+            self._collect(self.running.pop(0))
+
+    def _collect(self, future) -> None:
+        count, problems = future.result()
+        self.count += count
+        self.problems.extend(problems)
+
+    def finish(self) -> tuple[int, list[Problem]]:
+        """(signatures checked, the bad ones in the order the entries came)."""
+        self._send()
+        while self.running:
+            self._collect(self.running.pop(0))
+        return self.count, self.problems
+
+    def close(self) -> None:
+        self.pool.shutdown(cancel_futures=True)
+
+
+_BATCH_KEYS: dict = {}
+
+
+def _check_signature_batch(key_dicts, batch) -> tuple[int, list[Problem]]:
+    cache_key = tuple(k["key_id"] for k in key_dicts)
+    keys = _BATCH_KEYS.get(cache_key)
+    if keys is None:  # once a process (the Ed25519 keys are loaded once, then reused)
+        keys = _BATCH_KEYS[cache_key] = {k["key_id"]: PublicKey(**k) for k in key_dicts}
+    problems = []
+    for key_id, signature, digest, entry_id, line, entity_type, entity_id, seq in batch:
+        key = keys.get(key_id)
+        try:
+            valid = key is not None and key.verify(signature, bytes.fromhex(digest))
+        except ValueError:
+            valid = False
+        if not valid:
+            problems.append(Problem("bad_signature", "signature does not verify", entity_type=entity_type,
+                                    entity_id=entity_id, seq=seq, entry_id=entry_id, line=line, entry_hash=digest))
+    return len(batch), problems
+
+
 def verify_signatures_parallel(directory: str, keys: list[PublicKey], workers: int | None = None) -> tuple[int, list]:
     """Check every entry signature with ``keys`` (the trusted ones) using all cores;
     returns (count, problems), the problems in the ledger's order whatever the cores."""
@@ -1683,6 +1888,58 @@ def verify_proof(proof: dict, trust: Trust | None = None) -> list[Problem]:
     return problems
 
 
+class ProgressBar:
+    """A progress line on a terminal: ``[#####.....] count/total entries, rate/s, ETA``,
+    redrawn at most ten times a second. Silent when ``enabled`` is false (the caller
+    decides: by default only when the stream is a terminal and the output is not JSON,
+    so logs and pipes get no carriage returns). ``total`` may be None (unknown): then
+    the count and the rate only."""
+
+    def __init__(self, total: int | None, *, stream=None, enabled: bool | None = None, unit: str = "entries"):
+        import time
+
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled = self.stream.isatty() if enabled is None else enabled
+        self.total, self.unit, self.clock = total, unit, time.monotonic
+        self.started = self.last = self.clock()
+        self.count = 0
+        self.drawn = False
+
+    def __call__(self, count: int) -> None:
+        self.count = count
+        now = self.clock()
+        if self.enabled and now - self.last >= 0.1:
+            self.last = now
+            self.draw(now)
+
+    def line(self, now: float) -> str:
+        elapsed = max(now - self.started, 1e-9)
+        rate = self.count / elapsed
+        if self.total:
+            width = 30
+            done = min(self.count, self.total)
+            filled = width * done // self.total
+            left = (self.total - done) / rate if rate else 0
+            eta = f"ETA {int(left) // 60}:{int(left) % 60:02d}" if done < self.total else f"{elapsed:.1f} s"
+            return (f"  [{'#' * filled}{'.' * (width - filled)}] {done:,}/{self.total:,} {self.unit}  "
+                    f"{rate:,.0f}/s  {eta}")
+        return f"  {self.count:,} {self.unit}  {rate:,.0f}/s  {elapsed:.1f} s"
+
+    def draw(self, now: float) -> None:
+        self.stream.write("\r" + self.line(now) + "\x1b[K")
+        self.stream.flush()
+        self.drawn = True
+
+    def close(self, count: int | None = None) -> None:
+        """The last state, and the end of the line (when anything was drawn)."""
+        if count is not None:
+            self.count = count
+        if self.enabled:
+            self.draw(self.clock())
+            self.stream.write("\n")
+            self.stream.flush()
+
+
 # --- Command line ----------------------------------------------------------------------
 
 
@@ -1710,6 +1967,9 @@ def main(argv=None) -> int:
                         help="when everything verifies, keep the newest checkpoint in the trust file")
     parser.add_argument("--proof", help="verify an inclusion proof written by 'manage.py audit prove'")
     parser.add_argument("--quiet", action="store_true", help="print only the result")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no progress bar (shown only when the error output is a terminal, and never with "
+                             "--json or --quiet)")
     parser.add_argument("--json", action="store_true",
                         help="print the result as JSON: counts and each problem's code, message and location")
     args = parser.parse_args(argv)
@@ -1723,13 +1983,9 @@ def main(argv=None) -> int:
         if not args.bundle:
             parser.error("give a bundle directory or --proof FILE")
 
-        def progress(count):
-            if not quiet:
-                print(f"\r  {count:,} entries read", end="", file=sys.stderr, flush=True)
-
-        report = verify_bundle(args.bundle, trust=trust, progress=progress)
-        if not quiet:
-            print(file=sys.stderr)
+        bar = ProgressBar(_manifest_entries(args.bundle), enabled=False if quiet or args.no_progress else None)
+        report = verify_bundle(args.bundle, trust=trust, progress=bar)
+        bar.close(report.entries)
         if args.signatures:
             count, problems = verify_signatures_parallel(args.bundle, report.keys)
             report.signatures_checked = count
@@ -1756,6 +2012,16 @@ def main(argv=None) -> int:
     if code and not args.json:
         print(NEXT_STEPS[code], file=sys.stderr)
     return code
+
+
+def _manifest_entries(directory: str) -> int | None:
+    """The entry count the manifest announces (for the progress bar only), or None."""
+    try:
+        with open(os.path.join(directory, "manifest.json"), encoding="utf-8") as handle:
+            count = json.load(handle).get("entries")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return count if isinstance(count, int) and count > 0 else None
 
 
 def _main_proof(args, trust) -> int:

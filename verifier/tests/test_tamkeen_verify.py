@@ -125,7 +125,9 @@ def test_a_missing_predecessor_breaks_the_checkpoints_chain():
         records.append(tv.CheckpointRecord(canonical, kid, key.sign(canonical), proof))
         previous = (size, root)
     keys = [tv.PublicKey(kid, "checkpoint", public_hex(key), tv.parse_time("2025-01-01T00:00:00Z"), None)]
-    leaves_by_index = dict(enumerate(tree))
+    leaves_by_index = tv.TreeWalk({10, 20, 30})
+    for index, leaf in enumerate(tree):
+        leaves_by_index.add_leaf(index, leaf)
     whole = tv.Report()
     tv._verify_checkpoints(records, leaves_by_index, {kid: keys[0]}, whole, whole.add)
     assert whole.ok, whole.problems

@@ -1,7 +1,6 @@
 """manage.py audit — verify, export, prove, checkpoint and rotate keys of the audit ledger."""
 
 import json
-import sys
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -10,10 +9,11 @@ from django.core.management.base import BaseCommand, CommandError
 
 HELP_EPILOG = """
 subcommands:
-  verify [--full] [--json] [--trust FILE [--update-trust]]
+  verify [--full] [--json] [--trust FILE [--update-trust]] [--since CHECKPOINT] [--workers N]
                              check every hash, chain, checkpoint, key and its certificate, time,
                              and replay the state machines against the live rows (--full: every
-                             signature; --trust: against the trust file you keep)
+                             signature, on every core; --trust: against the trust file you keep;
+                             --since SIZE|id:N|trust: only what is new after that checkpoint)
   export OUT                 write an evidence bundle (directory OUT) for offline verification
   prove ENTRY_ID OUT         write the inclusion proof of one entry (verify it with verify.py --proof)
   checkpoint [--force]       integrate new entries and sign a checkpoint if one is due (or now)
@@ -45,7 +45,14 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(dest="action", required=True, metavar="SUBCOMMAND")
         verify = sub.add_parser("verify", help="verify the whole ledger")
         verify.add_argument("--full", action="store_true", help="also check every entry signature")
-        verify.add_argument("--no-progress", action="store_true", help="no progress bar")
+        verify.add_argument("--no-progress", action="store_true",
+                            help="no progress bar (it is shown only when the error output is a terminal, "
+                                 "never with --json)")
+        verify.add_argument("--since", metavar="CHECKPOINT",
+                            help="check only what is new after a checkpoint verified before: its size, id:N, "
+                                 "or 'trust' (the checkpoint your trust file keeps)")
+        verify.add_argument("--workers", type=int, metavar="N",
+                            help="processes checking the signatures with --full (default: every core)")
         verify.add_argument("--json", action="store_true", dest="as_json",
                             help="print the report as JSON (each problem's code, message and location)")
         verify.add_argument("--trust", metavar="FILE", help="the trust file you keep (audit trust --out)")
@@ -53,6 +60,8 @@ class Command(BaseCommand):
                             help="when everything verifies, keep the newest checkpoint in the trust file")
         export = sub.add_parser("export", help="write an evidence bundle")
         export.add_argument("out", help="the bundle directory to create (must not exist)")
+        export.add_argument("--no-progress", action="store_true",
+                            help="no progress bar (it is shown only when the error output is a terminal)")
         prove = sub.add_parser("prove", help="write the inclusion proof of one entry")
         prove.add_argument("entry_id", type=int, help="the audit entry's id")
         prove.add_argument("out", help="the proof file to write (JSON)")
@@ -89,32 +98,36 @@ class Command(BaseCommand):
         return getattr(self, "handle_" + action.replace("-", "_"))(**options)
 
     # --- subcommands -------------------------------------------------------------------
-    def handle_verify(self, full=False, no_progress=False, as_json=False, trust=None, update_trust=False, **_):
-        from ledger.evidence import verify_database
+    def handle_verify(self, full=False, no_progress=False, as_json=False, trust=None, update_trust=False, since=None,
+                      workers=None, **_):
+        import os
+
+        from ledger.evidence import SinceUnavailable, verify_database
         from ledger.models import AuditEntry
-        from ledger.tamkeen_verify import NEXT_STEPS, BundleError, load_trust, save_trust
+        from ledger.tamkeen_verify import NEXT_STEPS, BundleError, ProgressBar, load_trust, save_trust
 
         if update_trust and not trust:
             raise CommandError("--update-trust needs --trust FILE", returncode=2)
+        if update_trust and since not in (None, "trust"):
+            # The kept checkpoint may be older than the base, which --since does not re-check.
+            raise CommandError("with --since, --update-trust needs '--since trust' (the checkpoint your trust file "
+                               "keeps)", returncode=2)
+        if workers is not None and workers < 1:
+            raise CommandError("--workers needs a number of processes of at least 1", returncode=2)
         try:
             kept = load_trust(trust) if trust else None
         except BundleError as exc:
             raise CommandError(str(exc), returncode=2) from None
-        total = AuditEntry.objects.count()
         started = time.monotonic()
-        show = not no_progress and not as_json and total > 0
-
-        def progress(count):
-            if show:
-                width = 30
-                filled = int(width * count / max(total, 1))
-                sys.stderr.write(f"\r  [{'#' * filled}{'.' * (width - filled)}] {count:,}/{total:,} entries")
-                sys.stderr.flush()
-
-        report = verify_database(full=full, progress=progress, trust=kept)
-        if show:
-            progress(total)
-            sys.stderr.write("\n")
+        # The whole ledger's count is the bar's total; --since reads an unknown part of it.
+        total = None if since else AuditEntry.objects.count()
+        bar = ProgressBar(total, enabled=False if no_progress or as_json else None)
+        try:
+            report = verify_database(full=full, progress=bar, trust=kept, since=since,
+                                     workers=workers or os.cpu_count() or 1)
+        except SinceUnavailable as exc:
+            raise CommandError(str(exc), returncode=2) from None
+        bar.close(report.entries)
         if as_json:
             self.stdout.write(json.dumps(report.as_dict(), indent=1))
         else:
@@ -134,19 +147,17 @@ class Command(BaseCommand):
                 self.stdout.write(f"trust file updated: it now keeps the checkpoint of size "
                                   f"{json.loads(newest['canonical'])['size']}")
 
-    def handle_export(self, out, **_):
+    def handle_export(self, out, no_progress=False, **_):
         from ledger.evidence import export_bundle
+        from ledger.models import AuditEntry
+        from ledger.tamkeen_verify import ProgressBar
 
         target = Path(out)
         if target.exists():
             raise CommandError(f"{target} already exists: choose a new directory")
-
-        def progress(count):
-            sys.stderr.write(f"\r  {count:,} entries written")
-            sys.stderr.flush()
-
-        manifest = export_bundle(target, progress=progress)
-        sys.stderr.write("\n")
+        bar = ProgressBar(AuditEntry.objects.count(), enabled=False if no_progress else None, unit="entries written")
+        manifest = export_bundle(target, progress=bar)
+        bar.close(manifest["entries"])
         self.stdout.write(
             f"evidence bundle written to {target}: {manifest['entries']} entries, "
             f"{manifest['checkpoints']} checkpoints.\nVerify it offline with your own installed verifier and the "

@@ -119,12 +119,15 @@ def body_size(response) -> int:
     return len(response.content)
 
 
-def measure(client, method, url, *, requests, warmup):
+def measure(client, method, url, *, requests, warmup, cap_seconds):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     times, sql_times, status, size, queries = [], [], None, 0, []
+    began = time.monotonic()
     for i in range(warmup + requests):
+        if len(times) >= 3 and time.monotonic() - began > cap_seconds:
+            break  # a page this slow is over budget whatever the remaining requests say
         with CaptureQueriesContext(connection) as captured:
             started = time.perf_counter()
             response = getattr(client, method)(url)
@@ -137,7 +140,7 @@ def measure(client, method, url, *, requests, warmup):
             queries = captured.captured_queries
     times.sort()
     p95 = times[min(len(times) - 1, max(0, round(0.95 * len(times)) - 1))]
-    return {"p50": statistics.median(times), "p95": p95, "queries": len(queries),
+    return {"p50": statistics.median(times), "p95": p95, "queries": len(queries), "n": len(times),
             "sql": statistics.median(sql_times), "size": size, "status": status,
             "slowest": max(queries, key=lambda q: float(q["time"]), default=None)}
 
@@ -157,6 +160,8 @@ def main(argv=None):
     parser.add_argument("--requests", type=int, default=20, help="timed requests per page (default 20)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed requests first (default 2)")
     parser.add_argument("--only", default="", help="comma-separated words: time only pages whose name has one")
+    parser.add_argument("--cap-seconds", type=float, default=30,
+                        help="stop timing a page after this long, once it has 3 timed requests (default 30)")
     parser.add_argument("--explain-lines", type=int, default=25, help="lines of each plan printed (default 25)")
     options = parser.parse_args(argv)
     if options.requests < 1 or options.warmup < 0:
@@ -177,7 +182,7 @@ def main(argv=None):
     clients = {}
     wanted = [w for w in options.only.split(",") if w]
     rows, over = [], []
-    header = f"{'page':<34} {'role':<20} {'p50 ms':>8} {'p95 ms':>8} {'queries':>7} {'SQL ms':>8} {'size':>9}  budget"
+    header = f"{'page':<34} {'role':<20} {'n':>3} {'p50 ms':>8} {'p95 ms':>8} {'queries':>7} {'SQL ms':>8} {'size':>9}  budget"
     print(header)
     print("-" * len(header))
     for name, username, method, url in pages(objects):
@@ -189,11 +194,12 @@ def main(argv=None):
         if username not in clients:
             clients[username] = Client()
             clients[username].force_login(users[username])
-        result = measure(clients[username], method, url, requests=options.requests, warmup=options.warmup)
+        result = measure(clients[username], method, url, requests=options.requests, warmup=options.warmup,
+                         cap_seconds=options.cap_seconds)
         fine = result["p95"] <= BUDGET_MS and result["size"] <= BUDGET_BYTES and result["status"] < 400
         verdict = ("ok" if fine else "OVER") + ("" if result["status"] == 200 else f" (HTTP {result['status']})")
         size = f"{result['size'] / 1024:,.1f} KB"
-        print(f"{name:<34} {username:<20} {result['p50']:8.1f} {result['p95']:8.1f} {result['queries']:7d} "
+        print(f"{name:<34} {username:<20} {result['n']:3d} {result['p50']:8.1f} {result['p95']:8.1f} {result['queries']:7d} "
               f"{result['sql']:8.1f} {size:>9}  {verdict}", flush=True)
         rows.append((name, result))
         if not fine:

@@ -145,6 +145,23 @@ def measure(client, method, url, *, requests, warmup, cap_seconds):
             "slowest": max(queries, key=lambda q: float(q["time"]), default=None)}
 
 
+def profile(client, method, url, name, requests):
+    """Where one page's CPU goes: cProfile over ``requests`` requests after one warm-up."""
+    import cProfile
+    import pstats
+
+    getattr(client, method)(url)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(requests):
+        body_size(getattr(client, method)(url))
+    profiler.disable()
+    print(f"\n== profile of {name} ({url}), {requests} requests: top 20 by own time")
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
+    print("== the same, top 20 by cumulative time")
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(20)
+
+
 def explain(sql):
     from django.db import connection
 
@@ -162,6 +179,9 @@ def main(argv=None):
     parser.add_argument("--only", default="", help="comma-separated words: time only pages whose name has one")
     parser.add_argument("--cap-seconds", type=float, default=30,
                         help="stop timing a page after this long, once it has 3 timed requests (default 30)")
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="instead of timing, profile N requests of each page (cProfile, top functions by "
+                             "own time); pick pages with --only")
     parser.add_argument("--explain-lines", type=int, default=25, help="lines of each plan printed (default 25)")
     options = parser.parse_args(argv)
     if options.requests < 1 or options.warmup < 0:
@@ -194,6 +214,9 @@ def main(argv=None):
         if username not in clients:
             clients[username] = Client()
             clients[username].force_login(users[username])
+        if options.profile:
+            profile(clients[username], method, url, name, options.profile)
+            continue
         result = measure(clients[username], method, url, requests=options.requests, warmup=options.warmup,
                          cap_seconds=options.cap_seconds)
         fine = result["p95"] <= BUDGET_MS and result["size"] <= BUDGET_BYTES and result["status"] < 400
@@ -204,6 +227,8 @@ def main(argv=None):
         rows.append((name, result))
         if not fine:
             over.append((name, url, result))
+    if options.profile:
+        return 0
     print(f"\n{len(rows) - len(over)} of {len(rows)} pages within budget (p95 ≤ {BUDGET_MS} ms, "
           f"size ≤ {BUDGET_BYTES // 1024} KB); load {os.getloadavg()[0]:.2f}")
     for name, url, result in over:

@@ -164,9 +164,9 @@ def profile(client, method, url, name, requests):
 
 
 def explain(sql):
-    from django.db import connection
-
     import re
+
+    from django.db import connection
 
     # A queryset read with .iterator() runs as a server-side cursor: explain its SELECT.
     sql = re.sub(r"^\s*DECLARE\s+\S+\s+.*?CURSOR\s+WITH(?:OUT)?\s+HOLD\s+FOR\s+", "", sql, flags=re.S | re.I)

@@ -216,9 +216,10 @@ def main(argv=None):
         if username not in users:
             print(f"{name:<34} {username:<20} (no such login: skipped)")
             continue
-        if username not in clients:
-            clients[username] = Client()
-            clients[username].force_login(users[username])
+        # Signed in anew for every page: a long run outlasts the money roles' idle timeout
+        # (TAMKEEN_SESSION_IDLE_SECONDS_MONEY), whose pages would then time a redirect.
+        clients[username] = Client()
+        clients[username].force_login(users[username])
         if options.profile:
             profile(clients[username], method, url, name, options.profile)
             continue

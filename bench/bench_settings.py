@@ -1,8 +1,9 @@
 """The production settings for the page and load benchmarks, but for static files.
 
-``CompressedManifestStaticFilesStorage`` needs ``collectstatic``, which fails on this
-tree (viewflow's roboto-fontface.css names font files the package does not ship), so
-static URLs are plain here, as in the test suite. Pages are timed, not static files."""
+``CompressedManifestStaticFilesStorage`` needs a ``collectstatic`` run first (with
+``-i node_modules -i dash`` for viewflow's assets); the benchmarks use plain static URLs
+instead, as the test suite does, so they run on any checkout. Pages are timed, not static
+files."""
 
 from config.settings import *  # noqa: F403
 from config.settings import STORAGES

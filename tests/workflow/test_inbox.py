@@ -7,12 +7,13 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from viewflow.workflow.models import Task
 
 from core.roles import Role
 from disbursements import services as funding
 from workflow import services
 from workflow.flows import GrantFlow
-from workflow.inbox import inbox_tasks
+from workflow.inbox import claimable_permissions, inbox_tasks, task_permissions
 
 pytestmark = pytest.mark.django_db
 
@@ -45,6 +46,23 @@ def test_each_person_sees_exactly_their_open_tasks(make_project, make_user, cast
     assert ("authorization", disbursement.pk) not in seen(cast.finance)
     # Roles with no step in these files see nothing.
     assert seen(people["treasurer"]) == [] and seen(make_user(Role.AUDITOR)) == []
+
+
+def test_the_inbox_asks_only_for_the_permissions_the_tasks_carry(make_project, cast, people):
+    make_project("submitted")
+    make_project("in_training")
+    funded = make_project("funding", amount="50000.00")
+    funding.disbursement_request(project_id=funded.pk, actor=cast.finance, amount="1000.00")
+    carried = set(Task.objects.exclude(owner_permission__isnull=True).exclude(owner_permission="")
+                  .values_list("owner_permission", flat=True))
+    asked = task_permissions()
+    assert carried and carried <= asked
+    # The officer's query carries the permissions that matter, not all 60-odd they hold.
+    officer = claimable_permissions(cast.officer)
+    assert "workflow.screen_project" in officer
+    assert set(officer) <= asked < cast.officer.get_all_permissions() | asked
+    assert len(officer) < len(cast.officer.get_all_permissions())
+    assert "disbursements.authorize_disbursement" in claimable_permissions(people["authorizer"])
 
 
 def test_an_assigned_task_is_in_its_assignees_inbox_only(make_project, cast, make_user):

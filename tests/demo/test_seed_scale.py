@@ -8,13 +8,14 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.db.models import Count
 
 from demo import scale
 from ledger.evidence import verify_database
 from ledger.machines import live_states
 from ledger.models import AuditEntry, Checkpoint, LedgerLeaf
-from workflow.models import GrantProject
+from workflow.models import GrantProject, Program
 
 FILES, ENTRIES, SAMPLE = 30, 2000, 16
 ARGS = ["--files", str(FILES), "--entries", str(ENTRIES), "--sample", str(SAMPLE),
@@ -82,6 +83,11 @@ def test_seed_scale_refuses_bad_numbers(args):
 
 
 @pytest.mark.django_db
-def test_seed_scale_fresh_needs_postgresql():
-    with pytest.raises(CommandError, match="PostgreSQL"):
+def test_seed_scale_fresh_drops_nothing_without_a_yes():
+    """--fresh drops a database: on SQLite it is refused, and on PostgreSQL it asks, so
+    that without a terminal and without --noinput it stops before dropping anything."""
+    before = Program.objects.count()
+    expected = "PostgreSQL" if connection.vendor != "postgresql" else "--noinput"
+    with pytest.raises(CommandError, match=expected):
         seed("--files", "10", "--entries", "10", "--fresh")
+    assert Program.objects.count() == before

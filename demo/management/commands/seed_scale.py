@@ -57,7 +57,10 @@ class Command(BaseCommand):
                             help="Build into this database instead of DATABASE_URL's (the command runs "
                                  "again in a child process with DATABASE_URL set to it).")
         parser.add_argument("--fresh", action="store_true",
-                            help="Drop and re-create the database first (PostgreSQL), then migrate it.")
+                            help="Drop and re-create the database first (PostgreSQL), then migrate it. "
+                                 "Asks for confirmation unless --noinput is given.")
+        parser.add_argument("--noinput", "--no-input", action="store_false", dest="interactive",
+                            help="Do not ask before --fresh drops the database.")
         parser.add_argument("--skip-integrate", action="store_true",
                             help="Leave the new entries for the integrator (beat) instead of integrating them.")
 
@@ -68,6 +71,7 @@ class Command(BaseCommand):
             raise CommandError("--files, --sample and --workers must be at least 1, --entries at least 0.")
         started = time.monotonic()
         if options["fresh"]:
+            self._confirm_fresh(options["interactive"])
             self._fresh()
         with override_settings(TAMKEEN_INTEGRATOR_STATE_FILE=str(self._memory_file(options["fresh"]))):
             summary = self._build(options)
@@ -105,9 +109,21 @@ class Command(BaseCommand):
             path.unlink()
         return path
 
-    def _fresh(self):
+    def _confirm_fresh(self, interactive):
+        """--fresh destroys a database: it is never done without a yes."""
         if connection.vendor != "postgresql":
             raise CommandError("--fresh drops and re-creates a PostgreSQL database; on SQLite remove the file.")
+        name = connection.settings_dict["NAME"]
+        if not interactive:
+            return
+        if not sys.stdin.isatty():
+            raise CommandError(f"--fresh would drop the database {name} and everything in it: "
+                               "give --noinput to confirm when not at a terminal.")
+        answer = input(f"--fresh drops the database {name} and everything in it. Type its name to confirm: ")
+        if answer.strip() != name:
+            raise CommandError("Not confirmed: nothing was dropped.")
+
+    def _fresh(self):
         import psycopg2
 
         params = connection.get_connection_params()

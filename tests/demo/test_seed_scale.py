@@ -61,7 +61,7 @@ def check_scale_data_set(output):
     assert f"{FILES:,} files, {ENTRIES:,} ledger entries" in output
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # on PostgreSQL the integrator takes only committed entries
 def test_seed_scale_builds_files_and_entries_that_verify():
     output = seed(*ARGS, "--workers", "1")
     check_scale_data_set(output)

@@ -36,10 +36,19 @@ class FollowUpPlan(models.Model):
         "VisitReport", on_delete=models.PROTECT, related_name="latest_of_plan", null=True, blank=True,
         editable=False, verbose_name=_("latest visit report"),
     )
+    # Copied from that report with it: the dashboard's at-risk list walks these in order.
+    latest_at_risk = models.BooleanField(_("at risk at the latest visit"), default=False, editable=False)
+    latest_visited_on = models.DateField(_("date of the latest visit"), null=True, blank=True, editable=False)
 
     class Meta:
         db_table = "workflow_followupplan"  # the table it had before the app split
         ordering = ["-launched_on", "-pk"]
+        indexes = [
+            # The dashboard's first projects at risk, most recently visited first
+            # (reporting.selectors.at_risk_first): read in order, the first rows only.
+            models.Index(fields=["-latest_visited_on", "-latest_report"], condition=Q(latest_at_risk=True),
+                         name="plan_latest_at_risk"),
+        ]
         verbose_name = _("follow-up plan")
         verbose_name_plural = _("follow-up plans")
 
@@ -53,9 +62,14 @@ class FollowUpPlan(models.Model):
         bulk without ``visit_report``, such as benchmarks' fixtures."""
         latest = (VisitReport.objects.filter(visit__project_id=models.OuterRef("project_id"),
                                              visit__state=VisitState.REPORTED)
-                  .order_by("-visit__sequence").values("pk")[:1])
+                  .order_by("-visit__sequence"))
         plans = cls.objects.all() if plans is None else plans
-        return plans.update(latest_report=models.Subquery(latest))
+        count = plans.update(latest_report=models.Subquery(latest.values("pk")[:1]),
+                             latest_visited_on=models.Subquery(latest.values("visited_on")[:1]))
+        # Then the flag, from the report now pointed at (no JSON comparison in a subquery).
+        plans.update(latest_at_risk=False)
+        plans.filter(latest_report__isnull=False).exclude(latest_report__risk_reasons=[]).update(latest_at_risk=True)
+        return count
 
 
 class VisitState(models.TextChoices):

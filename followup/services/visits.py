@@ -112,7 +112,8 @@ def visit_report(*, visit_id, actor, **data) -> VisitReport:
     apply_transition(visit, actor, "report_visit", payload=payload, fields=["reported_at"])
     # Visits are reported in order: this report is the plan's latest (the dashboard's
     # pointer), written in the same transaction, under the project's lock.
-    FollowUpPlan.objects.filter(pk=visit.plan_id).update(latest_report=report)
+    FollowUpPlan.objects.filter(pk=visit.plan_id).update(
+        latest_report=report, latest_at_risk=bool(reasons), latest_visited_on=report.visited_on)
     if reasons:
         visit_at_risk.send(sender=VisitReport, project=project, visit=visit, report=report)
     return report

@@ -30,15 +30,21 @@ def pointer(project):
     return FollowUpPlan.objects.filter(project=project).values_list("latest_report_id", flat=True).get()
 
 
+def copied(project):
+    return FollowUpPlan.objects.filter(project=project).values_list(
+        "latest_report_id", "latest_at_risk", "latest_visited_on").get()
+
+
 def test_each_report_becomes_the_plans_latest(make_project, cast):
     project = make_project("launched")
     assert pointer(project) is None
     first, second = visits_of(project)[:2]
     assert pointer(project) is None
     one = report(first, cast.mentor)
-    assert pointer(project) == one.pk
+    assert copied(project) == (one.pk, False, one.visited_on)
     two = report(second, cast.mentor, equipment_present=False, equipment_in_use=False)
     assert pointer(project) == two.pk
+    assert copied(project) == (two.pk, True, two.visited_on) and two.risk_reasons
     assert VisitReport.objects.get(latest_of_plan__project=project) == two
 
 
@@ -79,15 +85,22 @@ def test_the_migration_fills_the_latest_reported_visit(make_project, cast):
     twice, once, never = (make_project("launched") for _ in range(3))
     for visit in visits_of(twice)[:2]:
         report(visit, cast.mentor)
-    report(visits_of(once)[0], cast.mentor)
-    expected = {project.pk: pointer(project) for project in (twice, once, never)}
-    assert expected[never.pk] is None and expected[twice.pk] == VisitReport.objects.get(visit=visits_of(twice)[1]).pk
+    report(visits_of(once)[0], cast.mentor, activity_running=False, stopped_reason="Fermé.", sales_channels=[],
+           monthly_revenue="0", monthly_profit="0", equipment_in_use=False)
+    projects = (twice, once, never)
+    expected = {project.pk: copied(project) for project in projects}
+    assert expected[never.pk] == (None, False, None) and expected[once.pk][1] is True
+    assert expected[twice.pk][0] == VisitReport.objects.get(visit=visits_of(twice)[1]).pk
 
-    migration = importlib.import_module("followup.migrations.0003_plan_latest_report")
-    FollowUpPlan.objects.update(latest_report=None)
-    migration.fill_latest_report(apps, None)
-    assert {project.pk: pointer(project) for project in (twice, once, never)} == expected
+    def emptied():
+        FollowUpPlan.objects.update(latest_report=None, latest_at_risk=False, latest_visited_on=None)
+        assert {project.pk: copied(project) for project in projects} != expected
 
-    FollowUpPlan.objects.update(latest_report=None)
+    emptied()
+    importlib.import_module("followup.migrations.0003_plan_latest_report").fill_latest_report(apps, None)
+    importlib.import_module("followup.migrations.0004_plan_latest_at_risk").fill_latest_at_risk(apps, None)
+    assert {project.pk: copied(project) for project in projects} == expected
+
+    emptied()
     assert FollowUpPlan.refill_latest_reports() == FollowUpPlan.objects.count()
-    assert {project.pk: pointer(project) for project in (twice, once, never)} == expected
+    assert {project.pk: copied(project) for project in projects} == expected

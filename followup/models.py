@@ -45,8 +45,8 @@ class FollowUpPlan(models.Model):
         ordering = ["-launched_on", "-pk"]
         indexes = [
             # The dashboard's first projects at risk, most recently visited first
-            # (reporting.selectors.at_risk_first): read in order, the first rows only.
-            models.Index(fields=["-latest_visited_on", "-latest_report"], condition=Q(latest_at_risk=True),
+            # (reporting.selectors.at_risk_first): read backwards, the first rows only.
+            models.Index(fields=["latest_visited_on", "latest_report"], condition=Q(latest_at_risk=True),
                          name="plan_latest_at_risk"),
         ]
         verbose_name = _("follow-up plan")

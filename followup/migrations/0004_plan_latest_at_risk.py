@@ -36,7 +36,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='followupplan',
-            index=models.Index(condition=models.Q(('latest_at_risk', True)), fields=['-latest_visited_on', '-latest_report'], name='plan_latest_at_risk'),
+            index=models.Index(condition=models.Q(('latest_at_risk', True)), fields=['latest_visited_on', 'latest_report'], name='plan_latest_at_risk'),
         ),
         migrations.RunPython(fill_latest_at_risk, migrations.RunPython.noop),
     ]

@@ -107,6 +107,8 @@ def build(entries: int, files: int) -> None:
                         recommendation="continue", reported_by=mentor, reported_at=now,
                         risk_reasons=["activity_stopped"] if visit.sequence == 2 and visit.project_id % 2 else [])
             for visit in visits if visit.sequence < 3])
+        # Written without followup.services.visit_report: point the plans at their latest report.
+        FollowUpPlan.refill_latest_reports(FollowUpPlan.objects.filter(pk__in=[plan.pk for plan in plans]))
     with __import__("django.db", fromlist=["connection"]).connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     print(f"fixtures: file {long_file.pk} with {GrantProject.objects.get(pk=long_file.pk).audit_seq} entries "

@@ -29,15 +29,47 @@ class FollowUpPlan(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by"),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # The report of the plan's latest reported visit (the highest reported sequence), kept
+    # by ``followup.services.visit_report`` in the report's transaction: the dashboard
+    # reads each file's latest report through it instead of searching all the visits.
+    latest_report = models.OneToOneField(
+        "VisitReport", on_delete=models.PROTECT, related_name="latest_of_plan", null=True, blank=True,
+        editable=False, verbose_name=_("latest visit report"),
+    )
+    # Copied from that report with it: the dashboard's at-risk list walks these in order.
+    latest_at_risk = models.BooleanField(_("at risk at the latest visit"), default=False, editable=False)
+    latest_visited_on = models.DateField(_("date of the latest visit"), null=True, blank=True, editable=False)
 
     class Meta:
         db_table = "workflow_followupplan"  # the table it had before the app split
         ordering = ["-launched_on", "-pk"]
+        indexes = [
+            # The dashboard's first projects at risk, most recently visited first
+            # (reporting.selectors.at_risk_first): read backwards, the first rows only.
+            models.Index(fields=["latest_visited_on", "latest_report"], condition=Q(latest_at_risk=True),
+                         name="plan_latest_at_risk"),
+        ]
         verbose_name = _("follow-up plan")
         verbose_name_plural = _("follow-up plans")
 
     def __str__(self):
         return f"{self.project_id}: {self.offsets}"
+
+    @classmethod
+    def refill_latest_reports(cls, plans=None) -> int:
+        """Point ``plans`` (all by default) at the report of their project's highest
+        reported visit, in one UPDATE (what migration 0003 did): for rows written in
+        bulk without ``visit_report``, such as benchmarks' fixtures."""
+        latest = (VisitReport.objects.filter(visit__project_id=models.OuterRef("project_id"),
+                                             visit__state=VisitState.REPORTED)
+                  .order_by("-visit__sequence"))
+        plans = cls.objects.all() if plans is None else plans
+        count = plans.update(latest_report=models.Subquery(latest.values("pk")[:1]),
+                             latest_visited_on=models.Subquery(latest.values("visited_on")[:1]))
+        # Then the flag, from the report now pointed at (no JSON comparison in a subquery).
+        plans.update(latest_at_risk=False)
+        plans.filter(latest_report__isnull=False).exclude(latest_report__risk_reasons=[]).update(latest_at_risk=True)
+        return count
 
 
 class VisitState(models.TextChoices):

@@ -2,8 +2,8 @@
 
 Every figure is one aggregate query, so a dashboard costs the same number of queries
 with ten projects or ten thousand, and reads no more rows: each project's latest visit
-report is found by the database (the report of no later reported visit), never by
-loading every report. Nothing here writes. Money comes from the envelope
+report is the one its follow-up plan points at (``FollowUpPlan.latest_report``), never
+found by loading or searching every report. Nothing here writes. Money comes from the envelope
 ledger (``disbursements.selectors.program_envelope_totals``), never from stored
 balances.
 """
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -142,28 +142,28 @@ AT_RISK_SHOWN = 20
 
 
 def latest_reports(program, states) -> QuerySet[VisitReport]:
-    """The latest visit report of each project of ``program`` in ``states``, as a query
-    (the report of no later-sequenced reported visit of the same project: what
-    ``followup.selectors.latest_reports`` finds, without loading every report)."""
-    # A reported visit always has its report (followup.services.visit_report writes both):
-    # the later visits are looked up without joining their reports.
-    later = FollowUpVisit.objects.filter(project_id=OuterRef("visit__project_id"),
-                                         sequence__gt=OuterRef("visit__sequence"), state=VisitState.REPORTED)
-    return (VisitReport.objects.filter(visit__project__program_id=program.pk, visit__project__state__in=states)
-            .exclude(Exists(later)).order_by())
+    """The latest visit report of each project of ``program`` in ``states``, as a query:
+    the report each follow-up plan points at (``FollowUpPlan.latest_report``, kept by
+    ``followup.services.visit_report``), what ``followup.selectors.latest_reports``
+    finds, read through the project's ``(program, state)`` index and two primary-key
+    joins, without searching the program's visits."""
+    return VisitReport.objects.filter(latest_of_plan__project__program_id=program.pk,
+                                      latest_of_plan__project__state__in=states).order_by()
 
 
 def _at_risk(program):
-    """Launched projects' latest reports that found a risk."""
-    return latest_reports(program, (ProjectState.LAUNCHED,)).exclude(risk_reasons=[])
+    """Launched projects' latest reports that found a risk (the plans flagged at risk)."""
+    return latest_reports(program, (ProjectState.LAUNCHED,)).filter(latest_of_plan__latest_at_risk=True)
 
 
 def at_risk_first(program, limit: int = AT_RISK_SHOWN) -> list[AtRiskProject]:
     """The ``limit`` most recently visited projects at risk (as
-    ``followup.selectors.at_risk_projects`` orders them), read as ``limit`` rows."""
+    ``followup.selectors.at_risk_projects`` orders them: by visit date, then report,
+    newest first), read in the order of the plans' ``plan_latest_at_risk`` index, so the
+    database stops after ``limit`` rows instead of sorting every file at risk."""
     reports = (_at_risk(program).select_related("visit", "visit__project", "visit__project__program",
                                                 "visit__project__beneficiary")
-               .order_by("-visited_on", "-pk")[:limit])
+               .order_by("-latest_of_plan__latest_visited_on", "-latest_of_plan__latest_report_id")[:limit])
     return [AtRiskProject(project=report.visit.project, report=report, reasons=list(report.risk_reasons))
             for report in reports]
 

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from core.exceptions import InvalidInput, NotFound, TransitionNotAllowed
 from core.transactions import service_transaction
-from followup.models import FollowUpVisit, VisitReport, VisitState
+from followup.models import FollowUpPlan, FollowUpVisit, VisitReport, VisitState
 from followup.plan import (
     NotAssignedMentor,
     VisitAlreadyReported,
@@ -110,6 +110,10 @@ def visit_report(*, visit_id, actor, **data) -> VisitReport:
         "risk_reasons": reasons, "attachment_sha256": report.attachment_sha256,
     }
     apply_transition(visit, actor, "report_visit", payload=payload, fields=["reported_at"])
+    # Visits are reported in order: this report is the plan's latest (the dashboard's
+    # pointer), written in the same transaction, under the project's lock.
+    FollowUpPlan.objects.filter(pk=visit.plan_id).update(
+        latest_report=report, latest_at_risk=bool(reasons), latest_visited_on=report.visited_on)
     if reasons:
         visit_at_risk.send(sender=VisitReport, project=project, visit=visit, report=report)
     return report

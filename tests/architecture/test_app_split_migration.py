@@ -95,9 +95,10 @@ def plain(value):
 
 
 # Columns later migrations added to moved tables (ledger 0002, core 0003, notifications
-# 0003): not there before the split.
+# 0003, followup 0003-0004): not there before the split.
 ADDED_AFTER_THE_SPLIT = {"checkpoint": {"consistency"}, "signingkey": {"certificate"},
-                         "userpreference": {"last_used_language"}, "notification": {"template", "params"}}
+                         "userpreference": {"last_used_language"}, "notification": {"template", "params"},
+                         "followupplan": {"latest_report_id", "latest_at_risk", "latest_visited_on"}}
 
 
 def table_rows() -> dict:

@@ -47,6 +47,7 @@ def snapshot(project):
         list(FollowUpVisit.objects.filter(project=project).order_by("pk").values()),
         list(VisitReport.objects.filter(visit__project=project).order_by("pk").values()),
         GrantProject.objects.filter(pk=project.pk).values().get(),
+        list(FollowUpPlan.objects.filter(project=project).values()),
         AuditEntry.objects.count(),
     )
 

@@ -85,6 +85,7 @@ def followup_rows(program, n, user, mentor):
                     risk_reasons=["activity_stopped"] if visit.sequence == 2 and visit.project_id % 2 else [])
         for visit in visits if visit.sequence < 3
     ])
+    FollowUpPlan.refill_latest_reports(FollowUpPlan.objects.filter(pk__in=[plan.pk for plan in plans]))
 
 
 def test_the_dashboard_reads_a_bounded_number_of_queries_and_rows(client, cast, program, monkeypatch):
@@ -117,3 +118,34 @@ def test_the_dashboard_reads_a_bounded_number_of_queries_and_rows(client, cast, 
     assert summary["latest"]["reported_projects"] == 200 and summary["at_risk"] == 100
     assert summary["visits"]["reported"] == 400 and summary["latest"]["jobs_created"] == 200
     assert html.count('<li data-project="') == figures.AT_RISK_SHOWN
+
+
+def test_the_figures_match_the_follow_up_module_at_two_sizes_in_as_many_queries(cast, program):
+    """``followup_summary`` and ``at_risk_first`` give ``followup_outcomes``'s figures with
+    5 and then 60 files (bulk fixtures whose plans point at their latest report), in the
+    same number of queries."""
+    def read():
+        with CaptureQueriesContext(connection) as captured:
+            summary = figures.followup_summary(program)
+            first = [item.project.pk for item in figures.at_risk_first(program)]
+        return summary, first, len(captured.captured_queries)
+
+    followup_rows(program, 5, cast.officer, cast.mentor)
+    small, small_first, small_queries = read()
+    assert small == followup_outcomes(program) and small["latest"]["reported_projects"] == 5
+    followup_rows(program, 55, cast.officer, cast.mentor)
+    large, large_first, large_queries = read()
+    assert large == followup_outcomes(program) and large["latest"]["reported_projects"] == 60
+    assert large["at_risk"] == 30 and large["latest"]["monthly_revenue_total"] == Decimal("240000.00")
+    assert small_queries == large_queries
+    assert large_first[:20] == [item.project.pk for item in at_risk_projects(program)][:20]
+
+
+def test_a_plan_without_its_pointer_is_not_counted(cast, program):
+    """The dashboard reads the plans' pointer: a file whose plan points nowhere (the
+    pointer is the only source) has no latest report there — the pointer matters."""
+    followup_rows(program, 4, cast.officer, cast.mentor)
+    assert figures.followup_summary(program)["latest"]["reported_projects"] == 4
+    FollowUpPlan.objects.filter(project__program=program).update(latest_report=None)
+    assert figures.followup_summary(program)["latest"]["reported_projects"] == 0
+    assert followup_outcomes(program)["latest"]["reported_projects"] == 4

@@ -17,7 +17,15 @@ from decimal import Decimal
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from followup.models import EquipmentRecovery, FollowUpVisit, RiskReason, VisitReport, VisitState
+from followup.models import (
+    EquipmentRecovery,
+    FollowUpPlan,
+    FollowUpVisit,
+    RiskReason,
+    VisitReport,
+    VisitState,
+)
+from workflow import selectors as workflow_selectors
 from workflow.models import GrantProject, Outcome, ProjectState
 
 
@@ -74,6 +82,34 @@ def at_risk_projects(program=None, *, search: str = "") -> list[AtRiskProject]:
         ]
     flagged.sort(key=lambda item: (item.report.visited_on, item.report.pk), reverse=True)
     return flagged
+
+
+# The at-risk list's order: the latest visit's date, then its report, newest first — the
+# order of the plans' ``plan_latest_at_risk`` index, read backwards.
+AT_RISK_KEYS = ("-latest_visited_on", "-latest_report_id")
+
+
+def at_risk_plans(program=None, *, search: str = ""):
+    """The follow-up plans of launched projects whose latest visit found a risk, as a
+    queryset in ``AT_RISK_KEYS`` order, for keyset pages: each plan keeps its latest
+    report (``FollowUpPlan.latest_report``, kept by ``visit_report``), so the list reads
+    only the rows of its page, whatever the number of files at risk."""
+    plans = FollowUpPlan.objects.filter(latest_at_risk=True, project__state=ProjectState.LAUNCHED)
+    if program is not None:
+        plans = plans.filter(project__program_id=program.pk)
+    term = (search or "").strip()
+    if term:  # a reference, a title or a name, as the project list finds them (its indexes)
+        plans = plans.filter(project__in=workflow_selectors.project_list(search=term).order_by().values("pk"))
+    return plans.select_related(
+        "project", "project__program", "project__beneficiary", "latest_report", "latest_report__visit",
+        "latest_report__visit__mentor",
+    ).order_by(*AT_RISK_KEYS)
+
+
+def at_risk_rows(plans) -> list[AtRiskProject]:
+    """A page of ``at_risk_plans`` as the list shows them."""
+    return [AtRiskProject(project=plan.project, report=plan.latest_report,
+                          reasons=list(plan.latest_report.risk_reasons)) for plan in plans]
 
 
 def risk_reasons_by_project(project_ids) -> dict[int, list[str]]:

@@ -10,7 +10,6 @@ decide what a page shows: the services check again.
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
@@ -20,7 +19,7 @@ from django.views import generic
 
 from core.downloads import file_download
 from core.exceptions import TamkeenError
-from core.pagination import KeysetListMixin
+from core.pagination import KeysetListMixin, keyset_page
 from core.views import call_with_form, failed, next_url
 from followup import selectors
 from followup import services as followup_services
@@ -284,10 +283,10 @@ class AtRiskListView(PermissionRequiredMixin, generic.TemplateView):
     def get_context_data(self, **kwargs):
         form = AtRiskFilterForm(self.request.GET or None)
         data = form.cleaned_data if form.is_valid() else {}
-        flagged = selectors.at_risk_projects(data.get("program"), search=data.get("q") or "")
-        page = Paginator(flagged, self.paginate_by).get_page(self.request.GET.get("page"))
+        plans = selectors.at_risk_plans(data.get("program"), search=data.get("q") or "")
+        page = keyset_page(plans, self.request.GET, keys=selectors.AT_RISK_KEYS, size=self.paginate_by)
         query = _query_string(self.request)
         return super().get_context_data(
-            filter_form=form, page_obj=page, paginator=page.paginator, is_paginated=page.has_other_pages(),
-            flagged=page.object_list, page_query=query.urlencode(), is_filtered=bool(query), **kwargs,
+            filter_form=form, page=page, flagged=selectors.at_risk_rows(page.rows), page_query=page.first_query,
+            is_filtered=bool(query), **kwargs,
         )

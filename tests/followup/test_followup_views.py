@@ -11,6 +11,7 @@ from core.roles import Role
 from demo.scenarios import STABLE_VISIT, report_followup
 from followup import services as followup_services
 from followup.models import EquipmentRecovery, FollowUpVisit, VisitReport
+from followup.views import AtRiskListView
 from tests._pager import pager_link
 from tests._web import as_user, html_of, unisolated
 from workflow.models import GrantProject
@@ -135,6 +136,28 @@ def test_the_at_risk_list_shows_flagged_projects_with_their_reasons(launched, ma
     assert "equipment is missing" in html_of(client.get(url("project", launched.pk)))
     # Mentors do not get the officers' list.
     assert as_user(Client(), cast.mentor).get(url("at_risk")).status_code == 403
+
+
+def test_the_at_risk_list_pages_on_its_keyset_newest_visit_first(launched, make_project, cast, client,
+                                                                 monkeypatch):
+    """The list reads only its page's plans (each keeps its latest report), newest visit
+    first, and "More" leads to the next one."""
+    monkeypatch.setattr(AtRiskListView, "paginate_by", 1)
+    older, newer = launched, make_project("launched")
+    for project in (older, newer):  # the same day: the later report first
+        followup_services.visit_report(visit_id=first_visit(project).pk, actor=cast.mentor,
+                                       **{**STABLE_VISIT, "visited_on": timezone.localdate(),
+                                          "equipment_present": False, "equipment_in_use": False})
+    as_user(client, cast.officer)
+    first = html_of(client.get(url("at_risk")))
+    assert first.count("tamkeen-at-risk-row") == 1 and newer.reference in first and older.reference not in first
+    following = client.get(url("at_risk") + pager_link(first))
+    second = html_of(following)
+    assert second.count("tamkeen-at-risk-row") == 1 and older.reference in second
+    assert pager_link(second) is None
+    # A search keeps to the project list's matches (a reference here).
+    found = html_of(client.get(url("at_risk", q=older.reference)))
+    assert found.count("tamkeen-at-risk-row") == 1 and older.reference in found
 
 
 def test_the_officer_closes_with_confirmation_and_an_outcome(launched, cast, client):

@@ -143,6 +143,15 @@ def _load_tables(template_ids):
     # Artifact ids point at projects only where the content type is the project's.
     for table in (processes, tasks):
         table.artifact_ct = ct
+    # A plan's pointer to its latest report (one-to-one) would name the template's report:
+    # the clones start without it, and ``refill_latest_reports`` sets it once their
+    # reports exist (``Cloner.run``).
+    blank = {"latest_report_id": None, "latest_at_risk": False, "latest_visited_on": None}
+    where = {plans.columns.index(column): value for column, value in blank.items() if column in plans.columns}
+    for project_id, rows in plans.rows_by_project.items():
+        plans.rows_by_project[project_id] = [
+            tuple(where.get(i, value) for i, value in enumerate(row)) for row in rows
+        ]
     return tables
 
 
@@ -307,6 +316,9 @@ class Cloner:
                 pool.join()
         with connection.cursor() as cursor:
             _reset_sequences(cursor, [(t.name, t.pk) for t in self.tables])
+        # The clones' plans point at their own latest reports (as visit_report keeps them).
+        FollowUpPlan.refill_latest_reports(
+            FollowUpPlan.objects.filter(project__beneficiary__cin__startswith=CLONE_CIN_PREFIX))
         return files, entries
 
     def _chunk(self, first, last):

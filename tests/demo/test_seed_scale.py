@@ -58,10 +58,21 @@ def check_scale_data_set(output):
     clone_ids = list(clones.values_list("pk", flat=True))
     open_tasks = Task.objects.filter(process__artifact_object_id__in=clone_ids, status__in=["NEW", "ASSIGNED"])
     assert open_tasks.count() > 0
+    # Each clone's follow-up plan points at its own latest report, as visit_report keeps it.
+    from followup.models import FollowUpPlan, VisitState
+
+    reported = 0
+    for plan in FollowUpPlan.objects.filter(project__in=clones).select_related("latest_report"):
+        last = plan.visits.filter(state=VisitState.REPORTED).order_by("-sequence").first()
+        assert plan.latest_report_id == (last.report.pk if last else None)
+        assert plan.latest_at_risk == bool(last and last.report.risk_reasons)
+        reported += last is not None
+    assert reported > 0
     assert f"{FILES:,} files, {ENTRIES:,} ledger entries" in output
 
 
 @pytest.mark.django_db(transaction=True)  # on PostgreSQL the integrator takes only committed entries
+@pytest.mark.usefixtures("reference_data")  # a transactional test starts without the migrations' data
 def test_seed_scale_builds_files_and_entries_that_verify():
     output = seed(*ARGS, "--workers", "1")
     check_scale_data_set(output)

@@ -70,22 +70,10 @@ def entity_verification(entity) -> EntityVerification:
             by_entry.setdefault(problem.entry_id, []).append(problem)
         else:
             chain_problems.append(problem)
-    checkpoint_ids = {entry.checkpoint_id for entry in entries if entry.checkpoint_id}
-    if checkpoint_ids:
-        keys = {key.key_id: key for key in trusted_public_keys()}
-        for checkpoint in Checkpoint.objects.filter(pk__in=checkpoint_ids).order_by("size"):
-            if checkpoint_signature_holds(checkpoint, keys):
-                continue
-            problem = Problem(
-                "checkpoint_bad_signature",
-                _("the signature of checkpoint #%(id)s does not verify") % {"id": checkpoint.pk},
-                checkpoint_size=checkpoint.size, detail={"checkpoint_id": checkpoint.pk},
-            )
-            problems.append(problem)
-            chain_problems.append(problem)
-            for entry in entries:
-                if entry.checkpoint_id == checkpoint.pk:
-                    by_entry.setdefault(entry.pk, []).append(problem)
+    unsigned_checkpoints = []
+    _checkpoint_signatures(entries, by_entry, unsigned_checkpoints)
+    problems += unsigned_checkpoints
+    chain_problems += unsigned_checkpoints
     anchored = [entry for entry in entries if entry.checkpoint_id]
     last = max(anchored, key=lambda entry: entry.checkpoint_size, default=None)
     return EntityVerification(

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import DecimalField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import DecimalField, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -275,8 +275,14 @@ def withdrawn_commitments(search: str = "", program_id=None):
     (commitment − decommitment) above what was released, each annotated with
     ``to_give_back``."""
     kind = EnvelopeEvent.Kind
+    events = EnvelopeEvent.objects.filter(project_id=OuterRef("pk"))
     projects = (
+        # A project gives back at most once, the whole remainder (``envelope.decommit``):
+        # only withdrawn files with a commitment and no decommitment yet can hold money,
+        # found by two probes of the (project, kind) index before any sum is taken, so the
+        # files given back long ago cost no more than that.
         GrantProject.objects.filter(state=ProjectState.WITHDRAWN)
+        .filter(Exists(events.filter(kind=kind.COMMIT)), ~Exists(events.filter(kind=kind.DECOMMIT)))
         .annotate(to_give_back=_event_sum(kind.COMMIT) - _event_sum(kind.DECOMMIT) - _event_sum(kind.RELEASE))
         .filter(to_give_back__gt=0)
         .select_related("program", "beneficiary")

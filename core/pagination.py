@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 PAGE_SIZE = 25
@@ -154,17 +154,54 @@ def _key_values(row, keys) -> list:
     return [row.pk if key.lstrip("-") == "pk" else getattr(row, key.lstrip("-")) for key in keys]
 
 
+@dataclass
+class Narrowed:
+    """A list narrowed by a search that is cheap to test on one row but costly to find
+    whole: a name that thousands of files share matches a quarter of the table, and
+    finding every match to sort them reads the table. The newest ``window`` rows past
+    the cursor (the list's own index reads them in order) are tested first; when they
+    hold a full page of matches, that page is the answer (two queries: the window's
+    edge, then its matches). Otherwise the matches are rare, and ``matching`` (the same
+    list with the search found by its own indexes) gives them, few rows to sort: a
+    third query. Either way the page is the same."""
+
+    queryset: QuerySet  # the list before the search
+    row_test: Q  # the search, as a condition on one row of ``queryset``
+    matching: QuerySet  # ``queryset`` with the search applied in full
+    window: int = 2000
+
+    @property
+    def model(self):
+        return self.queryset.model
+
+
+def _segment_rows(segment, condition: Q, order, want: int) -> list:
+    """Up to ``want`` rows of ``segment`` meeting ``condition`` (the cursor), in ``order``."""
+    if isinstance(segment, Narrowed):
+        # The row just past the window: its keys bound the window as a range of the
+        # list's index (a literal range the planner reads as ``window`` rows).
+        keys = [key.lstrip("-") for key in order]
+        edge = segment.queryset.filter(condition).order_by(*order).values_list(*keys)[segment.window:segment.window + 1]
+        edge = next(iter(edge), None)
+        window = condition if edge is None else condition & _beyond(order, list(edge), forward=False)
+        rows = list(segment.queryset.filter(window).filter(segment.row_test).order_by(*order)[:want])
+        if len(rows) >= want or edge is None:
+            return rows
+        segment = segment.matching
+    return list(segment.filter(condition).order_by(*order)[:want])
+
+
 def _walk(segments, keys, start_segment, start_values, *, forward, want):
     """Up to ``want`` rows from the cursor on, in the walking direction, each tagged with
-    its segment: one query per segment reached."""
+    its segment: one query per segment reached (two or three for a ``Narrowed`` one)."""
     found = []
     indexes = range(start_segment, len(segments)) if forward else range(start_segment, -1, -1)
     for index in indexes:
-        queryset = segments[index]
+        condition = Q()
         if index == start_segment and start_values is not None:
-            queryset = queryset.filter(_beyond(keys, start_values, forward=forward))
+            condition = _beyond(keys, start_values, forward=forward)
         order = keys if forward else _reversed(keys)
-        for row in queryset.order_by(*order)[: want - len(found)]:
+        for row in _segment_rows(segments[index], condition, order, want - len(found)):
             row.keyset_segment = index
             found.append(row)
         if len(found) >= want:

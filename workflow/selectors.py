@@ -12,6 +12,7 @@ from datetime import datetime
 from django.db.models import Case, F, JSONField, Q, QuerySet, When
 from django.utils.translation import gettext_lazy as _
 
+from core.pagination import Narrowed
 from core.reasons import reason_text
 from core.roles import Role
 from ledger.models import AuditEntry
@@ -32,13 +33,11 @@ def can_view_sensitive(user) -> bool:
     return user.has_perm(SENSITIVE_PERMISSION)
 
 
-def project_list(*, search: str = "", state: str = "") -> QuerySet[GrantProject]:
+def project_list(*, search: str = "", state: str = "", program_id=None) -> QuerySet[GrantProject]:
     """Projects, newest first, matching a reference (``AGR-2025-00012`` or ``12``), a
-    title or a beneficiary name (Latin or Arabic script), and optionally a state."""
-    projects = GrantProject.objects.select_related("program", "beneficiary", "sector")
-    if state:
-        projects = projects.filter(state=state)
-    search = (search or "").strip()
+    title or a beneficiary name (Latin or Arabic script), and optionally a state and a
+    program."""
+    projects, search = _listed(state, program_id), (search or "").strip()
     if search:
         match = _REFERENCE.match(search)
         if match:
@@ -47,9 +46,43 @@ def project_list(*, search: str = "", state: str = "") -> QuerySet[GrantProject]
     return projects.order_by(*PROJECT_LIST_KEYS)
 
 
+def project_list_pages(*, search: str = "", state: str = "", program_id=None):
+    """``project_list`` for the list's keyset pages (``core.pagination.keyset_page``): a
+    title or name search is a ``Narrowed`` list, so a name that thousands of files share
+    finds its page among the newest files instead of sorting all its matches."""
+    search = (search or "").strip()
+    if not search or _REFERENCE.match(search):
+        return project_list(search=search, state=state, program_id=program_id)
+    return Narrowed(
+        queryset=_listed(state, program_id).order_by(*PROJECT_LIST_KEYS),
+        row_test=_search_condition(search),
+        matching=project_list(search=search, state=state, program_id=program_id),
+    )
+
+
+def _listed(state: str, program_id) -> QuerySet[GrantProject]:
+    projects = GrantProject.objects.select_related("program", "beneficiary", "sector")
+    if state:
+        projects = projects.filter(state=state)
+    if program_id:
+        projects = projects.filter(program_id=program_id)
+    return projects
+
+
 # The project list's order, newest first: its keyset pages' key (an index serves it).
 PROJECT_LIST_KEYS = ("-created_at", "-pk")
 BENEFICIARY_NAMES = ("first_name", "last_name", "first_name_ar", "last_name_ar")
+
+
+def _search_condition(search: str) -> Q:
+    """``_matching_project_ids`` as a condition on one project row (and its beneficiary):
+    what a ``Narrowed`` page tests on the newest files."""
+    condition = Q(title__icontains=search)
+    if search.isdigit():
+        condition |= Q(pk=int(search))
+    for name_field in BENEFICIARY_NAMES:
+        condition |= Q(**{f"beneficiary__{name_field}__icontains": search})
+    return condition
 
 
 def _matching_project_ids(search: str):

@@ -102,3 +102,45 @@ def test_a_page_past_the_end_links_back_to_the_first(people):
     assert page.rows == [] and not page.has_next and not page.has_previous
     assert page.paged and page.has_other_pages and page.first_query == "q=p"
     assert not keyset_page(people, {}, keys=("-date_joined", "-pk"), size=50).has_other_pages
+
+
+# --- A narrowed list: the search tested on a window of the newest rows first ------------
+
+
+def narrowed(people, window, *, matches=lambda username: int(username[1:]) % 3 == 0):
+    """``people`` narrowed to the usernames ``matches`` keeps, with a window of ``window``
+    rows; the full search is the same condition found whole (``matching``)."""
+    from django.db.models import Q
+
+    from core.pagination import Narrowed
+
+    wanted = [user.username for user in people if matches(user.username)]
+    row_test = Q(username__in=wanted)
+    return Narrowed(queryset=people, row_test=row_test, matching=people.filter(row_test), window=window)
+
+
+@pytest.mark.parametrize("window", [1, 3, 5, 8, 50])
+@pytest.mark.parametrize("keys", [("-date_joined", "-pk"), ("date_joined", "pk")])
+def test_a_narrowed_list_gives_the_pages_of_its_full_search(people, window, keys):
+    """Whether a page is found in the window (dense matches) or by the full search
+    (the window holds too few), the pages are those of the full search, both ways."""
+    segment = narrowed(people, window)
+    forwards, backwards = walk(segment, keys, size=2)
+    expected_forwards, expected_backwards = walk(segment.matching, keys, size=2)
+    assert forwards == expected_forwards and backwards == expected_backwards
+    assert sorted(pk for page in forwards for pk in page) == sorted(segment.matching.values_list("pk", flat=True))
+
+
+def test_a_dense_search_is_answered_from_the_window_alone(people):
+    """Every row matches: the window's edge and its matches, two queries, and the full
+    search is never run. A rare match: the window is not enough, the full search runs."""
+    dense = narrowed(people, 10, matches=lambda username: True)
+    with CaptureQueriesContext(connection) as queries:
+        page = keyset_page(dense, {}, keys=("-date_joined", "-pk"), size=4)
+    assert len(page.rows) == 4 and page.has_next
+    assert len(queries) == 2
+    rare = narrowed(people, 10, matches=lambda username: username == "p22")
+    with CaptureQueriesContext(connection) as queries:
+        page = keyset_page(rare, {}, keys=("-date_joined", "-pk"), size=4)
+    assert [row.username for row in page.rows] == ["p22"] and not page.has_next
+    assert len(queries) == 3

@@ -89,17 +89,17 @@ class ProjectListFilterForm(ProjectFilterForm):
     )
 
 
-def filter_projects(params):
+def filter_projects(params, *, pages=False):
     """The project list's search and filters (also used by its CSV export): returns the
-    bound form and the matching projects (all of them when the filters are not valid)."""
+    bound form and the matching projects (all of them when the filters are not valid);
+    ``pages``: as the list's keyset pages read them (``selectors.project_list_pages``)."""
     form = ProjectListFilterForm(params or None)
+    select = selectors.project_list_pages if pages else selectors.project_list
     if not form.is_valid():
-        return form, selectors.project_list()
+        return form, select()
     data = form.cleaned_data
-    projects = selectors.project_list(search=data["q"], state=data["state"])
-    if data["program"] is not None:
-        projects = projects.filter(program_id=data["program"].pk)
-    return form, projects
+    program = data["program"]
+    return form, select(search=data["q"], state=data["state"], program_id=program.pk if program else None)
 
 
 class ProjectListView(PermissionRequiredMixin, generic.TemplateView):
@@ -112,7 +112,7 @@ class ProjectListView(PermissionRequiredMixin, generic.TemplateView):
     title = _("Projects")
 
     def get_context_data(self, **kwargs):
-        filter_form, projects = filter_projects(self.request.GET)
+        filter_form, projects = filter_projects(self.request.GET, pages=True)
         page = keyset_page(projects, self.request.GET, keys=selectors.PROJECT_LIST_KEYS, size=self.page_size)
         return super().get_context_data(
             filter_form=filter_form, page=page, projects=page.rows, page_query=page.first_query,

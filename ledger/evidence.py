@@ -9,6 +9,7 @@ import base64
 import hashlib
 import itertools
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -45,6 +46,8 @@ from ledger.tree import StoredTree, StoredTreeIncomplete, stored_size
 
 VERIFIER_SOURCE = Path(__file__).with_name("tamkeen_verify.py")
 CHUNK = 5000
+# From how many entries one chain's signatures are checked on several threads.
+CHAIN_THREADS_FROM = 500
 
 
 def _leaf_or_none(row):
@@ -407,14 +410,10 @@ def verify_entity(entity, rows=None):
     """Verify one entity's chain: every hash, link, column, signature and key window, the
     replay through its state machine, and that the replay ends in the live row (its
     state, chain head and folded fields, as ``verify_database`` compares them).
-    ``rows``: the entity's entries in seq order, when the caller has read them already."""
-    from ledger.models import entity_type_of
-
-    entity_type = entity_type_of(entity)
+    ``rows``: the entity's entries (``AuditEntry`` objects) in seq order, when the caller
+    has read them already; otherwise the chain is read in one query of plain values."""
     if rows is None:
-        rows = AuditEntry.objects.filter(entity_type=entity_type, entity_id=str(entity.pk)).order_by("seq")
-    # Leaf indices are left out: one chain's leaves are scattered through the tree, and
-    # checkpoint roots are checked by the whole-ledger verification.
+        return verify_entity_records(entity, chain_records(entity)[0])
     records = [
         EntryRecord(
             canonical=bytes(row.canonical), hash=row.entry_hash, key_id=row.key_id,
@@ -423,11 +422,56 @@ def verify_entity(entity, rows=None):
         )
         for row in rows
     ]
+    return verify_entity_records(entity, records)
+
+
+# The columns of an entry that a chain's verification reads, in ``chain_records``' order.
+_CHAIN_COLUMNS = (
+    "id", "seq", "transition", "from_state", "to_state", "actor_id", "actor_role", "request_id", "payload",
+    "created_at", "canonical", "prev_hash", "entry_hash", "key_id", "signature", "leaf__index",
+)
+
+
+def chain_records(entity) -> tuple[list[EntryRecord], list[tuple]]:
+    """``entity``'s entries in seq order, read in one query of plain values (no model
+    objects): the verifier's records, and (id, seq, hash, leaf index) of each for its
+    anchoring. Leaf indices are left out of the records: one chain's leaves are
+    scattered through the tree, and checkpoint roots are checked by the whole-ledger
+    verification."""
+    from ledger.models import entity_type_of
+
+    entity_type, entity_id = entity_type_of(entity), str(entity.pk)
+    rows = (AuditEntry.objects.filter(entity_type=entity_type, entity_id=entity_id)
+            .order_by("seq").values_list(*_CHAIN_COLUMNS))
+    records, anchors = [], []
+    for (pk, seq, name, source, target, actor, role, request_id, payload, at, canonical, prev, digest, key_id,
+         signature, index) in rows:
+        columns = {
+            "entity_type": entity_type, "entity_id": entity_id, "seq": seq, "transition": name, "from": source,
+            "to": target, "actor": actor, "role": role, "request_id": request_id, "payload": payload,
+            "prev": prev, "at": format_time(at),
+        }
+        records.append(EntryRecord(
+            canonical=bytes(canonical), hash=digest, key_id=key_id, signature=bytes(signature), index=None,
+            columns=canonical_bytes(columns), entry_id=pk,
+        ))
+        anchors.append((pk, seq, digest, index))
+    return records, anchors
+
+
+def verify_entity_records(entity, records):
+    """``verify_entity`` on the chain's ``records`` (``EntryRecord``, in seq order)."""
+    from ledger.models import entity_type_of
+
+    entity_type = entity_type_of(entity)
     machines = {k: v for k, v in definitions().items() if k == entity_type}
     row = live_state_of(entity)
     live = {entity_type: {} if row is None else {str(entity.pk): row}}
+    # A long chain's signatures are checked on every core, on threads of this process.
+    workers = min(os.cpu_count() or 1, 4) if len(records) >= CHAIN_THREADS_FROM else 1
     return verify_ledger(records, [], public_keys(), machines, live, check_signatures=True,
-                         root_public_key=root_public_key(), trust="configuration")
+                         root_public_key=root_public_key(), trust="configuration",
+                         signature_workers=workers, signature_threads=True)
 
 
 def checkpoint_signature_holds(checkpoint, keys) -> bool:
@@ -446,12 +490,9 @@ def verify_entity_anchored(entity):
     commit to each of them."""
     from ledger.models import entity_type_of
 
-    report = verify_entity(entity)
+    records, rows = chain_records(entity)
+    report = verify_entity_records(entity, records)
     checkpoint = Checkpoint.objects.defer("frontier", "consistency").order_by("-size", "-created_at").first()
-    rows = list(
-        AuditEntry.objects.filter(entity_type=entity_type_of(entity), entity_id=str(entity.pk))
-        .order_by("seq").values_list("pk", "seq", "entry_hash", "leaf__index")
-    )
     if checkpoint is None:
         report.uncheckpointed = len(rows)
         return report, None

@@ -728,6 +728,7 @@ def verify_ledger(
     max_skew: float = MAX_CLOCK_SKEW_SECONDS,
     max_lag: float = MAX_INTEGRATION_LAG_SECONDS,
     signature_workers: int = 1,
+    signature_threads: bool = False,
     since: SinceCheckpoint | None = None,
 ) -> Report:
     """Check a whole ledger; problems name the entry. ``entries`` come in insertion order
@@ -741,7 +742,9 @@ def verify_ledger(
     index order (``TreeWalk``), each checkpoint's root is taken when the frontier reaches
     its size, and what is kept is one small record per chain (and per checkpoint).
     ``signature_workers`` > 1 checks the signatures (``check_signatures``) on that many
-    processes, in batches, while the loop goes on.
+    processes, in batches, while the loop goes on (on that many threads with
+    ``signature_threads``: for one chain verified inside a server process, where forking
+    is not wanted; the Ed25519 checks run outside Python's lock, so threads use the cores).
 
     ``since`` (``SinceCheckpoint``): check only what is new after an earlier, verified
     checkpoint — ``entries`` are then those of the chains with an entry after it (each
@@ -768,8 +771,8 @@ def verify_ledger(
     covering = _time_bounds(checkpoints + ([since.record] if since else []), max_skew, max_lag)
     covering_sizes = [bound[0] for bound in covering]
     tree = TreeWalk(_checkpoint_sizes(checkpoints, trusted_checkpoint), since)
-    signatures = (SignaturePool(keys, signature_workers) if check_signatures and signature_workers > 1
-                  else None)
+    signatures = (SignaturePool(keys, signature_workers, threads=signature_threads)
+                  if check_signatures and signature_workers > 1 else None)
     problems = report.problems
     entry_keys, suffix, genesis = _ENTRY_KEYS, _VERSION_SUFFIX, GENESIS
 
@@ -1695,12 +1698,14 @@ class SignaturePool:
     two batches a worker in flight, so memory stays flat however many entries come."""
 
     BATCH = 4000
+    THREAD_BATCH = 250  # threads serve one chain of a few thousand entries at most
 
-    def __init__(self, keys: list[PublicKey], workers: int):
-        from concurrent.futures import ProcessPoolExecutor
+    def __init__(self, keys: list[PublicKey], workers: int, *, threads: bool = False):
+        from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
         self.key_dicts = [{**k.__dict__, "_verifier": None} for k in keys]
-        self.pool = ProcessPoolExecutor(workers)
+        self.pool = ThreadPoolExecutor(workers) if threads else ProcessPoolExecutor(workers)
+        self.batch_size = self.THREAD_BATCH if threads else self.BATCH
         self.limit = 2 * workers
         self.batch: list = []
         self.running: list = []
@@ -1710,7 +1715,7 @@ class SignaturePool:
     def add(self, record: EntryRecord, doc: dict) -> None:
         self.batch.append((record.key_id, record.signature_bytes(), record.hash, record.entry_id, record.line,
                            doc.get("entity_type"), doc.get("entity_id"), doc.get("seq")))
-        if len(self.batch) >= self.BATCH:
+        if len(self.batch) >= self.batch_size:
             self._send()
 
     def _send(self) -> None:

@@ -102,3 +102,14 @@ def test_seed_scale_fresh_drops_nothing_without_a_yes():
     with pytest.raises(CommandError, match=expected):
         seed("--files", "10", "--entries", "10", "--fresh")
     assert Program.objects.count() == before
+
+
+@pytest.mark.django_db
+def test_seed_scale_on_an_unmigrated_database_says_to_migrate(monkeypatch):
+    from django.db.migrations.executor import MigrationExecutor
+
+    monkeypatch.setattr(MigrationExecutor, "migration_plan", lambda self, targets: [("a migration", False)])
+    before = (Program.objects.count(), AuditEntry.objects.count())
+    with pytest.raises(CommandError, match="1 unapplied migration.*manage.py migrate"):
+        seed("--files", "10", "--entries", "10")
+    assert (Program.objects.count(), AuditEntry.objects.count()) == before

@@ -64,6 +64,18 @@ class Command(BaseCommand):
         parser.add_argument("--skip-integrate", action="store_true",
                             help="Leave the new entries for the integrator (beat) instead of integrating them.")
 
+    @staticmethod
+    def _require_migrated():
+        """A clear error instead of a traceback on a database that is not migrated."""
+        from django.db.migrations.executor import MigrationExecutor
+
+        executor = MigrationExecutor(connection)
+        pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        if pending:
+            raise CommandError(
+                f"The database {connection.settings_dict['NAME']} has {len(pending)} unapplied migration(s): "
+                "run 'manage.py migrate' first (or give --fresh to build it anew).")
+
     def handle(self, *args, **options):
         if options["database_url"]:
             return self._in_child(options)
@@ -73,6 +85,7 @@ class Command(BaseCommand):
         if options["fresh"]:
             self._confirm_fresh(options["interactive"])
             self._fresh()
+        self._require_migrated()
         with override_settings(TAMKEEN_INTEGRATOR_STATE_FILE=str(self._memory_file(options["fresh"]))):
             summary = self._build(options)
         total = time.monotonic() - started

@@ -17,6 +17,7 @@ from viewflow.workflow.fields import get_task_ref
 from viewflow.workflow.flow import FlowAppViewset
 from viewflow.workflow.flow import views as flow_views
 
+from core.pagination import CappedPaginator
 from reporting.views.exports import ProjectsCsvView
 from reporting.views.letters import DecisionLetterView
 from workflow import urls as workflow_urls
@@ -88,15 +89,16 @@ class BoundedFilter:
 
 
 class TaskListView(ProjectColumn, ProjectsOfThePage, BoundedFilter, flow_views.DashboardTaskListView):
-    pass
+    paginator_class = CappedPaginator
 
 
 class QueueView(ProjectsOfThePage, BoundedFilter, flow_views.FlowQueueListView):
     human_only = True
+    paginator_class = CappedPaginator
 
 
 class ArchiveView(ProjectColumn, flow_views.FlowArchiveListView):
-    pass
+    paginator_class = CappedPaginator
 
 
 class GrantFlowApp(FlowAppViewset):

@@ -30,7 +30,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from urllib.parse import urlencode
 
+from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 PAGE_SIZE = 25
@@ -271,3 +273,28 @@ class KeysetListMixin:
         context["page"] = context["page_obj"]
         context["page_query"] = context["page"].first_query
         return context
+
+
+class CappedPaginator(Paginator):
+    """Django's numbered pages for a list kept as it is (viewflow's queue and archive
+    pages), counted only up to ``cap`` rows: ``COUNT`` over a national queue reads all of
+    it on every view. The pages reach the first ``cap`` rows; past them the summary says
+    "of more than 1,000" and the filters narrow the list."""
+
+    cap = 1000
+
+    @cached_property
+    def counted(self) -> int:
+        rows = self.object_list
+        if isinstance(rows, QuerySet):
+            return rows.order_by()[: self.cap + 1].count()
+        return len(rows)
+
+    @cached_property
+    def count(self) -> int:
+        return min(self.counted, self.cap)
+
+    @property
+    def capped(self) -> bool:
+        """More rows than the pages reach."""
+        return self.counted > self.cap

@@ -91,3 +91,24 @@ def test_viewflows_queue_lists_the_flows_steps_not_one_option_per_process(client
     # The filter still filters.
     screening = client.get("/grant/queue/", {"flow_task": "workflow/flows.GrantFlow.screening"})
     assert screening.status_code == 200
+
+
+def test_viewflows_queue_counts_only_up_to_its_cap(client, cast, make_project, monkeypatch):
+    """The queue's numbered pages count at most ``CappedPaginator.cap`` rows (a bounded
+    COUNT): past the cap, the summary says "more than" and the pages stop there."""
+    from core.pagination import CappedPaginator
+
+    monkeypatch.setattr(CappedPaginator, "cap", 4)
+    as_user(client, cast.officer)
+    for _ in range(6):
+        make_project("submitted")
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get("/grant/queue/")
+    assert response.status_code == 200
+    paginator = response.context["paginator"]
+    assert (paginator.count, paginator.capped) == (4, True)
+    counts = [q["sql"] for q in captured.captured_queries if q["sql"].startswith('SELECT COUNT(*) FROM (SELECT "viewflow_task"')]
+    assert counts and all(sql.endswith("LIMIT 5) subquery") for sql in counts), counts
+    monkeypatch.setattr(CappedPaginator, "cap", 100)
+    paginator = client.get("/grant/queue/").context["paginator"]
+    assert (paginator.count, paginator.capped) == (6, False)

@@ -15,6 +15,7 @@ from django.utils import timezone
 from core.transactions import consistent_read
 from ledger.evidence import verify_entity_anchored
 from ledger.models import AuditEntry, StoredVerification, entity_type_of
+from ledger.signals import chain_broken
 
 # How many chains one scheduled run verifies at most: a run stays short, the next one
 # takes the following chains.
@@ -55,10 +56,17 @@ def chain_verify(entity, *, actor=None, source=StoredVerification.Source.VERIFY_
         "checkpoint_size": checkpoint.size if checkpoint is not None else None,
         "uncheckpointed": getattr(report, "uncheckpointed", 0) or 0,
     }
+    entity_type, entity_id = entity_type_of(entity), str(entity.pk)
     with transaction.atomic():
+        before = (StoredVerification.objects.select_for_update()
+                  .filter(entity_type=entity_type, entity_id=entity_id).values_list("ok", flat=True).first())
         stored, _created = StoredVerification.objects.update_or_create(
-            entity_type=entity_type_of(entity), entity_id=str(entity.pk), defaults=values,
+            entity_type=entity_type, entity_id=entity_id, defaults=values,
         )
+        if not stored.ok and before is not False:
+            # Newly found broken: the auditors are told once (not at every re-verification).
+            chain_broken.send(sender=StoredVerification, entity_type=entity_type, entity_id=entity_id,
+                              last_seq=stored.last_seq, problem=(stored.problems or [{}])[0])
     return ChainVerified(stored=stored, report=report, checkpoint=checkpoint)
 
 

@@ -13,6 +13,11 @@ witnesses are asked to cosign it and the auditors get it by email.
 ``integrity_alert`` is sent when the integrator refuses to sign because the database's
 history is not the one it signed (``code``, ``message``, ``size``), or a witness refuses
 a checkpoint: the auditors are alerted.
+
+``chain_broken`` is sent when a chain's verification (the scheduled one or an auditor's
+"Verify now") finds a chain broken that was not stored as broken before, inside the
+transaction that stores the result: ``entity_type``, ``entity_id``, ``last_seq`` and
+``problem`` (the first one found, as a dict). The auditors are alerted once.
 """
 
 from django.dispatch import Signal
@@ -20,3 +25,4 @@ from django.dispatch import Signal
 transition_applied = Signal()
 checkpoint_signed = Signal()
 integrity_alert = Signal()
+chain_broken = Signal()

@@ -12,7 +12,7 @@ from django.urls import reverse
 from core.roles import Role
 from followup.models import VisitReport
 from followup.signals import visit_at_risk
-from ledger.signals import checkpoint_signed, integrity_alert
+from ledger.signals import chain_broken, checkpoint_signed, integrity_alert
 from notifications.models import NotificationKind
 from notifications.services import notify
 
@@ -40,6 +40,19 @@ def notify_ledger_alert(sender, code, message, size, **kwargs):
         notify(recipient=auditor, kind=NotificationKind.LEDGER_ALERT,
                dedupe_key=f"ledger_alert:{code}:{size}:u{auditor.pk}", template="ledger_alert",
                params={"code": code, "message": str(message)})
+
+
+@receiver(chain_broken, dispatch_uid="notifications.receivers.chain_broken")
+def notify_chain_broken(sender, entity_type, entity_id, last_seq, problem, **kwargs):
+    """Tell every auditor that a chain's verification found it broken (the scheduled
+    verification runs unattended): once per chain and length."""
+    link = reverse("projects:detail", args=[entity_id]) if entity_type == "workflow.grantproject" else ""
+    for auditor in _auditors():
+        notify(recipient=auditor, kind=NotificationKind.LEDGER_ALERT,
+               dedupe_key=f"chain_broken:{entity_type}:{entity_id}:{last_seq}:u{auditor.pk}", template="chain_alert",
+               params={"entity_type": entity_type, "entity_id": entity_id, "seq": problem.get("seq"),
+                       "code": problem.get("code", ""), "message": str(problem.get("message", ""))},
+               link=link)
 
 
 @receiver(checkpoint_signed, dispatch_uid="notifications.receivers.checkpoint")

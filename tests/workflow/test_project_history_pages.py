@@ -204,3 +204,35 @@ def test_the_scheduled_verification_is_in_the_beat_schedule(settings):
                if entry["task"] == "ledger.tasks.verify_changed_chains"]
     assert len(entries) == 1 and entries[0]["kwargs"]["batch"] > 0
     assert "ledger.tasks.verify_changed_chains" in current_app.tasks
+
+
+def test_a_chain_found_broken_alerts_the_auditors_once(cast, make_project, make_user):
+    """The scheduled verification runs unattended: a chain it finds broken is told to
+    every auditor (a ledger alert, with the problem and a link to the file), once, not
+    at every re-verification; an intact chain alerts nobody."""
+    from notifications.messages import notification_text
+    from notifications.models import Notification, NotificationKind
+
+    auditors = [make_user(Role.AUDITOR, username="auditor-a"), make_user(Role.AUDITOR, username="auditor-b")]
+    make_project("eligible")  # an intact chain, verified too: it alerts nobody
+    broken = make_project("approved")
+    StoredVerification.objects.all().delete()
+    target = AuditEntry.objects.for_entity(broken).get(seq=2)
+    bypass = superuser_bypass() if connection.vendor == "postgresql" else nullcontext()
+    with bypass, connection.cursor() as cursor:
+        cursor.execute("UPDATE workflow_auditentry SET canonical = %s WHERE id = %s",
+                       [bytes(target.canonical).replace(b'"seq":2', b'"seq":2 '), target.pk])
+
+    result = verify_changed_chains(batch=100)
+
+    assert result["not_intact"] == [f"workflow.grantproject#{broken.pk}"]
+    alerts = Notification.objects.filter(kind=NotificationKind.LEDGER_ALERT, template="chain_alert")
+    assert sorted(alerts.values_list("recipient_id", flat=True)) == sorted(a.pk for a in auditors)
+    alert = alerts.first()
+    assert alert.params["entity_id"] == str(broken.pk) and alert.params["code"]
+    assert alert.link == reverse("projects:detail", args=[broken.pk])
+    subject, body = notification_text(alert, language="en")
+    assert "does not verify" in subject and f"#{broken.pk}" in body and alert.params["code"] in body
+
+    chain_verify(GrantProject.objects.get(pk=broken.pk))  # found broken again: no second alert
+    assert alerts.count() == 2

@@ -13,6 +13,9 @@ from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.shortcuts import redirect
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html
 from django.utils.translation import get_language_bidi
 from django.utils.translation import gettext as _t
 from django.views import generic
@@ -130,7 +133,16 @@ class DashboardView(PermissionRequiredMixin, generic.TemplateView):
             "at_risk_url": _url_or_blank("followup:at_risk", program),
             "export_query": urlencode({"program": program.pk}),
             "computed_at": board.computed_at,
+            "figures_time": _time_html(board.computed_at) if board.computed_at else "",
         }
+
+
+def _time_html(moment) -> str:
+    """``moment`` in local time, in the locale's date and time format, isolated
+    left-to-right, inside ``<time datetime="…">``."""
+    local = timezone.localtime(moment)
+    return format_html('<time datetime="{}">{}</time>', local.isoformat(timespec="seconds"),
+                       isolate_html(date_format(local, "DATETIME_FORMAT")))
 
 
 def kept_dashboard(program) -> figures.Dashboard:

@@ -119,8 +119,7 @@ def test_the_page_shows_kept_figures_with_their_time_until_refreshed(client, cas
     assert 'data-state="draft"><th scope="row"><a href="/projects/?program=' in html
     assert '>draft</a></th><td class="num"><bdi dir="ltr">1</bdi>' in html
     assert '>submitted</a></th><td class="num"><bdi dir="ltr">0</bdi>' in html
-    assert 'Figures as of <bdi dir="ltr">01/06/2026 10:30</bdi>.' in html
-    assert '<time datetime="2026-06-01T10:30:00+01:00"' in html
+    assert 'Figures as of <time datetime="2026-06-01T10:30:00+01:00"><bdi dir="ltr">01/06/2026 10:30</bdi></time>.' in html
 
     response = client.post(REFRESH, {"program": program.pk})
     assert response.status_code == 302 and response["Location"] == f"{URL}?program={program.pk}"

@@ -1,7 +1,9 @@
 """Reads of a program's dashboard: pipeline, envelope, beneficiaries, follow-up.
 
-Every figure is one aggregate query, so a dashboard costs the same number of queries
-with ten projects or ten thousand, and reads no more rows: each project's latest visit
+Every figure is one aggregate query, so computing a dashboard costs the same number of
+queries with ten projects or ten thousand, and reads no more rows. The page itself reads
+the counts kept by ``reporting.services`` (``kept_figures``, ``dashboard_from``) and only
+the money and the first projects at risk live. Each project's latest visit
 report is the one its follow-up plan points at (``FollowUpPlan.latest_report``), never
 found by loading or searching every report. Nothing here writes. Money comes from the envelope
 ledger (``disbursements.selectors.program_envelope_totals``), never from stored

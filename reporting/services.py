@@ -7,6 +7,7 @@ operators' tools).
 """
 
 import logging
+import time
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, connection, transaction
@@ -75,7 +76,7 @@ def program_figures_refresh_changed(*, progress=None) -> RefreshRun:
     whose files have audit entries its figures may not include (``reporting.changes``),
     or whose figures were computed before today (visits fall due by the day); mark the
     others checked, moving their ledger position forward without reading their rows.
-    ``progress(program, index, total)`` is called before each recomputation."""
+    ``progress(program, index, total, seconds)`` is called after each recomputation."""
     run = RefreshRun()
     now = timezone.now()
     today = timezone.localdate(now)
@@ -89,10 +90,11 @@ def program_figures_refresh_changed(*, progress=None) -> RefreshRun:
            if program.pk not in kept or changed is None or program.pk in changed
            or timezone.localdate(kept[program.pk].computed_at) < today]
     for index, program in enumerate(due, 1):
-        if progress is not None:
-            progress(program, index, len(due))
+        started = time.monotonic()
         program_figures_refresh(program=program)
         run.refreshed.append(program.code)
+        if progress is not None:
+            progress(program, index, len(due), time.monotonic() - started)
     current = [program for program in programs if program not in due]
     run.unchanged = [program.code for program in current]
     if current:

@@ -47,11 +47,12 @@ class Command(BaseCommand):
             return
         started = time.monotonic()
         for index, item in enumerate(programs, 1):
-            self._progress(item, index, len(programs))
+            began = time.monotonic()
             program_figures_refresh(program=item)
+            self._progress(item, index, len(programs), time.monotonic() - began)
         self.stdout.write(self.style.SUCCESS(
             f"{len(programs)} program(s) recomputed in {time.monotonic() - started:.1f}s."))
 
-    def _progress(self, program, index, total):
-        self.stdout.write(f"[{index}/{total}] {program.code}: computing…")
+    def _progress(self, program, index, total, seconds):
+        self.stdout.write(f"[{index}/{total}] {program.code}: recomputed in {seconds:.2f}s")
         self.stdout.flush()

@@ -245,6 +245,14 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# The program dashboards' kept figures (docs/reporting.md): the programs whose files
+# changed since their figures were computed are recomputed this often.
+TAMKEEN_DASHBOARD_REFRESH_SECONDS = env.float("TAMKEEN_DASHBOARD_REFRESH_SECONDS", default=300.0)
+CELERY_BEAT_SCHEDULE["dashboard-figures-refresh"] = {
+    "task": "reporting.tasks.refresh_dashboards",
+    "schedule": TAMKEEN_DASHBOARD_REFRESH_SECONDS,
+}
+
 # --- Security (production) ----------------------------------------------------------
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

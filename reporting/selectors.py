@@ -1,7 +1,9 @@
 """Reads of a program's dashboard: pipeline, envelope, beneficiaries, follow-up.
 
-Every figure is one aggregate query, so a dashboard costs the same number of queries
-with ten projects or ten thousand, and reads no more rows: each project's latest visit
+Every figure is one aggregate query, so computing a dashboard costs the same number of
+queries with ten projects or ten thousand, and reads no more rows. The page itself reads
+the counts kept by ``reporting.services`` (``kept_figures``, ``dashboard_from``) and only
+the money and the first projects at risk live. Each project's latest visit
 report is the one its follow-up plan points at (``FollowUpPlan.latest_report``), never
 found by loading or searching every report. Nothing here writes. Money comes from the envelope
 ledger (``disbursements.selectors.program_envelope_totals``), never from stored
@@ -9,7 +11,7 @@ balances.
 """
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.db.models import Count, Q, QuerySet, Sum
@@ -85,14 +87,25 @@ def default_program(programs) -> Program | None:
     return next((p for p in programs if p.year == year), programs[0] if programs else None)
 
 
-def pipeline(program) -> Pipeline:
-    """Projects of ``program`` per lifecycle state, every state of the lifecycle listed
-    (zero included), in the lifecycle's order."""
+def pipeline_counts(program) -> dict[str, int]:
+    """{state: projects of ``program`` in it}, every state of the lifecycle (zero
+    included), in the lifecycle's order. One ``GROUP BY``."""
     counts = dict(
         GrantProject.objects.filter(program_id=program.pk).order_by().values_list("state")
         .annotate(n=Count("pk")).values_list("state", "n")
     )
+    return {state.value: counts.get(state.value, 0) for state in ProjectState}
+
+
+def pipeline_from(counts: dict[str, int]) -> Pipeline:
+    """``pipeline_counts``' figures labelled in the current language."""
     return Pipeline(rows=[Figure(state.value, str(state.label), counts.get(state.value, 0)) for state in ProjectState])
+
+
+def pipeline(program) -> Pipeline:
+    """Projects of ``program`` per lifecycle state, every state of the lifecycle listed
+    (zero included), in the lifecycle's order."""
+    return pipeline_from(pipeline_counts(program))
 
 
 def envelope(program) -> Envelope:
@@ -110,10 +123,12 @@ CATEGORY_LABELS = {
 }
 
 
-def beneficiaries(program) -> Beneficiaries:
+def beneficiary_counts(program) -> dict:
     """Distinct beneficiaries with a project in ``program`` (any state), by category
     (woman in a difficult situation only, person with a disability only, both) and by
-    commune (communes without a beneficiary are left out). Two queries."""
+    commune (communes without a beneficiary are left out), without labels:
+    ``{"categories": {key: n}, "communes": [[code, name_fr, name_ar, n], ...]}``, the
+    communes by number, then French name. Two queries."""
     people = Beneficiary.objects.filter(
         pk__in=GrantProject.objects.filter(program_id=program.pk).values("beneficiary_id")
     ).order_by()
@@ -123,19 +138,31 @@ def beneficiaries(program) -> Beneficiaries:
         disability=Count("pk", filter=disability & ~woman),
         both=Count("pk", filter=woman & disability),
     )
-    categories = [Figure(key, str(label), totals[key]) for key, label in CATEGORY_LABELS.items()]
     by_commune = (
         people.values("commune_id", "commune__code", "commune__name_fr", "commune__name_ar")
         .annotate(n=Count("pk")).order_by("-n", "commune__name_fr")
     )
+    return {
+        "categories": {key: totals[key] for key in CATEGORY_LABELS},
+        "communes": [[row["commune__code"], row["commune__name_fr"], row["commune__name_ar"], row["n"]]
+                     for row in by_commune],
+    }
+
+
+def beneficiaries_from(counts: dict) -> Beneficiaries:
+    """``beneficiary_counts``' figures labelled in the current language (the communes
+    by their name in the page's script)."""
     from workflow.models.reference import Commune
 
-    communes = []
-    for row in by_commune:
-        # The commune's name in the page's language, without loading each commune.
-        commune = Commune(name_fr=row["commune__name_fr"], name_ar=row["commune__name_ar"])
-        communes.append(Figure(row["commune__code"], commune.name, row["n"]))
+    categories = [Figure(key, str(label), counts["categories"].get(key, 0)) for key, label in CATEGORY_LABELS.items()]
+    communes = [Figure(code, Commune(name_fr=name_fr, name_ar=name_ar).name, n)
+                for code, name_fr, name_ar, n in counts["communes"]]
     return Beneficiaries(categories=categories, communes=communes)
+
+
+def beneficiaries(program) -> Beneficiaries:
+    """``beneficiary_counts`` of ``program``, labelled."""
+    return beneficiaries_from(beneficiary_counts(program))
 
 
 AT_RISK_SHOWN = 20
@@ -211,13 +238,36 @@ def followup_summary(program, *, today: date | None = None) -> dict:
     }
 
 
+def followup_from(summary: dict, at_risk: list) -> Followup:
+    """Closed projects by outcome (every outcome listed, labelled), ``summary``
+    (``followup_summary``'s figures) and the projects at risk shown."""
+    outcomes = [Figure(o.value, str(o.label), summary["closed"].get(o.value, 0)) for o in Outcome]
+    return Followup(outcomes=outcomes, at_risk=at_risk, summary=summary)
+
+
 def followup(program) -> Followup:
     """Closed projects by outcome (every outcome listed), the follow-up summary
     (``followup_summary``) and the first ``AT_RISK_SHOWN`` projects at risk: aggregates
     and one page of rows, never every report of the program."""
-    summary = followup_summary(program)
-    outcomes = [Figure(o.value, str(o.label), summary["closed"].get(o.value, 0)) for o in Outcome]
-    return Followup(outcomes=outcomes, at_risk=at_risk_first(program), summary=summary)
+    return followup_from(followup_summary(program), at_risk_first(program))
+
+
+def figure_counts(program) -> dict:
+    """The dashboard's counts and sums of ``program``, without labels — what
+    ``reporting.models.ProgramFigures`` keeps: ``{"pipeline": pipeline_counts,
+    "beneficiaries": beneficiary_counts, "followup": followup_summary}``. The money
+    (``envelope``) and the projects at risk shown (``at_risk_first``) are not in it:
+    the page reads those live."""
+    return {"pipeline": pipeline_counts(program), "beneficiaries": beneficiary_counts(program),
+            "followup": followup_summary(program)}
+
+
+def kept_figures(program):
+    """``program``'s kept figures (``reporting.models.ProgramFigures``), or None before
+    the first computation. One query."""
+    from reporting.models import ProgramFigures
+
+    return ProgramFigures.objects.filter(program_id=program.pk).first()
 
 
 @dataclass
@@ -227,11 +277,21 @@ class Dashboard:
     envelope: Envelope
     beneficiaries: Beneficiaries
     followup: Followup
+    # When the counts were computed (kept figures); None when computed for this page.
+    computed_at: datetime | None = None
+
+
+def dashboard_from(program, counts: dict, *, computed_at: datetime | None = None) -> Dashboard:
+    """The dashboard of ``program`` from ``counts`` (``figure_counts``' shape, live or
+    kept), with the envelope and the first projects at risk read now: three queries."""
+    return Dashboard(
+        program=program, pipeline=pipeline_from(counts["pipeline"]), envelope=envelope(program),
+        beneficiaries=beneficiaries_from(counts["beneficiaries"]),
+        followup=followup_from(counts["followup"], at_risk_first(program)), computed_at=computed_at,
+    )
 
 
 def program_dashboard(program) -> Dashboard:
-    """Everything the dashboard of ``program`` shows (a fixed number of queries)."""
-    return Dashboard(
-        program=program, pipeline=pipeline(program), envelope=envelope(program),
-        beneficiaries=beneficiaries(program), followup=followup(program),
-    )
+    """Everything the dashboard of ``program`` shows, computed now (a fixed number of
+    queries; the page reads the kept figures instead, ``kept_figures``)."""
+    return dashboard_from(program, figure_counts(program))

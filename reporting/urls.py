@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from viewflow.urls import Application
 
 from core.roles import DASHBOARD_PERMISSION
-from reporting.views.dashboards import DashboardView
+from reporting.views.dashboards import DashboardView, RefreshView
 from reporting.views.exports import PaymentsCsvView
 
 
@@ -17,6 +17,8 @@ class DashboardsApp(Application):
     menu_template_name = "reporting/dashboards/dashboards_menu.html"
 
     index_path = path("", DashboardView.as_view(), name="index")
+    # "Refresh now": recompute the program's kept figures, back to its dashboard.
+    refresh_path = path("refresh/", RefreshView.as_view(), name="refresh")
     # The program's payments for spreadsheets (BOM, headers in the page's language).
     payments_path = path("payments.csv", PaymentsCsvView.as_view(), name="payments")
 

@@ -1,14 +1,21 @@
 """The program dashboards: pipeline, envelope, beneficiaries, follow-up.
 
-Read-only. The figures come from ``reporting.selectors`` (aggregate queries:
-the page costs the same whatever the number of projects); charts are inline SVG drawn
+The counts come from the program's kept figures (``reporting.models.ProgramFigures``,
+recomputed by beat when the program changed, or by "Refresh now"), shown with the time
+they were computed; the money and the first projects at risk are read live. The page
+costs the same few queries whatever the number of projects. Charts are inline SVG drawn
 by ``reporting.charts``, so nothing is loaded from elsewhere.
 """
 
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.shortcuts import redirect
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html
 from django.utils.translation import get_language_bidi
 from django.utils.translation import gettext as _t
 from django.views import generic
@@ -18,7 +25,10 @@ from core.money import format_integer, format_mad, format_mad_html
 from core.roles import DASHBOARD_PERMISSION, PROJECT_EXPORT_PERMISSION
 from disbursements.views import can_export_payments
 from reporting import selectors as figures
+from reporting import snapshot
 from reporting.charts import Bar, Segment, bar_chart, stacked_bar
+from reporting.services import program_figures_refresh
+from reporting.views.exports import refusal
 
 
 def format_count(value: int, language: str | None = None) -> str:
@@ -54,7 +64,7 @@ class DashboardView(PermissionRequiredMixin, generic.TemplateView):
 
     def _figures(self, program) -> dict:
         rtl = get_language_bidi()
-        board = figures.program_dashboard(program)
+        board = kept_dashboard(program)
         project_list = reverse("projects:index")
         pipeline_rows = [
             {"row": row, "display": format_count(row.value),
@@ -122,7 +132,50 @@ class DashboardView(PermissionRequiredMixin, generic.TemplateView):
             "at_risk_more": board.followup.summary.get("at_risk", 0) > len(board.followup.at_risk),
             "at_risk_url": _url_or_blank("followup:at_risk", program),
             "export_query": urlencode({"program": program.pk}),
+            "computed_at": board.computed_at,
+            "figures_time": _time_html(board.computed_at) if board.computed_at else "",
         }
+
+
+def _time_html(moment) -> str:
+    """``moment`` in local time, in the locale's date and time format, isolated
+    left-to-right, inside ``<time datetime="…">``."""
+    local = timezone.localtime(moment)
+    return format_html('<time datetime="{}">{}</time>', local.isoformat(timespec="seconds"),
+                       isolate_html(date_format(local, "DATETIME_FORMAT")))
+
+
+def kept_dashboard(program) -> figures.Dashboard:
+    """``program``'s dashboard from its kept figures; on a fresh install (none kept yet,
+    or kept in an older format) they are computed now and kept."""
+    kept = figures.kept_figures(program)
+    counts = snapshot.load(kept.figures) if kept is not None else None
+    if counts is None:
+        kept = program_figures_refresh(program=program)
+        counts = snapshot.load(kept.figures) if kept is not None else None
+        if counts is None:  # the program was deleted meanwhile: show what it had
+            return figures.program_dashboard(program)
+    return figures.dashboard_from(program, counts, computed_at=kept.computed_at)
+
+
+class RefreshView(PermissionRequiredMixin, generic.View):
+    """"Refresh now": recompute the program's kept figures (POST ``program=<id>``) and go
+    back to its dashboard. Whoever may see the dashboard may refresh it: it recomputes
+    what they may read and changes nothing else."""
+
+    permission_required = DASHBOARD_PERMISSION
+    http_method_names = ["post"]
+
+    def post(self, request):
+        wanted = request.POST.get("program", "").strip()
+        valid = wanted.isdigit() and len(wanted) < 19  # a bigint
+        program = figures.programs_for_choice().filter(pk=int(wanted)).first() if valid else None
+        if program is None:
+            return refusal(request, _t("Program dashboard"),
+                           _t("This program does not exist: nothing was recomputed."), code="not_found", status=404)
+        program_figures_refresh(program=program)
+        messages.success(request, _t("The figures of %(program)s were recomputed.") % {"program": program.name})
+        return redirect(f"{reverse('dashboards:index')}?{urlencode({'program': program.pk})}")
 
 
 def _url_or_blank(name: str, program) -> str:

@@ -1,0 +1,104 @@
+"""Writes of the reporting app: the dashboards' kept figures (``ProgramFigures``).
+
+The figures are derived data: recomputing them changes no decision and no evidence, so
+no audit entry is written and no permission is checked here (the view that offers
+"Refresh now" checks the dashboard's permission; beat and the management command are
+operators' tools).
+"""
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from core.transactions import consistent_read
+from reporting import changes, snapshot
+from reporting.models import ProgramFigures
+from reporting.selectors import figure_counts
+from workflow.models import Program
+
+logger = logging.getLogger("tamkeen.reporting")
+_COLUMNS = ("program", "computed_at", "figures", "ledger_id", "ledger_horizon", "checked_at")
+
+
+def program_figures_refresh(*, program) -> ProgramFigures | None:
+    """Compute ``program``'s dashboard figures now and keep them, with the ledger
+    position they include. The figures are read in one consistent snapshot
+    (``consistent_read``), then stored by one upsert that never replaces newer figures
+    with older ones: two refreshes at once (beat, the button, the command) both succeed
+    and the most recent read wins. Returns the stored row (a concurrent refresh's if it
+    was newer), or None when the program was deleted meanwhile."""
+    with consistent_read():
+        # The ledger position first: it fixes the snapshot every figure is read in.
+        position = changes.ledger_position()
+        computed_at = timezone.now()
+        figures = snapshot.dump(figure_counts(program))
+    try:
+        with transaction.atomic():
+            _upsert(ProgramFigures(program_id=program.pk, computed_at=computed_at, figures=figures,
+                                   ledger_id=position.entry_id, ledger_horizon=position.horizon,
+                                   checked_at=computed_at))
+    except IntegrityError:  # the program is gone
+        logger.info("dashboard figures of program %s not kept: the program no longer exists", program.pk)
+        return None
+    return ProgramFigures.objects.filter(program_id=program.pk).first()
+
+
+def _upsert(row: ProgramFigures) -> None:
+    """INSERT … ON CONFLICT DO UPDATE … WHERE the stored figures are not newer (the
+    same statement on PostgreSQL and SQLite)."""
+    meta = ProgramFigures._meta
+    fields = [meta.get_field(name) for name in _COLUMNS]
+    columns = [connection.ops.quote_name(f.column) for f in fields]
+    table, key = connection.ops.quote_name(meta.db_table), columns[0]
+    values = [f.get_db_prep_save(f.pre_save(row, add=True), connection) for f in fields]
+    updates = ", ".join(f"{column} = EXCLUDED.{column}" for column in columns[1:])
+    computed = columns[1]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "
+            f"ON CONFLICT ({key}) DO UPDATE SET {updates} WHERE {table}.{computed} <= EXCLUDED.{computed}",
+            values,
+        )
+
+
+@dataclass
+class RefreshRun:
+    refreshed: list[str] = field(default_factory=list)  # program codes recomputed
+    unchanged: list[str] = field(default_factory=list)  # program codes found current
+    all_changed: bool = False  # too many new entries to tell the programs apart
+
+
+def program_figures_refresh_changed(*, progress=None) -> RefreshRun:
+    """The beat's refresh: recompute the figures of every program that has none yet,
+    whose files have audit entries its figures may not include (``reporting.changes``),
+    or whose figures were computed before today (visits fall due by the day); mark the
+    others checked, moving their ledger position forward without reading their rows.
+    ``progress(program, index, total, seconds)`` is called after each recomputation."""
+    run = RefreshRun()
+    now = timezone.now()
+    today = timezone.localdate(now)
+    # Taken before the entries are read: whatever the read misses is after it.
+    position = changes.ledger_position()
+    kept = {row.program_id: row for row in ProgramFigures.objects.all()}
+    changed = changes.programs_changed(list(kept.values()))
+    run.all_changed = changed is None
+    programs = list(Program.objects.order_by("code"))
+    due = [program for program in programs
+           if program.pk not in kept or changed is None or program.pk in changed
+           or timezone.localdate(kept[program.pk].computed_at) < today]
+    for index, program in enumerate(due, 1):
+        started = time.monotonic()
+        program_figures_refresh(program=program)
+        run.refreshed.append(program.code)
+        if progress is not None:
+            progress(program, index, len(due), time.monotonic() - started)
+    current = [program for program in programs if program not in due]
+    run.unchanged = [program.code for program in current]
+    if current:
+        ProgramFigures.objects.filter(program_id__in=[program.pk for program in current],
+                                      ledger_id__lte=position.entry_id).update(
+            ledger_id=position.entry_id, ledger_horizon=position.horizon, checked_at=now)
+    return run

@@ -12,7 +12,7 @@ import json
 import shutil
 from pathlib import Path
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -132,13 +132,10 @@ def verify_database(*, full=False, progress=None, trust=None, since=None, worker
         base = since_checkpoint(since, trust)
         later = [c for c in checkpoint_records() if c.canonical != base.record.canonical
                  and _signed_size(c) >= base.size]
-        touched = _touched(base.size)
-        report = verify_ledger(entry_records_by_chain(AuditEntry.objects.filter(Exists(touched))), later,
-                               public_keys(), definitions(), None, since=base, leaves=leaf_records(base.size),
-                               live_rows=DatabaseLiveRows(unchained=False), **common)
-        chains = (AuditEntry.objects.filter(Q(leaf__isnull=True) | Q(leaf__index__gte=base.size))
-                  .values("entity_type", "entity_id").distinct().count())
-        report.since = {"size": base.size, "root": base.root, "chains": chains}
+        touched = TouchedChains(base.size)
+        report = verify_ledger(touched.entry_records(), later, public_keys(), definitions(), None, since=base,
+                               leaves=leaf_records(base.size), live_rows=DatabaseLiveRows(unchained=False), **common)
+        report.since = {"size": base.size, "root": base.root, "chains": touched.count}
         return report
 
 
@@ -175,11 +172,43 @@ class DatabaseLiveRows(LiveRows):
                 yield entity_type, entity_id, row
 
 
-def _touched(size: int):
-    """An entry of the same chain as the outer one, after the tree of ``size`` leaves:
-    integrated at or after that size, or not integrated yet."""
-    return (AuditEntry.objects.filter(entity_type=OuterRef("entity_type"), entity_id=OuterRef("entity_id"))
-            .filter(Q(leaf__isnull=True) | Q(leaf__index__gte=size)))
+class TouchedChains:
+    """The chains (entity type, id) with an entry after the tree of ``size`` leaves — one
+    integrated at or after that size, or not integrated yet — read in order from a
+    server-side cursor, and their entries a batch of chains at a time."""
+
+    BATCH = 500
+
+    def __init__(self, size: int):
+        self.size = size
+        self.count = 0  # the chains read so far
+
+    def keys(self):
+        fresh = AuditEntry.objects.filter(Q(leaf__isnull=True) | Q(leaf__index__gte=self.size))
+        return (fresh.order_by("entity_type", "entity_id").values_list("entity_type", "entity_id").distinct()
+                .iterator(chunk_size=CHUNK))
+
+    def entry_records(self):
+        """Every entry of the touched chains, chain by chain and in id order within a chain."""
+        batch: list = []
+        for key in self.keys():
+            self.count += 1
+            batch.append(key)
+            if len(batch) == self.BATCH:
+                yield from self._batch(batch)
+                batch = []
+        if batch:
+            yield from self._batch(batch)
+
+    @staticmethod
+    def _batch(keys):
+        wanted: dict = {}
+        for entity_type, entity_id in keys:
+            wanted.setdefault(entity_type, []).append(entity_id)
+        condition = Q()
+        for entity_type, ids in wanted.items():
+            condition |= Q(entity_type=entity_type, entity_id__in=ids)
+        return entry_records_by_chain(AuditEntry.objects.filter(condition))
 
 
 def leaf_records(start: int = 0):

@@ -20,13 +20,21 @@ from django.utils.translation import gettext as _
 from core.transactions import consistent_read
 from ledger.canonical import canonical_bytes, format_time
 from ledger.keys import key_windows, root_public_key, signer_for
-from ledger.machines import definitions, live_state_of, live_states
+from ledger.machines import (
+    audited_models,
+    definitions,
+    live_rows_of,
+    live_rows_without_chain,
+    live_state_of,
+    write_live_states,
+)
 from ledger.models import AuditEntry, Checkpoint, LedgerLeaf, WitnessCosignature
 from ledger.tamkeen_verify import (
     BUNDLE_FORMAT,
     PROOF_FORMAT,
     CheckpointRecord,
     EntryRecord,
+    LiveRows,
     Problem,
     PublicKey,
     SinceCheckpoint,
@@ -119,17 +127,98 @@ def verify_database(*, full=False, progress=None, trust=None, since=None, worker
             "trust": "trust file" if trust else "configuration",
             "trusted_checkpoint": trust.checkpoint if trust else None,
         }
+        # Chain by chain, each chain compared with its live row and forgotten, and the
+        # tree from the leaves in index order: memory does not grow with the ledger.
         if since is None:
-            return verify_ledger(entry_records_fast(), checkpoint_records(), public_keys(), definitions(),
-                                 live_states(), **common)
+            return verify_ledger(entry_records_by_chain(), checkpoint_records(), public_keys(), definitions(),
+                                 None, leaves=leaf_records(), live_rows=DatabaseLiveRows(), **common)
         base = since_checkpoint(since, trust)
         later = [c for c in checkpoint_records() if c.canonical != base.record.canonical
                  and _signed_size(c) >= base.size]
-        touched = touched_chains(base.size)
-        report = verify_ledger(touched_entry_records(touched), later, public_keys(), definitions(),
-                               touched_live_states(touched), since=base, **common)
-        report.since = {"size": base.size, "root": base.root, "chains": len(touched)}
+        touched = TouchedChains(base.size)
+        report = verify_ledger(touched.entry_records(), later, public_keys(), definitions(), None, since=base,
+                               leaves=leaf_records(base.size), live_rows=DatabaseLiveRows(unchained=False), **common)
+        report.since = {"size": base.size, "root": base.root, "chains": touched.count}
         return report
+
+
+class DatabaseLiveRows(LiveRows):
+    """The live rows of the database, looked up a batch of chains at a time
+    (``tamkeen_verify.LiveRows``). ``unchained``: also report the rows without a chain
+    (not with ``--since``, which compares only the chains it replays)."""
+
+    BATCH = 1000
+
+    def __init__(self, *, unchained=True):
+        self.models = {label: (model, spec) for label, model, spec in audited_models()}
+        self.types = frozenset(self.models)
+        self.unchained = unchained
+
+    def rows(self, keys):
+        wanted: dict = {}
+        for entity_type, entity_id in keys:
+            if entity_type in self.models:
+                wanted.setdefault(entity_type, []).append(entity_id)
+        found = {}
+        for entity_type, ids in wanted.items():
+            model, spec = self.models[entity_type]
+            for start in range(0, len(ids), self.BATCH):
+                for entity_id, row in live_rows_of(entity_type, ids[start:start + self.BATCH], model, spec).items():
+                    found[(entity_type, entity_id)] = row
+        return found
+
+    def without_chain(self):
+        if not self.unchained:
+            return
+        for entity_type, (model, spec) in self.models.items():
+            for entity_id, row in live_rows_without_chain(entity_type, model, spec):
+                yield entity_type, entity_id, row
+
+
+class TouchedChains:
+    """The chains (entity type, id) with an entry after the tree of ``size`` leaves — one
+    integrated at or after that size, or not integrated yet — read in order from a
+    server-side cursor, and their entries a batch of chains at a time."""
+
+    BATCH = 500
+
+    def __init__(self, size: int):
+        self.size = size
+        self.count = 0  # the chains read so far
+
+    def keys(self):
+        fresh = AuditEntry.objects.filter(Q(leaf__isnull=True) | Q(leaf__index__gte=self.size))
+        return (fresh.order_by("entity_type", "entity_id").values_list("entity_type", "entity_id").distinct()
+                .iterator(chunk_size=CHUNK))
+
+    def entry_records(self):
+        """Every entry of the touched chains, chain by chain and in id order within a chain."""
+        batch: list = []
+        for key in self.keys():
+            self.count += 1
+            batch.append(key)
+            if len(batch) == self.BATCH:
+                yield from self._batch(batch)
+                batch = []
+        if batch:
+            yield from self._batch(batch)
+
+    @staticmethod
+    def _batch(keys):
+        wanted: dict = {}
+        for entity_type, entity_id in keys:
+            wanted.setdefault(entity_type, []).append(entity_id)
+        condition = Q()
+        for entity_type, ids in wanted.items():
+            condition |= Q(entity_type=entity_type, entity_id__in=ids)
+        return entry_records_by_chain(AuditEntry.objects.filter(condition))
+
+
+def leaf_records(start: int = 0):
+    """(index, entry hash, entry id) of every leaf from ``start`` on, in index order, read
+    in chunks (a server-side cursor on PostgreSQL)."""
+    return (LedgerLeaf.objects.filter(index__gte=start).order_by("index")
+            .values_list("index", "entry__entry_hash", "entry_id").iterator(chunk_size=CHUNK))
 
 
 def _signed_size(record) -> int:
@@ -185,42 +274,25 @@ def since_checkpoint(since, trust=None) -> SinceCheckpoint:
     return SinceCheckpoint(record, size, root, at, frontier)
 
 
-def touched_chains(size: int) -> list[tuple[str, str]]:
-    """The chains (entity type, id) with an entry after the tree of ``size`` leaves: one
-    integrated at or after that size, or not integrated yet."""
-    fresh = AuditEntry.objects.filter(Q(leaf__isnull=True) | Q(leaf__index__gte=size))
-    return sorted(set(fresh.values_list("entity_type", "entity_id").distinct()))
+_RECORD_COLUMNS = (
+    "id", "entity_type", "entity_id", "seq", "transition", "from_state", "to_state", "actor_id", "actor_role",
+    "request_id", "payload", "created_at", "canonical", "prev_hash", "entry_hash", "key_id", "signature",
+    "leaf__index",
+)
 
 
-def touched_entry_records(touched, batch=500):
-    """Every entry of the ``touched`` chains, chain by chain in batches of entities (in id
-    order within a batch)."""
-    for start in range(0, len(touched), batch):
-        group: dict = {}
-        for entity_type, entity_id in touched[start:start + batch]:
-            group.setdefault(entity_type, []).append(entity_id)
-        condition = Q()
-        for entity_type, ids in group.items():
-            condition |= Q(entity_type=entity_type, entity_id__in=ids)
-        yield from entry_records_fast(AuditEntry.objects.filter(condition))
-
-
-def touched_live_states(touched) -> dict:
-    """``live_states()`` for the touched entities only (and every audited type, so a
-    touched chain without its entity is an orphan)."""
-    from ledger.machines import _live, _live_rows, audited_models
-
-    wanted: dict = {}
-    for entity_type, entity_id in touched:
-        wanted.setdefault(entity_type, []).append(entity_id)
-    found = {}
-    for label, model, spec in audited_models():
-        found[label] = {}
-        ids = wanted.get(label, [])
-        for start in range(0, len(ids), 1000):
-            keys = [model._meta.pk.to_python(i) for i in ids[start:start + 1000]]
-            found[label].update(_live(_live_rows(label, model, spec).filter(pk__in=keys), model, spec))
-    return found
+def _entry_records(rows):
+    for (pk, etype, eid, seq, name, source, target, actor, role, request_id, payload, at,
+         canonical, prev, digest, key_id, signature, index) in rows:
+        columns = {
+            "entity_type": etype, "entity_id": eid, "seq": seq, "transition": name, "from": source,
+            "to": target, "actor": actor, "role": role, "request_id": request_id, "payload": payload,
+            "prev": prev, "at": format_time(at),
+        }
+        yield EntryRecord(
+            canonical=bytes(canonical), hash=digest, key_id=key_id, signature=bytes(signature),
+            index=index, columns=canonical_bytes(columns), entry_id=pk,
+        )
 
 
 def entry_records_fast(queryset=None):
@@ -229,27 +301,22 @@ def entry_records_fast(queryset=None):
     queryset = AuditEntry.objects.all() if queryset is None else queryset
     last_id = 0
     while True:
-        rows = list(
-            queryset.filter(id__gt=last_id).order_by("id").values_list(
-                "id", "entity_type", "entity_id", "seq", "transition", "from_state", "to_state",
-                "actor_id", "actor_role", "request_id", "payload", "created_at", "canonical",
-                "prev_hash", "entry_hash", "key_id", "signature", "leaf__index",
-            )[:CHUNK]
-        )
+        rows = list(queryset.filter(id__gt=last_id).order_by("id").values_list(*_RECORD_COLUMNS)[:CHUNK])
         if not rows:
             return
-        for (pk, etype, eid, seq, name, source, target, actor, role, request_id, payload, at,
-             canonical, prev, digest, key_id, signature, index) in rows:
-            columns = {
-                "entity_type": etype, "entity_id": eid, "seq": seq, "transition": name, "from": source,
-                "to": target, "actor": actor, "role": role, "request_id": request_id, "payload": payload,
-                "prev": prev, "at": format_time(at),
-            }
-            yield EntryRecord(
-                canonical=bytes(canonical), hash=digest, key_id=key_id, signature=bytes(signature),
-                index=index, columns=canonical_bytes(columns), entry_id=pk,
-            )
+        yield from _entry_records(rows)
         last_id = rows[-1][0]
+
+
+def entry_records_by_chain(queryset=None):
+    """Entries with their leaf index chain by chain (by entity type and id) and in id
+    order within a chain — the order in which they were inserted, as in
+    ``entry_records_fast`` — read in chunks from one query (a server-side cursor on
+    PostgreSQL, which walks the (entity type, entity id, seq) index and sorts each
+    chain's few entries by id). ``queryset``: only those (default: every entry)."""
+    queryset = AuditEntry.objects.all() if queryset is None else queryset
+    rows = queryset.order_by("entity_type", "entity_id", "id").values_list(*_RECORD_COLUMNS)
+    yield from _entry_records(rows.iterator(chunk_size=CHUNK))
 
 
 def _write_lines(path: Path, lines) -> int:
@@ -293,7 +360,8 @@ def export_bundle(out: Path, *, progress=None) -> dict:
         (out / "keys.json").write_text(json.dumps(key_file(), indent=2))
         (out / "cosignatures.json").write_text(json.dumps(cosignatures_by_checkpoint(), indent=1, sort_keys=True))
         (out / "state_machines.json").write_text(json.dumps(definitions(), indent=2, sort_keys=True))
-        (out / "live_state.json").write_text(json.dumps(live_states(), sort_keys=True))
+        with open(out / "live_state.json", "w", encoding="utf-8") as handle:
+            write_live_states(handle)  # json.dumps(live_states(), sort_keys=True), a chunk of rows at a time
     shutil.copyfile(VERIFIER_SOURCE, out / "verify.py")
     (out / "README.txt").write_text(
         "Tamkeen evidence bundle.\n\n"

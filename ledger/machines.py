@@ -283,15 +283,68 @@ def live_state_of(entity) -> dict | None:
 
 
 def _live(rows, model, spec) -> dict:
+    return dict(_live_iter(rows, model, spec))
+
+
+def _live_iter(rows, model, spec, *, chunk_size=None):
+    """(id, live row) of ``rows``; with ``chunk_size``, read in chunks (a server-side
+    cursor on PostgreSQL) rather than all at once."""
     columns = _fold_columns(model, spec["fold"])
-    found = {}
-    for pk, state, seq, head, *values in rows.values_list(
-            "pk", spec["state_field"], "audit_seq", "audit_head", *(lookup for _n, lookup, _f in columns)):
+    found = rows.values_list(
+        "pk", spec["state_field"], "audit_seq", "audit_head", *(lookup for _n, lookup, _f in columns))
+    for pk, state, seq, head, *values in (found.iterator(chunk_size=chunk_size) if chunk_size else found):
         row = {"state": state, "seq": seq, "head": head}
         for (name, _lookup, field), value in zip(columns, values, strict=True):
             row[name] = live_value(field, value)
-        found[str(pk)] = row
-    return found
+        yield str(pk), row
+
+
+LIVE_CHUNK = 2000
+
+
+def write_live_states(handle) -> None:
+    """Write ``live_states()`` to the text file ``handle`` as ``json.dumps(live_states(),
+    sort_keys=True)`` gives it, byte for byte, a chunk of rows at a time: the rows are
+    read in the order of their ids as text (byte order), which is the order
+    ``sort_keys`` puts them in."""
+    import json
+
+    from django.db import connection
+    from django.db.models.functions import Collate
+
+    binary = "C" if connection.vendor == "postgresql" else "BINARY"
+    handle.write("{")
+    for number, (label, model, spec) in enumerate(audited_models()):
+        handle.write(("" if number == 0 else ", ") + json.dumps(label) + ": {")
+        rows = (_live_rows(label, model, spec).annotate(id_text=Collate(Cast("pk", CharField()), binary))
+                .order_by("id_text"))
+        for position, (pk, row) in enumerate(_live_iter(rows, model, spec, chunk_size=LIVE_CHUNK)):
+            handle.write(("" if position == 0 else ", ") + json.dumps(pk) + ": " + json.dumps(row, sort_keys=True))
+        handle.write("}")
+    handle.write("}")
+
+
+def live_rows_of(entity_type, ids, model, spec) -> dict:
+    """{id: live row} of the rows of ``ids`` (text, as in the ledger) that exist; an id
+    that cannot be one of the model's keys finds nothing."""
+    from django.core.exceptions import ValidationError
+
+    keys = []
+    for entity_id in ids:
+        try:
+            keys.append(model._meta.pk.to_python(entity_id))
+        except (ValidationError, ValueError, TypeError):
+            continue
+    return _live(_live_rows(entity_type, model, spec).filter(pk__in=keys), model, spec) if keys else {}
+
+
+def live_rows_without_chain(entity_type, model, spec):
+    """(id, live row) of every row of the model without any ledger entry, read in chunks."""
+    from ledger.models import AuditEntry
+
+    chain = AuditEntry.objects.filter(entity_type=entity_type, entity_id=Cast(OuterRef("pk"), CharField()))
+    rows = _live_rows(entity_type, model, spec).filter(~Exists(chain)).order_by("pk")
+    return _live_iter(rows, model, spec, chunk_size=LIVE_CHUNK)
 
 
 def _live_rows(entity_type, model, spec):

@@ -730,6 +730,8 @@ def verify_ledger(
     signature_workers: int = 1,
     signature_threads: bool = False,
     since: SinceCheckpoint | None = None,
+    leaves: Iterable[tuple] | None = None,
+    live_rows: LiveRows | None = None,
 ) -> Report:
     """Check a whole ledger; problems name the entry. ``entries`` come in insertion order
     (the database's id order, which the export keeps): each chain is walked as they arrive.
@@ -749,6 +751,14 @@ def verify_ledger(
     ``since`` (``SinceCheckpoint``): check only what is new after an earlier, verified
     checkpoint — ``entries`` are then those of the chains with an entry after it (each
     chain whole), ``checkpoints`` those after it; the tree starts from its frontier.
+
+    Chain by chain (the database): with ``live_rows`` (``LiveRows``) instead of
+    ``live_state``, ``entries`` come grouped by chain (each chain's entries together, in
+    insertion order), and ``leaves`` gives the tree's leaves ((index, entry hash, entry
+    id), in index order) in a pass of its own. Each chain is then compared with its live
+    row as soon as the next one starts and forgotten, so memory does not grow with the
+    number of chains either. The checks, and the order of the problems, are those of an
+    insertion-order walk (``ChainOrder``).
     """
     report = Report(trust=trust)
     if root_public_key is not None:
@@ -781,6 +791,13 @@ def verify_ledger(
             report.add(problem)
 
     entry_problem = Problem.of_entry
+    ordered = None
+    if live_rows is not None:
+        # Problems are found chain by chain but reported in the order of a walk in
+        # insertion order: each is ranked, and only the first ``stop_after`` are kept.
+        ordered = ChainOrder(max(0, stop_after - len(problems)))
+        bad = ordered.add
+        retired = ChainRetirement(live_rows, folds, ordered)
 
     count = 0
     collecting = gc.isenabled()
@@ -788,6 +805,8 @@ def verify_ledger(
     try:
         for record in entries:
             count += 1
+            if ordered is not None:
+                ordered.at_entry(record, count)
             canonical = record.canonical
             try:
                 text = canonical.decode("utf-8")
@@ -831,7 +850,7 @@ def verify_ledger(
             if index is None:
                 report.unindexed += 1
             else:
-                if not tree.add(index, digest):
+                if leaves is None and not tree.add(index, digest):
                     problem = entry_problem("index_reused", f"global index {index} is used twice", record, doc)
                     problem.index = index
                     bad(problem)
@@ -841,10 +860,13 @@ def verify_ledger(
             # insertion order, and an entity's entries are inserted in sequence order).
             chain = chains.get((entity_type, entity_id))
             if chain is None:
+                if ordered is not None and chains:
+                    retired.add(chains)  # the chains before this one are complete
                 fold = folds.get(entity_type)
                 chain = chains[(entity_type, entity_id)] = [
                     0, genesis, ChainReplay(machines_by_type.get(entity_type)), "",
                     [unknown] * len(fold[0]) if fold else None, fold[1] if fold else None, None,
+                    ordered.position if ordered is not None else None,
                 ]
             seq = doc["seq"]
             if seq != chain[0] + 1:
@@ -881,14 +903,32 @@ def verify_ledger(
                 progress(count)
         if signatures is not None:
             report.signatures_checked, found = signatures.finish()
+            if ordered is not None:
+                ordered.phase = ChainOrder.SIGNATURES
             for problem in found:
                 bad(problem)
+        if leaves is not None:
+            if ordered is not None:
+                ordered.phase = ChainOrder.ENTRIES
+            for index, digest, entry_id in leaves:
+                if not tree.add(index, digest):
+                    if ordered is not None:
+                        ordered.at_leaf(entry_id)
+                    bad(Problem("index_reused", f"global index {index} is used twice", entry_id=entry_id,
+                                entry_hash=digest, index=index))
     finally:
         if signatures is not None:
             signatures.close()
         if collecting:
             gc.enable()
     report.entries = count
+    if ordered is not None:
+        retired.add(chains)
+        retired.finish()
+        report.chains = retired.count
+        problems.extend(ordered.ranked())
+        return _finish_verification(report, checkpoints, tree, keys_by_id, machines, trusted_checkpoint, since,
+                                    stop_after)
     for key, chain in chains.items():
         # Keep only what the live rows are compared with: the replayed state, the chain
         # head (last seq and entry hash) and the folded fields.
@@ -907,6 +947,18 @@ def verify_ledger(
             if entity_type in live_state and entity_id not in live_state[entity_type]:
                 bad(Problem("orphan_chain", "has an audit chain but does not exist",
                             entity_type=entity_type, entity_id=entity_id))
+
+    return _finish_verification(report, checkpoints, tree, keys_by_id, machines, trusted_checkpoint, since,
+                                stop_after)
+
+
+def _finish_verification(report, checkpoints, tree, keys_by_id, machines, trusted_checkpoint, since, stop_after):
+    """The checks after the entries: the checkpoints, the definitions, the kept checkpoint."""
+    problems = report.problems
+
+    def bad(problem: Problem):
+        if len(problems) < stop_after:
+            report.add(problem)
 
     tree.finish()
     _verify_checkpoints(checkpoints, tree, keys_by_id, report, bad, since)
@@ -1133,6 +1185,119 @@ def live_problem(entity_type: str, entity_id: str, live, chain: tuple | None, fi
                            f"live {name} {value!r} but the audit chain gives {replayed!r} (changed without an entry)",
                            **where, detail={"field": name, "live": value, "replayed": replayed})
     return None
+
+
+class LiveRows:
+    """The live rows, looked up chain by chain (``verify_ledger(live_rows=...)``), for a
+    ledger too large to hold them all: the database implements it (``ledger.evidence``)."""
+
+    types: frozenset = frozenset()  # the entity types whose rows are known: a chain of one without a row is an orphan
+
+    def rows(self, keys: list[tuple[str, str]]) -> dict:
+        """{(entity type, id): live row} of those of ``keys`` that exist."""
+        raise NotImplementedError
+
+    def without_chain(self) -> Iterable[tuple[str, str, object]]:
+        """(entity type, id, live row) of every row without any entry: never replayed."""
+        raise NotImplementedError
+
+
+def _id_rank(entity_id: str) -> tuple:
+    """Numeric ids in numeric order, then the others."""
+    return (0, int(entity_id), "") if entity_id.isascii() and entity_id.isdigit() else (1, 0, entity_id)
+
+
+class ChainOrder:
+    """The problems of a walk chain by chain, ranked as a walk in insertion order finds
+    them: each entry's (and its chain's) in the entries' order (database id or bundle
+    line), then the signatures checked on other processes, then the live rows by entity
+    type and id, then the orphan chains. At most ``limit`` are kept (the first ones)."""
+
+    ENTRIES, SIGNATURES, LIVE, ORPHANS = range(4)
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.kept: list = []
+        self.phase = self.ENTRIES
+        self.position = 0  # where the walk is: the entry's id, line or number
+        self.found = 0
+
+    def at_entry(self, record: EntryRecord, number: int) -> None:
+        self.position = (record.entry_id if record.entry_id is not None
+                         else record.line if record.line is not None else number)
+
+    def at_leaf(self, entry_id: int | None) -> None:
+        self.position = entry_id if entry_id is not None else 0
+
+    def add(self, problem: Problem, rank: tuple | None = None) -> None:
+        if rank is None:
+            if self.phase == self.SIGNATURES:
+                located = problem.entry_id if problem.entry_id is not None else problem.line
+                rank = (self.SIGNATURES, located or 0)
+            else:
+                rank = (self.phase, self.position)
+        self.found += 1
+        self.kept.append((rank, self.found, problem))
+        if len(self.kept) >= 2 * self.limit + 64:
+            self._trim()
+
+    def _trim(self) -> None:
+        self.kept.sort(key=lambda item: item[:2])
+        del self.kept[self.limit:]
+
+    def ranked(self) -> list[Problem]:
+        self._trim()
+        return [problem for _rank, _found, problem in self.kept]
+
+
+class ChainRetirement:
+    """Complete chains waiting to be compared with their live rows, a batch at a time
+    (one look-up per batch), then forgotten."""
+
+    BATCH = 1000
+
+    def __init__(self, live_rows: LiveRows, folds: dict, ordered: ChainOrder):
+        self.live_rows, self.folds, self.ordered = live_rows, folds, ordered
+        self.waiting: list = []
+        self.count = 0
+
+    def add(self, chains: dict) -> None:
+        """Take the (complete) ``chains`` out of the walk's dict."""
+        for key, chain in chains.items():
+            replay = chain[2]
+            self.waiting.append((key, (replay.state if replay.started else None, chain[0], chain[1], chain[4]),
+                                 chain[7]))
+        self.count += len(chains)
+        chains.clear()
+        if len(self.waiting) >= self.BATCH:
+            self._compare()
+
+    def _compare(self) -> None:
+        if not self.waiting:
+            return
+        found = self.live_rows.rows([key for key, _summary, _first in self.waiting])
+        types, ordered = self.live_rows.types, self.ordered
+        for (entity_type, entity_id), summary, first in self.waiting:
+            live = found.get((entity_type, entity_id), _MISSING)
+            if live is _MISSING:
+                if entity_type in types:
+                    ordered.add(Problem("orphan_chain", "has an audit chain but does not exist",
+                                        entity_type=entity_type, entity_id=entity_id), (ChainOrder.ORPHANS, first))
+                continue
+            fields = self.folds[entity_type][0] if entity_type in self.folds else ()
+            problem = live_problem(entity_type, entity_id, live, summary, fields)
+            if problem is not None:
+                ordered.add(problem, (ChainOrder.LIVE, entity_type, _id_rank(entity_id)))
+        self.waiting = []
+
+    def finish(self) -> None:
+        """Compare the last chains, then report every live row without a chain."""
+        self._compare()
+        for entity_type, entity_id, live in self.live_rows.without_chain():
+            fields = self.folds[entity_type][0] if entity_type in self.folds else ()
+            problem = live_problem(entity_type, str(entity_id), live, None, fields)
+            if problem is not None:
+                self.ordered.add(problem, (ChainOrder.LIVE, entity_type, _id_rank(str(entity_id))))
 
 
 def trusted_keys(keys: list[PublicKey], root_public_key: str, report: Report) -> list[PublicKey]:

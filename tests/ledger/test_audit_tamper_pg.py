@@ -345,6 +345,10 @@ def _matches(problems, fields, code):
     return False
 
 
+def _named(problems):
+    return [(p.code, p.entity_type, p.entity_id, p.seq, p.entry_hash, p.checkpoint_size, p.index) for p in problems]
+
+
 @pytest.mark.parametrize("tamper", TAMPERINGS, ids=[t.__name__ for t in TAMPERINGS])
 def test_every_tampering_is_detected_and_located_by_both_verifiers(ledger, tamper, tmp_path):
     # The auditor's trust file, kept before the tampering: every check below uses it.
@@ -375,6 +379,9 @@ def test_every_tampering_is_detected_and_located_by_both_verifiers(ledger, tampe
     bundle = export(tmp_path / "after")
     bundle_report = verify_bundle(str(bundle), check_signatures=True, trust=trust)
     assert not bundle_report.ok
+    # The database is read chain by chain, the bundle in insertion order: the same
+    # problems all the same, in the same order (the first bad item named alike).
+    assert _named(report.problems) == _named(bundle_report.problems), (report.summary(), bundle_report.summary())
     for fields, code in expected:
         assert _matches(bundle_report.problems, fields, code), (fields, code, bundle_report.summary())
     code, output = standalone([bundle, "--json", "--trust", trust_file])

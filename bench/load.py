@@ -58,7 +58,7 @@ def sessions_and_pages():
     from django.contrib.sessions.backends.db import SessionStore
 
     objects = page_bench.sample_objects()
-    chosen = [(user, url) for name, user, method, url in page_bench.pages(objects)
+    chosen = [(user, url) for name, user, method, url, *_data in page_bench.pages(objects)
               if method == "get" and "CSV" not in name and "verify" not in name]
     users = get_user_model().objects.filter(username__in={u for u, _url in chosen})
     backend = next(b for b in settings.AUTHENTICATION_BACKENDS if b.endswith("ModelBackend"))

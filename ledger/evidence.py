@@ -7,6 +7,7 @@ auditor's offline check cannot disagree.
 
 import base64
 import hashlib
+import hmac
 import itertools
 import json
 import os
@@ -533,8 +534,9 @@ def chain_records(entity) -> tuple[list[EntryRecord], list[tuple]]:
     return records, anchors
 
 
-def verify_entity_records(entity, records):
-    """``verify_entity`` on the chain's ``records`` (``EntryRecord``, in seq order)."""
+def verify_entity_records(entity, records, known=frozenset()):
+    """``verify_entity`` on the chain's ``records`` (``EntryRecord``, in seq order);
+    ``known``: the ids of the entries whose signature is sealed as checked."""
     from ledger.models import entity_type_of
 
     entity_type = entity_type_of(entity)
@@ -542,10 +544,10 @@ def verify_entity_records(entity, records):
     row = live_state_of(entity)
     live = {entity_type: {} if row is None else {str(entity.pk): row}}
     # A long chain's signatures are checked on every core, on threads of this process.
-    workers = min(os.cpu_count() or 1, 4) if len(records) >= CHAIN_THREADS_FROM else 1
+    workers = min(os.cpu_count() or 1, 4) if len(records) - len(known) >= CHAIN_THREADS_FROM else 1
     return verify_ledger(records, [], public_keys(), machines, live, check_signatures=True,
                          root_public_key=root_public_key(), trust="configuration",
-                         signature_workers=workers, signature_threads=True)
+                         signature_workers=workers, signature_threads=True, known_signatures=known)
 
 
 def checkpoint_signature_holds(checkpoint, keys) -> bool:
@@ -555,17 +557,45 @@ def checkpoint_signature_holds(checkpoint, keys) -> bool:
             and key.verify(bytes(checkpoint.signature), bytes(checkpoint.canonical)))
 
 
-def verify_entity_anchored(entity):
+# What the seal of checked signatures is computed with, besides the server's SECRET_KEY.
+SEAL_SALT = "tamkeen.ledger.signatures-checked"
+
+
+def signature_seal(records) -> str:
+    """The seal of ``records``' signatures (``StoredVerification.signatures_seal``): an
+    HMAC, keyed by the server's secret, of each record's key id, signature and hash in
+    chain order. Only this server can make one; it matches only the same entries, signed
+    the same way."""
+    from django.utils.crypto import salted_hmac
+
+    message = b"".join(record.key_id.encode() + b"\x00" + record.signature_bytes() + b"\x00"
+                       + record.hash.encode() + b"\n" for record in records)
+    return salted_hmac(SEAL_SALT, message, algorithm="sha256").hexdigest()
+
+
+def verify_entity_anchored(entity, sealed: tuple[int, str] = (0, "")):
     """``verify_entity`` plus the anchor, for the auditors' "verify now": the newest
     checkpoint's signature, and the inclusion of the entity's newest entry it covers,
     proved from the stored tree (``ledger.tree``) and checked against its signed root.
     O(the chain + log n): no scan of the leaves. The entries before that one are
     anchored through it: the chain's links (checked by ``verify_entity``) make its hash
-    commit to each of them."""
+    commit to each of them.
+
+    ``sealed``: (how many, seal) of the signatures the chain's previous verification
+    checked (``StoredVerification``). When the seal still matches those first entries, their
+    Ed25519 checks are skipped (``report.signatures_known``); any difference, or a seal
+    this server did not make, means every signature is checked. The report carries the
+    seal this verification may store (``report.signature_seal``: (0, "") unless the chain
+    is intact)."""
     from ledger.models import entity_type_of
 
     records, rows = chain_records(entity)
-    report = verify_entity_records(entity, records)
+    count, seal = sealed
+    known = frozenset()
+    if seal and 0 < count <= len(records) and hmac.compare_digest(signature_seal(records[:count]), seal):
+        known = frozenset(record.entry_id for record in records[:count])
+    report = verify_entity_records(entity, records, known=known)
+    report.signature_seal = (len(records), signature_seal(records)) if report.ok and records else (0, "")
     checkpoint = Checkpoint.objects.defer("frontier", "consistency").order_by("-size", "-created_at").first()
     if checkpoint is None:
         report.uncheckpointed = len(rows)

@@ -323,6 +323,13 @@ class StoredVerification(models.Model):
     # the entries it did not cover yet.
     checkpoint_size = models.BigIntegerField(_("checkpoint size"), null=True, blank=True)
     uncheckpointed = models.PositiveIntegerField(_("entries not yet in a checkpoint"), default=0)
+    # The signatures this verification checked and found good, sealed with the server's
+    # secret (``ledger.evidence.signature_seal``): the first ``signatures_sealed`` entries'
+    # key, signature and hash. The next verification skips the Ed25519 check of exactly
+    # those entries while the seal still matches them; a row edited in the database can
+    # only break the seal (the secret is not in the database), which means a full check.
+    signatures_sealed = models.PositiveIntegerField(_("signatures sealed"), default=0)
+    signatures_seal = models.CharField(_("seal of the signatures checked"), max_length=64, blank=True)
 
     class Meta:
         verbose_name = _("stored verification")

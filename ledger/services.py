@@ -38,12 +38,17 @@ def chain_verify(entity, *, actor=None, source=StoredVerification.Source.VERIFY_
     (None for the scheduled verification). Any caller that may read the ledger; the
     permission is checked by the door (the auditors' "Verify now", the beat task).
     Raises nothing of its own: a chain that does not verify is a stored result too."""
+    entity_type, entity_id = entity_type_of(entity), str(entity.pk)
     with consistent_read():
         # The chain's head in the same snapshot as the verification: the entries written
         # after it are the "not yet verified" ones.
         head = (AuditEntry.objects.for_entity(entity).order_by("-seq").values_list("seq", "entry_hash").first()
                 or (0, ""))
-        report, checkpoint = verify_entity_anchored(entity)
+        # The signatures the previous verification checked, sealed: not checked again
+        # while the seal matches them (``evidence.verify_entity_anchored``).
+        sealed = (StoredVerification.objects.filter(entity_type=entity_type, entity_id=entity_id)
+                  .values_list("signatures_sealed", "signatures_seal").first() or (0, ""))
+        report, checkpoint = verify_entity_anchored(entity, sealed=sealed)
     values = {
         "verified_at": timezone.now(),
         "verified_by": actor,
@@ -55,8 +60,9 @@ def chain_verify(entity, *, actor=None, source=StoredVerification.Source.VERIFY_
         "problems": [_json_ready(problem.as_dict()) for problem in report.problems],
         "checkpoint_size": checkpoint.size if checkpoint is not None else None,
         "uncheckpointed": getattr(report, "uncheckpointed", 0) or 0,
+        "signatures_sealed": getattr(report, "signature_seal", (0, ""))[0],
+        "signatures_seal": getattr(report, "signature_seal", (0, ""))[1],
     }
-    entity_type, entity_id = entity_type_of(entity), str(entity.pk)
     with transaction.atomic():
         before = (StoredVerification.objects.select_for_update()
                   .filter(entity_type=entity_type, entity_id=entity_id).values_list("ok", flat=True).first())

@@ -599,6 +599,7 @@ class Report:
     chains: int = 0
     checkpoints: int = 0
     signatures_checked: int = 0
+    signatures_known: int = 0  # skipped: checked by an earlier verification (``known_signatures``)
     uncheckpointed: int = 0
     unindexed: int = 0  # entries without a global index yet
     problems: list[Problem] = field(default_factory=list)
@@ -729,6 +730,7 @@ def verify_ledger(
     max_lag: float = MAX_INTEGRATION_LAG_SECONDS,
     signature_workers: int = 1,
     signature_threads: bool = False,
+    known_signatures: frozenset = frozenset(),
     since: SinceCheckpoint | None = None,
     leaves: Iterable[tuple] | None = None,
     live_rows: LiveRows | None = None,
@@ -747,6 +749,11 @@ def verify_ledger(
     processes, in batches, while the loop goes on (on that many threads with
     ``signature_threads``: for one chain verified inside a server process, where forking
     is not wanted; the Ed25519 checks run outside Python's lock, so threads use the cores).
+
+    ``known_signatures``: the ids of entries (``EntryRecord.entry_id``) whose signature the
+    caller knows to be good, unchanged since it was checked (the server's sealed record of
+    an earlier verification): their Ed25519 check is skipped and counted apart
+    (``Report.signatures_known``); every other check of them is made.
 
     ``since`` (``SinceCheckpoint``): check only what is new after an earlier, verified
     checkpoint — ``entries`` are then those of the chains with an entry after it (each
@@ -840,6 +847,8 @@ def verify_ledger(
             elif at < window[1] or (window[2] is not None and at >= window[2]):
                 bad(entry_problem("outside_key_window", f"signed at {at} outside the window of key {record.key_id}",
                                   record, doc, key_id=record.key_id))
+            elif known_signatures and record.entry_id in known_signatures:
+                report.signatures_known += 1
             elif signatures is not None:
                 signatures.add(record, doc)
             elif check_signatures:

@@ -257,4 +257,12 @@ class ProjectVerifyView(PermissionRequiredMixin, generic.View):
                 "checkpoint of %(size)d entries; %(pending)d not yet in a checkpoint.",
                 report.entries,
             ) % {"n": report.entries, "size": checkpoint.size, "pending": report.uncheckpointed})
+        if report.signatures_known:
+            messages.info(request, ngettext(
+                "Signatures: %(checked)d checked now; %(known)d unchanged since this chain's previous verification "
+                "(this server's seal of it matches), not checked again.",
+                "Signatures: %(checked)d checked now; %(known)d unchanged since this chain's previous verification "
+                "(this server's seal of them matches), not checked again.",
+                report.signatures_known,
+            ) % {"checked": report.signatures_checked, "known": report.signatures_known})
         return redirect("projects:detail", pk=project.pk)

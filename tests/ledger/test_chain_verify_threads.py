@@ -64,3 +64,23 @@ def test_a_short_chain_stays_on_one_thread(make_project, monkeypatch):
     assert AuditEntry.objects.for_entity(project).count() < evidence.CHAIN_THREADS_FROM
     assert evidence.verify_entity(project).ok
     assert pools == []
+
+
+def test_the_cyclic_collector_is_paused_only_while_a_chain_is_verified(make_project, monkeypatch):
+    import gc
+
+    project = make_project("approved")
+    seen = []
+    original = evidence.chain_records
+    monkeypatch.setattr(evidence, "chain_records", lambda entity: (seen.append(gc.isenabled()), original(entity))[1])
+    assert gc.isenabled()
+    report, _checkpoint = evidence.verify_entity_anchored(project)
+    assert report.ok and seen == [False] and gc.isenabled()
+
+    def broken(entity):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(evidence, "chain_records", broken)
+    with pytest.raises(RuntimeError):
+        evidence.verify_entity_anchored(project)
+    assert gc.isenabled()

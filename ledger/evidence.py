@@ -502,37 +502,17 @@ def verify_entity(entity, rows=None):
     return verify_entity_records(entity, records)
 
 
-# The columns of an entry that a chain's verification reads, in ``chain_records``' order.
-_CHAIN_COLUMNS = (
-    "id", "seq", "transition", "from_state", "to_state", "actor_id", "actor_role", "request_id", "payload",
-    "created_at", "canonical", "prev_hash", "entry_hash", "key_id", "signature", "leaf__index",
-)
-
-
 def chain_records(entity) -> tuple[list[EntryRecord], list[tuple]]:
     """``entity``'s entries in seq order, read in one query of plain values (no model
-    objects): the verifier's records, and (id, seq, hash, leaf index) of each for its
-    anchoring. Leaf indices are left out of the records: one chain's leaves are
-    scattered through the tree, and checkpoint roots are checked by the whole-ledger
-    verification."""
-    from ledger.models import entity_type_of
-
-    entity_type, entity_id = entity_type_of(entity), str(entity.pk)
-    rows = (AuditEntry.objects.filter(entity_type=entity_type, entity_id=entity_id)
-            .order_by("seq").values_list(*_CHAIN_COLUMNS))
-    records, anchors = [], []
-    for (pk, seq, name, source, target, actor, role, request_id, payload, at, canonical, prev, digest, key_id,
-         signature, index) in rows:
-        columns = {
-            "entity_type": entity_type, "entity_id": entity_id, "seq": seq, "transition": name, "from": source,
-            "to": target, "actor": actor, "role": role, "request_id": request_id, "payload": payload,
-            "prev": prev, "at": format_time(at),
-        }
-        records.append(EntryRecord(
-            canonical=bytes(canonical), hash=digest, key_id=key_id, signature=bytes(signature), index=None,
-            columns=canonical_bytes(columns), entry_id=pk,
-        ))
-        anchors.append((pk, seq, digest, index))
+    objects, the records made as ``entry_records_fast`` makes them): the verifier's
+    records, and (id, seq, hash, leaf index) of each for its anchoring. Leaf indices are
+    left out of the records: one chain's leaves are scattered through the tree, and
+    checkpoint roots are checked by the whole-ledger verification."""
+    rows = list(AuditEntry.objects.for_entity(entity).order_by("seq").values_list(*_RECORD_COLUMNS))
+    records = list(_entry_records(rows))
+    for record in records:
+        record.index = None
+    anchors = [(row[0], row[3], row[14], row[17]) for row in rows]
     return records, anchors
 
 

@@ -6,6 +6,7 @@ read back into the same dictionary, so the page labels them in its reader's lang
 ``FORMAT`` names the shape: kept figures of another format are recomputed on view.
 """
 
+import copy
 from decimal import Decimal
 
 FORMAT = 1
@@ -44,7 +45,7 @@ def load(stored: dict) -> dict | None:
         counts = {"pipeline": dict(stored["pipeline"]), "beneficiaries": {
             "categories": dict(stored["beneficiaries"]["categories"]),
             "communes": [list(row) for row in stored["beneficiaries"]["communes"]],
-        }, "followup": _copy(stored["followup"])}
+        }, "followup": copy.deepcopy(stored["followup"])}
         for outer, inner in DECIMAL_PATHS:
             value = counts["followup"][outer][inner]
             counts["followup"][outer][inner] = None if value is None else Decimal(value)
@@ -52,10 +53,3 @@ def load(stored: dict) -> dict | None:
         return None
     return counts
 
-
-def _copy(value):
-    if isinstance(value, dict):
-        return {key: _copy(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_copy(item) for item in value]
-    return value

@@ -34,18 +34,29 @@ MAX_ENTRIES = 20000
 class LedgerPosition:
     entry_id: int  # the newest entry visible
     horizon: int | None  # PostgreSQL: the oldest transaction still running
+    snapshot: str = ""  # PostgreSQL: the snapshot, "xmin:xmax:xip,…"
 
 
 def ledger_position() -> LedgerPosition:
     """Where the ledger stands for the current snapshot (the transaction's, under
     ``core.transactions.consistent_read``): two index reads."""
-    horizon = None
+    horizon, snapshot = None, ""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
-            horizon = cursor.fetchone()[0]
+            cursor.execute("SELECT pg_current_snapshot()::text")
+            snapshot = cursor.fetchone()[0]
+        horizon = int(snapshot.split(":")[0])
     newest = AuditEntry.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-    return LedgerPosition(entry_id=newest, horizon=horizon)
+    return LedgerPosition(entry_id=newest, horizon=horizon, snapshot=snapshot)
+
+
+def _visible(xact_id: int, snapshot: str) -> bool:
+    """Whether transaction ``xact_id`` had committed for ``snapshot`` ("xmin:xmax:xip,…",
+    PostgreSQL's text form): below xmin, or below xmax and not in progress then."""
+    xmin, xmax, running = snapshot.split(":")
+    if xact_id < int(xmin):
+        return True
+    return xact_id < int(xmax) and str(xact_id) not in running.split(",")
 
 
 def _program_paths() -> dict:
@@ -67,7 +78,11 @@ def _program_paths() -> dict:
 def _is_newer(entry_id, xact_id, kept) -> bool:
     if entry_id > kept.ledger_id:
         return True
-    return kept.ledger_horizon is not None and xact_id is not None and xact_id >= kept.ledger_horizon
+    if kept.ledger_horizon is None or xact_id is None or xact_id < kept.ledger_horizon:
+        return False
+    # At or after the horizon: in the figures only if it had committed when they were read
+    # (another database's long transaction on the same server holds the horizon back).
+    return not kept.ledger_snapshot or not _visible(xact_id, kept.ledger_snapshot)
 
 
 def programs_changed(kept: list) -> set[int] | None:

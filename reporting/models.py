@@ -32,6 +32,10 @@ class ProgramFigures(models.Model):
     # or a later one may be missing from the figures, every older one is in them.
     ledger_id = models.BigIntegerField(_("newest audit entry seen"), default=0)
     ledger_horizon = models.BigIntegerField(_("oldest transaction not seen"), null=True, blank=True)
+    # On PostgreSQL, that read's whole snapshot (``pg_current_snapshot()``, "xmin:xmax:xip,…"):
+    # an entry of a transaction older than the horizon is in the figures, and so is one of
+    # a later transaction that had committed (below xmax, not in progress) when they were read.
+    ledger_snapshot = models.TextField(_("ledger snapshot"), blank=True)
     # The last time the beat found the program unchanged since then.
     checked_at = models.DateTimeField(_("checked at"))
 

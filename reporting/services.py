@@ -20,7 +20,7 @@ from reporting.selectors import figure_counts
 from workflow.models import Program
 
 logger = logging.getLogger("tamkeen.reporting")
-_COLUMNS = ("program", "computed_at", "figures", "ledger_id", "ledger_horizon", "checked_at")
+_COLUMNS = ("program", "computed_at", "figures", "ledger_id", "ledger_horizon", "ledger_snapshot", "checked_at")
 
 
 def program_figures_refresh(*, program) -> ProgramFigures | None:
@@ -39,6 +39,7 @@ def program_figures_refresh(*, program) -> ProgramFigures | None:
         with transaction.atomic():
             _upsert(ProgramFigures(program_id=program.pk, computed_at=computed_at, figures=figures,
                                    ledger_id=position.entry_id, ledger_horizon=position.horizon,
+                                   ledger_snapshot=position.snapshot,
                                    checked_at=computed_at))
     except IntegrityError:  # the program is gone
         logger.info("dashboard figures of program %s not kept: the program no longer exists", program.pk)
@@ -100,5 +101,6 @@ def program_figures_refresh_changed(*, progress=None) -> RefreshRun:
     if current:
         ProgramFigures.objects.filter(program_id__in=[program.pk for program in current],
                                       ledger_id__lte=position.entry_id).update(
-            ledger_id=position.entry_id, ledger_horizon=position.horizon, checked_at=now)
+            ledger_id=position.entry_id, ledger_horizon=position.horizon, ledger_snapshot=position.snapshot,
+            checked_at=now)
     return run

@@ -71,3 +71,29 @@ def test_an_entry_committed_after_the_read_with_a_lower_id_is_seen(cast, make_pr
     assert changes.programs_changed([without_horizon]) == set()  # the newest id alone would miss it
     program_figures_refresh(program=program)
     assert snapshot.load(ProgramFigures.objects.get(program=program).figures)["pipeline"]["suspended"] == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_long_transaction_elsewhere_on_the_server_marks_no_committed_entry_changed(cast, make_project, program):
+    """The horizon is the server's: a transaction left open in another database holds it
+    back. Entries that had committed when the figures were read are in them all the same
+    (the snapshot says so), and only what came after marks the program changed."""
+    import psycopg2
+    from django.db import connection
+
+    params = connection.settings_dict
+    elsewhere = psycopg2.connect(host=params["HOST"] or None, port=params["PORT"] or None, user=params["USER"],
+                                 password=params["PASSWORD"] or None, dbname="postgres")
+    try:
+        with elsewhere.cursor() as cursor:
+            cursor.execute("SELECT pg_current_xact_id()")  # an open transaction with an id
+        make_project("draft")
+        kept = program_figures_refresh(program=program)
+        assert kept.ledger_horizon is not None and kept.ledger_snapshot
+
+        assert changes.programs_changed([kept]) == set()
+        make_project("draft")
+        assert changes.programs_changed([kept]) == {program.pk}
+    finally:
+        elsewhere.rollback()
+        elsewhere.close()

@@ -1,8 +1,9 @@
 """Reads of funding: envelope totals and room, the finance inbox, a project's funding
 summary, the payments export. Nothing here writes.
 
-Money totals are sums of envelope events (the ledger), never stored balances. Services
-call the totals functions under their row locks, so what they read cannot move before
+Money totals are derived from the envelope events (the ledger): a program's are the
+running totals its events keep (``EnvelopeBalance``, one row), a project's the sum of its
+few events. Services call the totals functions under their row locks, so what they read cannot move before
 they decide: the room an approval needs (``envelope_room``, the fact handed to
 ``decide_approve``) is computed under the program row lock of the session's close.
 """
@@ -20,6 +21,7 @@ from django.utils.translation import gettext as _
 from disbursements.models import (
     Disbursement,
     DisbursementState,
+    EnvelopeBalance,
     EnvelopeEvent,
     EnvelopeTotals,
     EquipmentItem,
@@ -30,9 +32,10 @@ from disbursements.models import (
     Supplier,
 )
 from workflow.facts import EnvelopeRoom, EquipmentReceipt
-from workflow.models import GrantProject, ProjectState
+from workflow.models import GrantProject, Program, ProjectState
 
 ZERO = Decimal("0.00")
+CENTS = Decimal("0.01")
 # Orders that spend the project's money: issued or further.
 SPENDING_ORDER_STATES = (OrderState.ISSUED, OrderState.DELIVERED, OrderState.RECEIVED)
 
@@ -41,9 +44,39 @@ SPENDING_ORDER_STATES = (OrderState.ISSUED, OrderState.DELIVERED, OrderState.REC
 
 
 def program_envelope_totals(program) -> EnvelopeTotals:
-    """The program's envelope, committed (commit − decommit events) and released."""
-    committed, released = EnvelopeEvent.objects.filter(program_id=program.pk).sums()
+    """The program's envelope, committed (commit − decommit events) and released: its
+    running totals, one row (none before the program's first event)."""
+    kept = EnvelopeBalance.objects.filter(program_id=program.pk).values_list("committed", "released").first()
+    committed, released = kept or (ZERO, ZERO)
     return EnvelopeTotals(envelope=program.envelope, committed=committed, released=released)
+
+
+@dataclass(frozen=True)
+class BalanceCheck:
+    """One program's kept totals beside the sums of its events."""
+
+    program_id: int
+    program_code: str
+    kept: tuple[Decimal, Decimal, int]
+    summed: tuple[Decimal, Decimal, int]
+
+    @property
+    def matches(self) -> bool:
+        return self.kept == self.summed
+
+
+def envelope_balance_checks():
+    """Every program's kept totals (committed, released, events) and the same figures
+    summed from its events, program by program: one aggregate per program."""
+    kept = {row[0]: row[1:] for row in EnvelopeBalance.objects.values_list("program_id", "committed", "released",
+                                                                             "events")}
+    for program_id, code in Program.objects.order_by("pk").values_list("pk", "code").iterator():
+        events = EnvelopeEvent.objects.filter(program_id=program_id)
+        committed, released = events.sums()
+        summed = (Decimal(committed).quantize(CENTS), Decimal(released).quantize(CENTS), events.count())
+        committed, released, count = kept.get(program_id, (ZERO, ZERO, 0))
+        yield BalanceCheck(program_id=program_id, program_code=code, summed=summed,
+                           kept=(Decimal(committed).quantize(CENTS), Decimal(released).quantize(CENTS), count))
 
 
 def committed_amount(program) -> Decimal:

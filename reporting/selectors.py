@@ -6,8 +6,8 @@ the counts kept by ``reporting.services`` (``kept_figures``, ``dashboard_from``)
 the money and the first projects at risk live. Each project's latest visit
 report is the one its follow-up plan points at (``FollowUpPlan.latest_report``), never
 found by loading or searching every report. Nothing here writes. Money comes from the envelope
-ledger (``disbursements.selectors.program_envelope_totals``), never from stored
-balances.
+ledger (``disbursements.selectors.program_envelope_totals``): the running totals its
+events keep in their own transactions, so it is always current and one row to read.
 """
 
 from dataclasses import dataclass, field

@@ -1,7 +1,7 @@
 """Funding models: the envelope ledger, equipment procurement, disbursements."""
 
 from disbursements.models.disbursement import Disbursement, DisbursementState
-from disbursements.models.envelope import EnvelopeEvent, EnvelopeTotals
+from disbursements.models.envelope import EnvelopeBalance, EnvelopeEvent, EnvelopeTotals
 from disbursements.models.procurement import (
     EquipmentItem,
     OrderState,
@@ -12,6 +12,6 @@ from disbursements.models.procurement import (
 )
 
 __all__ = [
-    "Disbursement", "DisbursementState", "EnvelopeEvent", "EnvelopeTotals", "EquipmentItem",
+    "Disbursement", "DisbursementState", "EnvelopeBalance", "EnvelopeEvent", "EnvelopeTotals", "EquipmentItem",
     "OrderState", "PurchaseOrder", "Quote", "ReceiptReport", "Supplier",
 ]

@@ -2,16 +2,19 @@
 
 Append-only events — a commitment when the committee approves a project, a release
 when a disbursement is paid, a decommitment when a committed project stops — each with
-a unique idempotency key. Every total (committed, released, free) is a sum of events,
-never a stored balance. PostgreSQL triggers refuse UPDATE/DELETE/TRUNCATE of the table
-(migration 0002); the model layer refuses them everywhere.
+a unique idempotency key. Every total (committed, released, free) is derived from the
+events: each event, as it is inserted, adds its amount to its program's running totals
+(``EnvelopeBalance``) in the same transaction, so reading a program's totals costs one row,
+not a sum over its events. PostgreSQL triggers refuse UPDATE/DELETE/TRUNCATE of the events
+(migration 0002); the model layer refuses them everywhere. ``manage.py check_envelopes``
+recomputes every program's totals from its events and compares them with the kept ones.
 """
 
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -39,6 +42,14 @@ class EnvelopeTotals:
 
 
 class EnvelopeEventQuerySet(models.QuerySet):
+    def bulk_create(self, objs, *args, **kwargs):
+        """Insert ``objs`` and add them to their programs' running totals, together."""
+        objs = list(objs)
+        with transaction.atomic(using=self.db, savepoint=False):
+            created = super().bulk_create(objs, *args, **kwargs)
+            EnvelopeBalance.add_events(objs, using=self.db)
+        return created
+
     def update(self, **kwargs):
         raise AppendOnlyError("envelope events cannot be updated")
 
@@ -113,3 +124,75 @@ class EnvelopeEvent(AppendOnlyModel):
 
     def __str__(self):
         return f"{self.kind} {self.amount} MAD ({self.idempotency_key})"
+
+    def save(self, *args, **kwargs):
+        """Insert the event and add it to its program's running totals, together."""
+        using = kwargs.get("using") or "default"
+        with transaction.atomic(using=using, savepoint=False):
+            super().save(*args, **kwargs)
+            EnvelopeBalance.add_events([self], using=using)
+
+
+class EnvelopeBalance(models.Model):
+    """A program's running totals of its envelope events: what ``EnvelopeEvent`` adds as
+    each event is inserted, in the event's transaction, so reading them is one row.
+
+    Derived data: the events stay the record, and ``manage.py check_envelopes`` compares
+    these totals with their sums. Every path that inserts an event holds the program's
+    row lock (``disbursements.locks``), and the row is also locked here before it is
+    changed, so two events of a program never add to the same stale totals. The database
+    refuses totals that break the money invariants (released ≤ committed, none below zero).
+    """
+
+    program = models.OneToOneField(
+        "workflow.Program", on_delete=models.PROTECT, primary_key=True, related_name="envelope_balance",
+        verbose_name=_("program"),
+    )
+    committed = models.DecimalField(_("committed (MAD)"), max_digits=14, decimal_places=2, default=ZERO)
+    released = models.DecimalField(_("released (MAD)"), max_digits=14, decimal_places=2, default=ZERO)
+    events = models.PositiveIntegerField(_("events"), default=0)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("envelope balance")
+        verbose_name_plural = _("envelope balances")
+        constraints = [
+            models.CheckConstraint(condition=Q(released__gte=0), name="envelope_balance_released_not_negative"),
+            models.CheckConstraint(condition=Q(released__lte=models.F("committed")),
+                                   name="envelope_balance_released_within_committed"),
+        ]
+
+    def __str__(self):
+        return f"{self.program_id}: committed {self.committed}, released {self.released}"
+
+    @classmethod
+    def add_events(cls, events, *, using="default"):
+        """Add ``events`` (just inserted, in the caller's transaction) to their programs'
+        totals, each program's row locked first and written once."""
+        by_program: dict[int, list] = {}
+        for event in events:
+            by_program.setdefault(event.program_id, []).append(event)
+        for program_id in sorted(by_program):
+            balance = cls._locked(program_id, using=using)
+            for event in by_program[program_id]:
+                amount = Decimal(event.amount)
+                if event.kind == EnvelopeEvent.Kind.COMMIT:
+                    balance.committed += amount
+                elif event.kind == EnvelopeEvent.Kind.DECOMMIT:
+                    balance.committed -= amount
+                elif event.kind == EnvelopeEvent.Kind.RELEASE:
+                    balance.released += amount
+                balance.events += 1
+            balance.updated_at = timezone.now()
+            balance.save(using=using, update_fields=["committed", "released", "events", "updated_at"])
+
+    @classmethod
+    def _locked(cls, program_id, *, using):
+        rows = cls.objects.using(using).select_for_update()
+        balance = rows.filter(program_id=program_id).first()
+        if balance is None:
+            # The program's first event: its caller holds the program's row lock, so no
+            # other transaction creates this row meanwhile.
+            cls.objects.using(using).create(program_id=program_id)
+            balance = rows.get(program_id=program_id)
+        return balance

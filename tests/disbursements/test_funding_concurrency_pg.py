@@ -102,6 +102,8 @@ def test_concurrent_releases_never_exceed_the_approved_amount(make_project, peop
         assert len(_release_entries(d)) == (1 if outcomes[n] == "ok" else 0)
     program_totals = selectors.program_envelope_totals(project.program)
     assert program_totals.released <= program_totals.committed
+    # The racing releases each added to the program's running totals, none lost.
+    assert all(check.matches for check in selectors.envelope_balance_checks())
 
 
 def test_concurrent_releases_across_projects_never_exceed_the_programs_commitments(
@@ -118,6 +120,7 @@ def test_concurrent_releases_across_projects_never_exceed_the_programs_commitmen
     assert totals.committed == Decimal("14000.00")
     assert totals.released == Decimal("4000.00") * outcomes.count("ok") <= totals.committed
     assert outcomes.count("ok") == 3, outcomes
+    assert all(check.matches for check in selectors.envelope_balance_checks())
     assert set(outcomes) - {"ok"} == {"budget_exceeded"}, outcomes
     for project in projects:
         assert selectors.project_envelope_totals(project).released <= project.approved_amount

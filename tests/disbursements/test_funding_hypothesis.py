@@ -228,6 +228,9 @@ def machine_for(base):
             live = sum(Disbursement.objects.filter(state="released").values_list("amount", flat=True),
                        Decimal("0.00"))
             assert live == program.released
+            # The running totals the events keep are their sums, whatever was refused.
+            assert (program.committed, program.released) == EnvelopeEvent.objects.filter(
+                program_id=self.program.pk).sums()
 
         @invariant()
         def states_and_audit_chains_match_the_model(self):

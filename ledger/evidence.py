@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from core.transactions import consistent_read
 from ledger.canonical import canonical_bytes, format_time
-from ledger.keys import key_windows, root_public_key, signer_for
+from ledger.keys import key_windows, key_windows_and_trusted, root_public_key, signer_for
 from ledger.machines import (
     audited_models,
     definitions,
@@ -116,6 +116,13 @@ def key_file() -> dict:
 def trusted_public_keys() -> list[PublicKey]:
     """The keys the pinned root certified, with their windows."""
     return [PublicKey.from_json(w.as_json()) for w in key_windows(trusted_only=True)]
+
+
+def public_and_trusted_keys() -> tuple[list[PublicKey], list[PublicKey]]:
+    """``public_keys()`` and ``trusted_public_keys()`` from one read of the keys."""
+    every, trusted = key_windows_and_trusted()
+    return ([PublicKey.from_json(w.as_json()) for w in every],
+            [PublicKey.from_json(w.as_json()) for w in trusted])
 
 
 class SinceUnavailable(Exception):

@@ -180,16 +180,31 @@ def key_windows(purpose: str | None = None, *, trusted_only=False) -> list[Windo
     """Every key with its validity window, oldest first. ``trusted_only``: only the keys
     the pinned root certified (what this server signs with: a key row inserted without
     the root's certificate neither signs nor closes a certified key's window)."""
+    return _windows(_key_rows(purpose), trusted_only=trusted_only)
+
+
+def key_windows_and_trusted() -> tuple[list[Window], list[Window]]:
+    """``key_windows()`` and ``key_windows(trusted_only=True)`` from one read of the keys."""
+    rows = _key_rows(None)
+    return _windows(rows, trusted_only=False), _windows(rows, trusted_only=True)
+
+
+def _key_rows(purpose):
     rows = SigningKey.objects.order_by("purpose", "valid_from", "id")
     if purpose:
         rows = rows.filter(purpose=purpose)
-    windows = list(rows)
+    rows = list(rows)
     certificates = dict(KeyCertificate.objects.values_list("key_id", "certificate"))
-    for row in windows:
+    for row in rows:
         row.certificate = certificates.get(row.key_id)
+    return rows
+
+
+def _windows(rows, *, trusted_only) -> list[Window]:
+    windows = rows
     if trusted_only:
         root = root_public_key()
-        windows = [row for row in windows if root is not None and _row_is_certified(row, root)]
+        windows = [row for row in rows if root is not None and _row_is_certified(row, root)]
     result = []
     for index, row in enumerate(windows):
         successor = next((w for w in windows[index + 1:] if w.purpose == row.purpose), None)

@@ -71,7 +71,7 @@ def entity_verification(entity) -> EntityVerification:
         else:
             chain_problems.append(problem)
     unsigned_checkpoints = []
-    _checkpoint_signatures(entries, by_entry, unsigned_checkpoints)
+    _checkpoint_signatures(entries, by_entry, unsigned_checkpoints, None)
     problems += unsigned_checkpoints
     chain_problems += unsigned_checkpoints
     anchored = [entry for entry in entries if entry.checkpoint_id]
@@ -184,17 +184,18 @@ def chain_status(entity, rows, *, previous=None, newest: bool) -> ChainStatus:
     the first one shown (None on the chain's first page), read to check the first link.
     ``newest``: the page ends with the chain's newest entry, so the live row is compared
     with it. A constant number of queries whatever the chain's length."""
-    from ledger.evidence import public_keys
+    from ledger.evidence import public_and_trusted_keys
     from ledger.keys import root_public_key
     from ledger.models import entity_type_of
     from ledger.tamkeen_verify import verify_ledger
 
     rows = list(rows)
+    keys, trusted = public_and_trusted_keys()
     shown = {row.pk for row in rows}
     records = _records(([previous] if previous is not None else []) + rows)
     # No state machine and no live rows: the hash, the link, the columns, the key and the
     # signature of each entry shown (the replay is the whole-chain verification's).
-    report = verify_ledger(records, [], public_keys(), {}, None, check_signatures=True,
+    report = verify_ledger(records, [], keys, {}, None, check_signatures=True,
                            root_public_key=root_public_key(), trust="configuration")
     skipped = previous.pk if previous is not None else None
     by_entry: dict[int, list[Problem]] = {}
@@ -208,7 +209,7 @@ def chain_status(entity, rows, *, previous=None, newest: bool) -> ChainStatus:
             page_problems.append(problem)
     if newest:
         page_problems.extend(_live_head_problems(entity, rows, entity_type_of(entity)))
-    _checkpoint_signatures(rows, by_entry, page_problems)
+    _checkpoint_signatures(rows, by_entry, page_problems, trusted)
     status = ChainStatus(stored=stored_verification(entity), length=getattr(entity, "audit_seq", 0) or 0,
                          checked=len(rows), by_entry=by_entry, page_problems=page_problems)
     _anchoring(entity, status)
@@ -232,12 +233,13 @@ def _live_head_problems(entity, rows, entity_type) -> list[Problem]:
     return [problem] if problem is not None else []
 
 
-def _checkpoint_signatures(rows, by_entry, page_problems) -> None:
-    """The signature of each checkpoint anchoring an entry shown (one query)."""
+def _checkpoint_signatures(rows, by_entry, page_problems, trusted) -> None:
+    """The signature of each checkpoint anchoring an entry shown (one query), with the
+    ``trusted`` keys (the pinned root's; read here when None)."""
     checkpoint_ids = {row.checkpoint_id for row in rows if getattr(row, "checkpoint_id", None)}
     if not checkpoint_ids:
         return
-    keys = {key.key_id: key for key in trusted_public_keys()}
+    keys = {key.key_id: key for key in (trusted if trusted is not None else trusted_public_keys())}
     for checkpoint in Checkpoint.objects.filter(pk__in=checkpoint_ids).order_by("size"):
         if checkpoint_signature_holds(checkpoint, keys):
             continue

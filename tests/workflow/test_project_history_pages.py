@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from core.roles import Role
+from ledger.integrator import integrate
 from ledger.models import AuditEntry, StoredVerification
 from ledger.services import chain_verify, chains_verify_changed
 from ledger.tasks import verify_changed_chains
@@ -80,6 +81,18 @@ def test_a_short_and_a_long_history_cost_the_same_queries_and_a_bounded_page(cli
     # Two full pages weigh the same whatever lies behind them (a few digits more at most).
     assert abs(len(long_html) - len(medium_html)) < 1000
     assert len(long_html) < 200_000
+
+
+def test_the_file_page_reads_the_signing_keys_once(client, cast, make_project):
+    # The entries shown are checked with every key, the checkpoints anchoring them with the
+    # keys the root certified: both sets come from one read of the keys.
+    project = make_project("approved")
+    integrate(force_checkpoint=True)
+    client.force_login(cast.officer)
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(reverse("projects:detail", args=[project.pk])).status_code == 200
+    reads = [q["sql"] for q in captured.captured_queries if 'FROM "workflow_signingkey"' in q["sql"]]
+    assert len(reads) == 1, reads
 
 
 def test_older_entries_are_paged_by_sequence_number(client, cast, long_file):

@@ -87,13 +87,19 @@ def default_program(programs) -> Program | None:
     return next((p for p in programs if p.year == year), programs[0] if programs else None)
 
 
-def pipeline_counts(program) -> dict[str, int]:
+def state_outcome_counts(program) -> list[tuple[str, str, int]]:
+    """(state, outcome, files) of ``program``: one ``GROUP BY`` that both the pipeline
+    and the follow-up's launched and closed counts read."""
+    return list(GrantProject.objects.filter(program_id=program.pk).order_by().values_list("state", "outcome")
+                .annotate(n=Count("pk")))
+
+
+def pipeline_counts(program, *, state_outcomes=None) -> dict[str, int]:
     """{state: projects of ``program`` in it}, every state of the lifecycle (zero
-    included), in the lifecycle's order. One ``GROUP BY``."""
-    counts = dict(
-        GrantProject.objects.filter(program_id=program.pk).order_by().values_list("state")
-        .annotate(n=Count("pk")).values_list("state", "n")
-    )
+    included), in the lifecycle's order. One ``GROUP BY`` (none given ``state_outcomes``)."""
+    counts: dict[str, int] = {}
+    for state, _outcome, n in (state_outcomes if state_outcomes is not None else state_outcome_counts(program)):
+        counts[state] = counts.get(state, 0) + n
     return {state.value: counts.get(state.value, 0) for state in ProjectState}
 
 
@@ -128,25 +134,25 @@ def beneficiary_counts(program) -> dict:
     (woman in a difficult situation only, person with a disability only, both) and by
     commune (communes without a beneficiary are left out), without labels:
     ``{"categories": {key: n}, "communes": [[code, name_fr, name_ar, n], ...]}``, the
-    communes by number, then French name. Two queries."""
+    communes by number, then French name. One query: each commune's beneficiaries counted
+    by category, the categories summed here (every beneficiary has a commune)."""
     people = Beneficiary.objects.filter(
         pk__in=GrantProject.objects.filter(program_id=program.pk).values("beneficiary_id")
     ).order_by()
     woman, disability = Q(is_woman_in_difficulty=True), Q(has_disability=True)
-    totals = people.aggregate(
-        woman=Count("pk", filter=woman & ~disability),
-        disability=Count("pk", filter=disability & ~woman),
-        both=Count("pk", filter=woman & disability),
-    )
     by_commune = (
         people.values("commune_id", "commune__code", "commune__name_fr", "commune__name_ar")
-        .annotate(n=Count("pk")).order_by("-n", "commune__name_fr")
+        .annotate(n=Count("pk"), woman=Count("pk", filter=woman & ~disability),
+                  disability=Count("pk", filter=disability & ~woman), both=Count("pk", filter=woman & disability))
+        .order_by("-n", "commune__name_fr")
     )
-    return {
-        "categories": {key: totals[key] for key in CATEGORY_LABELS},
-        "communes": [[row["commune__code"], row["commune__name_fr"], row["commune__name_ar"], row["n"]]
-                     for row in by_commune],
-    }
+    categories = dict.fromkeys(CATEGORY_LABELS, 0)
+    communes = []
+    for row in by_commune:
+        for key in categories:
+            categories[key] += row[key]
+        communes.append([row["commune__code"], row["commune__name_fr"], row["commune__name_ar"], row["n"]])
+    return {"categories": categories, "communes": communes}
 
 
 def beneficiaries_from(counts: dict) -> Beneficiaries:
@@ -195,26 +201,33 @@ def at_risk_first(program, limit: int = AT_RISK_SHOWN) -> list[AtRiskProject]:
             for report in reports]
 
 
-def followup_summary(program, *, today: date | None = None) -> dict:
+def followup_summary(program, *, today: date | None = None, state_outcomes=None) -> dict:
     """``followup.selectors.followup_outcomes(program)``'s figures, each aggregated in
     the database: a fixed number of queries returning one row each (or one per outcome),
-    whatever the number of projects, visits and reports."""
+    whatever the number of projects, visits and reports. ``state_outcomes``:
+    ``state_outcome_counts(program)`` when the caller has read it already."""
     today = today or timezone.localdate()
-    projects = GrantProject.objects.filter(program_id=program.pk).order_by()
-    launched = projects.filter(state=ProjectState.LAUNCHED).count()
-    closed = dict.fromkeys(Outcome.values, 0)
-    for outcome, n in projects.filter(state=ProjectState.CLOSED).values_list("outcome").annotate(n=Count("pk")):
-        if outcome in closed:
-            closed[outcome] = n
+    if state_outcomes is None:
+        state_outcomes = (GrantProject.objects.filter(
+            program_id=program.pk, state__in=(ProjectState.LAUNCHED, ProjectState.CLOSED)).order_by()
+            .values_list("state", "outcome").annotate(n=Count("pk")))
+    launched, closed = 0, dict.fromkeys(Outcome.values, 0)
+    for state, outcome, n in state_outcomes:
+        if state == ProjectState.LAUNCHED:
+            launched += n
+        elif state == ProjectState.CLOSED and outcome in closed:
+            closed[outcome] += n
     visits = FollowUpVisit.objects.filter(project__program_id=program.pk).order_by().aggregate(
         planned=Count("pk", filter=Q(state=VisitState.PLANNED)),
         due=Count("pk", filter=Q(state=VisitState.PLANNED, due_on__lte=today)),
         reported=Count("pk", filter=Q(state=VisitState.REPORTED)),
         cancelled=Count("pk", filter=Q(state=VisitState.CANCELLED)),
     )
+    # The launched files at risk are counted with the latest reports they are among.
+    at_risk = Q(latest_of_plan__project__state=ProjectState.LAUNCHED, latest_of_plan__latest_at_risk=True)
     latest = latest_reports(program, (ProjectState.LAUNCHED, ProjectState.CLOSED)).aggregate(
         reported_projects=Count("pk"), running=Count("pk", filter=Q(activity_running=True)),
-        revenue=Sum("monthly_revenue"), jobs_created=Sum("jobs_created"),
+        revenue=Sum("monthly_revenue"), jobs_created=Sum("jobs_created"), at_risk=Count("pk", filter=at_risk),
     )
     revenue = latest["revenue"] or Decimal("0.00")
     reported = latest["reported_projects"]
@@ -223,7 +236,7 @@ def followup_summary(program, *, today: date | None = None) -> dict:
     )
     return {
         "launched": launched,
-        "at_risk": _at_risk(program).count(),
+        "at_risk": latest["at_risk"],
         "closed": closed,
         "closed_total": sum(closed.values()),
         "visits": visits,
@@ -258,8 +271,10 @@ def figure_counts(program) -> dict:
     "beneficiaries": beneficiary_counts, "followup": followup_summary}``. The money
     (``envelope``) and the projects at risk shown (``at_risk_first``) are not in it:
     the page reads those live."""
-    return {"pipeline": pipeline_counts(program), "beneficiaries": beneficiary_counts(program),
-            "followup": followup_summary(program)}
+    state_outcomes = state_outcome_counts(program)
+    return {"pipeline": pipeline_counts(program, state_outcomes=state_outcomes),
+            "beneficiaries": beneficiary_counts(program),
+            "followup": followup_summary(program, state_outcomes=state_outcomes)}
 
 
 def kept_figures(program):

@@ -190,6 +190,20 @@ def test_the_count_is_capped(make_project, cast):
     assert inbox_count(cast.officer, cap=2) == 3  # "2+": it stopped reading after three
 
 
+def test_the_count_takes_every_permission_and_the_tasks_assigned(make_project, cast):
+    # The claimable tasks are counted permission by permission (each in its index's
+    # order): the count is still every task the inbox lists, capped across them.
+    from workflow.inbox import inbox_count, inbox_tasks
+
+    for state in ("submitted", "submitted", "eligible", "eligible", "in_committee"):
+        make_project(state)
+    tasks = list(inbox_tasks(cast.officer))
+    assert len({task.owner_permission for task in tasks if task.owner_id is None}) >= 2
+    assert inbox_count(cast.officer) == len(tasks) >= 4
+    assert inbox_count(cast.officer, cap=2) == 3
+    assert inbox_count(cast.officer, cap=len(tasks) - 1) == len(tasks)
+
+
 def test_an_anonymous_visitor_is_sent_to_log_in(client):
     response = client.get(reverse("inbox:index"))
     assert response.status_code == 302 and reverse("login") in response["Location"]

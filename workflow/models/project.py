@@ -231,6 +231,8 @@ class GrantProject(ConcurrentTransitionMixin, AuditedModel):
             models.Index(fields=["created_at", "id"], name="project_created_idx"),
             models.Index(fields=["state", "created_at", "id"], name="project_state_created_idx"),
             models.Index(fields=["program", "created_at", "id"], name="project_program_created_idx"),
+            # The funding tray's files in funding, oldest submitted first.
+            models.Index(fields=["state", "submitted_at", "id"], name="project_state_submitted_idx"),
             # A program's beneficiaries (the dashboard's figures), read from the index alone.
             models.Index(fields=["program", "beneficiary"], name="project_program_benef_idx"),
         ]

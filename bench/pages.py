@@ -78,8 +78,17 @@ def sample_objects():
                or CommitteeSession.objects.order_by("-pk").first())
     name = files.exclude(beneficiary__last_name="").values_list("beneficiary__last_name", flat=True).first()
     counts = dict(files.values_list("state").annotate(n=Count("id")))
+    # A page deep in the project list (its "More" link followed 200 times, or the last
+    # rows of a small list): the cursor of the row before it, as the pager writes it.
+    from core.pagination import encode_cursor
+    from workflow.selectors import PROJECT_LIST_KEYS
+
+    listed = GrantProject.objects.order_by(*PROJECT_LIST_KEYS)
+    depth = min(5000, max(listed.count() - 10, 0))
+    before_deep = listed.values_list("created_at", "pk")[depth:depth + 1].first() if depth else None
+    deep_cursor = encode_cursor(0, list(before_deep)) if before_deep else ""
     return {"program": program, "long_file": longest, "funded": funded or longest, "session": session,
-            "name": name or "a", "files": sum(counts.values())}
+            "name": name or "a", "files": sum(counts.values()), "deep_cursor": deep_cursor, "depth": depth}
 
 
 def pages(objects):
@@ -94,7 +103,8 @@ def pages(objects):
         found.append((f"inbox ({role})", role, "get", reverse("inbox:index")))
     found += [
         ("project list", "program_officer", "get", reverse("projects:index")),
-        ("project list, last page", "program_officer", "get", reverse("projects:index") + "?page=last"),
+        (f"project list, row {objects['depth'] + 1:,} on", "program_officer", "get",
+         reverse("projects:index") + (f"?after={objects['deep_cursor']}" if objects["deep_cursor"] else "")),
         ("search: name", "program_officer", "get", reverse("projects:index") + f"?q={objects['name']}"),
         ("search: reference", "program_officer", "get",
          reverse("projects:index") + f"?q={long_file.reference}"),

@@ -59,10 +59,16 @@ class BalanceCheck:
     program_code: str
     kept: tuple[Decimal, Decimal, int]
     summed: tuple[Decimal, Decimal, int]
+    envelope: Decimal | None = None
 
     @property
     def matches(self) -> bool:
         return self.kept == self.summed
+
+    @property
+    def over_envelope(self) -> bool:
+        """The events commit more than the program's envelope (an invariant broken)."""
+        return self.envelope is not None and self.summed[0] > self.envelope
 
 
 def envelope_balance_checks():
@@ -70,12 +76,12 @@ def envelope_balance_checks():
     summed from its events, program by program: one aggregate per program."""
     kept = {row[0]: row[1:] for row in EnvelopeBalance.objects.values_list("program_id", "committed", "released",
                                                                              "events")}
-    for program_id, code in Program.objects.order_by("pk").values_list("pk", "code").iterator():
+    for program_id, code, envelope in Program.objects.order_by("pk").values_list("pk", "code", "envelope").iterator():
         events = EnvelopeEvent.objects.filter(program_id=program_id)
         committed, released = events.sums()
         summed = (Decimal(committed).quantize(CENTS), Decimal(released).quantize(CENTS), events.count())
         committed, released, count = kept.get(program_id, (ZERO, ZERO, 0))
-        yield BalanceCheck(program_id=program_id, program_code=code, summed=summed,
+        yield BalanceCheck(program_id=program_id, program_code=code, summed=summed, envelope=envelope,
                            kept=(Decimal(committed).quantize(CENTS), Decimal(released).quantize(CENTS), count))
 
 

@@ -175,6 +175,8 @@ class EnvelopeBalance(models.Model):
         for program_id in sorted(by_program):
             balance = cls._locked(program_id, using=using)
             for event in by_program[program_id]:
+                if isinstance(event.amount, float):
+                    raise TypeError("envelope amounts are Decimal, never float")
                 amount = Decimal(event.amount)
                 if event.kind == EnvelopeEvent.Kind.COMMIT:
                     balance.committed += amount

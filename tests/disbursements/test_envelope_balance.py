@@ -153,3 +153,23 @@ def test_check_envelopes_names_a_program_whose_totals_drifted(make_project, prog
     assert f"{program.code}: kept committed 9,000.00 / released 0.00 / 1 event(s), but its events sum to " \
            "committed 10,000.00 / released 0.00 / 1 event(s)" in out
     assert "kept totals match" not in out
+
+
+def test_check_envelopes_names_a_program_committed_beyond_its_envelope(make_project, program, capsys):
+    make_project("approved", amount="40000.00")
+    # The envelope lowered behind the services' back (they refuse it: program_checks).
+    Program.objects.filter(pk=program.pk).update(envelope=Decimal("30000.00"), project_ceiling=Decimal("30000.00"))
+    with pytest.raises(CommandError, match=rf"1 of \d+ program\(s\) commit more than their envelope: {program.code}"):
+        call_command("check_envelopes")
+    out = capsys.readouterr().out
+    assert f"{program.code}: its events commit 40,000.00 MAD, more than its envelope of 30,000.00 MAD" in out
+
+
+def test_a_float_amount_is_refused_and_nothing_is_written(make_project, people, program):
+    project = make_project("approved", amount="10000.00")
+    before = kept(program)
+    with pytest.raises(TypeError, match="never float"), transaction.atomic():
+        EnvelopeEvent(program=program, project=project, kind="decommit", amount=10.5,
+                      idempotency_key="float", actor=people["finance"]).save()
+    assert kept(program) == before
+    assert not EnvelopeEvent.objects.filter(idempotency_key="float").exists()

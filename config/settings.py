@@ -248,6 +248,9 @@ CELERY_BEAT_SCHEDULE = {
 # The program dashboards' kept figures (docs/reporting.md): the programs whose files
 # changed since their figures were computed are recomputed this often.
 TAMKEEN_DASHBOARD_REFRESH_SECONDS = env.float("TAMKEEN_DASHBOARD_REFRESH_SECONDS", default=300.0)
+# "Refresh now" recomputes a program of at most this many files in the request; a larger
+# one's figures are recomputed by the worker (the request stays constant).
+TAMKEEN_DASHBOARD_INLINE_REFRESH_FILES = env.int("TAMKEEN_DASHBOARD_INLINE_REFRESH_FILES", default=20000)
 CELERY_BEAT_SCHEDULE["dashboard-figures-refresh"] = {
     "task": "reporting.tasks.refresh_dashboards",
     "schedule": TAMKEEN_DASHBOARD_REFRESH_SECONDS,

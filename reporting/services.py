@@ -47,6 +47,43 @@ def program_figures_refresh(*, program) -> ProgramFigures | None:
     return ProgramFigures.objects.filter(program_id=program.pk).first()
 
 
+@dataclass(frozen=True)
+class RefreshRequest:
+    """What "Refresh now" did: ``queued`` (the worker recomputes the figures) or not
+    (recomputed in the request); ``files``: the program's files as last counted."""
+
+    queued: bool
+    files: int
+
+
+def program_figures_refresh_requested(*, program) -> RefreshRequest:
+    """"Refresh now": recompute ``program``'s figures in the request while it is small
+    (at most ``TAMKEEN_DASHBOARD_INLINE_REFRESH_FILES`` files in its kept figures), so the
+    page shows them at once; a larger program's recomputation reads all its files (about
+    150 ms at 100,000), so the request only hands it to the worker (the task
+    ``reporting.tasks.refresh_program_figures``, which reads only committed data) and
+    stays constant whatever the program's size. When the broker cannot take
+    the task, the figures are recomputed in the request instead."""
+    from django.conf import settings
+
+    kept = ProgramFigures.objects.filter(program_id=program.pk).values_list("figures", flat=True).first()
+    counts = snapshot.load(kept) if kept is not None else None
+    files = sum(counts["pipeline"].values()) if counts is not None else 0
+    if counts is None or files <= settings.TAMKEEN_DASHBOARD_INLINE_REFRESH_FILES:
+        program_figures_refresh(program=program)
+        return RefreshRequest(queued=False, files=files)
+    from reporting.tasks import refresh_program_figures
+
+    try:
+        refresh_program_figures.delay(program.pk)
+    except Exception:  # the broker is unreachable: do it here rather than not at all
+        logger.warning("dashboard refresh of program %s not queued (broker unreachable): recomputed in the request",
+                       program.pk, exc_info=True)
+        program_figures_refresh(program=program)
+        return RefreshRequest(queued=False, files=files)
+    return RefreshRequest(queued=True, files=files)
+
+
 def _upsert(row: ProgramFigures) -> None:
     """INSERT … ON CONFLICT DO UPDATE … WHERE the stored figures are not newer (the
     same statement on PostgreSQL and SQLite)."""

@@ -16,7 +16,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
-from django.utils.translation import get_language_bidi
+from django.utils.translation import get_language_bidi, ngettext
 from django.utils.translation import gettext as _t
 from django.views import generic
 
@@ -27,7 +27,7 @@ from disbursements.views import can_export_payments
 from reporting import selectors as figures
 from reporting import snapshot
 from reporting.charts import Bar, Segment, bar_chart, stacked_bar
-from reporting.services import program_figures_refresh
+from reporting.services import program_figures_refresh, program_figures_refresh_requested
 from reporting.views.exports import refusal
 
 
@@ -159,8 +159,9 @@ def kept_dashboard(program) -> figures.Dashboard:
 
 
 class RefreshView(PermissionRequiredMixin, generic.View):
-    """"Refresh now": recompute the program's kept figures (POST ``program=<id>``) and go
-    back to its dashboard. Whoever may see the dashboard may refresh it: it recomputes
+    """"Refresh now": recompute the program's kept figures (POST ``program=<id>``), in the
+    request for a small program and by the worker for a large one
+    (``program_figures_refresh_requested``), and go back to its dashboard. Whoever may see the dashboard may refresh it: it recomputes
     what they may read and changes nothing else."""
 
     permission_required = DASHBOARD_PERMISSION
@@ -173,8 +174,16 @@ class RefreshView(PermissionRequiredMixin, generic.View):
         if program is None:
             return refusal(request, _t("Program dashboard"),
                            _t("This program does not exist: nothing was recomputed."), code="not_found", status=404)
-        program_figures_refresh(program=program)
-        messages.success(request, _t("The figures of %(program)s were recomputed.") % {"program": program.name})
+        done = program_figures_refresh_requested(program=program)
+        if done.queued:
+            messages.info(request, ngettext(
+                "The figures of %(program)s (%(files)s file) are being recomputed in the background: reload "
+                "this page in a few seconds to see them.",
+                "The figures of %(program)s (%(files)s files) are being recomputed in the background: reload "
+                "this page in a few seconds to see them.", done.files,
+            ) % {"program": program.name, "files": format_integer(done.files)})
+        else:
+            messages.success(request, _t("The figures of %(program)s were recomputed.") % {"program": program.name})
         return redirect(f"{reverse('dashboards:index')}?{urlencode({'program': program.pk})}")
 
 

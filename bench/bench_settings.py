@@ -8,4 +8,7 @@ files."""
 from config.settings import *  # noqa: F403
 from config.settings import STORAGES
 
+CELERY_BROKER_URL = "memory://"
+CELERY_BROKER_TRANSPORT_OPTIONS = {}
+
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}

@@ -15,7 +15,7 @@ the budget check (p95 ≤ 150 ms, size ≤ 300 KB); then, on PostgreSQL, ``EXPLA
 download (the CSV exports) is timed to its first bytes, its whole time printed beside it,
 and has no size budget. Nothing is written to the database except sessions, what "Verify
 now" records and the program's kept dashboard figures (computed once before timing, as
-beat keeps them). See bench/README.md.
+beat keeps them); tasks a page sends go to an in-memory broker (``bench_settings.py``). See bench/README.md.
 """
 
 import argparse
@@ -115,7 +115,9 @@ def pages(objects):
         ("file page (auditor)", "auditor", "get", reverse("projects:detail", args=[long_file.pk])),
         ("verify now (auditor)", "auditor", "post", reverse("projects:verify", args=[long_file.pk])),
         ("program dashboard", "program_officer", "get", reverse("dashboards:index") + f"?program={program.pk}"),
-        # "Refresh now": the program's figures recomputed and kept (what beat does when it changed).
+        # "Refresh now": the program's figures recomputed and kept in the request (what beat
+        # does when it changed), or, for a program of more than
+        # TAMKEEN_DASHBOARD_INLINE_REFRESH_FILES files, the task sent to the worker.
         ("dashboard: refresh now", "program_officer", "post", reverse("dashboards:refresh"),
          {"program": program.pk}),
         ("program page", "program_officer", "get", reverse("programs:detail", args=[program.pk])),

@@ -12,6 +12,7 @@ from core.exceptions import TamkeenError
 from disbursements import selectors
 from disbursements import services as funding
 from disbursements.models import EnvelopeBalance, EnvelopeEvent
+from disbursements.selectors import ZERO
 from workflow import services
 from workflow.models import Program
 
@@ -173,3 +174,27 @@ def test_a_float_amount_is_refused_and_nothing_is_written(make_project, people, 
                       idempotency_key="float", actor=people["finance"]).save()
     assert kept(program) == before
     assert not EnvelopeEvent.objects.filter(idempotency_key="float").exists()
+
+
+def test_the_migration_starts_the_totals_from_the_events_already_recorded(make_project, people, cast, program,
+                                                                           other_program):
+    import importlib
+
+    from django.apps import apps
+
+    backfill = importlib.import_module("disbursements.migrations.0004_envelope_balance").backfill
+    make_project("funding", amount="30000.00")
+    leaving = make_project("funding", amount="20000.00")
+    released(leaving, people, "5000.00", "b")
+    services.project_withdraw(project_id=leaving.pk, actor=cast.agent, reason="Départ.")
+    funding.envelope_decommit(project_id=leaving.pk, actor=people["finance"], reason="Projet retiré.")
+    make_project("approved", amount="7000.00", program=other_program)
+    expected = {row.program_id: (row.committed, row.released, row.events) for row in EnvelopeBalance.objects.all()}
+    EnvelopeBalance.objects.all().delete()  # the database before the migration
+
+    backfill(apps, None)
+
+    assert {row.program_id: (row.committed, row.released, row.events)
+            for row in EnvelopeBalance.objects.all()} == expected == {
+        program.pk: (Decimal("35000.00"), Decimal("5000.00"), 4), other_program.pk: (Decimal("7000.00"), ZERO, 1)}
+    assert all(check.matches for check in selectors.envelope_balance_checks())

@@ -376,11 +376,13 @@ CELERY_BEAT_SCHEDULE["audit-ledger-integrator"] = {
     "schedule": 60.0,
 }
 # The whole-chain verification the file pages show: the chains that grew since their
-# stored verification, TAMKEEN_CHAIN_VERIFY_BATCH at a time (docs/ledger.md).
+# stored verification, at most TAMKEEN_CHAIN_VERIFY_BATCH chains a run, taken for at most
+# TAMKEEN_CHAIN_VERIFY_SECONDS (docs/ledger.md).
 CELERY_BEAT_SCHEDULE["audit-ledger-chain-verification"] = {
     "task": "ledger.tasks.verify_changed_chains",
     "schedule": env.float("TAMKEEN_CHAIN_VERIFY_EVERY_SECONDS", default=300.0),
-    "kwargs": {"batch": env.int("TAMKEEN_CHAIN_VERIFY_BATCH", default=50)},
+    "kwargs": {"batch": env.int("TAMKEEN_CHAIN_VERIFY_BATCH", default=20000),
+               "seconds": env.float("TAMKEEN_CHAIN_VERIFY_SECONDS", default=60.0)},
 }
 
 # --- Second factor (docs/security.md) ------------------------------------------------------

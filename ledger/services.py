@@ -5,6 +5,7 @@ The entries are written by ``ledger.entries.record_transition`` inside the audit
 services' transactions; nothing here touches them.
 """
 
+import time
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -17,9 +18,12 @@ from ledger.evidence import verify_entity_anchored
 from ledger.models import AuditEntry, StoredVerification, entity_type_of
 from ledger.signals import chain_broken
 
-# How many chains one scheduled run verifies at most: a run stays short, the next one
-# takes the following chains.
+# How many chains one scheduled run verifies at most, and for how long it goes on taking
+# more (``chains_verify_changed``): a run stays bounded, the next one takes the following
+# chains.
 SCHEDULED_BATCH = 50
+# The chains one query of a run hands over (the least recently verified first).
+SCHEDULED_CHUNK = 1000
 
 
 @dataclass
@@ -87,28 +91,47 @@ def _json_ready(value):
     return str(value)
 
 
-def chains_verify_changed(*, batch: int = SCHEDULED_BATCH) -> list[tuple[str, str, bool]]:
+def chains_verify_changed(*, batch: int = SCHEDULED_BATCH, seconds: float | None = None,
+                          clock=time.monotonic) -> list[tuple[str, str, bool]]:
     """The scheduled verification: verify up to ``batch`` chains of audited rows whose
     chain grew since their stored verification (or that have none), the least recently
-    verified first, and store each result. Returns (entity type, id, ok) of each chain
-    verified. For the beat task; a chain whose verification fails is stored as such."""
+    verified first, and store each result; with ``seconds``, stop taking chains once that
+    long has passed (at least one chain is verified, so every run makes progress).
+    Returns (entity type, id, ok) of each chain verified. For the beat task; a chain whose
+    verification fails is stored as such (and so is not taken again until it grows)."""
     from ledger.machines import audited_models
 
     done: list[tuple[str, str, bool]] = []
+    deadline = clock() + seconds if seconds is not None else None
+    started = timezone.now()  # a chain verified by this run is not taken again by it
+
+    def spent() -> bool:
+        return len(done) >= batch or (deadline is not None and done and clock() >= deadline)
+
     for label, model, _spec in audited_models():
-        if len(done) >= batch:
-            break
         if not any(field.name == "audit_seq" for field in model._meta.fields):
             continue  # a model that keeps no chain head on its row
         stored = StoredVerification.objects.filter(entity_type=label, entity_id=Cast(OuterRef("pk"), CharField()))
-        rows = (
+        pending = (
             model._default_manager.filter(audit_seq__gt=0)
             .annotate(verified_seq=Subquery(stored.values("last_seq")[:1]),
                       verified_at=Subquery(stored.values("verified_at")[:1]))
             .filter(Q(verified_seq__isnull=True) | Q(audit_seq__gt=F("verified_seq")))
-            .order_by(F("verified_at").asc(nulls_first=True), "pk")[: batch - len(done)]
+            .filter(Q(verified_at__isnull=True) | Q(verified_at__lt=started))
+            .order_by(F("verified_at").asc(nulls_first=True), "pk")
         )
-        for entity in rows:
-            verified = chain_verify(entity, source=StoredVerification.Source.SCHEDULED)
-            done.append((label, str(entity.pk), verified.stored.ok))
+        while not spent():
+            # Each chain verified leaves ``pending`` (its stored result is newer than the
+            # run, even when the chain grew meanwhile or is found cut short), so the next
+            # query hands over the following ones.
+            chunk = list(pending[: min(SCHEDULED_CHUNK, batch - len(done))])
+            for entity in chunk:
+                verified = chain_verify(entity, source=StoredVerification.Source.SCHEDULED)
+                done.append((label, str(entity.pk), verified.stored.ok))
+                if spent():
+                    return done
+            if len(chunk) < SCHEDULED_CHUNK:
+                break  # this model has no more
+        if spent():
+            break
     return done

@@ -23,12 +23,13 @@ def integrate_ledger():
 
 
 @shared_task(name="ledger.tasks.verify_changed_chains")
-def verify_changed_chains(batch: int | None = None):
-    """Verify, in a bounded batch, the chains that grew since their stored verification
-    (or were never verified whole) and store each result: the pages show it and verify
-    on view only the entries they show."""
+def verify_changed_chains(batch: int | None = None, seconds: float | None = None):
+    """Verify, in a bounded batch (at most ``batch`` chains, taken for at most ``seconds``),
+    the chains that grew since their stored verification (or were never verified whole)
+    and store each result: the pages show it and verify on view only the entries they
+    show."""
     from ledger.services import SCHEDULED_BATCH, chains_verify_changed
 
-    done = chains_verify_changed(batch=batch or SCHEDULED_BATCH)
+    done = chains_verify_changed(batch=batch or SCHEDULED_BATCH, seconds=seconds)
     return {"verified": len(done),
             "not_intact": [f"{entity_type}#{entity_id}" for entity_type, entity_id, ok in done if not ok]}

@@ -210,12 +210,45 @@ def test_the_scheduled_verification_takes_the_chains_that_grew_in_bounded_batche
     assert ("workflow.grantproject", str(first.pk), True) not in again
 
 
+def test_the_scheduled_verification_stops_taking_chains_when_its_time_is_spent(cast, make_project):
+    for _ in range(5):
+        make_project("eligible")
+    StoredVerification.objects.all().delete()
+    ticks = iter(range(100))  # a clock that moves one second per reading
+
+    done = chains_verify_changed(batch=100, seconds=2.5, clock=lambda: next(ticks))
+    # The deadline is read before the first chain, then after each: 0 → 1, 2, 3 (past 2.5).
+    assert len(done) == 3
+    pending = chains_verify_changed(batch=100)
+    assert len(pending) > 0 and not {pair[:2] for pair in done} & {pair[:2] for pair in pending}
+
+
+def test_the_scheduled_verification_makes_progress_whatever_its_time(cast, make_project):
+    make_project("eligible")
+    StoredVerification.objects.all().delete()
+    assert len(chains_verify_changed(batch=100, seconds=0)) == 1
+
+
+def test_a_chain_cut_short_is_verified_once_per_run(cast, make_project):
+    project = make_project("approved")
+    last = AuditEntry.objects.for_entity(project).order_by("-seq").first()
+    bypass = superuser_bypass() if connection.vendor == "postgresql" else nullcontext()
+    with bypass, connection.cursor() as cursor:
+        cursor.execute("DELETE FROM workflow_auditentry WHERE id = %s", [last.pk])
+    StoredVerification.objects.all().delete()
+    done = chains_verify_changed(batch=10_000)
+    # Its stored result stays behind its row's head (audit_seq), yet one run takes it once.
+    assert done.count(("workflow.grantproject", str(project.pk), False)) == 1
+    stored = StoredVerification.objects.get(entity_type="workflow.grantproject", entity_id=str(project.pk))
+    assert not stored.ok and stored.last_seq < GrantProject.objects.get(pk=project.pk).audit_seq
+
+
 def test_the_scheduled_verification_is_in_the_beat_schedule(settings):
     from celery import current_app
 
     entries = [entry for entry in settings.CELERY_BEAT_SCHEDULE.values()
                if entry["task"] == "ledger.tasks.verify_changed_chains"]
-    assert len(entries) == 1 and entries[0]["kwargs"]["batch"] > 0
+    assert len(entries) == 1 and entries[0]["kwargs"]["batch"] > 0 and entries[0]["kwargs"]["seconds"] > 0
     assert "ledger.tasks.verify_changed_chains" in current_app.tasks
 
 

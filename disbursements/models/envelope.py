@@ -41,10 +41,17 @@ class EnvelopeTotals:
         return self.committed - self.released
 
 
+def _refuse_floats(events) -> None:
+    """Money is Decimal: an event given a float amount is refused before it is written."""
+    if any(isinstance(event.amount, float) for event in events):
+        raise TypeError("envelope amounts are Decimal, never float")
+
+
 class EnvelopeEventQuerySet(models.QuerySet):
     def bulk_create(self, objs, *args, **kwargs):
         """Insert ``objs`` and add them to their programs' running totals, together."""
         objs = list(objs)
+        _refuse_floats(objs)
         with transaction.atomic(using=self.db, savepoint=False):
             created = super().bulk_create(objs, *args, **kwargs)
             EnvelopeBalance.add_events(objs, using=self.db)
@@ -128,6 +135,7 @@ class EnvelopeEvent(AppendOnlyModel):
     def save(self, *args, **kwargs):
         """Insert the event and add it to its program's running totals, together."""
         using = kwargs.get("using") or "default"
+        _refuse_floats([self])
         with transaction.atomic(using=using, savepoint=False):
             super().save(*args, **kwargs)
             EnvelopeBalance.add_events([self], using=using)
@@ -175,8 +183,6 @@ class EnvelopeBalance(models.Model):
         for program_id in sorted(by_program):
             balance = cls._locked(program_id, using=using)
             for event in by_program[program_id]:
-                if isinstance(event.amount, float):
-                    raise TypeError("envelope amounts are Decimal, never float")
                 amount = Decimal(event.amount)
                 if event.kind == EnvelopeEvent.Kind.COMMIT:
                     balance.committed += amount

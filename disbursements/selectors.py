@@ -73,16 +73,19 @@ class BalanceCheck:
 
 def envelope_balance_checks():
     """Every program's kept totals (committed, released, events) and the same figures
-    summed from its events, program by program: one aggregate per program."""
+    summed from its events: three queries whatever the number of programs."""
     kept = {row[0]: row[1:] for row in EnvelopeBalance.objects.values_list("program_id", "committed", "released",
                                                                              "events")}
+    summed = EnvelopeEvent.objects.sums_by_program()
     for program_id, code, envelope in Program.objects.order_by("pk").values_list("pk", "code", "envelope").iterator():
-        events = EnvelopeEvent.objects.filter(program_id=program_id)
-        committed, released = events.sums()
-        summed = (Decimal(committed).quantize(CENTS), Decimal(released).quantize(CENTS), events.count())
-        committed, released, count = kept.get(program_id, (ZERO, ZERO, 0))
-        yield BalanceCheck(program_id=program_id, program_code=code, summed=summed, envelope=envelope,
-                           kept=(Decimal(committed).quantize(CENTS), Decimal(released).quantize(CENTS), count))
+        yield BalanceCheck(program_id=program_id, program_code=code, envelope=envelope,
+                           kept=_in_cents(kept.get(program_id)), summed=_in_cents(summed.get(program_id)))
+
+
+def _in_cents(totals) -> tuple[Decimal, Decimal, int]:
+    """(committed, released, events), amounts to the cent (SQLite's sums lose the scale)."""
+    committed, released, events = totals or (ZERO, ZERO, 0)
+    return Decimal(committed).quantize(CENTS), Decimal(released).quantize(CENTS), events
 
 
 def committed_amount(program) -> Decimal:

@@ -519,7 +519,8 @@ def chain_records(entity) -> tuple[list[EntryRecord], list[tuple]]:
     records = list(_entry_records(rows))
     for record in records:
         record.index = None
-    anchors = [(row[0], row[3], row[14], row[17]) for row in rows]
+    anchor = [_RECORD_COLUMNS.index(name) for name in ("id", "seq", "entry_hash", "leaf__index")]
+    anchors = [tuple(row[i] for i in anchor) for row in rows]
     return records, anchors
 
 

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import Q, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -63,16 +63,27 @@ class EnvelopeEventQuerySet(models.QuerySet):
     def delete(self):
         raise AppendOnlyError("envelope events cannot be deleted")
 
-    def sums(self) -> tuple[Decimal, Decimal]:
-        """(committed, released) of the events in this queryset."""
+    @staticmethod
+    def _kind_sums() -> dict:
         kind = EnvelopeEvent.Kind
-        totals = self.aggregate(
-            commit=Sum("amount", filter=Q(kind=kind.COMMIT)),
-            decommit=Sum("amount", filter=Q(kind=kind.DECOMMIT)),
-            release=Sum("amount", filter=Q(kind=kind.RELEASE)),
-        )
+        return {"commit": Sum("amount", filter=Q(kind=kind.COMMIT)),
+                "decommit": Sum("amount", filter=Q(kind=kind.DECOMMIT)),
+                "release": Sum("amount", filter=Q(kind=kind.RELEASE))}
+
+    @staticmethod
+    def _committed_released(totals) -> tuple[Decimal, Decimal]:
         committed = (totals["commit"] or ZERO) - (totals["decommit"] or ZERO)
         return committed, totals["release"] or ZERO
+
+    def sums(self) -> tuple[Decimal, Decimal]:
+        """(committed, released) of the events in this queryset."""
+        return self._committed_released(self.aggregate(**self._kind_sums()))
+
+    def sums_by_program(self) -> dict[int, tuple[Decimal, Decimal, int]]:
+        """{program id: (committed, released, events)} of the events in this queryset:
+        one ``GROUP BY``."""
+        rows = self.order_by().values("program_id").annotate(**self._kind_sums(), events=Count("pk"))
+        return {row["program_id"]: (*self._committed_released(row), row["events"]) for row in rows}
 
 
 class EnvelopeEvent(AppendOnlyModel):
@@ -196,11 +207,7 @@ class EnvelopeBalance(models.Model):
 
     @classmethod
     def _locked(cls, program_id, *, using):
-        rows = cls.objects.using(using).select_for_update()
-        balance = rows.filter(program_id=program_id).first()
-        if balance is None:
-            # The program's first event: its caller holds the program's row lock, so no
-            # other transaction creates this row meanwhile.
-            cls.objects.using(using).create(program_id=program_id)
-            balance = rows.get(program_id=program_id)
+        # The program's first event creates the row (its caller holds the program's row
+        # lock, and get_or_create takes the row a concurrent creation made).
+        balance, _created = cls.objects.using(using).select_for_update().get_or_create(program_id=program_id)
         return balance

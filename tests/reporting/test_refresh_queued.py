@@ -16,7 +16,9 @@ REFRESH = "/dashboards/refresh/"
 
 @pytest.fixture
 def sent(monkeypatch):
-    """The tasks sent to the broker, instead of sending them."""
+    """The tasks sent to the broker, instead of sending them: a real message would stay
+    in the test run's broker for a worker to run later (the live-worker test,
+    ``test_kept_figures_worker.py``, sends it through a real broker to a real worker)."""
     calls = []
     monkeypatch.setattr(refresh_program_figures, "delay", lambda *args: calls.append(args))
     return calls

@@ -47,8 +47,7 @@ class DashboardView(PermissionRequiredMixin, generic.TemplateView):
         programs = list(figures.programs_for_choice())
         program, unknown = None, False
         if "program" in self.request.GET:
-            wanted = self.request.GET.get("program", "")
-            program = next((p for p in programs if str(p.pk) == wanted.strip()), None)
+            program = chosen_program(programs, self.request.GET.get("program", ""))
             unknown = program is None
         if program is None:
             program = figures.default_program(programs)
@@ -137,6 +136,11 @@ class DashboardView(PermissionRequiredMixin, generic.TemplateView):
         }
 
 
+def chosen_program(programs, wanted: str):
+    """The program of ``programs`` whose id is ``wanted`` (the form's text), or None."""
+    return next((p for p in programs if str(p.pk) == wanted.strip()), None)
+
+
 def _time_html(moment) -> str:
     """``moment`` in local time, in the locale's date and time format, isolated
     left-to-right, inside ``<time datetime="…">``."""
@@ -161,16 +165,15 @@ def kept_dashboard(program) -> figures.Dashboard:
 class RefreshView(PermissionRequiredMixin, generic.View):
     """"Refresh now": recompute the program's kept figures (POST ``program=<id>``), in the
     request for a small program and by the worker for a large one
-    (``program_figures_refresh_requested``), and go back to its dashboard. Whoever may see the dashboard may refresh it: it recomputes
-    what they may read and changes nothing else."""
+    (``program_figures_refresh_requested``), and go back to its dashboard. Whoever may
+    see the dashboard may refresh it: it recomputes what they may read and changes
+    nothing else."""
 
     permission_required = DASHBOARD_PERMISSION
     http_method_names = ["post"]
 
     def post(self, request):
-        wanted = request.POST.get("program", "").strip()
-        valid = wanted.isdigit() and len(wanted) < 19  # a bigint
-        program = figures.programs_for_choice().filter(pk=int(wanted)).first() if valid else None
+        program = chosen_program(figures.programs_for_choice(), request.POST.get("program", ""))
         if program is None:
             return refusal(request, _t("Program dashboard"),
                            _t("This program does not exist: nothing was recomputed."), code="not_found", status=404)
